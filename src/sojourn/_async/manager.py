@@ -1,0 +1,191 @@
+"""The async manager: runs the engine's plans against an async store.
+
+This is the only async code that talks to a store on a request's behalf; it stays a few dozen
+lines so that the sync twin, generated from it, is obviously the same. Store failures become
+:class:`StoreUnavailable`; corrupt records are logged and treated as no session.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
+
+from .._core.errors import CorruptSession, SessionError, SessionExists, StoreUnavailable
+from .._core.ids import fingerprint_of_key
+from .._core.plan import Apply, Commit, Create, Delete, Engine, Rename
+from .._core.session import Session, SessionInfo
+from ..stores.base import AsyncStore, AsyncSupportsPrincipals, Record
+
+logger = logging.getLogger("sojourn.security")
+
+CREATE_ATTEMPTS = 3
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """Response headers from a commit: headers to add, and the header to add to ``Vary``."""
+
+    headers: tuple[tuple[str, str], ...] = ()
+    vary: str | None = None
+
+
+class AsyncManager:
+    """Loads and commits sessions for one application against an async store.
+
+    Args:
+        store: where sessions live.
+        engine: the configured core (timeouts, transport, limits); defaults are secure.
+        clock: returns the current time in epoch seconds; tests inject a fake one.
+    """
+
+    def __init__(
+        self,
+        store: AsyncStore,
+        engine: Engine | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.engine = engine or Engine()
+        self.clock = clock
+
+    async def load(
+        self,
+        raw_ids: Sequence[str],
+        *,
+        read_only: bool = False,
+        meta: Mapping[str, str] | None = None,
+    ) -> Session:
+        """The session for a request that presented ``raw_ids`` (from the transport).
+
+        No store call happens when no candidate is a well-formed ID. Several live candidates
+        (cookie tossing) give no session at all.
+
+        Raises:
+            StoreUnavailable: the store is down.
+        """
+        now = self.clock()
+        candidates = self.engine.candidates(raw_ids)
+        live: list[tuple[str, Record]] = []
+        corrupt: list[str] = []
+        for session_id, key in candidates:
+            try:
+                record = await self._call(self.store.load, key, now, self.engine.renewal(now))
+            except CorruptSession:
+                logger.warning("session.corrupt: session %s", fingerprint_of_key(key))
+                corrupt.append(key)
+                continue
+            if record is not None:
+                live.append((session_id, record))
+        if len(live) > 1:
+            logger.warning(
+                "session.ambiguous_cookie: %d live session IDs in one request", len(live)
+            )
+            live = []
+        if live:
+            session = self.engine.open(*live[0], now, read_only=read_only, meta=meta)
+        else:
+            session = self.engine.new(now, read_only=read_only, meta=meta)
+        if corrupt and not live and not read_only:
+            session._doomed_key = corrupt[0]
+        return session
+
+    async def commit(self, session: Session, *, final: bool = True) -> Outcome:
+        """Save ``session`` and return the headers the response needs.
+
+        Args:
+            final: the response headers go out with this commit; later changes that would
+                need a new ID are refused.
+
+        Raises:
+            StoreUnavailable: the store is down; no header points at unsaved state.
+        """
+        now = self.clock()
+        for _ in range(CREATE_ATTEMPTS):
+            plan = self.engine.close(session, now)
+            try:
+                gone = await self._run(plan)
+            except SessionExists:
+                continue  # a 256-bit ID collided: plan again with a fresh one
+            self.engine.committed(session, plan, now, gone=gone, final=final)
+            return Outcome(plan.headers_if_gone if gone else plan.headers, plan.vary)
+        raise StoreUnavailable("could not create a session with a fresh ID")
+
+    async def _run(self, plan: Commit) -> bool:
+        """Run a plan's operations; True if the session turned out to be gone."""
+        for op in plan.ops:
+            if isinstance(op, Create):
+                await self._call(self.store.create, op.record)
+            elif isinstance(op, Apply):
+                if not await self._call(self.store.apply, op.key, op.changes):
+                    return True
+            elif isinstance(op, Rename):
+                if not await self._call(self.store.rename, op.old, op.new, op.now):
+                    return True
+            elif isinstance(op, Delete):
+                await self._call(self.store.delete, op.key)
+        return False
+
+    async def _call(
+        self,
+        operation: Callable[P, Awaitable[T]],  # unasync: operation: Callable[P, T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Run one store operation, translating stray driver errors in one place."""
+        try:
+            return await operation(*args, **kwargs)
+        except SessionError:
+            raise
+        except (OSError, TimeoutError) as exc:
+            raise StoreUnavailable(f"session store failed: {type(exc).__name__}") from exc
+
+    # -- the principal index ------------------------------------------------------------------
+
+    def _index(self) -> AsyncSupportsPrincipals:
+        if not isinstance(self.store, AsyncSupportsPrincipals):
+            raise TypeError(f"{type(self.store).__name__} keeps no per-user index")
+        return self.store
+
+    async def sessions_of(
+        self, principal: str, *, current: Session | None = None
+    ) -> list[SessionInfo]:
+        """The live sessions of ``principal``, oldest first, without IDs or data."""
+        records = await self._call(self._index().sessions_of, principal, self.clock())
+        current_key = current._key if current is not None else None
+        return [
+            SessionInfo(
+                fingerprint=fingerprint_of_key(r.key),
+                principal=r.principal,
+                created_at=r.created_at,
+                last_seen_at=r.renewed_at,
+                expires_at=r.expires_at,
+                authenticated_at=r.authenticated_at,
+                meta=r.meta,
+                current=r.key == current_key,
+            )
+            for r in records
+        ]
+
+    async def revoke(self, principal: str, fingerprint: str) -> bool:
+        """End the session of ``principal`` labelled ``fingerprint``; False if none matched."""
+        records = await self._call(self._index().sessions_of, principal, self.clock())
+        for record in records:
+            if fingerprint_of_key(record.key) == fingerprint:
+                await self._call(self.store.delete, record.key)
+                logger.info("session.revoked: session %s of one principal", fingerprint)
+                return True
+        return False
+
+    async def revoke_all(self, principal: str, *, keep: Session | None = None) -> int:
+        """End every session of ``principal``, except ``keep`` (the current one) if given."""
+        keep_key = keep._key if keep is not None else None
+        count = await self._call(self._index().delete_sessions_of, principal, keep=keep_key)
+        logger.info("session.revoked_all: %d sessions of one principal", count)
+        return count

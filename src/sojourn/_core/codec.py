@@ -1,0 +1,130 @@
+"""The strict JSON codec for session values.
+
+Each session key's value is encoded on its own, so a store can apply a change set key by key
+and change detection can compare bytes (``session["cart"].append(x)`` is noticed and saved).
+
+Strict on the way in: only ``None``, ``bool``, ``int``, finite ``float``, ``str``, ``list`` and
+``dict`` with ``str`` keys; anything else (tuples, sets, datetimes, NaN) raises an error naming
+the session key, at write time, instead of being silently converted. Defensive on the way out:
+a size cap before parsing, a nesting-depth cap, Python's integer-digit cap, and every decoder
+failure mapped to :class:`CorruptSession`. There is no pickle anywhere, not even as a fallback.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+from .errors import ConfigurationError, CorruptSession, SessionTooLarge, UnencodableValue
+
+JSONValue: TypeAlias = bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"] | None
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+@dataclass(frozen=True, slots=True)
+class CodecLimits:
+    """Bounds on what one session may hold.
+
+    Attributes:
+        max_value_bytes: the largest encoded value of one key.
+        max_session_bytes: the largest sum of encoded values of one session.
+        max_depth: the deepest nesting of lists and dicts.
+    """
+
+    max_value_bytes: int = 64 * 1024
+    max_session_bytes: int = 256 * 1024
+    max_depth: int = 32
+
+    def __post_init__(self) -> None:
+        if min(self.max_value_bytes, self.max_session_bytes, self.max_depth) <= 0:
+            raise ConfigurationError("codec limits must be positive")
+
+
+DEFAULT_LIMITS = CodecLimits()
+
+
+def _check(key: str, value: object, depth: int, limits: CodecLimits) -> None:
+    """Walk a value once, rejecting anything that is not plain JSON (iterative: no recursion)."""
+    stack: list[tuple[object, int]] = [(value, depth)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                raise UnencodableValue(f"session key {key!r}: {item!r} is not valid JSON")
+        elif isinstance(item, _SCALARS):
+            continue
+        elif isinstance(item, list | dict):
+            if level >= limits.max_depth:
+                raise UnencodableValue(
+                    f"session key {key!r}: nesting deeper than {limits.max_depth} levels"
+                )
+            if isinstance(item, dict):
+                for sub_key, sub_value in item.items():
+                    if not isinstance(sub_key, str):
+                        raise UnencodableValue(
+                            f"session key {key!r}: dict keys must be str, "
+                            f"not {type(sub_key).__name__}"
+                        )
+                    stack.append((sub_value, level + 1))
+            else:
+                stack.extend((element, level + 1) for element in item)
+        else:
+            raise UnencodableValue(
+                f"session key {key!r}: {type(item).__name__} is not a JSON value "
+                "(use str, int, float, bool, None, list or dict)"
+            )
+
+
+def encode_value(key: str, value: object, limits: CodecLimits = DEFAULT_LIMITS) -> bytes:
+    """Encode one session value to canonical JSON bytes.
+
+    Raises:
+        UnencodableValue: the value (or something inside it) is not plain JSON.
+        SessionTooLarge: the encoded value is over ``limits.max_value_bytes``.
+    """
+    _check(key, value, 0, limits)
+    data = json.dumps(
+        value, ensure_ascii=False, allow_nan=False, separators=(",", ":"), check_circular=False
+    ).encode("utf-8")
+    if len(data) > limits.max_value_bytes:
+        raise SessionTooLarge(
+            f"session key {key!r}: {len(data)} bytes is over the limit of "
+            f"{limits.max_value_bytes} bytes per value"
+        )
+    return data
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _depth_ok(value: object, max_depth: int) -> bool:
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, list | dict):
+            if level >= max_depth:
+                return False
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return True
+
+
+def decode_value(data: bytes, limits: CodecLimits = DEFAULT_LIMITS) -> JSONValue:
+    """Decode bytes written by :func:`encode_value`.
+
+    Raises:
+        CorruptSession: the bytes are too large, not UTF-8, not JSON, or nested too deeply.
+    """
+    if len(data) > limits.max_value_bytes:
+        raise CorruptSession("stored value is over the size limit")
+    try:
+        value: JSONValue = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+    except (ValueError, RecursionError, MemoryError) as exc:  # JSONDecodeError is a ValueError
+        raise CorruptSession(f"stored value is not valid JSON ({type(exc).__name__})") from None
+    if not _depth_ok(value, limits.max_depth):
+        raise CorruptSession("stored value is nested too deeply")
+    return value

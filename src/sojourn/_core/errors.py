@@ -1,0 +1,49 @@
+"""One exception tree for the whole library.
+
+Each error also subclasses the builtin it resembles, so ``except ValueError`` in existing code
+keeps working. Messages never contain session IDs, cookie values or keys.
+"""
+
+from __future__ import annotations
+
+
+class SessionError(Exception):
+    """Base class of every error Sojourn raises."""
+
+
+class ConfigurationError(SessionError, ValueError):
+    """A setting is invalid; raised at construction time, never per request."""
+
+
+class StoreUnavailable(SessionError, ConnectionError):
+    """The store could not be reached or did not answer in time.
+
+    Never turned into an empty session: the middleware answers 503 unless told otherwise.
+    """
+
+
+class CorruptSession(SessionError, ValueError):
+    """Stored data could not be decoded; the session is treated as absent and logged."""
+
+
+class SessionTooLarge(SessionError, ValueError):
+    """A value, a session or a cookie is over its configured size limit."""
+
+
+class UnencodableValue(SessionError, TypeError):
+    """A value put in the session is not plain JSON; the message names the key."""
+
+
+class SessionExists(SessionError, KeyError):
+    """``create`` found a live record under the same key (an ID collision); the caller retries."""
+
+    def __str__(self) -> str:  # KeyError would repr() the args, which is noisy
+        return "a session with this key already exists"
+
+
+class ResponseStarted(SessionError, RuntimeError):
+    """The session changed in a way that needs a new cookie after the headers were sent."""
+
+
+class ReadOnlySession(SessionError, TypeError):
+    """The session was opened read-only (e.g. on a WebSocket) and cannot be changed."""

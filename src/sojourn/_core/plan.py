@@ -1,0 +1,348 @@
+"""The engine: open a session from what a store returned, and plan what a commit must do.
+
+Both steps are pure. :meth:`Engine.open` turns a stored record (or nothing) into a
+:class:`Session`; :meth:`Engine.close` turns the session at the end of a request into a
+:class:`Commit`: store operations to run in order, and response headers to send. Managers
+execute commits; nothing here touches a store, a clock or a socket.
+
+Rules the plan keeps:
+
+- Lazy creation: a session with no data and no principal is never stored and sets no cookie.
+- Strict mode: an unknown ID is never adopted; new sessions always get an ID from the factory.
+- A request that reads but does not change a session writes nothing (renewal rides on the
+  load); a request that never touches it adds no ``Vary``.
+- One ``Set-Cookie`` per response at most, and never for an ID that was not stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..stores.base import Changes, Login, Record, Renewal
+from .codec import DEFAULT_LIMITS, CodecLimits, decode_value
+from .errors import CorruptSession, SessionTooLarge
+from .ids import (
+    ID_BYTES,
+    IdFactory,
+    fingerprint_of_key,
+    is_valid_session_id,
+    new_session_id,
+    store_key,
+)
+from .policy import Policy
+from .session import Session
+from .transport import CookieTransport, Transport
+
+logger = logging.getLogger("sojourn.security")
+
+MAX_CANDIDATES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Create:
+    """Store a new record (``SessionExists`` on a collision: plan again)."""
+
+    record: Record
+
+
+@dataclass(frozen=True, slots=True)
+class Apply:
+    """Apply a change set to a live record; ``False`` from the store means it is gone."""
+
+    key: str
+    changes: Changes
+
+
+@dataclass(frozen=True, slots=True)
+class Rename:
+    """Move a live record to a new key (ID rotation); ``False`` means it is gone."""
+
+    old: str
+    new: str
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    """Delete a record; idempotent."""
+
+    key: str
+
+
+Op = Create | Apply | Rename | Delete
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """What to do at the end of a request.
+
+    Attributes:
+        ops: store operations, in order.
+        headers: response headers to add when every operation succeeded.
+        headers_if_gone: response headers to add instead when an ``Apply`` or ``Rename``
+            found the session gone (revoked or expired meanwhile): the client is told to
+            forget its ID, and nothing is resurrected.
+        vary: the request header to add to ``Vary``, or ``None`` when the session was not used.
+        issued_id: the ID a ``Create`` or ``Rename`` stores, so the session can follow it.
+    """
+
+    ops: tuple[Op, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    headers_if_gone: tuple[tuple[str, str], ...] = ()
+    vary: str | None = None
+    issued_id: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        """True when there is nothing to run and nothing to send."""
+        return not (self.ops or self.headers or self.vary)
+
+
+NOTHING = Commit()
+
+
+@dataclass(frozen=True, slots=True)
+class Engine:
+    """The pure core of Sojourn, configured once per application.
+
+    Attributes:
+        policy: idle timeout, absolute lifetime and renewal interval.
+        transport: where IDs travel (cookie by default).
+        limits: size and depth limits for session values.
+        id_factory: makes new IDs; tests inject a deterministic one.
+        id_bytes: how many random bytes an ID carries (validation of incoming IDs).
+        no_store: the ``Cache-Control`` value for responses that issue or clear an ID, or
+            ``None`` to leave caching headers alone.
+    """
+
+    policy: Policy = field(default_factory=Policy)
+    transport: Transport = field(default_factory=CookieTransport)
+    limits: CodecLimits = DEFAULT_LIMITS
+    id_factory: IdFactory = new_session_id
+    id_bytes: int = ID_BYTES
+    no_store: str | None = "private, no-store"
+
+    # -- opening ----------------------------------------------------------------------------
+
+    def candidates(self, raw: Sequence[str]) -> list[tuple[str, str]]:
+        """Valid, distinct candidate IDs as ``(id, store key)``, at most three.
+
+        Malformed values are dropped here, before any store call (SEC-43).
+        """
+        found: list[tuple[str, str]] = []
+        for value in raw:
+            if is_valid_session_id(value, self.id_bytes) and all(value != i for i, _ in found):
+                found.append((value, store_key(value)))
+                if len(found) == MAX_CANDIDATES:
+                    break
+        return found
+
+    def renewal(self, now: float) -> Renewal:
+        """The renewal a store should apply on load at ``now``."""
+        return Renewal(
+            now=now,
+            idle_timeout=self.policy.idle_timeout,
+            lifetime=self.policy.lifetime,
+            interval=self.policy.effective_renew_interval,
+        )
+
+    def new(
+        self, now: float, *, read_only: bool = False, meta: Mapping[str, str] | None = None
+    ) -> Session:
+        """A fresh, empty session that will be stored only if something is written."""
+        return Session(
+            key=None,
+            session_id=None,
+            data={},
+            loaded={},
+            principal=None,
+            created_at=now,
+            renewed_at=now,
+            expires_at=self.policy.deadline(now, now),
+            authenticated_at=None,
+            now=now,
+            limits=self.limits,
+            read_only=read_only,
+            meta=meta,
+        )
+
+    def open(
+        self,
+        session_id: str | None,
+        record: Record | None,
+        now: float,
+        *,
+        read_only: bool = False,
+        meta: Mapping[str, str] | None = None,
+    ) -> Session:
+        """The session for a request, from the record its ID loaded (or ``None``).
+
+        A missing record gives a fresh session (never adopting the ID). A record that is dead
+        by this policy, or whose data cannot be decoded, gives a fresh session too, and the
+        record is deleted at commit.
+        """
+        if session_id is None or record is None:
+            return self.new(now, read_only=read_only, meta=meta)
+        alive = self.policy.is_alive(record.created_at, record.renewed_at, record.expires_at, now)
+        try:
+            data: dict[str, Any] = {
+                k: decode_value(v, self.limits) for k, v in record.fields.items()
+            }
+        except CorruptSession:
+            logger.warning(
+                "session.corrupt: undecodable data in session %s", fingerprint_of_key(record.key)
+            )
+            alive = False
+            data = {}
+        if not alive:
+            session = self.new(now, read_only=read_only, meta=meta)
+            session._doomed_key = record.key
+            return session
+        return Session(
+            key=record.key,
+            session_id=session_id,
+            data=data,
+            loaded=record.fields,
+            principal=record.principal,
+            created_at=record.created_at,
+            renewed_at=record.renewed_at,
+            expires_at=record.expires_at,
+            authenticated_at=record.authenticated_at,
+            now=now,
+            limits=self.limits,
+            read_only=read_only,
+            meta=record.meta if meta is None else meta,
+        )
+
+    # -- closing ----------------------------------------------------------------------------
+
+    def close(self, session: Session, now: float) -> Commit:
+        """Plan the commit of ``session`` at the end of a request at ``now``.
+
+        Raises:
+            SessionTooLarge: the session's encoded data is over ``limits.max_session_bytes``.
+            UnencodableValue: a value was changed in place into something that is not JSON.
+        """
+        s = session
+        if not s._accessed and s._doomed_key is None:
+            return NOTHING
+        vary = self.transport.vary
+        ops: list[Op] = []
+        if s._doomed_key is not None:
+            ops.append(Delete(s._doomed_key))
+        encoded = s._encoded() if s._accessed else dict(s._loaded)
+        size = sum(len(v) for v in encoded.values())
+        if size > self.limits.max_session_bytes:
+            raise SessionTooLarge(
+                f"session data is {size} bytes, over the limit of "
+                f"{self.limits.max_session_bytes} bytes"
+            )
+        has_content = bool(encoded) or s._principal is not None
+        cleared = tuple(self.transport.clear())
+
+        if s._key is None:
+            if not has_content:
+                # Nothing to keep. Tell the client to forget an ID only if one was just killed.
+                forget = cleared if s._doomed_key is not None else ()
+                return Commit(tuple(ops), self._cache(forget), vary=vary)
+            new_id = self.id_factory()
+            record = Record(
+                key=store_key(new_id),
+                fields=encoded,
+                principal=s._principal,
+                created_at=s._created_at,
+                renewed_at=now,
+                expires_at=self.policy.deadline(s._created_at, now),
+                authenticated_at=s._authenticated_at,
+                meta=dict(s._meta),
+            )
+            ops.append(Create(record))
+            issue = tuple(self.transport.issue(new_id, self._max_age(record, now), now))
+            return Commit(tuple(ops), self._cache(issue), vary=vary, issued_id=new_id)
+
+        if not has_content:
+            ops.append(Delete(s._key))
+            return Commit(tuple(ops), self._cache(cleared), vary=vary)
+
+        changed = {k: v for k, v in encoded.items() if s._loaded.get(k) != v}
+        removed = frozenset(k for k in s._loaded if k not in encoded)
+        login = None
+        if s._logged_in and s._principal is not None:
+            login = Login(s._principal, s._authenticated_at or now)
+        due = self.policy.renewal_due(s._created_at, s._renewed_at, now)
+        key = s._key
+        headers: tuple[tuple[str, str], ...] = ()
+        issued: str | None = None
+        if s._rotate:
+            issued = self.id_factory()
+            ops.append(Rename(key, store_key(issued), now))
+            key = store_key(issued)
+        if changed or removed or login or s._rotate or due:
+            changes = Changes(
+                now=now,
+                expires_at=self.policy.deadline(s._created_at, now),
+                set=changed,
+                remove=removed,
+                login=login,
+                meta=dict(s._meta) if login else None,
+            )
+            ops.append(Apply(key, changes))
+        if issued is not None:
+            max_age = self._max_age_at(s._created_at, now)
+            headers = tuple(self.transport.issue(issued, max_age, now))
+        return Commit(
+            tuple(ops),
+            self._cache(headers),
+            headers_if_gone=self._cache(cleared),
+            vary=vary,
+            issued_id=issued,
+        )
+
+    def committed(
+        self, session: Session, commit: Commit, now: float, *, gone: bool, final: bool
+    ) -> None:
+        """Bring ``session`` in line with what the store now holds after ``commit`` ran.
+
+        Args:
+            now: the time the commit was planned at.
+            gone: an ``Apply`` or ``Rename`` reported the session gone.
+            final: the response headers are sent; changes that need a new ID are refused.
+        """
+        s = session
+        s._doomed_key = None
+        s._rotate = False
+        s._logged_in = False
+        s._committed = s._committed or final
+        if gone:
+            s._key = None
+            s._id = None
+            s._data.clear()
+            s._loaded.clear()
+            s._principal = None
+            s._accessed = False
+            return
+        if commit.issued_id is not None:
+            s._id = commit.issued_id
+            s._key = store_key(commit.issued_id)
+        if s._key is not None and commit.ops:
+            s._loaded = s._encoded()
+            s._renewed_at = now
+            s._expires_at = self.policy.deadline(s._created_at, s._renewed_at)
+        elif s._key is None:
+            s._loaded.clear()
+        s._accessed = False
+
+    def _max_age(self, record: Record, now: float) -> float:
+        return self._max_age_at(record.created_at, now)
+
+    def _max_age_at(self, created_at: float, now: float) -> float:
+        # A persistent cookie lives to the absolute deadline; the server enforces idleness.
+        return created_at + self.policy.lifetime - now
+
+    def _cache(self, headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+        if headers and self.no_store:
+            return (*headers, ("cache-control", self.no_store))
+        return headers

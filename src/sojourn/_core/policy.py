@@ -1,0 +1,62 @@
+"""Timeouts as pure arithmetic over timestamps (seconds since the epoch, as floats).
+
+A session dies at ``min(created_at + lifetime, renewed_at + idle_timeout)``. Activity slides the
+idle deadline ("renewal"), but a request that only reads renews at most once per
+``renew_interval``, so most reads cost no write. The deadline is enforced here, on every load,
+whatever the store's own expiry did: a store may lack TTLs or keep legacy records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import ConfigurationError
+
+DEFAULT_IDLE_TIMEOUT = 30 * 60.0  # Spring Session's default, and OWASP's upper bound for low risk
+DEFAULT_LIFETIME = 24 * 60 * 60.0  # alexedwards/scs's default absolute cap
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """When sessions end and how often reads renew them.
+
+    Attributes:
+        idle_timeout: seconds of inactivity after which a session ends (sliding).
+        lifetime: seconds after creation (or login) after which a session ends regardless.
+        renew_interval: the least time between two renewals by read-only requests; ``None``
+            means a tenth of ``idle_timeout`` (at most 60 s). A session may therefore end up to
+            this much earlier than ``idle_timeout`` after its last read, never later.
+    """
+
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT
+    lifetime: float = DEFAULT_LIFETIME
+    renew_interval: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.idle_timeout <= 0 or self.lifetime <= 0:
+            raise ConfigurationError("idle_timeout and lifetime must be positive")
+        if self.idle_timeout > self.lifetime:
+            raise ConfigurationError("idle_timeout cannot exceed lifetime")
+        if self.renew_interval is not None and not 0 <= self.renew_interval < self.idle_timeout:
+            raise ConfigurationError("renew_interval must be in [0, idle_timeout)")
+
+    @property
+    def effective_renew_interval(self) -> float:
+        """The renewal interval in force (see ``renew_interval``)."""
+        if self.renew_interval is not None:
+            return self.renew_interval
+        return min(60.0, self.idle_timeout / 10)
+
+    def deadline(self, created_at: float, renewed_at: float) -> float:
+        """The instant a session created and last renewed at these times ends."""
+        return min(created_at + self.lifetime, renewed_at + self.idle_timeout)
+
+    def is_alive(self, created_at: float, renewed_at: float, expires_at: float, now: float) -> bool:
+        """True if the session is within its stored deadline *and* this policy's deadline."""
+        return now < min(expires_at, self.deadline(created_at, renewed_at))
+
+    def renewal_due(self, created_at: float, renewed_at: float, now: float) -> bool:
+        """True if a read at ``now`` should slide the idle deadline forward."""
+        if now - renewed_at < self.effective_renew_interval:
+            return False
+        return self.deadline(created_at, now) > self.deadline(created_at, renewed_at)

@@ -1,0 +1,273 @@
+"""The session object handed to application code: a mapping of JSON values.
+
+Change detection compares each key's encoded bytes with what was loaded, so in-place edits
+(``session["cart"].append(x)``) are saved, and a request that only reads writes nothing. Every
+read or write marks the session *accessed*, which is what decides ``Vary: Cookie`` (Flask's
+CVE-2023-30861 and CVE-2026-27205 were reads that forgot to).
+
+The session never holds store handles or does I/O. Its lifecycle requests (``regenerate``,
+``login``, ``invalidate``) are recorded here and turned into store operations by
+:mod:`sojourn._core.plan`. Attributes with a leading underscore belong to that module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, MutableMapping
+from typing import Any
+
+from .codec import DEFAULT_LIMITS, CodecLimits, _check, encode_value
+from .errors import ReadOnlySession, ResponseStarted, UnencodableValue
+from .ids import fingerprint_of_key
+
+MAX_KEY_LENGTH = 200
+
+
+class Session(MutableMapping[str, Any]):
+    """One user's session for the duration of a request.
+
+    Use it like a dict of JSON values. Lifecycle methods: :meth:`login` (after
+    authentication: new ID, principal recorded), :meth:`regenerate` (new ID, same data) and
+    :meth:`invalidate` (logout: the record is deleted and the cookie cleared).
+    """
+
+    def __init__(
+        self,
+        *,
+        key: str | None,
+        session_id: str | None,
+        data: dict[str, Any],
+        loaded: Mapping[str, bytes],
+        principal: str | None,
+        created_at: float,
+        renewed_at: float,
+        expires_at: float,
+        authenticated_at: float | None,
+        now: float,
+        limits: CodecLimits = DEFAULT_LIMITS,
+        read_only: bool = False,
+        meta: Mapping[str, str] | None = None,
+    ) -> None:
+        self._key = key
+        self._id = session_id
+        self._data = data
+        self._loaded: dict[str, bytes] = dict(loaded)
+        self._principal = principal
+        self._created_at = created_at
+        self._renewed_at = renewed_at
+        self._expires_at = expires_at
+        self._authenticated_at = authenticated_at
+        self._now = now
+        self._limits = limits
+        self._read_only = read_only
+        self._meta = dict(meta or {})
+        self._accessed = False
+        self._rotate = False
+        self._logged_in = False
+        self._doomed_key: str | None = None  # a loaded record to delete (logout, corrupt, stale)
+        self._committed = False  # headers sent: changes needing a new cookie are refused
+
+    # -- the mapping ----------------------------------------------------------------------
+
+    def __getitem__(self, key: str) -> Any:
+        self._accessed = True
+        return self._data[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._writable()
+        if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH:
+            raise UnencodableValue(
+                f"session keys must be non-empty str of at most {MAX_KEY_LENGTH} characters"
+            )
+        _check(key, value, 0, self._limits)
+        self._accessed = True
+        self._data[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        self._writable()
+        self._accessed = True
+        del self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        self._accessed = True
+        return iter(list(self._data))
+
+    def __len__(self) -> int:
+        self._accessed = True
+        return len(self._data)
+
+    def __contains__(self, key: object) -> bool:
+        self._accessed = True
+        return key in self._data
+
+    def clear(self) -> None:
+        """Remove every key (the session itself lives on; see :meth:`invalidate`)."""
+        self._writable()
+        self._accessed = True
+        self._data.clear()
+
+    def __repr__(self) -> str:
+        # Never the ID: only the fingerprint and the keys.
+        return f"<Session {self.fingerprint or 'new'} keys={sorted(self._data)!r}>"
+
+    # -- read-only facts --------------------------------------------------------------------
+
+    @property
+    def fingerprint(self) -> str | None:
+        """A short, non-secret label for pages and logs; ``None`` until the session is stored."""
+        return fingerprint_of_key(self._key) if self._key else None
+
+    @property
+    def principal(self) -> str | None:
+        """The logged-in user, as given to :meth:`login`."""
+        self._accessed = True
+        return self._principal
+
+    @property
+    def authenticated_at(self) -> float | None:
+        """When :meth:`login` was last called for this session (epoch seconds)."""
+        self._accessed = True
+        return self._authenticated_at
+
+    @property
+    def created_at(self) -> float:
+        """When the session was created or last logged in (epoch seconds)."""
+        return self._created_at
+
+    @property
+    def expires_at(self) -> float:
+        """When the session ends if left idle (epoch seconds, as of this request)."""
+        return self._expires_at
+
+    @property
+    def is_new(self) -> bool:
+        """True if no stored record backs this session (yet)."""
+        return self._key is None
+
+    @property
+    def accessed(self) -> bool:
+        """True once the application read or wrote anything."""
+        return self._accessed
+
+    @property
+    def read_only(self) -> bool:
+        """True where changes are refused (WebSocket connections)."""
+        return self._read_only
+
+    @property
+    def meta(self) -> Mapping[str, str]:
+        """Tracked metadata (user agent, IP) when the application enabled tracking."""
+        return dict(self._meta)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def regenerate(self) -> None:
+        """Give the session a new ID at commit, keeping its data; the old ID stops working.
+
+        Call it whenever the user's privileges change; :meth:`login` calls it for you.
+        """
+        self._lifecycle()
+        self._rotate = True
+
+    def login(self, principal: str) -> None:
+        """Record that ``principal`` authenticated: new ID, principal and time recorded.
+
+        Data is kept. The absolute lifetime restarts from now.
+        """
+        if not isinstance(principal, str) or not principal or len(principal) > MAX_KEY_LENGTH:
+            raise UnencodableValue("principal must be a non-empty str of at most 200 characters")
+        self.regenerate()
+        self._principal = principal
+        self._authenticated_at = self._now
+        self._created_at = self._now
+        self._logged_in = True
+
+    def invalidate(self) -> None:
+        """End the session: its record is deleted and the client told to forget the ID.
+
+        The object stays usable as a fresh, empty session: anything written afterwards (a
+        "you have been logged out" message) goes into a new session with a new ID.
+        """
+        self._lifecycle()
+        if self._key is not None:
+            self._doomed_key = self._key
+        self._key = None
+        self._id = None
+        self._data.clear()
+        self._loaded.clear()
+        self._principal = None
+        self._authenticated_at = None
+        self._created_at = self._now
+        self._rotate = False
+        self._logged_in = False
+
+    # -- helpers for the engine -------------------------------------------------------------
+
+    def _writable(self) -> None:
+        if self._read_only:
+            raise ReadOnlySession("this session is read-only here (WebSocket connections)")
+        if self._committed and self._key is None:
+            raise ResponseStarted(
+                "a new session cannot be started after the response headers were sent"
+            )
+
+    def _lifecycle(self) -> None:
+        self._accessed = True
+        if self._read_only:
+            raise ReadOnlySession("this session is read-only here (WebSocket connections)")
+        if self._committed:
+            raise ResponseStarted(
+                "the session ID cannot change after the response headers were sent"
+            )
+
+    def _encoded(self) -> dict[str, bytes]:
+        return {key: encode_value(key, value, self._limits) for key, value in self._data.items()}
+
+
+class SessionInfo:
+    """One session as listed on a "your devices" page: metadata only, never the ID or data.
+
+    Attributes:
+        fingerprint: the session's label; pass it to ``Manager.revoke``.
+        principal: the user it belongs to.
+        created_at: when it was created or last logged in.
+        last_seen_at: the last renewal (accurate to the renewal interval).
+        expires_at: when it ends if left idle.
+        authenticated_at: when its user logged in.
+        meta: tracked user agent / IP, if tracking is on.
+        current: True for the session of the request that asked.
+    """
+
+    __slots__ = (
+        "authenticated_at",
+        "created_at",
+        "current",
+        "expires_at",
+        "fingerprint",
+        "last_seen_at",
+        "meta",
+        "principal",
+    )
+
+    def __init__(
+        self,
+        *,
+        fingerprint: str,
+        principal: str | None,
+        created_at: float,
+        last_seen_at: float,
+        expires_at: float,
+        authenticated_at: float | None,
+        meta: Mapping[str, str],
+        current: bool,
+    ) -> None:
+        self.fingerprint = fingerprint
+        self.principal = principal
+        self.created_at = created_at
+        self.last_seen_at = last_seen_at
+        self.expires_at = expires_at
+        self.authenticated_at = authenticated_at
+        self.meta = dict(meta)
+        self.current = current
+
+    def __repr__(self) -> str:
+        return f"<SessionInfo {self.fingerprint} principal={self.principal!r}>"

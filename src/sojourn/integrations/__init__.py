@@ -1,0 +1,1 @@
+"""Framework adapters. Each is thin: it translates requests and responses, nothing else."""

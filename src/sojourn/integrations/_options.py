@@ -1,0 +1,80 @@
+"""Options shared by every adapter, turned into an :class:`Engine` in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal
+
+from .._core.codec import DEFAULT_LIMITS, CodecLimits
+from .._core.cookies import CookieSettings
+from .._core.errors import ConfigurationError
+from .._core.plan import Engine
+from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, Policy
+from .._core.transport import CookieTransport, Transport
+
+Seconds = float | int | timedelta
+OnStoreError = Literal["fail", "anonymous"]
+
+
+def seconds(value: Seconds) -> float:
+    """Seconds from a number or a :class:`~datetime.timedelta`."""
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterOptions:
+    """What an adapter needs besides its store.
+
+    Attributes:
+        engine: the configured core.
+        on_store_error: ``"fail"`` (default) answers 503 when the store is down;
+            ``"anonymous"`` serves the request without a session (changes are not saved).
+        track_metadata: record user agent and client IP for "your devices" pages.
+    """
+
+    engine: Engine = field(default_factory=Engine)
+    on_store_error: OnStoreError = "fail"
+    track_metadata: bool = False
+
+
+def build_options(
+    *,
+    idle_timeout: Seconds = DEFAULT_IDLE_TIMEOUT,
+    lifetime: Seconds = DEFAULT_LIFETIME,
+    renew_interval: Seconds | None = None,
+    cookie: CookieSettings | None = None,
+    transport: Transport | None = None,
+    limits: CodecLimits = DEFAULT_LIMITS,
+    on_store_error: OnStoreError = "fail",
+    track_metadata: bool = False,
+    engine: Engine | None = None,
+) -> AdapterOptions:
+    """Validate adapter keyword options and build the engine from them.
+
+    Raises:
+        ConfigurationError: contradictory or invalid options.
+    """
+    if on_store_error not in ("fail", "anonymous"):
+        raise ConfigurationError("on_store_error must be 'fail' or 'anonymous'")
+    if engine is None:
+        if cookie is not None and transport is not None:
+            raise ConfigurationError("pass either cookie= or transport=, not both")
+        policy = Policy(
+            idle_timeout=seconds(idle_timeout),
+            lifetime=seconds(lifetime),
+            renew_interval=None if renew_interval is None else seconds(renew_interval),
+        )
+        chosen = transport or CookieTransport(cookie or CookieSettings())
+        engine = Engine(policy=policy, transport=chosen, limits=limits)
+    return AdapterOptions(engine, on_store_error, track_metadata)
+
+
+def metadata(user_agent: str | None, client_ip: str | None) -> dict[str, str]:
+    """The tracked metadata of a request, trimmed to sane lengths."""
+    meta: dict[str, str] = {}
+    if user_agent:
+        meta["user_agent"] = user_agent[:256]
+    if client_ip:
+        meta["ip"] = client_ip[:64]
+    return meta

@@ -1,0 +1,17 @@
+"""The conformance suite against the memory store, sync and async."""
+
+from __future__ import annotations
+
+from sojourn.stores.base import AsyncStore, Store
+from sojourn.stores.memory import AsyncMemoryStore, MemoryStore
+from sojourn.testing import AsyncStoreContract, StoreContract
+
+
+class TestMemoryStore(StoreContract):
+    def make_store(self) -> Store:
+        return MemoryStore()
+
+
+class TestAsyncMemoryStore(AsyncStoreContract):
+    async def make_store(self) -> AsyncStore:
+        return AsyncMemoryStore()
