@@ -1,0 +1,156 @@
+"""Helpers shared by the SQL stores (SQLite, PostgreSQL, MySQL), free of any dialect or driver.
+
+The SQL stores keep one row per session in ``<table>`` and one row per session key in
+``<table>_fields``, so a change set touches only the keys it names (contract 1 of
+:mod:`sojourn.stores.base`). What every dialect does the same way lives here:
+
+- table names are checked against an identifier pattern before they reach any SQL text
+  (SEC-44): values travel as parameters, and names come only from validated configuration;
+- the ``meta`` mapping is stored as JSON text, and anything that does not decode back to a
+  ``dict[str, str]`` is :class:`~sojourn.CorruptSession`, never a crash;
+- a session row plus its field rows become a :class:`~sojourn.stores.base.Record`;
+- ``SCHEMA_VERSION`` is recorded in ``sojourn_schema`` (one row per table), so a later
+  release can tell which layout a database holds and migrate it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+
+from .._core.errors import ConfigurationError, CorruptSession
+from .base import Record
+
+SCHEMA_VERSION = 1
+"""The layout version this release writes; bump it (and add a migration) on any change."""
+
+SCHEMA_TABLE = "sojourn_schema"
+"""The table recording ``(table_name, version)`` for every session table in a database."""
+
+DEFAULT_TABLE = "sojourn_sessions"
+
+SESSION_COLUMNS = (
+    "key",
+    "principal",
+    "created_at",
+    "renewed_at",
+    "expires_at",
+    "authenticated_at",
+    "meta",
+)
+"""The session table's columns, in the order :func:`record_from_row` expects them."""
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+
+def validate_table(name: object) -> str:
+    """Return ``name`` if it is a plain SQL identifier, else raise.
+
+    The name is interpolated into SQL text (placeholders cannot stand for names), so only
+    letters, digits and underscores are let through, at most 63 characters (PostgreSQL's
+    limit), never starting with a digit.
+
+    Raises:
+        ConfigurationError: ``name`` is not such an identifier.
+    """
+    if not isinstance(name, str) or _IDENTIFIER.fullmatch(name) is None:
+        raise ConfigurationError(
+            "table name must match [A-Za-z_][A-Za-z0-9_]{0,62} (letters, digits, underscores)"
+        )
+    return name
+
+
+def encode_meta(meta: Mapping[str, str]) -> str:
+    """The JSON text stored for a record's metadata (compact, UTF-8 safe)."""
+    return json.dumps(dict(meta), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def decode_meta(text: object) -> dict[str, str]:
+    """The metadata mapping stored as ``text``; ``None`` or ``""`` mean none.
+
+    Raises:
+        CorruptSession: the text is not a JSON object of strings.
+    """
+    if text is None or text == "":
+        return {}
+    if isinstance(text, (bytes, bytearray, memoryview)):
+        try:
+            text = bytes(text).decode()
+        except UnicodeDecodeError as exc:
+            raise CorruptSession("stored session metadata is not UTF-8") from exc
+    if not isinstance(text, str):
+        raise CorruptSession("stored session metadata is not text")
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise CorruptSession("stored session metadata is not JSON") from exc
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise CorruptSession("stored session metadata is not a mapping of strings")
+    return value
+
+
+def field_value(value: object) -> bytes:
+    """A stored field value as ``bytes`` (drivers hand back bytes, bytearray or memoryview).
+
+    Raises:
+        CorruptSession: the value is not binary.
+    """
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    raise CorruptSession("a stored session value is not binary")
+
+
+def fields_from_rows(rows: Iterable[Sequence[object]]) -> dict[str, bytes]:
+    """The ``fields`` mapping from ``(name, value)`` rows of the fields table.
+
+    Raises:
+        CorruptSession: a name is not text or a value is not binary.
+    """
+    fields: dict[str, bytes] = {}
+    for name, value in rows:
+        if not isinstance(name, str):
+            raise CorruptSession("a stored session key is not text")
+        fields[name] = field_value(value)
+    return fields
+
+
+def _time(value: object) -> float:
+    # Decimal: a NUMERIC column read through psycopg or PyMySQL.
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise CorruptSession("a stored session timestamp is not a number")
+    return float(value)
+
+
+def record_from_row(row: Sequence[object], fields: Mapping[str, bytes]) -> Record:
+    """Build a :class:`Record` from a session row (columns as in ``SESSION_COLUMNS``).
+
+    Args:
+        row: the session table's columns, in ``SESSION_COLUMNS`` order.
+        fields: the record's fields, e.g. from :func:`fields_from_rows`.
+
+    Raises:
+        CorruptSession: a column holds a value of the wrong type, or ``meta`` is undecodable.
+    """
+    if len(row) != len(SESSION_COLUMNS):
+        raise CorruptSession("a stored session row has the wrong shape")
+    key, principal, created_at, renewed_at, expires_at, authenticated_at, meta = row
+    if not isinstance(key, str):
+        raise CorruptSession("a stored session key is not text")
+    if principal is not None and not isinstance(principal, str):
+        raise CorruptSession("a stored principal is not text")
+    return Record(
+        key=key,
+        fields=dict(fields),
+        principal=principal,
+        created_at=_time(created_at),
+        renewed_at=_time(renewed_at),
+        expires_at=_time(expires_at),
+        authenticated_at=None if authenticated_at is None else _time(authenticated_at),
+        meta=decode_meta(meta),
+    )
