@@ -1,0 +1,217 @@
+"""Pure-ASGI session middleware: Starlette, FastAPI, Litestar, Quart, or any ASGI app.
+
+The session is loaded before the application runs (one store round trip, none when the request
+carries no well-formed ID), placed at ``scope["session"]`` so that Starlette's and FastAPI's
+``request.session`` work unchanged, and committed when the response starts, because headers
+cannot be added later. A commit writes only what changed; ``Set-Cookie`` is sent only when an
+ID is issued or cleared; ``Vary`` is added whenever the session was used.
+
+Failure policy (SEC-48): a store that is down answers ``503`` with a short body, before the
+application runs (on load) or instead of its response (on commit), so no cookie ever points at
+unsaved state. ``on_store_error="anonymous"`` serves the request with a fresh session whose
+changes are discarded instead. Responses with a 5xx status are not committed (SEC-59).
+WebSocket connections get the session read-only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, TypeVar
+
+from .._async.manager import AsyncManager
+from .._core.errors import SessionError, StoreUnavailable
+from .._core.headers import merge_response_headers
+from .._core.session import Session
+from ..stores.base import AsyncStore, Changes, Record, Renewal, Store
+from ..stores.memory import AsyncMemoryStore, MemoryStore
+from ._options import AdapterOptions, build_options, metadata
+
+logger = logging.getLogger("sojourn")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+T = TypeVar("T")
+
+UNAVAILABLE_BODY = b"Service unavailable: the session store cannot be reached.\n"
+
+
+def get_manager(scope: Scope) -> AsyncManager:
+    """The manager the middleware installed, for "your sessions" pages and revocation."""
+    manager: AsyncManager = scope["sojourn.manager"]
+    return manager
+
+
+class ThreadedStore:
+    """Runs a blocking sync store in worker threads, so async apps can use it.
+
+    The event loop never blocks on SQLite or a sync driver; each call is one thread hop.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.sync = store
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.to_thread(fn, *args)
+
+    async def load(self, key: str, now: float, renewal: Renewal | None = None) -> Record | None:
+        return await self._run(self.sync.load, key, now, renewal)
+
+    async def create(self, record: Record) -> None:
+        await self._run(self.sync.create, record)
+
+    async def apply(self, key: str, changes: Changes) -> bool:
+        return await self._run(self.sync.apply, key, changes)
+
+    async def rename(self, old: str, new: str, now: float) -> bool:
+        return await self._run(self.sync.rename, old, new, now)
+
+    async def delete(self, key: str) -> None:
+        await self._run(self.sync.delete, key)
+
+    async def aclose(self) -> None:
+        await self._run(self.sync.close)
+
+    async def sessions_of(self, principal: str, now: float) -> list[Record]:
+        return await self._run(getattr(self.sync, "sessions_of"), principal, now)  # noqa: B009
+
+    async def delete_sessions_of(self, principal: str, keep: str | None = None) -> int:
+        return await self._run(getattr(self.sync, "delete_sessions_of"), principal, keep)  # noqa: B009
+
+
+def as_async_store(store: AsyncStore | Store) -> AsyncStore:
+    """An async view of ``store``: async stores as they are, sync ones adapted."""
+    if isinstance(store, MemoryStore):
+        return AsyncMemoryStore(store)  # dict operations: no thread needed
+    if hasattr(store, "aclose"):
+        return store  # type: ignore[return-value]
+    return ThreadedStore(store)
+
+
+def _request_headers(scope: Scope) -> list[tuple[str, str]]:
+    return [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]]
+
+
+class SessionMiddleware:
+    """ASGI middleware giving every request a server-side session.
+
+    Args:
+        app: the ASGI application to wrap.
+        store: an async store, or a sync one (run in threads; the memory store directly).
+        clock: the time source, in epoch seconds; tests inject a fake one.
+        **options: ``idle_timeout``, ``lifetime``, ``renew_interval`` (seconds or timedelta),
+            ``cookie`` (:class:`~sojourn.CookieSettings`), ``transport``, ``limits``,
+            ``on_store_error`` (``"fail"`` or ``"anonymous"``), ``track_metadata``, ``engine``.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        store: AsyncStore | Store,
+        *,
+        clock: Callable[[], float] = time.time,
+        **options: Any,
+    ) -> None:
+        self.app = app
+        self.options: AdapterOptions = build_options(**options)
+        self.manager = AsyncManager(as_async_store(store), self.options.engine, clock=clock)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = _request_headers(scope)
+        raw_ids = self.manager.engine.transport.extract(
+            headers, scope.get("query_string", b"").decode("latin-1")
+        )
+        meta = None
+        if self.options.track_metadata:
+            client = scope.get("client")
+            agent = next((v for k, v in headers if k == "user-agent"), None)
+            meta = metadata(agent, client[0] if client else None)
+        websocket = scope["type"] == "websocket"
+        scope["sojourn.manager"] = self.manager
+        try:
+            session = await self.manager.load(raw_ids, read_only=websocket, meta=meta)
+        except StoreUnavailable:
+            logger.error("session.store_error: the session store is unavailable on load")
+            if self.options.on_store_error == "fail":
+                await self._refuse(scope, send)
+                return
+            scope["session"] = self.manager.engine.new(self.manager.clock(), meta=meta)
+            await self.app(scope, receive, send)  # anonymous: nothing is committed
+            return
+        scope["session"] = session
+        if websocket:
+            await self.app(scope, receive, send)
+            return
+        await self._serve(scope, receive, send, session)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, session: Session) -> None:
+        state = {"started": False, "refused": False}
+
+        async def send_with_session(message: Message) -> None:
+            if state["refused"]:
+                return  # the store failed at commit: the 503 went out instead
+            if message["type"] == "http.response.start":
+                state["started"] = True
+                if message["status"] < 500:
+                    try:
+                        outcome = await self.manager.commit(session, final=True)
+                    except StoreUnavailable:
+                        logger.error("session.store_error: the session store failed on commit")
+                        state["refused"] = True
+                        await self._refuse(scope, send)
+                        return
+                    if outcome.headers or outcome.vary:
+                        existing = [
+                            (k.decode("latin-1"), v.decode("latin-1"))
+                            for k, v in message.get("headers", [])
+                        ]
+                        merged = merge_response_headers(existing, outcome.headers, outcome.vary)
+                        message = dict(message)
+                        message["headers"] = [
+                            (k.encode("latin-1"), v.encode("latin-1")) for k, v in merged
+                        ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_session)
+        if state["started"] and not state["refused"] and session.accessed:
+            await self._late_commit(session)
+
+    async def _late_commit(self, session: Session) -> None:
+        """Save changes made after the headers went out (streaming), when no cookie is needed.
+
+        Changes that would need a new cookie were already refused with ``ResponseStarted``.
+        """
+        try:
+            await self.manager.commit(session, final=True)
+        except SessionError:
+            logger.exception("session.store_error: changes after the response start were lost")
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1011})
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 503,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(UNAVAILABLE_BODY)).encode()),
+                    (b"cache-control", b"no-store"),
+                    (b"retry-after", b"5"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": UNAVAILABLE_BODY})
+
+
+__all__ = ["SessionMiddleware", "ThreadedStore", "as_async_store", "get_manager"]
