@@ -1,0 +1,1 @@
+"""Async sources of the stores; ``_sync`` holds their generated twins."""

@@ -1,0 +1,418 @@
+"""The SQLite store: the embedded default, standard library only, surviving restarts.
+
+One connection per store object, guarded by a lock (``check_same_thread=False``), so threaded
+WSGI servers and the async flavour's worker threads share it safely; several processes share
+the database file through SQLite's own locking. The file runs in WAL mode (readers never wait
+for the writer) with ``synchronous=NORMAL`` (durable across application crashes; a power cut
+may lose the last commits, which for sessions means a re-login at worst).
+
+Every write is a ``BEGIN IMMEDIATE`` transaction: it takes the write lock up front, so a
+transaction never has to upgrade a read lock (which fails at once, without waiting, when
+another connection wrote in between). A session's keys are rows of ``<table>_fields``, so
+:meth:`AsyncSQLiteStore.apply` writes only the keys it names (no lost updates across keys).
+
+The async flavour runs each blocking call in a worker thread; the sync flavour
+(:class:`sojourn.stores.sqlite.SQLiteStore`) is generated from this file by
+``scripts/unasync.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio  # unasync: delete
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from ..._core.errors import ConfigurationError, SessionExists, StoreUnavailable
+from .._sql import (
+    DEFAULT_TABLE,
+    SCHEMA_TABLE,
+    SCHEMA_VERSION,
+    SESSION_COLUMNS,
+    encode_meta,
+    fields_from_rows,
+    record_from_row,
+    validate_table,
+)
+from ..base import Changes, Record, Renewal
+
+T = TypeVar("T")
+
+_COLUMNS = ", ".join(SESSION_COLUMNS)
+
+
+def schema_sql(table: str = DEFAULT_TABLE) -> str:
+    """The DDL that creates (idempotently) the tables and indexes for ``table``.
+
+    Args:
+        table: the session table's name; the fields table is ``<table>_fields``.
+
+    Raises:
+        ConfigurationError: ``table`` is not a plain identifier.
+    """
+    t = validate_table(table)
+    return f"""\
+CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} (
+    table_name TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {t} (
+    key TEXT PRIMARY KEY,
+    principal TEXT,
+    created_at REAL NOT NULL,
+    renewed_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    authenticated_at REAL,
+    meta TEXT NOT NULL DEFAULT '{{}}'
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS {t}_expires_at ON {t} (expires_at);
+CREATE INDEX IF NOT EXISTS {t}_principal ON {t} (principal, created_at)
+    WHERE principal IS NOT NULL;
+CREATE TABLE IF NOT EXISTS {t}_fields (
+    key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY (key, name)
+) WITHOUT ROWID;
+INSERT INTO {SCHEMA_TABLE} (table_name, version) VALUES ('{t}', {SCHEMA_VERSION})
+    ON CONFLICT (table_name) DO NOTHING;
+"""
+
+
+def _unavailable(exc: sqlite3.Error) -> bool:
+    """True for failures of the database itself (locked, I/O, cannot open, not a database).
+
+    Integrity and programming errors are bugs, not outages, and are left alone.
+    """
+    return isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError
+
+
+class AsyncSQLiteStore:
+    """A session store in an SQLite database file (async API; see ``SQLiteStore``).
+
+    Implements :class:`~sojourn.stores.base.AsyncStore` plus the principal index, purging and
+    counting capabilities. Nothing happens until first use: the file is opened (and the schema
+    created) lazily.
+
+    Args:
+        path: the database file (created if missing; its directory must exist).
+        table: the session table's name; ``<table>_fields`` holds the session keys.
+        busy_timeout: seconds to wait for another connection's write lock before giving up
+            with :class:`~sojourn.StoreUnavailable`.
+        create_schema: create the tables on first use; if false they must exist already
+            (see :func:`schema_sql`).
+
+    Raises:
+        ConfigurationError: the table name is not a plain identifier, or ``busy_timeout`` is
+            negative.
+    """
+
+    # every call runs in a worker thread  # unasync: blocking = True  # does file I/O; off the loop
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        table: str = DEFAULT_TABLE,
+        busy_timeout: float = 5.0,
+        create_schema: bool = True,
+    ) -> None:
+        if not isinstance(busy_timeout, (int, float)) or busy_timeout < 0:
+            raise ConfigurationError("busy_timeout must be a non-negative number of seconds")
+        self.path = os.fspath(path)
+        self.table = validate_table(table)
+        self.busy_timeout = float(busy_timeout)
+        self.create_schema = create_schema
+        self._fields = f"{self.table}_fields"
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.path!r}, table={self.table!r})"
+
+    # -- plumbing: one place opens the database and translates its errors -------------------
+
+    async def _run(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``op(connection)`` under the lock, off the event loop."""
+        return await asyncio.to_thread(self._call, op)  # unasync: return self._call(op)
+
+    def _call(self, operation: Callable[[sqlite3.Connection], T]) -> T:
+        with self._lock:
+            try:
+                return operation(self._connection())
+            except sqlite3.Error as exc:
+                if _unavailable(exc):
+                    raise StoreUnavailable(f"SQLite store {self.path!r}: {exc}") from exc
+                raise
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is not None:
+            return self._conn
+        # isolation_level=None: no implicit transactions; this module issues BEGIN itself.
+        conn = sqlite3.connect(
+            self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self._prepare_schema(conn)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        return conn
+
+    def _prepare_schema(self, conn: sqlite3.Connection) -> None:
+        if self.create_schema:
+            with _immediate(conn):
+                for statement in schema_sql(self.table).split(";\n"):
+                    if statement.strip():
+                        conn.execute(statement)
+        try:
+            row = conn.execute(
+                f"SELECT version FROM {SCHEMA_TABLE} WHERE table_name = ?", (self.table,)
+            ).fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            row = None
+        if row is None:
+            raise ConfigurationError(
+                f"SQLite table {self.table!r} does not exist in {self.path!r}; create it with "
+                "sojourn.stores.sqlite.schema_sql() or pass create_schema=True"
+            )
+        if row[0] != SCHEMA_VERSION:
+            raise ConfigurationError(
+                f"SQLite table {self.table!r} has schema version {row[0]}; this release of "
+                f"Sojourn uses version {SCHEMA_VERSION}"
+            )
+
+    # -- the operations, each run with the lock held -----------------------------------------
+
+    def _read(self, conn: sqlite3.Connection, key: str, now: float) -> Record | None:
+        # One statement, so the session row and its fields come from one snapshot.
+        rows = conn.execute(
+            f"SELECT {', '.join('s.' + c for c in SESSION_COLUMNS)}, f.name, f.value"
+            f" FROM {self.table} AS s LEFT JOIN {self._fields} AS f ON f.key = s.key"
+            " WHERE s.key = ? AND s.expires_at > ?",
+            (key, now),
+        ).fetchall()
+        if not rows:
+            return None
+        width = len(SESSION_COLUMNS)
+        fields = fields_from_rows(row[width:] for row in rows if row[width] is not None)
+        return record_from_row(rows[0][:width], fields)
+
+    def _load(
+        self, conn: sqlite3.Connection, key: str, now: float, renewal: Renewal | None
+    ) -> Record | None:
+        record = self._read(conn, key, now)
+        if record is None or renewal is None or not renewal.due(record):
+            return record
+        # Renewal due: read again under the write lock, so a record deleted, renewed or
+        # changed by another connection in between is seen as it is now.
+        with _immediate(conn):
+            record = self._read(conn, key, now)
+            if record is None or not renewal.due(record):
+                return record
+            record = renewal.apply_to(record)
+            conn.execute(
+                f"UPDATE {self.table} SET renewed_at = ?, expires_at = ? WHERE key = ?",
+                (record.renewed_at, record.expires_at, key),
+            )
+            return record
+
+    def _create(self, conn: sqlite3.Connection, record: Record) -> None:
+        with _immediate(conn):
+            row = conn.execute(
+                f"SELECT expires_at FROM {self.table} WHERE key = ?", (record.key,)
+            ).fetchone()
+            if row is not None:
+                if row[0] > record.renewed_at:
+                    raise SessionExists(record.key)
+                self._drop(conn, record.key)  # an expired record under the key: replace it
+            conn.execute(
+                f"INSERT INTO {self.table} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.key,
+                    record.principal,
+                    record.created_at,
+                    record.renewed_at,
+                    record.expires_at,
+                    record.authenticated_at,
+                    encode_meta(record.meta),
+                ),
+            )
+            conn.executemany(
+                f"INSERT INTO {self._fields} (key, name, value) VALUES (?, ?, ?)",
+                [(record.key, name, value) for name, value in record.fields.items()],
+            )
+
+    def _apply(self, conn: sqlite3.Connection, key: str, changes: Changes) -> bool:
+        assignments = ["renewed_at = ?", "expires_at = ?"]
+        params: list[object] = [changes.now, changes.expires_at]
+        if changes.login is not None:
+            assignments += ["principal = ?", "authenticated_at = ?", "created_at = ?"]
+            params += [changes.login.principal, changes.login.at, changes.login.at]
+        if changes.meta is not None:
+            assignments.append("meta = ?")
+            params.append(encode_meta(changes.meta))
+        with _immediate(conn):
+            cursor = conn.execute(
+                f"UPDATE {self.table} SET {', '.join(assignments)}"
+                " WHERE key = ? AND expires_at > ?",
+                (*params, key, changes.now),
+            )
+            if cursor.rowcount == 0:
+                return False  # missing or expired: nothing written (no resurrection)
+            conn.executemany(
+                f"DELETE FROM {self._fields} WHERE key = ? AND name = ?",
+                [(key, name) for name in changes.remove],
+            )
+            conn.executemany(
+                f"INSERT INTO {self._fields} (key, name, value) VALUES (?, ?, ?)"
+                " ON CONFLICT (key, name) DO UPDATE SET value = excluded.value",
+                [(key, name, value) for name, value in changes.set.items()],
+            )
+            return True
+
+    def _rename(self, conn: sqlite3.Connection, old: str, new: str, now: float) -> bool:
+        with _immediate(conn):
+            live = conn.execute(
+                f"SELECT 1 FROM {self.table} WHERE key = ? AND expires_at > ?", (old, now)
+            ).fetchone()
+            if live is None:
+                return False
+            if new != old:
+                self._drop(conn, new)
+                conn.execute(f"UPDATE {self.table} SET key = ? WHERE key = ?", (new, old))
+                conn.execute(f"UPDATE {self._fields} SET key = ? WHERE key = ?", (new, old))
+            return True
+
+    def _delete(self, conn: sqlite3.Connection, key: str) -> None:
+        with _immediate(conn):
+            self._drop(conn, key)
+
+    def _drop(self, conn: sqlite3.Connection, key: str) -> None:
+        conn.execute(f"DELETE FROM {self._fields} WHERE key = ?", (key,))
+        conn.execute(f"DELETE FROM {self.table} WHERE key = ?", (key,))
+
+    def _sessions_of(self, conn: sqlite3.Connection, principal: str, now: float) -> list[Record]:
+        rows = conn.execute(
+            f"SELECT {_COLUMNS} FROM {self.table} WHERE principal = ? AND expires_at > ?"
+            " ORDER BY created_at, key",
+            (principal, now),
+        ).fetchall()
+        return [record_from_row(row, {}) for row in rows]
+
+    def _delete_sessions_of(
+        self, conn: sqlite3.Connection, principal: str, keep: str | None
+    ) -> int:
+        doomed = f"SELECT key FROM {self.table} WHERE principal = ? AND key IS NOT ?"
+        with _immediate(conn):
+            conn.execute(f"DELETE FROM {self._fields} WHERE key IN ({doomed})", (principal, keep))
+            cursor = conn.execute(
+                f"DELETE FROM {self.table} WHERE key IN ({doomed})", (principal, keep)
+            )
+            return cursor.rowcount
+
+    def _purge_batch(self, conn: sqlite3.Connection, now: float, batch_size: int) -> int:
+        batch = (
+            f"SELECT key FROM {self.table} WHERE expires_at <= ? ORDER BY expires_at, key LIMIT ?"
+        )
+        with _immediate(conn):
+            # The fields first, while the batch's session rows still select the same keys.
+            conn.execute(f"DELETE FROM {self._fields} WHERE key IN ({batch})", (now, batch_size))
+            cursor = conn.execute(
+                f"DELETE FROM {self.table} WHERE key IN ({batch})", (now, batch_size)
+            )
+            return cursor.rowcount
+
+    def _count(self, conn: sqlite3.Connection, now: float) -> int:
+        row = conn.execute(
+            f"SELECT COUNT(*) FROM {self.table} WHERE expires_at > ?", (now,)
+        ).fetchone()
+        return int(row[0])
+
+    def _close(self) -> None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                conn.close()
+
+    # -- the store protocol -------------------------------------------------------------------
+
+    async def load(self, key: str, now: float, renewal: Renewal | None = None) -> Record | None:
+        """See :meth:`sojourn.stores.base.AsyncStore.load`."""
+        return await self._run(lambda conn: self._load(conn, key, now, renewal))
+
+    async def create(self, record: Record) -> None:
+        """See :meth:`sojourn.stores.base.AsyncStore.create`."""
+        await self._run(lambda conn: self._create(conn, record))
+
+    async def apply(self, key: str, changes: Changes) -> bool:
+        """See :meth:`sojourn.stores.base.AsyncStore.apply`."""
+        return await self._run(lambda conn: self._apply(conn, key, changes))
+
+    async def rename(self, old: str, new: str, now: float) -> bool:
+        """See :meth:`sojourn.stores.base.AsyncStore.rename`."""
+        return await self._run(lambda conn: self._rename(conn, old, new, now))
+
+    async def delete(self, key: str) -> None:
+        """See :meth:`sojourn.stores.base.AsyncStore.delete`."""
+        await self._run(lambda conn: self._delete(conn, key))
+
+    async def aclose(self) -> None:
+        """Close the connection. Idempotent; a later call opens it again."""
+        await asyncio.to_thread(self._close)  # unasync: self._close()
+
+    # -- capabilities -------------------------------------------------------------------------
+
+    async def sessions_of(self, principal: str, now: float) -> list[Record]:
+        """See :meth:`sojourn.stores.base.AsyncSupportsPrincipals.sessions_of`."""
+        return await self._run(lambda conn: self._sessions_of(conn, principal, now))
+
+    async def delete_sessions_of(self, principal: str, keep: str | None = None) -> int:
+        """See :meth:`sojourn.stores.base.AsyncSupportsPrincipals.delete_sessions_of`.
+
+        Expired sessions of ``principal`` are deleted (and counted) too.
+        """
+        return await self._run(lambda conn: self._delete_sessions_of(conn, principal, keep))
+
+    async def purge_expired(self, now: float, batch_size: int = 1000) -> int:
+        """See :meth:`sojourn.stores.base.AsyncSupportsPurge.purge_expired`.
+
+        Each batch takes the lock and the write lock anew, so requests run between batches.
+
+        Raises:
+            ConfigurationError: ``batch_size`` is not positive.
+        """
+        if batch_size <= 0:
+            raise ConfigurationError("batch_size must be positive")
+        total = 0
+        while True:
+            deleted = await self._run(lambda conn: self._purge_batch(conn, now, batch_size))
+            total += deleted
+            if deleted < batch_size:
+                return total
+
+    async def count(self, now: float) -> int:
+        """See :meth:`sojourn.stores.base.AsyncSupportsCount.count`."""
+        return await self._run(lambda conn: self._count(conn, now))
+
+
+@contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """A write transaction: committed on success, rolled back on any exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
+    conn.execute("COMMIT")

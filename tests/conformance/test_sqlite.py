@@ -1,0 +1,29 @@
+"""The conformance suite against the SQLite store, sync and async; one database file per test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sojourn.stores.base import AsyncStore, Store
+from sojourn.stores.sqlite import AsyncSQLiteStore, SQLiteStore
+from sojourn.testing import AsyncStoreContract, StoreContract
+
+
+class TestSQLiteStore(StoreContract):
+    @pytest.fixture(autouse=True)
+    def _database(self, tmp_path: Path) -> None:
+        self.path = tmp_path / "sessions.db"
+
+    def make_store(self) -> Store:
+        return SQLiteStore(self.path)
+
+
+class TestAsyncSQLiteStore(AsyncStoreContract):
+    @pytest.fixture(autouse=True)
+    def _database(self, tmp_path: Path) -> None:
+        self.path = tmp_path / "sessions.db"
+
+    async def make_store(self) -> AsyncStore:
+        return AsyncSQLiteStore(self.path)
