@@ -21,13 +21,18 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, TypeVar
 
-from .._async.manager import AsyncManager
+from .._async.manager import AsyncManager, Outcome
+from .._core.codec import DEFAULT_LIMITS, CodecLimits
+from .._core.cookies import CookieSettings
 from .._core.errors import SessionError, StoreUnavailable
 from .._core.headers import merge_response_headers
+from .._core.plan import Engine
+from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME
 from .._core.session import Session
+from .._core.transport import Transport
 from ..stores.base import AsyncStore, Changes, Record, Renewal, Store
 from ..stores.memory import AsyncMemoryStore, MemoryStore
-from ._options import AdapterOptions, build_options, metadata
+from ._options import AdapterOptions, OnStoreError, Seconds, build_options, metadata
 
 logger = logging.getLogger("sojourn")
 
@@ -40,6 +45,17 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 T = TypeVar("T")
 
 UNAVAILABLE_BODY = b"Service unavailable: the session store cannot be reached.\n"
+
+
+def get_session(request: Any) -> Session:
+    """The typed session of a request (a Starlette ``Request``/``WebSocket``, or a scope).
+
+    ``request.session`` works too; this spelling tells a type checker it is a
+    :class:`~sojourn.Session`, with ``login``, ``regenerate`` and ``invalidate``.
+    """
+    scope = getattr(request, "scope", request)
+    session: Session = scope["session"]
+    return session
 
 
 def get_manager(scope: Scope) -> AsyncManager:
@@ -94,6 +110,12 @@ def as_async_store(store: AsyncStore | Store) -> AsyncStore:
     return ThreadedStore(store)
 
 
+def _merged(raw: list[tuple[bytes, bytes]], outcome: Outcome) -> list[tuple[bytes, bytes]]:
+    existing = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
+    merged = merge_response_headers(existing, outcome.headers, outcome.vary)
+    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in merged]
+
+
 def _request_headers(scope: Scope) -> list[tuple[str, str]]:
     return [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]]
 
@@ -104,10 +126,18 @@ class SessionMiddleware:
     Args:
         app: the ASGI application to wrap.
         store: an async store, or a sync one (run in threads; the memory store directly).
+        idle_timeout: seconds (or a timedelta) of inactivity that end a session (sliding).
+        lifetime: seconds after creation or login that end a session regardless.
+        renew_interval: the least time between renewals by read-only requests.
+        cookie: cookie name and attributes (secure defaults); see :class:`CookieSettings`.
+        transport: where the ID travels, instead of ``cookie``: ``HeaderTransport()`` or
+            ``QueryTransport()``.
+        limits: size and nesting limits of session values.
+        on_store_error: ``"fail"`` answers 503 when the store is down; ``"anonymous"`` serves
+            the request with a fresh session whose changes are discarded.
+        track_metadata: record user agent and client IP for "your devices" pages.
+        engine: a fully configured :class:`~sojourn.Engine`, instead of the options above.
         clock: the time source, in epoch seconds; tests inject a fake one.
-        **options: ``idle_timeout``, ``lifetime``, ``renew_interval`` (seconds or timedelta),
-            ``cookie`` (:class:`~sojourn.CookieSettings`), ``transport``, ``limits``,
-            ``on_store_error`` (``"fail"`` or ``"anonymous"``), ``track_metadata``, ``engine``.
     """
 
     def __init__(
@@ -115,11 +145,29 @@ class SessionMiddleware:
         app: ASGIApp,
         store: AsyncStore | Store,
         *,
+        idle_timeout: Seconds = DEFAULT_IDLE_TIMEOUT,
+        lifetime: Seconds = DEFAULT_LIFETIME,
+        renew_interval: Seconds | None = None,
+        cookie: CookieSettings | None = None,
+        transport: Transport | None = None,
+        limits: CodecLimits = DEFAULT_LIMITS,
+        on_store_error: OnStoreError = "fail",
+        track_metadata: bool = False,
+        engine: Engine | None = None,
         clock: Callable[[], float] = time.time,
-        **options: Any,
     ) -> None:
         self.app = app
-        self.options: AdapterOptions = build_options(**options)
+        self.options: AdapterOptions = build_options(
+            idle_timeout=idle_timeout,
+            lifetime=lifetime,
+            renew_interval=renew_interval,
+            cookie=cookie,
+            transport=transport,
+            limits=limits,
+            on_store_error=on_store_error,
+            track_metadata=track_metadata,
+            engine=engine,
+        )
         self.manager = AsyncManager(as_async_store(store), self.options.engine, clock=clock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -154,35 +202,28 @@ class SessionMiddleware:
         await self._serve(scope, receive, send, session)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, session: Session) -> None:
-        state = {"started": False, "refused": False}
+        state = {"committed": False, "refused": False}
 
         async def send_with_session(message: Message) -> None:
             if state["refused"]:
                 return  # the store failed at commit: the 503 went out instead
-            if message["type"] == "http.response.start":
-                state["started"] = True
-                if message["status"] < 500:
-                    try:
-                        outcome = await self.manager.commit(session, final=True)
-                    except StoreUnavailable:
-                        logger.error("session.store_error: the session store failed on commit")
-                        state["refused"] = True
-                        await self._refuse(scope, send)
-                        return
-                    if outcome.headers or outcome.vary:
-                        existing = [
-                            (k.decode("latin-1"), v.decode("latin-1"))
-                            for k, v in message.get("headers", [])
-                        ]
-                        merged = merge_response_headers(existing, outcome.headers, outcome.vary)
-                        message = dict(message)
-                        message["headers"] = [
-                            (k.encode("latin-1"), v.encode("latin-1")) for k, v in merged
-                        ]
+            # A failed request (5xx) saves nothing (SEC-59).
+            if message["type"] == "http.response.start" and message["status"] < 500:
+                state["committed"] = True
+                try:
+                    outcome = await self.manager.commit(session, final=True)
+                except StoreUnavailable:
+                    logger.error("session.store_error: the session store failed on commit")
+                    state["refused"] = True
+                    await self._refuse(scope, send)
+                    return
+                if outcome.headers or outcome.vary:
+                    message = dict(message)
+                    message["headers"] = _merged(message.get("headers", []), outcome)
             await send(message)
 
         await self.app(scope, receive, send_with_session)
-        if state["started"] and not state["refused"] and session.accessed:
+        if state["committed"] and not state["refused"] and session.accessed:
             await self._late_commit(session)
 
     async def _late_commit(self, session: Session) -> None:
@@ -214,4 +255,10 @@ class SessionMiddleware:
         await send({"type": "http.response.body", "body": UNAVAILABLE_BODY})
 
 
-__all__ = ["SessionMiddleware", "ThreadedStore", "as_async_store", "get_manager"]
+__all__ = [
+    "SessionMiddleware",
+    "ThreadedStore",
+    "as_async_store",
+    "get_manager",
+    "get_session",
+]
