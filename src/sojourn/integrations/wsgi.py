@@ -1,0 +1,248 @@
+"""WSGI session middleware: Flask, Django, Bottle, Pyramid, Falcon, or any WSGI app.
+
+The same behaviour as the ASGI middleware, for threaded servers. The session is loaded before
+the application runs (no store call when the request carries no well-formed ID) and placed at
+``environ["sojourn.session"]``; the manager at ``environ["sojourn.manager"]``. The commit runs
+inside ``start_response``, because headers can only be added before the response starts: the
+application's own ``start_response`` call saves the session and adds ``Set-Cookie`` (when an ID
+is issued or cleared) and ``Vary`` (when the session was used).
+
+Failure policy (SEC-48): a store that is down answers ``503`` with a short text body, before the
+application runs (on load) or instead of its response (on commit), so no cookie ever points at
+unsaved state. ``on_store_error="anonymous"`` serves the request with a fresh session whose
+changes are discarded. Responses with a 5xx status, and applications that raise, are not
+committed (SEC-59).
+
+Thread safety (SEC-56): every piece of per-request state lives in the environ or in locals of
+``__call__``; the middleware object holds only configuration and the manager.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from types import TracebackType
+from typing import Any, Protocol
+
+from .._core.errors import SessionError, StoreUnavailable
+from .._core.headers import merge_response_headers
+from .._core.session import Session
+from .._sync.manager import Manager
+from ..stores.base import Store
+from ._options import AdapterOptions, build_options, metadata
+
+logger = logging.getLogger("sojourn")
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+Environ = dict[str, Any]
+
+
+class StartResponse(Protocol):
+    """PEP 3333's ``start_response`` callable."""
+
+    def __call__(
+        self,
+        status: str,
+        headers: list[tuple[str, str]],
+        exc_info: ExcInfo | None = ...,
+        /,
+    ) -> Callable[[bytes], object]: ...
+
+
+WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+UNAVAILABLE_BODY = b"Service unavailable: the session store cannot be reached.\n"
+UNAVAILABLE_HEADERS = [
+    ("Content-Type", "text/plain; charset=utf-8"),
+    ("Content-Length", str(len(UNAVAILABLE_BODY))),
+    ("Cache-Control", "no-store"),
+    ("Retry-After", "5"),
+]
+
+
+def request_headers(environ: Environ) -> list[tuple[str, str]]:
+    """The request headers of a WSGI environ as ``(lower-case name, value)`` pairs."""
+    headers: list[tuple[str, str]] = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_") and isinstance(value, str):
+            headers.append((key[5:].replace("_", "-").lower(), value))
+    return headers
+
+
+def get_session(environ: Environ) -> Session:
+    """The session the middleware installed for this request."""
+    session: Session = environ["sojourn.session"]
+    return session
+
+
+def get_manager(environ: Environ) -> Manager:
+    """The manager the middleware installed, for "your sessions" pages and revocation."""
+    manager: Manager = environ["sojourn.manager"]
+    return manager
+
+
+class _CommitFailed(Exception):
+    """Raised through the application when the commit in ``start_response`` failed."""
+
+
+class _Request:
+    """The state of one request: created per call, never shared between threads."""
+
+    __slots__ = (
+        "committed",
+        "failed",
+        "headers",
+        "manager",
+        "session",
+        "start_response",
+        "vary",
+    )
+
+    def __init__(self, manager: Manager, session: Session, start_response: StartResponse) -> None:
+        self.manager = manager
+        self.session = session
+        self.start_response = start_response
+        self.committed = False
+        self.failed = False
+        self.headers: tuple[tuple[str, str], ...] = ()
+        self.vary: str | None = None
+
+    def __call__(
+        self,
+        status: str,
+        headers: list[tuple[str, str]],
+        exc_info: ExcInfo | None = None,
+        /,
+    ) -> Callable[[bytes], object]:
+        code = int(status[:3]) if status[:3].isdigit() else 500
+        if not self.committed and code < 500:
+            try:
+                outcome = self.manager.commit(self.session, final=True)
+            except StoreUnavailable as exc:
+                logger.error("session.store_error: the session store failed on commit")
+                self.failed = True
+                raise _CommitFailed from exc
+            self.committed = True
+            self.headers, self.vary = outcome.headers, outcome.vary
+        elif self.session.accessed:
+            # not saved (5xx, SEC-59), but the response still depended on the session
+            self.vary = self.vary or self.manager.engine.transport.vary
+        if self.headers or self.vary:
+            headers = merge_response_headers(headers, self.headers, self.vary)
+        return self.start_response(status, headers, exc_info)
+
+    def late_commit(self) -> None:
+        """Save changes made while the body streamed, when they need no new cookie."""
+        if self.committed and self.session.accessed:
+            try:
+                self.manager.commit(self.session, final=True)
+            except SessionError:
+                logger.exception("session.store_error: changes after the response start were lost")
+
+
+class _Body:
+    """The application's body, with the late commit run when the server closes it."""
+
+    __slots__ = ("_iterator", "_request", "_result")
+
+    def __init__(self, result: Iterable[bytes], body: Iterator[bytes], request: _Request) -> None:
+        self._result = result
+        self._request = request
+        self._iterator = body
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._iterator
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._result, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._request.late_commit()
+
+
+def _chain(first: list[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield from first
+    yield from rest
+
+
+def _close(result: Iterable[bytes]) -> None:
+    close = getattr(result, "close", None)
+    if close is not None:
+        close()
+
+
+class SessionMiddleware:
+    """WSGI middleware giving every request a server-side session.
+
+    Args:
+        app: the WSGI application to wrap.
+        store: a sync store (:class:`~sojourn.MemoryStore`, the SQLite store, a server store).
+        clock: the time source, in epoch seconds; tests inject a fake one.
+        **options: ``idle_timeout``, ``lifetime``, ``renew_interval`` (seconds or timedelta),
+            ``cookie`` (:class:`~sojourn.CookieSettings`), ``transport``, ``limits``,
+            ``on_store_error`` (``"fail"`` or ``"anonymous"``), ``track_metadata``, ``engine``
+            — the same as the ASGI middleware.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        store: Store,
+        *,
+        clock: Callable[[], float] = time.time,
+        **options: Any,
+    ) -> None:
+        self.app = app
+        self.options: AdapterOptions = build_options(**options)
+        self.manager = Manager(store, self.options.engine, clock=clock)
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        headers = request_headers(environ)
+        raw_ids = self.manager.engine.transport.extract(headers, environ.get("QUERY_STRING", ""))
+        meta = None
+        if self.options.track_metadata:
+            meta = metadata(environ.get("HTTP_USER_AGENT"), environ.get("REMOTE_ADDR"))
+        environ["sojourn.manager"] = self.manager
+        try:
+            session = self.manager.load(raw_ids, meta=meta)
+        except StoreUnavailable:
+            logger.error("session.store_error: the session store is unavailable on load")
+            if self.options.on_store_error == "fail":
+                return self._refuse(start_response)
+            # anonymous: a fresh session, never committed
+            environ["sojourn.session"] = self.manager.engine.new(self.manager.clock(), meta=meta)
+            return self.app(environ, start_response)
+        environ["sojourn.session"] = session
+        request = _Request(self.manager, session, start_response)
+        try:
+            result = self.app(environ, request)
+        except _CommitFailed:
+            return self._refuse(start_response)
+        # An application may call start_response lazily, on the first iteration of its body;
+        # pull that first chunk here so a commit failure can still become a clean 503.
+        if request.committed:
+            return _Body(result, iter(result), request)
+        iterator = iter(result)
+        first: list[bytes] = []
+        try:
+            for chunk in iterator:
+                first.append(chunk)
+                break
+        except _CommitFailed:
+            _close(result)
+            return self._refuse(start_response)
+        except BaseException:
+            _close(result)
+            raise
+        return _Body(result, _chain(first, iterator), request)
+
+    @staticmethod
+    def _refuse(start_response: StartResponse) -> list[bytes]:
+        start_response("503 Service Unavailable", list(UNAVAILABLE_HEADERS))
+        return [UNAVAILABLE_BODY]
+
+
+__all__ = ["SessionMiddleware", "get_manager", "get_session", "request_headers"]
