@@ -154,3 +154,69 @@ def record_from_row(row: Sequence[object], fields: Mapping[str, bytes]) -> Recor
         authenticated_at=None if authenticated_at is None else _time(authenticated_at),
         meta=decode_meta(meta),
     )
+
+
+# -- helpers for the server stores (PostgreSQL, MySQL) ---------------------------------------
+
+MAX_SERVER_TABLE = 48
+"""The longest table name the server stores accept: index and table names derived from it
+(``<table>_fields``, ``<table>_expires_at``) must stay within PostgreSQL's 63 and MySQL's 64."""
+
+
+def validate_sql_table(name: object) -> str:
+    """:func:`validate_table`, plus room for the names derived from it.
+
+    Raises:
+        ConfigurationError: ``name`` is not an identifier of at most ``MAX_SERVER_TABLE``.
+    """
+    table = validate_table(name)
+    if len(table) > MAX_SERVER_TABLE:
+        raise ConfigurationError(f"table name must be at most {MAX_SERVER_TABLE} characters")
+    return table
+
+
+def _text(value: object) -> object:
+    # MySQL keeps keys, names and principals in binary columns (exact, case- and
+    # trailing-space-sensitive matching); they come back as bytes.
+    if isinstance(value, (bytes, bytearray)):
+        try:
+            return bytes(value).decode()
+        except UnicodeDecodeError as exc:
+            raise CorruptSession("a stored session key or principal is not UTF-8") from exc
+    return value
+
+
+def record_from_session_row(row: Sequence[object]) -> Record:
+    """A :class:`Record` without fields from a session row (``SESSION_COLUMNS`` order)."""
+    values = list(row)
+    values[0], values[1] = _text(values[0]), _text(values[1])
+    return record_from_row(values, {})
+
+
+def record_from_joined_rows(rows: Sequence[Sequence[object]]) -> Record | None:
+    """The record from ``session LEFT JOIN fields`` rows, or ``None`` when there are none.
+
+    Each row holds the ``SESSION_COLUMNS`` followed by a field's ``name`` and ``value``
+    (both ``NULL`` for a session without fields). Reading the session and its fields in one
+    statement keeps ``load`` to one round trip.
+
+    Raises:
+        CorruptSession: a column holds a value of the wrong type.
+    """
+    if not rows:
+        return None
+    width = len(SESSION_COLUMNS)
+    fields = fields_from_rows(
+        (_text(row[width]), row[width + 1]) for row in rows if row[width] is not None
+    )
+    record = record_from_session_row(rows[0][:width])
+    return Record(
+        key=record.key,
+        fields=fields,
+        principal=record.principal,
+        created_at=record.created_at,
+        renewed_at=record.renewed_at,
+        expires_at=record.expires_at,
+        authenticated_at=record.authenticated_at,
+        meta=record.meta,
+    )

@@ -1,0 +1,402 @@
+"""The PostgreSQL store on psycopg 3 and psycopg-pool (one source for the sync and async pair).
+
+Layout: one row per session in ``<table>`` and one row per session key in ``<table>_fields``
+(see :mod:`sojourn.stores._sql`). The fields table references the session row with
+``ON DELETE CASCADE ON UPDATE CASCADE``, so a delete, a purge or an ID rotation is a single
+statement on the session row and can never leave orphaned keys behind.
+
+Every hot operation is one statement, hence one round trip and one implicit transaction:
+
+- ``load`` with renewal is a data-modifying CTE (``UPDATE ... RETURNING``) joined with the
+  field rows;
+- ``apply`` locks the live session row with its ``UPDATE`` (whose ``WHERE`` re-checks expiry
+  after waiting on a concurrent writer) and writes the field rows only through that row, so a
+  delete racing it either happens first (the update finds nothing, nothing is written) or waits
+  for it and then cascades (no resurrection);
+- ``purge_expired`` deletes ``LIMIT n ... FOR UPDATE SKIP LOCKED`` batches, each its own
+  short transaction.
+
+Driver and pool errors become :class:`~sojourn.StoreUnavailable` in :meth:`_connection`, the
+one place that talks to the pool.
+"""
+
+from __future__ import annotations
+
+import asyncio  # unasync: import threading
+import math
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from ..._core.errors import ConfigurationError, SessionExists, StoreUnavailable
+from .._sql import (
+    DEFAULT_TABLE,
+    SCHEMA_TABLE,
+    SCHEMA_VERSION,
+    encode_meta,
+    record_from_joined_rows,
+    record_from_session_row,
+    validate_sql_table,
+)
+from ..base import Changes, Record, Renewal
+
+_COLUMNS = "key, principal, created_at, renewed_at, expires_at, authenticated_at, meta"
+
+
+def schema_statements(table: str) -> list[str]:
+    """The DDL for ``table``, one statement per item (all idempotent)."""
+    t = validate_sql_table(table)
+    return [
+        f"CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} (\n"
+        "    table_name TEXT PRIMARY KEY,\n"
+        "    version INTEGER NOT NULL\n"
+        ")",
+        f"CREATE TABLE IF NOT EXISTS {t} (\n"
+        "    key TEXT PRIMARY KEY,\n"
+        "    principal TEXT,\n"
+        "    created_at DOUBLE PRECISION NOT NULL,\n"
+        "    renewed_at DOUBLE PRECISION NOT NULL,\n"
+        "    expires_at DOUBLE PRECISION NOT NULL,\n"
+        "    authenticated_at DOUBLE PRECISION,\n"
+        "    meta TEXT NOT NULL DEFAULT '{}'\n"
+        ")",
+        f"CREATE INDEX IF NOT EXISTS {t}_expires_at ON {t} (expires_at)",
+        f"CREATE INDEX IF NOT EXISTS {t}_principal ON {t} (principal) WHERE principal IS NOT NULL",
+        f"CREATE TABLE IF NOT EXISTS {t}_fields (\n"
+        f"    key TEXT NOT NULL REFERENCES {t} (key) ON DELETE CASCADE ON UPDATE CASCADE,\n"
+        "    name TEXT NOT NULL,\n"
+        "    value BYTEA NOT NULL,\n"
+        "    PRIMARY KEY (key, name)\n"
+        ")",
+        f"INSERT INTO {SCHEMA_TABLE} (table_name, version) VALUES ('{t}', {SCHEMA_VERSION}) "
+        "ON CONFLICT (table_name) DO NOTHING",
+    ]
+
+
+def schema_sql(table: str = DEFAULT_TABLE) -> str:
+    """The DDL a DBA can run to create the tables for ``table`` ahead of time."""
+    return ";\n\n".join(schema_statements(table)) + ";\n"
+
+
+class _Queries:
+    """The SQL text for one table, built once (the table name is validated first)."""
+
+    def __init__(self, table: str) -> None:
+        t = validate_sql_table(table)
+        f = f"{t}_fields"
+        self.load = (
+            f"SELECT s.key, s.principal, s.created_at, s.renewed_at, s.expires_at, "
+            f"s.authenticated_at, s.meta, f.name, f.value FROM {t} s "
+            f"LEFT JOIN {f} f ON f.key = s.key "
+            "WHERE s.key = %(key)s AND s.expires_at > %(now)s"
+        )
+        deadline = "LEAST(created_at + %(lifetime)s, %(now)s + %(idle)s)"
+        self.load_renewing = (
+            f"WITH renewed AS (UPDATE {t} SET renewed_at = %(now)s, expires_at = {deadline} "
+            "WHERE key = %(key)s AND expires_at > %(now)s "
+            f"AND %(now)s - renewed_at >= %(interval)s AND {deadline} > expires_at "
+            f"RETURNING {_COLUMNS}), "
+            f"live AS (SELECT {_COLUMNS} FROM renewed UNION ALL "
+            f"SELECT {_COLUMNS} FROM {t} WHERE key = %(key)s AND expires_at > %(now)s "
+            "AND NOT EXISTS (SELECT 1 FROM renewed)) "
+            "SELECT live.key, live.principal, live.created_at, live.renewed_at, "
+            "live.expires_at, live.authenticated_at, live.meta, f.name, f.value "
+            f"FROM live LEFT JOIN {f} f ON f.key = live.key"
+        )
+        # An expired row under the same key is replaced; a live one is left alone (rowcount 0).
+        self.create = (
+            f"WITH up AS (INSERT INTO {t} ({_COLUMNS}) VALUES (%(key)s, %(principal)s, "
+            "%(created_at)s, %(renewed_at)s, %(expires_at)s, %(authenticated_at)s, %(meta)s) "
+            "ON CONFLICT (key) DO UPDATE SET principal = EXCLUDED.principal, "
+            "created_at = EXCLUDED.created_at, renewed_at = EXCLUDED.renewed_at, "
+            "expires_at = EXCLUDED.expires_at, authenticated_at = EXCLUDED.authenticated_at, "
+            f"meta = EXCLUDED.meta WHERE {t}.expires_at <= EXCLUDED.renewed_at RETURNING key), "
+            f"stale AS (DELETE FROM {f} USING up WHERE {f}.key = up.key "
+            f"AND NOT ({f}.name = ANY(%(names)s::text[]))), "
+            f"ins AS (INSERT INTO {f} (key, name, value) SELECT up.key, u.name, u.value "
+            "FROM up, unnest(%(names)s::text[], %(values)s::bytea[]) AS u(name, value) "
+            "ON CONFLICT (key, name) DO UPDATE SET value = EXCLUDED.value) "
+            "SELECT count(*) FROM up"
+        )
+        self._table = t
+        self._apply: dict[tuple[bool, bool], str] = {}
+        self.rename = f"UPDATE {t} SET key = %s WHERE key = %s AND expires_at > %s"
+        self.delete = f"DELETE FROM {t} WHERE key = %s"
+        self.sessions_of = (
+            f"SELECT {_COLUMNS} FROM {t} WHERE principal = %s AND expires_at > %s "
+            "ORDER BY created_at, key"
+        )
+        self.delete_sessions_of = f"DELETE FROM {t} WHERE principal = %s"
+        self.delete_sessions_of_keeping = f"DELETE FROM {t} WHERE principal = %s AND key <> %s"
+        self.purge = (
+            f"DELETE FROM {t} WHERE key IN (SELECT key FROM {t} WHERE expires_at <= %s "
+            "ORDER BY expires_at LIMIT %s FOR UPDATE SKIP LOCKED)"
+        )
+        self.count = f"SELECT count(*) FROM {t} WHERE expires_at > %s"
+        self.version = f"SELECT version FROM {SCHEMA_TABLE} WHERE table_name = %s"
+
+    def apply(self, login: bool, meta: bool) -> str:
+        """The one-statement change set, with the optional login and meta assignments."""
+        cached = self._apply.get((login, meta))
+        if cached is not None:
+            return cached
+        t, f = self._table, f"{self._table}_fields"
+        sets = "renewed_at = %(now)s, expires_at = %(expires_at)s"
+        if login:
+            sets += (
+                ", principal = %(principal)s, authenticated_at = %(login_at)s, "
+                "created_at = %(login_at)s"
+            )
+        if meta:
+            sets += ", meta = %(meta)s"
+        sql = (
+            f"WITH s AS (UPDATE {t} SET {sets} WHERE key = %(key)s AND expires_at > %(now)s "
+            "RETURNING key), "
+            f"d AS (DELETE FROM {f} USING s WHERE {f}.key = s.key "
+            f"AND {f}.name = ANY(%(remove)s::text[])), "
+            f"i AS (INSERT INTO {f} (key, name, value) SELECT s.key, u.name, u.value "
+            "FROM s, unnest(%(names)s::text[], %(values)s::bytea[]) AS u(name, value) "
+            "ON CONFLICT (key, name) DO UPDATE SET value = EXCLUDED.value) "
+            "SELECT count(*) FROM s"
+        )
+        self._apply[(login, meta)] = sql
+        return sql
+
+
+class AsyncPostgresStore:
+    """Sessions in PostgreSQL, shared by every app server that can reach the database.
+
+    Args:
+        pool: a psycopg-pool pool. Its connections should be in autocommit mode (the pools
+            :meth:`from_url` builds are); the store opens it on first use if it is not open.
+        table: the session table's name (letters, digits, underscores); ``<table>_fields``
+            sits beside it and ``sojourn_schema`` records the layout version.
+        create_schema: create the tables on first use if they are missing. Turn it off when
+            a DBA creates them from :func:`schema_sql` and the app's role may not run DDL.
+        timeout: seconds to wait for a pooled connection before raising ``StoreUnavailable``.
+        owns_pool: close the pool in :meth:`aclose` (true for pools built by :meth:`from_url`).
+    """
+
+    def __init__(
+        self,
+        pool: AsyncConnectionPool[Any],
+        *,
+        table: str = DEFAULT_TABLE,
+        create_schema: bool = True,
+        timeout: float = 5.0,
+        owns_pool: bool = False,
+    ) -> None:
+        if timeout <= 0:
+            raise ConfigurationError("timeout must be positive")
+        self.table = validate_sql_table(table)
+        self.create_schema = create_schema
+        self.timeout = timeout
+        self._pool = pool
+        self._owns_pool = owns_pool
+        self._sql = _Queries(self.table)
+        self._ready = False
+        self._lock = asyncio.Lock()  # unasync: self._lock = threading.Lock()
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        table: str = DEFAULT_TABLE,
+        create_schema: bool = True,
+        connect_timeout: float = 5.0,
+        command_timeout: float = 5.0,
+        min_size: int = 1,
+        max_size: int = 10,
+    ) -> AsyncPostgresStore:
+        """A store with its own pool for ``url`` (``postgresql://user@host:5432/db``).
+
+        Args:
+            connect_timeout: bound, in seconds, on getting a connection (a down or
+                unreachable server raises ``StoreUnavailable`` after about this long).
+            command_timeout: server-side ``statement_timeout`` and client-side TCP timeout.
+        """
+        if connect_timeout <= 0 or command_timeout <= 0 or not 0 <= min_size <= max_size:
+            raise ConfigurationError("timeouts must be positive and 0 <= min_size <= max_size")
+        command_ms = max(1, round(command_timeout * 1000))
+        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            url,
+            open=False,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=connect_timeout,
+            name="sojourn",
+            kwargs={
+                "autocommit": True,
+                # libpq rounds connect_timeout to whole seconds and treats 1 as 2.
+                "connect_timeout": max(2, math.ceil(connect_timeout)),
+                "options": f"-c statement_timeout={command_ms}",
+                "tcp_user_timeout": command_ms,
+            },
+        )
+        return cls(
+            pool, table=table, create_schema=create_schema, timeout=connect_timeout, owns_pool=True
+        )
+
+    # -- the one place that talks to the pool -----------------------------------------------
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        try:
+            if not self._ready:
+                await self._prepare()
+            async with self._pool.connection(timeout=self.timeout) as conn:
+                yield conn
+        except (psycopg.OperationalError, psycopg.InterfaceError, OSError) as exc:
+            raise StoreUnavailable(f"PostgreSQL is unavailable: {type(exc).__name__}") from exc
+
+    async def _prepare(self) -> None:
+        async with self._lock:
+            if self._ready:
+                return
+            if self._owns_pool:
+                await self._pool.open(wait=False)
+            if self.create_schema:
+                async with self._pool.connection(timeout=self.timeout) as conn:
+                    await self._create_schema(conn)
+            self._ready = True
+
+    async def _create_schema(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        async with conn.transaction():
+            # Serialise concurrent first uses: CREATE ... IF NOT EXISTS races in PostgreSQL.
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))", ("sojourn:" + self.table,)
+            )
+            for statement in schema_statements(self.table):
+                await conn.execute(statement)
+            cursor = await conn.execute(self._sql.version, (self.table,))
+            row = await cursor.fetchone()
+        version = row[0] if row else None
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
+            raise ConfigurationError(
+                f"table {self.table} has schema version {version!r}; this release of Sojourn "
+                f"knows version {SCHEMA_VERSION} (upgrade Sojourn)"
+            )
+
+    # -- the store protocol -------------------------------------------------------------------
+
+    async def load(self, key: str, now: float, renewal: Renewal | None = None) -> Record | None:
+        """See :meth:`sojourn.stores.base.AsyncStore.load` (one statement)."""
+        params: dict[str, object] = {"key": key, "now": now}
+        query = self._sql.load
+        if renewal is not None:
+            query = self._sql.load_renewing
+            params.update(
+                now=renewal.now,
+                idle=renewal.idle_timeout,
+                lifetime=renewal.lifetime,
+                interval=renewal.interval,
+            )
+        async with self._connection() as conn:
+            cursor = await conn.execute(query, params)
+            rows: Sequence[Sequence[object]] = await cursor.fetchall()
+        return record_from_joined_rows(rows)
+
+    async def create(self, record: Record) -> None:
+        """See :meth:`sojourn.stores.base.AsyncStore.create` (one statement)."""
+        names = list(record.fields)
+        params = {
+            "key": record.key,
+            "principal": record.principal,
+            "created_at": record.created_at,
+            "renewed_at": record.renewed_at,
+            "expires_at": record.expires_at,
+            "authenticated_at": record.authenticated_at,
+            "meta": encode_meta(record.meta),
+            "names": names,
+            "values": [bytes(record.fields[name]) for name in names],
+        }
+        async with self._connection() as conn:
+            cursor = await conn.execute(self._sql.create, params)
+            row = await cursor.fetchone()
+        if not row or row[0] == 0:
+            raise SessionExists(record.key)
+
+    async def apply(self, key: str, changes: Changes) -> bool:
+        """See :meth:`sojourn.stores.base.AsyncStore.apply` (one statement)."""
+        names = list(changes.set)
+        params: dict[str, object] = {
+            "key": key,
+            "now": changes.now,
+            "expires_at": changes.expires_at,
+            # A key both set and removed ends up set (as in Changes.apply_to).
+            "remove": sorted(changes.remove.difference(names)),
+            "names": names,
+            "values": [bytes(changes.set[name]) for name in names],
+        }
+        if changes.login is not None:
+            params.update(principal=changes.login.principal, login_at=changes.login.at)
+        if changes.meta is not None:
+            params["meta"] = encode_meta(changes.meta)
+        query = self._sql.apply(changes.login is not None, changes.meta is not None)
+        async with self._connection() as conn:
+            cursor = await conn.execute(query, params)
+            row = await cursor.fetchone()
+        return bool(row and row[0])
+
+    async def rename(self, old: str, new: str, now: float) -> bool:
+        """See :meth:`sojourn.stores.base.AsyncStore.rename` (the fields follow by cascade)."""
+        async with self._connection() as conn:
+            cursor = await conn.execute(self._sql.rename, (new, old, now))
+            return cursor.rowcount == 1
+
+    async def delete(self, key: str) -> None:
+        """See :meth:`sojourn.stores.base.AsyncStore.delete`."""
+        async with self._connection() as conn:
+            await conn.execute(self._sql.delete, (key,))
+
+    async def aclose(self) -> None:
+        """Close the pool if this store built it (a pool passed in belongs to the caller)."""
+        if self._owns_pool:
+            await self._pool.close()
+        self._ready = False
+
+    # -- capabilities ---------------------------------------------------------------------------
+
+    async def sessions_of(self, principal: str, now: float) -> list[Record]:
+        """See :meth:`sojourn.stores.base.AsyncSupportsPrincipals.sessions_of` (no fields)."""
+        async with self._connection() as conn:
+            cursor = await conn.execute(self._sql.sessions_of, (principal, now))
+            rows = await cursor.fetchall()
+        return [record_from_session_row(row) for row in rows]
+
+    async def delete_sessions_of(self, principal: str, keep: str | None = None) -> int:
+        """See :meth:`sojourn.stores.base.AsyncSupportsPrincipals.delete_sessions_of`."""
+        async with self._connection() as conn:
+            if keep is None:
+                cursor = await conn.execute(self._sql.delete_sessions_of, (principal,))
+            else:
+                cursor = await conn.execute(self._sql.delete_sessions_of_keeping, (principal, keep))
+            return max(cursor.rowcount, 0)
+
+    async def purge_expired(self, now: float, batch_size: int = 1000) -> int:
+        """See :meth:`sojourn.stores.base.AsyncSupportsPurge.purge_expired`.
+
+        Each batch is one autocommitted statement on a connection of its own, and rows another
+        purger holds are skipped rather than waited for.
+        """
+        if batch_size <= 0:
+            raise ConfigurationError("batch_size must be positive")
+        total = 0
+        while True:
+            async with self._connection() as conn:
+                cursor = await conn.execute(self._sql.purge, (now, batch_size))
+                deleted = max(cursor.rowcount, 0)
+            total += deleted
+            if deleted < batch_size:
+                return total
+
+    async def count(self, now: float) -> int:
+        """See :meth:`sojourn.stores.base.AsyncSupportsCount.count`."""
+        async with self._connection() as conn:
+            cursor = await conn.execute(self._sql.count, (now,))
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
