@@ -1,0 +1,73 @@
+"""Session IDs: entropy, shape, validation before any store call (SEC-01, SEC-43)."""
+
+from __future__ import annotations
+
+import base64
+import random
+import re
+
+import pytest
+
+from sojourn import ConfigurationError, fingerprint, new_session_id
+from sojourn._core.ids import is_valid_session_id, store_key
+
+
+def test_ids_are_43_url_safe_characters_and_unique() -> None:
+    ids = [new_session_id() for _ in range(20_000)]
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{43}", i) for i in ids)
+    assert all(len(base64.urlsafe_b64decode(i + "=")) == 32 for i in ids[:100])
+
+
+def test_ids_do_not_use_the_random_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args: object) -> None:
+        raise AssertionError("random used")
+
+    monkeypatch.setattr(random, "random", boom)
+    monkeypatch.setattr(random, "getrandbits", boom)
+    assert is_valid_session_id(new_session_id())
+
+
+def test_every_bit_is_about_half_set() -> None:
+    ids = [base64.urlsafe_b64decode(new_session_id() + "=") for _ in range(4000)]
+    for bit in range(0, 256, 7):
+        share = sum((raw[bit // 8] >> (bit % 8)) & 1 for raw in ids) / len(ids)
+        assert 0.44 < share < 0.56
+
+
+def test_short_ids_are_refused() -> None:
+    with pytest.raises(ConfigurationError):
+        new_session_id(15)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        " ",
+        "a" * 42,
+        "a" * 44,
+        "+" * 43,
+        "/" * 43,
+        "=" * 43,
+        "../../etc/passwd",
+        "' OR '1'='1",
+        "\u00e9" * 43,
+        "a" * 42 + "\x00",
+        "%41" * 14 + "a",
+        "a" * 42 + "B",  # non-canonical: the last character carries non-zero padding bits
+    ],
+)
+def test_malformed_ids_are_invalid(value: str) -> None:
+    assert not is_valid_session_id(value)
+
+
+def test_store_keys_and_fingerprints_reveal_nothing() -> None:
+    session_id = new_session_id()
+    key = store_key(session_id)
+    assert re.fullmatch(r"[0-9a-f]{64}", key)
+    label = fingerprint(session_id)
+    assert len(label) == 12
+    assert label not in session_id
+    assert label not in key
+    assert fingerprint(session_id) == label
