@@ -310,12 +310,16 @@ def test_purge_needs_a_positive_batch_size(store: SQLiteStore) -> None:
 # -- failures ----------------------------------------------------------------------------------
 
 
-def test_a_path_in_a_missing_directory_is_unavailable(tmp_path: Path) -> None:
+def test_a_path_in_a_missing_directory_is_unavailable_until_it_exists(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "missing" / "sessions.db")
     with pytest.raises(StoreUnavailable):
         store.load("k", time.time())
     with pytest.raises(StoreUnavailable):
         store.create(make_record(time.time()))
+    (tmp_path / "missing").mkdir()  # the outage ends: the store opens the file on next use
+    record = make_record(time.time())
+    store.create(record)
+    assert store.load(record.key, time.time()) is not None
     store.close()
 
 

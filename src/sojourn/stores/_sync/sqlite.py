@@ -19,11 +19,11 @@ The async flavour runs each blocking call in a worker thread; the sync flavour
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import TypeVar
 
 from ..._core.errors import ConfigurationError, SessionExists, StoreUnavailable
@@ -80,6 +80,14 @@ CREATE TABLE IF NOT EXISTS {t}_fields (
 INSERT INTO {SCHEMA_TABLE} (table_name, version) VALUES ('{t}', {SCHEMA_VERSION})
     ON CONFLICT (table_name) DO NOTHING;
 """
+
+
+def _busy(exc: sqlite3.Error) -> bool:
+    """True for "database is locked": another connection held the lock past busy_timeout."""
+    return getattr(exc, "sqlite_errorcode", 0) & 0xFF in (
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+    )
 
 
 def _unavailable(exc: sqlite3.Error) -> bool:
@@ -144,9 +152,11 @@ class SQLiteStore:
             try:
                 return operation(self._connection())
             except sqlite3.Error as exc:
-                if _unavailable(exc):
-                    raise StoreUnavailable(f"SQLite store {self.path!r}: {exc}") from exc
-                raise
+                if not _unavailable(exc):
+                    raise
+                if not _busy(exc):  # reopen next time: the disk or file may come back
+                    self._discard()
+                raise StoreUnavailable(f"SQLite store {self.path!r}: {exc}") from exc
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is not None:
@@ -210,11 +220,12 @@ class SQLiteStore:
     def _load(
         self, conn: sqlite3.Connection, key: str, now: float, renewal: Renewal | None
     ) -> Record | None:
+        # Most loads renew nothing, so they read without taking the write lock. When renewal
+        # is due, the read is repeated inside the write transaction that renews, so a record
+        # deleted, renewed or changed by another process in between is seen as it is now.
         record = self._read(conn, key, now)
         if record is None or renewal is None or not renewal.due(record):
             return record
-        # Renewal due: read again under the write lock, so a record deleted, renewed or
-        # changed by another connection in between is seen as it is now.
         with _immediate(conn):
             record = self._read(conn, key, now)
             if record is None or not renewal.due(record):
@@ -338,11 +349,15 @@ class SQLiteStore:
         ).fetchone()
         return int(row[0])
 
+    def _discard(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+
     def _close(self) -> None:
         with self._lock:
-            conn, self._conn = self._conn, None
-            if conn is not None:
-                conn.close()
+            self._discard()
 
     # -- the store protocol -------------------------------------------------------------------
 
@@ -405,14 +420,14 @@ class SQLiteStore:
         return self._run(lambda conn: self._count(conn, now))
 
 
-@contextmanager
+@contextlib.contextmanager
 def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
     """A write transaction: committed on success, rolled back on any exception."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
+        conn.execute("COMMIT")
     except BaseException:
-        if conn.in_transaction:
-            conn.rollback()
+        if conn.in_transaction:  # also when COMMIT itself failed
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
