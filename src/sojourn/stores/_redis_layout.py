@@ -1,0 +1,192 @@
+"""How the Redis store lays records out in Redis, shared by the sync and async flavours.
+
+- A session is one hash at ``prefix + "{" + digest + "}"``. The braces are a Cluster hash tag,
+  so everything about a session lives in one slot and one Lua script can check and change it.
+- The user's keys are hash fields ``d:<name>``; metadata fields are ``m:<letter>`` (created,
+  renewed, expires, principal, authenticated, meta JSON, indexed-until). The two prefixes keep a
+  user key from ever overwriting metadata.
+- A principal's index is a sorted set at ``prefix + "p:{" + sha256(principal) + "}"`` mapping
+  digests to an upper bound of their expiry. It is a hint: readers check each session's own
+  hash, and prune what is gone.
+
+Nothing here does I/O; the stores call these helpers around their commands.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from redis import exceptions as redis_errors
+
+from .._core.errors import ConfigurationError, CorruptSession, StoreUnavailable
+from .base import Record
+
+DATA = b"d:"
+CREATED = b"m:c"
+RENEWED = b"m:r"
+EXPIRES = b"m:e"
+PRINCIPAL = b"m:p"
+AUTHENTICATED = b"m:a"
+META = b"m:j"
+INDEXED_UNTIL = b"m:x"
+
+# Errors that mean "Redis is not there, or not able to serve us right now"; everything else is
+# a bug or a data problem and is left alone so it is seen.
+UNAVAILABLE: tuple[type[BaseException], ...] = (
+    redis_errors.ConnectionError,  # includes BusyLoadingError, MasterNotFoundError
+    redis_errors.TimeoutError,
+    redis_errors.ClusterError,  # includes ClusterDownError, MasterDownError
+    redis_errors.TryAgainError,
+    redis_errors.ReadOnlyError,  # a failover demoted the node we talk to
+    OSError,
+)
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """The one place where driver failures become :class:`~sojourn.StoreUnavailable`."""
+    try:
+        yield
+    except UNAVAILABLE as exc:
+        raise StoreUnavailable(f"Redis is unavailable: {type(exc).__name__}: {exc}") from exc
+
+
+def check_prefix(prefix: str) -> str:
+    """Validate a key prefix: braces would break the hash tags that keep Cluster slots right."""
+    if not isinstance(prefix, str) or "{" in prefix or "}" in prefix:
+        raise ConfigurationError("the Redis key prefix must be a string without '{' or '}'")
+    return prefix
+
+
+def session_key(prefix: str, digest: str) -> str:
+    """The hash holding the session keyed ``digest``."""
+    return f"{prefix}{{{digest}}}"
+
+
+def index_key(prefix: str, principal: str) -> str:
+    """The sorted set indexing ``principal``'s sessions (the principal itself is hashed)."""
+    return f"{prefix}p:{{{hashlib.sha256(principal.encode()).hexdigest()}}}"
+
+
+def session_pattern(prefix: str) -> str:
+    """A ``SCAN MATCH`` pattern for session hashes only (not the indexes)."""
+    escaped = "".join("\\" + c if c in "*?[]\\" else c for c in prefix)
+    return escaped + "{*"
+
+
+def digest_of(prefix: str, key: bytes | str) -> str:
+    """The digest inside a session key."""
+    text = key.decode() if isinstance(key, bytes) else key
+    return text[len(prefix) + 1 : -1]
+
+
+def num(value: float) -> str:
+    """A float as text that Lua parses back exactly."""
+    if not math.isfinite(value):
+        raise ConfigurationError("times must be finite")
+    return repr(float(value))
+
+
+def as_bytes(value: object) -> bytes:
+    """A reply item as bytes, whether or not the client decodes responses."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode()
+    raise CorruptSession("unexpected reply from Redis")
+
+
+def encode_meta(meta: Mapping[str, str]) -> bytes:
+    """The metadata mapping as compact JSON."""
+    return json.dumps(dict(meta), separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def record_fields(record: Record, index_slack: float) -> list[bytes]:
+    """The hash of a new record, as a flat field/value list for a script."""
+    out: list[bytes] = [
+        CREATED,
+        num(record.created_at).encode(),
+        RENEWED,
+        num(record.renewed_at).encode(),
+        EXPIRES,
+        num(record.expires_at).encode(),
+    ]
+    if record.principal is not None:
+        out += [PRINCIPAL, record.principal.encode()]
+        out += [INDEXED_UNTIL, num(record.expires_at + index_slack).encode()]
+    if record.authenticated_at is not None:
+        out += [AUTHENTICATED, num(record.authenticated_at).encode()]
+    if record.meta:
+        out += [META, encode_meta(record.meta)]
+    for name, value in record.fields.items():
+        out += [DATA + name.encode(), value]
+    return out
+
+
+def pairs(flat: list[object]) -> dict[bytes, bytes]:
+    """A flat HGETALL reply as a dict of bytes."""
+    if len(flat) % 2:
+        raise CorruptSession("malformed hash reply")
+    return {as_bytes(flat[i]): as_bytes(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+
+def _time(raw: Mapping[bytes, bytes], name: bytes) -> float:
+    value = raw.get(name)
+    if value is None:
+        raise CorruptSession("a session hash lacks a timestamp")
+    try:
+        result = float(value)
+    except ValueError:
+        raise CorruptSession("a session hash has a malformed timestamp") from None
+    if not math.isfinite(result):
+        raise CorruptSession("a session hash has a malformed timestamp")
+    return result
+
+
+def decode(digest: str, raw: Mapping[bytes, bytes], with_fields: bool = True) -> Record:
+    """The record stored in a session hash.
+
+    Raises:
+        CorruptSession: a timestamp, a name or the metadata cannot be decoded.
+    """
+    try:
+        fields = (
+            {k[len(DATA) :].decode(): v for k, v in raw.items() if k.startswith(DATA)}
+            if with_fields
+            else {}
+        )
+        principal_raw = raw.get(PRINCIPAL)
+        principal = principal_raw.decode() if principal_raw is not None else None
+        meta_raw = raw.get(META)
+        meta = json.loads(meta_raw) if meta_raw else {}
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise CorruptSession("a session hash cannot be decoded") from None
+    if not isinstance(meta, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in meta.items()
+    ):
+        raise CorruptSession("session metadata is not a mapping of strings")
+    return Record(
+        key=digest,
+        fields=fields,
+        principal=principal,
+        created_at=_time(raw, CREATED),
+        renewed_at=_time(raw, RENEWED),
+        expires_at=_time(raw, EXPIRES),
+        authenticated_at=_time(raw, AUTHENTICATED) if AUTHENTICATED in raw else None,
+        meta=meta,
+    )
+
+
+META_FIELDS = [CREATED, RENEWED, EXPIRES, PRINCIPAL, AUTHENTICATED, META]
+
+
+def decode_meta_fields(digest: str, values: list[object]) -> Record | None:
+    """A record (without user fields) from an HMGET of :data:`META_FIELDS`; None if absent."""
+    raw = {name: as_bytes(v) for name, v in zip(META_FIELDS, values, strict=True) if v is not None}
+    if not raw:
+        return None
+    return decode(digest, raw, with_fields=False)
