@@ -133,7 +133,7 @@ async def test_a_write_sets_a_secure_cookie(store: AsyncStore, clock: FakeClock)
 async def test_an_unknown_id_is_never_adopted(store: AsyncStore, clock: FakeClock) -> None:
     planted = new_session_id()
     async with client_for(make_app(store, clock)) as client:
-        client.cookies.set(COOKIE, planted, domain="testserver")
+        client.cookies.set(COOKIE, planted)
         read_response = await client.get("/read")
         assert read_response.json()["name"] is None
         assert session_cookie(read_response) is None
@@ -159,7 +159,7 @@ async def test_login_issues_a_new_id_and_the_old_one_is_dead(
         assert (await client.get("/read")).json()["name"] == "pre"  # data kept
     assert await store.load(store_key(cookie_value(first)), clock()) is None
     async with client_for(app) as replay:
-        replay.cookies.set(COOKIE, cookie_value(first), domain="testserver")
+        replay.cookies.set(COOKIE, cookie_value(first))
         assert (await replay.get("/read")).json() == {"name": None, "keys": []}
 
 
