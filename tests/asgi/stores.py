@@ -34,11 +34,66 @@ async def sqlite_store(tmp_path: Path) -> AsyncIterator[AsyncStore]:
     await store.aclose()
 
 
+@contextlib.asynccontextmanager
+async def redis_store(tmp_path: Path) -> AsyncIterator[AsyncStore]:
+    from sojourn.stores.redis import AsyncRedisStore
+    from tests.conformance.test_redis import URL, _prefix, _require_redis
+
+    _require_redis()
+    store = AsyncRedisStore.from_url(URL, prefix=_prefix())
+    try:
+        yield store
+    finally:
+        async for key in store.client.scan_iter(match=store.prefix + "*", count=1000):
+            await store.client.delete(key)
+        await store.aclose()
+
+
+@contextlib.asynccontextmanager
+async def postgres_store(tmp_path: Path) -> AsyncIterator[AsyncStore]:
+    from sojourn.stores.postgres import AsyncPostgresStore
+    from tests.conformance.test_postgres import URL, drop, new_table
+
+    table = new_table()
+    drop(table)
+    store = AsyncPostgresStore.from_url(URL, table=table, max_size=25)
+    try:
+        yield store
+    finally:
+        await store.aclose()
+        drop(table)
+
+
+@contextlib.asynccontextmanager
+async def mysql_store(tmp_path: Path) -> AsyncIterator[AsyncStore]:
+    from sojourn.stores.mysql import AsyncMySQLStore
+
+    from tests.conformance.test_mysql import URL, drop, new_table
+
+    table = new_table()
+    drop(table)
+    store = AsyncMySQLStore.from_url(URL, table=table)
+    try:
+        yield store
+    finally:
+        await store.aclose()
+        drop(table)
+
+
+_OPTIONAL: dict[str, tuple[str, StoreFactory]] = {
+    "sqlite": ("sojourn.stores.sqlite", sqlite_store),
+    "redis": ("sojourn.stores.redis", redis_store),
+    "postgres": ("sojourn.stores.postgres", postgres_store),
+    "mysql": ("tests.conformance.test_mysql", mysql_store),
+}
+
+
 def available() -> dict[str, StoreFactory]:
     """The factories whose store modules exist in this checkout."""
     factories: dict[str, StoreFactory] = {"memory": memory_store}
-    if importlib.util.find_spec("sojourn.stores.sqlite") is not None:
-        factories["sqlite"] = sqlite_store
+    for name, (module, factory) in _OPTIONAL.items():
+        if importlib.util.find_spec(module) is not None:
+            factories[name] = factory
     return factories
 
 
