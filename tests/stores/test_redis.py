@@ -1,0 +1,529 @@
+"""Redis store behaviour beyond the conformance suite, on private servers started by the tests.
+
+Round trips and commands are counted from the server's own ``INFO commandstats`` (real, not
+mocked); failures are produced by killing or freezing a real ``redis-server``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import redis
+import redis.asyncio
+from redis.asyncio.cluster import RedisCluster
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from sojourn import CorruptSession, StoreUnavailable
+from sojourn._core.ids import store_key
+from sojourn.asgi import SessionMiddleware, get_session
+from sojourn.stores.base import Changes, Login, Record, Renewal
+from sojourn.stores.redis import AsyncRedisStore, RedisStore
+from sojourn.testing._async.contract import make_record, new_key
+from tests.stores.redis_cluster import RedisClusterHarness, RedisServer, start_cluster, start_server
+
+pytestmark = pytest.mark.server
+
+TIMEOUT = 0.5
+
+
+def _prefix() -> str:
+    return f"sojourn-test-{secrets.token_hex(6)}:"
+
+
+class RoundTrips:
+    """Counts what a real client sends: one packed write to the socket is one round trip."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def sync_connection(self) -> type[redis.Connection]:
+        counter = self
+
+        class Counting(redis.Connection):
+            def send_packed_command(self, *args: Any, **kwargs: Any) -> None:
+                counter.count += 1
+                super().send_packed_command(*args, **kwargs)  # type: ignore[no-untyped-call]
+
+        return Counting
+
+    def async_connection(self) -> type[redis.asyncio.Connection]:
+        counter = self
+
+        class Counting(redis.asyncio.Connection):
+            async def send_packed_command(self, *args: Any, **kwargs: Any) -> None:
+                counter.count += 1
+                await super().send_packed_command(*args, **kwargs)
+
+        return Counting
+
+
+def calls(client: redis.Redis) -> dict[str, int]:
+    """Commands served so far, by name, from the server's own statistics (which count the
+    commands a script runs too, so these say what ran, not how many round trips it took)."""
+    stats: dict[str, Any] = client.info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
+
+
+def delta(client: redis.Redis, before: dict[str, int]) -> dict[str, int]:
+    """Commands served since ``before``, leaving out the INFO calls that measure them."""
+    after = calls(client)
+    changed = {k: n - before.get(k, 0) for k, n in after.items() if n != before.get(k, 0)}
+    changed.pop("info", None)
+    return changed
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RedisServer]:
+    with start_server() as server:
+        yield server
+
+
+@pytest.fixture
+def admin(server: RedisServer) -> Iterator[redis.Redis]:
+    client = server.client()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def store(server: RedisServer) -> Iterator[RedisStore]:
+    store = RedisStore.from_url(f"redis://127.0.0.1:{server.port}", prefix=_prefix())
+    yield store
+    for key in store.client.scan_iter(match=store.prefix + "*"):
+        store.client.delete(key)
+    store.close()
+
+
+# -- construction ---------------------------------------------------------------------------
+
+
+def test_construction_makes_no_connection_and_sets_timeouts() -> None:
+    store = RedisStore.from_url("redis://127.0.0.1:1/0")  # nothing listens on port 1
+    assert isinstance(store.client, redis.Redis)
+    kwargs = store.client.connection_pool.connection_kwargs
+    assert kwargs["socket_timeout"] == 2.0
+    assert kwargs["socket_connect_timeout"] == 2.0
+    with pytest.raises(StoreUnavailable):
+        store.load(new_key(), time.time())
+    store.close()
+
+
+@pytest.mark.parametrize("prefix", ["a{b", "x}", 3])
+def test_a_prefix_that_would_break_hash_tags_is_refused(prefix: Any) -> None:
+    from sojourn import ConfigurationError
+
+    with pytest.raises(ConfigurationError):
+        RedisStore(redis.Redis(), prefix=prefix)
+
+
+def test_the_public_module_names_the_extra_when_redis_is_missing() -> None:
+    code = (
+        "import sys; sys.modules['redis'] = None\n"
+        "try:\n    import sojourn.stores.redis\n"
+        "except ImportError as exc:\n    print(exc)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "pip install 'sojourn[redis]'" in result.stdout
+
+
+# -- layout and hygiene ---------------------------------------------------------------------
+
+
+def test_keys_hold_only_digests_and_all_carry_a_ttl(store: RedisStore, admin: redis.Redis) -> None:
+    now = time.time()
+    record = make_record(now, principal="alice@example.com", meta={"ip": "10.1.2.3"})
+    store.create(record)
+    store.apply(record.key, Changes(now=now, expires_at=now + 600, set={"m:e": b'"x"'}))
+    principal_digest = hashlib.sha256(b"alice@example.com").hexdigest()
+    keys = sorted(k.decode() for k in admin.scan_iter(match=store.prefix + "*"))
+    assert keys == sorted(
+        [f"{store.prefix}{{{record.key}}}", f"{store.prefix}p:{{{principal_digest}}}"]
+    )
+    for key in keys:
+        assert "alice" not in key
+        assert admin.pttl(key) > 0
+    # A user key named like a metadata field cannot overwrite the metadata.
+    loaded = store.load(record.key, now)
+    assert loaded is not None
+    assert loaded.fields["m:e"] == b'"x"'
+    assert loaded.expires_at == pytest.approx(now + 600, abs=0.002)
+
+
+def test_the_ttl_follows_expires_at(store: RedisStore, admin: redis.Redis) -> None:
+    now = time.time()
+    record = make_record(now, idle=100)
+    store.create(record)
+    key = f"{store.prefix}{{{record.key}}}"
+    assert 99_000 < admin.pttl(key) <= 100_001
+    renewal = Renewal(now=now + 50, idle_timeout=100, lifetime=3600, interval=10)
+    store.load(record.key, now + 50, renewal)
+    assert 149_000 < admin.pttl(key) <= 150_001
+
+
+def test_undecodable_records_raise_corrupt_session(store: RedisStore, admin: redis.Redis) -> None:
+    now = time.time()
+    cases: list[dict[bytes, bytes]] = [
+        {b"m:e": b"soon", b"m:c": b"1", b"m:r": b"1"},
+        {b"m:e": str(now + 60).encode()},
+        {b"m:e": str(now + 60).encode(), b"m:c": b"1", b"m:r": b"1", b"d:\xff": b"1"},
+        {b"m:e": str(now + 60).encode(), b"m:c": b"1", b"m:r": b"1", b"m:j": b"[1]"},
+    ]
+    for mapping in cases:
+        digest = new_key()
+        admin.hset(f"{store.prefix}{{{digest}}}", mapping=mapping)  # type: ignore[arg-type]
+        admin.expire(f"{store.prefix}{{{digest}}}", 60)
+        with pytest.raises(CorruptSession):
+            store.load(digest, now)
+    digest = new_key()
+    admin.set(f"{store.prefix}{{{digest}}}", b"not a hash", ex=60)
+    with pytest.raises(CorruptSession):
+        store.load(digest, now)
+    assert store.apply(digest, Changes(now=now, expires_at=now + 9, set={"a": b"1"})) is False
+
+
+def test_a_client_that_decodes_responses_works(server: RedisServer) -> None:
+    client = redis.Redis(port=server.port, decode_responses=True)
+    store = RedisStore(client, prefix=_prefix())
+    now = time.time()
+    record = make_record(now, principal="dora")
+    store.create(record)
+    loaded = store.load(record.key, now)
+    assert loaded is not None
+    assert dict(loaded.fields) == dict(record.fields)
+    assert [r.key for r in store.sessions_of("dora", now)] == [record.key]
+    assert store.count(now) == 1
+    for key in client.scan_iter(match=store.prefix + "*"):
+        client.delete(key)
+    client.close()
+
+
+# -- round trips and commands ---------------------------------------------------------------
+
+
+def test_a_read_is_one_round_trip_and_a_write_is_one_round_trip(
+    server: RedisServer, admin: redis.Redis
+) -> None:
+    trips = RoundTrips()
+    store = RedisStore.from_url(
+        f"redis://127.0.0.1:{server.port}",
+        prefix=_prefix(),
+        connection_class=trips.sync_connection(),
+    )
+    now = time.time()
+    record = make_record(now, principal="erin")
+    store.create(record)
+    store.load(record.key, now)  # scripts loaded, connection open
+    renewal = Renewal(now=now, idle_timeout=600, lifetime=3600, interval=60)
+
+    def measure(operation: Any) -> tuple[int, int]:
+        before, sent = calls(admin), trips.count
+        operation()
+        return trips.count - sent, delta(admin, before).get("evalsha", 0)
+
+    read = measure(lambda: store.load(record.key, now, renewal))
+    assert read == (1, 1)
+    due = Renewal(now=now + 120, idle_timeout=600, lifetime=3600, interval=60)
+    renewing_read = measure(lambda: store.load(record.key, now + 120, due))
+    assert renewing_read == (1, 1)  # the renewal runs inside the same script
+    changes = Changes(now=now + 121, expires_at=now + 721, set={"a": b"2"})
+    assert measure(lambda: store.apply(record.key, changes)) == (1, 1)
+    assert store.load(record.key, now + 121) is not None
+    for key in store.client.scan_iter(match=store.prefix + "*"):
+        store.client.delete(key)
+    store.close()
+
+
+def test_scripts_are_reloaded_after_the_server_forgets_them(
+    store: RedisStore, admin: redis.Redis
+) -> None:
+    now = time.time()
+    record = make_record(now)
+    store.create(record)
+    admin.script_flush()
+    assert store.load(record.key, now) is not None
+    assert store.apply(record.key, Changes(now=now, expires_at=now + 60, set={"b": b"3"}))
+
+
+def test_no_operation_ever_uses_keys(store: RedisStore, admin: redis.Redis) -> None:
+    before = calls(admin)
+    now = time.time()
+    records = [make_record(now, principal="frank") for _ in range(3)]
+    for record in records:
+        store.create(record)
+    store.load(records[0].key, now, Renewal(now=now, idle_timeout=900, lifetime=3600, interval=0))
+    store.apply(records[0].key, Changes(now=now, expires_at=now + 700, login=Login("frank", now)))
+    new = new_key()
+    store.rename(records[1].key, new, now)
+    assert len(store.sessions_of("frank", now)) == 3
+    assert store.count(now) == 3
+    assert store.delete_sessions_of("frank", keep=new) == 2
+    store.delete(new)
+    used = delta(admin, before)
+    assert "keys" not in used
+    assert used.get("scan", 0) >= 1
+
+
+# -- the principal index ----------------------------------------------------------------------
+
+
+def test_the_index_survives_renewals_past_its_first_bound(server: RedisServer) -> None:
+    store = RedisStore.from_url(
+        f"redis://127.0.0.1:{server.port}", prefix=_prefix(), index_slack=10
+    )
+    now = time.time()
+    record = make_record(now, principal="gina", idle=20)
+    store.create(record)
+    at = now
+    for _ in range(5):  # each renewal moves the deadline 15 s, past the 10 s slack
+        at += 15
+        renewal = Renewal(now=at, idle_timeout=20, lifetime=3600, interval=0)
+        assert store.load(record.key, at, renewal) is not None
+        assert [r.key for r in store.sessions_of("gina", at)] == [record.key]
+    for key in store.client.scan_iter(match=store.prefix + "*"):
+        store.client.delete(key)
+    store.close()
+
+
+def test_a_session_logged_in_as_someone_else_leaves_the_old_index(store: RedisStore) -> None:
+    now = time.time()
+    record = make_record(now, principal="hank")
+    store.create(record)
+    store.apply(record.key, Changes(now=now, expires_at=now + 600, login=Login("ivy", now)))
+    assert store.sessions_of("hank", now) == []
+    assert store.delete_sessions_of("hank") == 0
+    assert store.load(record.key, now) is not None
+    assert [r.key for r in store.sessions_of("ivy", now)] == [record.key]
+
+
+# -- failures and recovery --------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_killed_server_raises_store_unavailable_and_the_store_recovers() -> None:
+    with start_server() as server:
+        store = AsyncRedisStore.from_url(
+            f"redis://127.0.0.1:{server.port}",
+            prefix=_prefix(),
+            socket_timeout=TIMEOUT,
+            socket_connect_timeout=TIMEOUT,
+        )
+        now = time.time()
+        record = make_record(now)
+        await store.create(record)
+        assert await store.load(record.key, now) is not None
+
+        server.stop()
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable):
+            await store.load(record.key, now)
+        with pytest.raises(StoreUnavailable):
+            await store.create(make_record(now))
+        # A hang guard, not a benchmark: a few timeouts and retries at most.
+        assert time.monotonic() - started < 20 * TIMEOUT + 5
+
+        server.start()  # same port, empty (no persistence), and it has no scripts
+        assert await store.load(record.key, now) is None
+        again = make_record(now)
+        await store.create(again)
+        loaded = await store.load(again.key, now)
+        assert loaded is not None
+        assert dict(loaded.fields) == dict(again.fields)
+        await store.aclose()
+
+
+def test_a_frozen_server_times_out_as_store_unavailable() -> None:
+    with start_server() as server:
+        store = RedisStore.from_url(
+            f"redis://127.0.0.1:{server.port}",
+            prefix=_prefix(),
+            socket_timeout=TIMEOUT,
+            socket_connect_timeout=TIMEOUT,
+        )
+        now = time.time()
+        record = make_record(now)
+        store.create(record)
+        assert server.process is not None
+        server.process.send_signal(signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailable):
+                store.load(record.key, now)
+            assert time.monotonic() - started < 20 * TIMEOUT + 5  # a hang guard
+        finally:
+            server.process.send_signal(signal.SIGCONT)
+        loaded = store.load(record.key, now)
+        assert loaded is not None
+        store.close()
+
+
+# -- Cluster specifics --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[RedisClusterHarness]:
+    with start_cluster(masters=3) as harness:
+        yield harness
+
+
+@pytest.fixture
+async def cluster_store(cluster: RedisClusterHarness) -> AsyncIterator[AsyncRedisStore]:
+    client = RedisCluster(host="127.0.0.1", port=cluster.ports[0], socket_timeout=5)
+    store = AsyncRedisStore(client, prefix=_prefix())
+    yield store
+    keys = [k async for k in client.scan_iter(match=store.prefix + "*")]
+    for key in keys:
+        await client.delete(key)
+    await client.aclose()
+
+
+@pytest.mark.anyio
+async def test_cluster_rename_crosses_slots_and_the_old_key_stays_dead(
+    cluster: RedisClusterHarness, cluster_store: AsyncRedisStore
+) -> None:
+    store = cluster_store
+    now = time.time()
+    client = store.client
+    assert isinstance(client, RedisCluster)
+    # Find a new key on another node than the old one, so the move really crosses nodes.
+    record = make_record(now, principal="jay")
+    await store.create(record)
+    old_node = client.get_node_from_key(f"{store.prefix}{{{record.key}}}")
+    new = new_key()
+    while client.get_node_from_key(f"{store.prefix}{{{new}}}") == old_node:
+        new = new_key()
+    assert await store.rename(record.key, new, now) is True
+    assert await store.load(record.key, now) is None
+    assert await store.apply(record.key, Changes(now=now, expires_at=now + 60)) is False
+    assert await client.exists(f"{store.prefix}{{{record.key}}}") == 0
+    moved = await store.load(new, now)
+    assert moved is not None
+    assert moved.principal == "jay"
+    assert [r.key for r in await store.sessions_of("jay", now)] == [new]
+
+
+@pytest.mark.anyio
+async def test_cluster_scripts_are_reloaded_after_every_node_forgets_them(
+    cluster: RedisClusterHarness, cluster_store: AsyncRedisStore
+) -> None:
+    now = time.time()
+    records = [make_record(now) for _ in range(6)]  # spread over the nodes
+    for record in records:
+        await cluster_store.create(record)
+    for port in cluster.ports:
+        node = redis.Redis(port=port)
+        node.script_flush()
+        node.close()
+    for record in records:
+        assert await cluster_store.load(record.key, now) is not None
+        changes = Changes(now=now, expires_at=now + 60, set={"z": b"1"})
+        assert await cluster_store.apply(record.key, changes) is True
+
+
+# -- through the ASGI middleware ---------------------------------------------------------------
+
+
+async def _read(request: Request) -> Response:
+    return PlainTextResponse(str(request.session.get("name")))
+
+
+async def _write(request: Request) -> Response:
+    request.session["name"] = request.query_params.get("name", "x")
+    return PlainTextResponse("ok")
+
+
+async def _login(request: Request) -> Response:
+    get_session(request).login("kim")
+    return PlainTextResponse("ok")
+
+
+async def _plain(request: Request) -> Response:
+    return PlainTextResponse("no session")
+
+
+def _app(store: AsyncRedisStore) -> SessionMiddleware:
+    routes = [
+        Route("/read", _read),
+        Route("/write", _write),
+        Route("/login", _login),
+        Route("/plain", _plain),
+    ]
+    return SessionMiddleware(Starlette(routes=routes), store=store)
+
+
+@pytest.mark.anyio
+async def test_through_the_middleware_reads_cost_one_command_and_no_id_costs_none(
+    server: RedisServer, admin: redis.Redis
+) -> None:
+    trips = RoundTrips()
+    store = AsyncRedisStore.from_url(
+        f"redis://127.0.0.1:{server.port}",
+        prefix=_prefix(),
+        connection_class=trips.async_connection(),
+    )
+    transport = httpx.ASGITransport(app=_app(store))
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as http:
+        assert (await http.get("/write", params={"name": "lee"})).status_code == 200
+        await http.get("/login")
+        assert (await http.get("/read")).text == "lee"  # warm: scripts and connection
+
+        before, sent = calls(admin), trips.count
+        assert (await http.get("/read")).text == "lee"
+        assert trips.count - sent == 1
+        assert delta(admin, before).get("evalsha") == 1
+
+        before, sent = calls(admin), trips.count
+        await http.get("/write", params={"name": "max"})
+        assert trips.count - sent == 2  # load, then apply
+        assert delta(admin, before).get("evalsha") == 2
+
+        session_id = http.cookies["__Host-sid"]
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as fresh:
+        before, sent = calls(admin), trips.count
+        assert (await fresh.get("/plain")).status_code == 200
+        assert (await fresh.get("/read")).text == "None"
+        assert trips.count == sent
+        assert delta(admin, before) == {}
+
+    # What Redis holds: the digest of the ID, never the ID; the principal only hashed in keys.
+    keys = [k async for k in store.client.scan_iter(match=store.prefix + "*")]
+    digest = store_key(session_id)
+    assert f"{store.prefix}{{{digest}}}".encode() in keys
+    for key in keys:
+        assert session_id.encode() not in key
+        assert b"kim" not in key
+        assert await store.client.pttl(key) > 0
+        if await store.client.type(key) == b"hash":
+            values = await store.client.hgetall(key)
+            assert all(session_id not in str(v) for v in values.values())
+        await store.client.delete(key)
+    await store.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_session_revoked_during_a_request_stays_revoked(
+    server: RedisServer,
+) -> None:
+    store = AsyncRedisStore.from_url(f"redis://127.0.0.1:{server.port}", prefix=_prefix())
+    now = time.time()
+    record: Record = make_record(now, principal="nat")
+    await store.create(record)
+    loaded = await store.load(record.key, now)  # request A has loaded the session
+    assert loaded is not None
+    assert await store.delete_sessions_of("nat") == 1  # "sign out everywhere"
+    changes = Changes(now=now + 1, expires_at=now + 601, set={"cart": b"[1]"})
+    assert await store.apply(record.key, changes) is False  # request A commits
+    assert await store.load(record.key, now + 1) is None
+    assert await store.sessions_of("nat", now + 1) == []
+    await store.aclose()
