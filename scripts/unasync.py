@@ -36,6 +36,7 @@ SUBSTITUTIONS: list[tuple[str, str]] = [
     (r"\bAsync(?=[A-Z])", ""),
     (r"\b_async\b", "_sync"),
     (r"\bredis\.asyncio\b", "redis"),
+    (r"\baiomysql\b", "pymysql"),
     (r"\basync_(?=[a-z])", "sync_"),
     (r"\basynccontextmanager\b", "contextmanager"),
     (r"\bAwaitable\[object\]", "object"),

@@ -1,0 +1,518 @@
+"""The MySQL / MariaDB store on aiomysql (the sync twin is generated; see
+:mod:`sojourn.stores.mysql` for the choice of driver).
+
+PyMySQL has no pool, so the small :class:`AsyncMySQLPool` here (and its generated twin) keeps
+idle connections and bounds how many are open.
+
+Layout: as in :mod:`sojourn.stores._sql` — ``<table>`` and ``<table>_fields``, the latter
+referencing the former with ``ON DELETE CASCADE ON UPDATE CASCADE`` (InnoDB), so delete,
+purge and rotation are single statements on the session row. Keys, field names and
+principals are ``VARBINARY`` so they match byte for byte (no collation folding case or
+trailing spaces).
+
+``apply`` takes the session row with ``SELECT ... FOR UPDATE`` (re-checking expiry), then
+writes the row and the named field rows, all in one transaction: a delete racing it either
+runs first (the select finds nothing and nothing is written) or waits and then cascades.
+Driver errors become :class:`~sojourn.StoreUnavailable` in :meth:`AsyncMySQLStore._connection`.
+"""
+
+from __future__ import annotations
+
+import asyncio  # unasync: import threading
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import aiomysql
+from pymysql import err as mysql_errors
+
+from ..._core.errors import ConfigurationError, SessionError, SessionExists, StoreUnavailable
+from .._sql import (
+    DEFAULT_TABLE,
+    SCHEMA_TABLE,
+    SCHEMA_VERSION,
+    encode_meta,
+    record_from_joined_rows,
+    record_from_session_row,
+    validate_sql_table,
+)
+from ..base import Changes, Record, Renewal
+
+_COLUMNS = "`key`, principal, created_at, renewed_at, expires_at, authenticated_at, meta"
+_DUPLICATE_KEY = 1062
+_READ_COMMITTED = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"
+
+
+def schema_statements(table: str) -> list[str]:
+    """The DDL for ``table``, one statement per item (all idempotent)."""
+    t = validate_sql_table(table)
+    return [
+        f"CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} (\n"
+        "    table_name VARCHAR(64) NOT NULL PRIMARY KEY,\n"
+        "    version INT NOT NULL\n"
+        ") ENGINE=InnoDB",
+        f"CREATE TABLE IF NOT EXISTS {t} (\n"
+        "    `key` VARBINARY(255) NOT NULL PRIMARY KEY,\n"
+        "    principal VARBINARY(768) NULL,\n"
+        "    created_at DOUBLE NOT NULL,\n"
+        "    renewed_at DOUBLE NOT NULL,\n"
+        "    expires_at DOUBLE NOT NULL,\n"
+        "    authenticated_at DOUBLE NULL,\n"
+        "    meta TEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,\n"
+        f"    INDEX {t}_expires_at (expires_at),\n"
+        f"    INDEX {t}_principal (principal)\n"
+        ") ENGINE=InnoDB",
+        f"CREATE TABLE IF NOT EXISTS {t}_fields (\n"
+        "    `key` VARBINARY(255) NOT NULL,\n"
+        "    name VARBINARY(1024) NOT NULL,\n"
+        "    value LONGBLOB NOT NULL,\n"
+        "    PRIMARY KEY (`key`, name),\n"
+        f"    CONSTRAINT {t}_fields_session FOREIGN KEY (`key`) REFERENCES {t} (`key`)\n"
+        "        ON DELETE CASCADE ON UPDATE CASCADE\n"
+        ") ENGINE=InnoDB",
+        f"INSERT IGNORE INTO {SCHEMA_TABLE} (table_name, version) VALUES ('{t}', {SCHEMA_VERSION})",
+    ]
+
+
+def schema_sql(table: str = DEFAULT_TABLE) -> str:
+    """The DDL a DBA can run to create the tables for ``table`` ahead of time."""
+    return ";\n\n".join(schema_statements(table)) + ";\n"
+
+
+class _Queries:
+    """The SQL text for one table, built once (the table name is validated first)."""
+
+    def __init__(self, table: str) -> None:
+        t = validate_sql_table(table)
+        f = f"{t}_fields"
+        self.table = t
+        self.load = (
+            "SELECT s.`key`, s.principal, s.created_at, s.renewed_at, s.expires_at, "
+            f"s.authenticated_at, s.meta, f.name, f.value FROM {t} s "
+            f"LEFT JOIN {f} f ON f.`key` = s.`key` WHERE s.`key` = %s AND s.expires_at > %s"
+        )
+        deadline = "LEAST(created_at + %(lifetime)s, %(now)s + %(idle)s)"
+        self.renew = (
+            f"UPDATE {t} SET renewed_at = %(now)s, expires_at = {deadline} "
+            "WHERE `key` = %(key)s AND expires_at > %(now)s "
+            f"AND %(now)s - renewed_at >= %(interval)s AND {deadline} > expires_at"
+        )
+        self.insert = (
+            f"INSERT INTO {t} ({_COLUMNS}) VALUES (%(key)s, %(principal)s, %(created_at)s, "
+            "%(renewed_at)s, %(expires_at)s, %(authenticated_at)s, %(meta)s)"
+        )
+        self.lock = f"SELECT expires_at FROM {t} WHERE `key` = %s FOR UPDATE"
+        self.lock_live = f"SELECT 1 FROM {t} WHERE `key` = %s AND expires_at > %s FOR UPDATE"
+        self.rename = f"UPDATE {t} SET `key` = %s WHERE `key` = %s AND expires_at > %s"
+        self.delete = f"DELETE FROM {t} WHERE `key` = %s"
+        self.sessions_of = (
+            f"SELECT {_COLUMNS} FROM {t} WHERE principal = %s AND expires_at > %s "
+            "ORDER BY created_at, `key`"
+        )
+        self.delete_sessions_of = f"DELETE FROM {t} WHERE principal = %s"
+        self.delete_sessions_of_keeping = f"DELETE FROM {t} WHERE principal = %s AND `key` <> %s"
+        self.purge = f"DELETE FROM {t} WHERE expires_at <= %s ORDER BY expires_at LIMIT %s"
+        self.count = f"SELECT COUNT(*) FROM {t} WHERE expires_at > %s"
+        self.version = f"SELECT version FROM {SCHEMA_TABLE} WHERE table_name = %s"
+
+    def update(self, login: bool, meta: bool) -> str:
+        """The session-row assignments of a change set."""
+        sets = "renewed_at = %(now)s, expires_at = %(expires_at)s"
+        if login:
+            # MySQL assigns left to right; created_at is last so nothing reads the new value.
+            sets += (
+                ", principal = %(principal)s, authenticated_at = %(login_at)s, "
+                "created_at = %(login_at)s"
+            )
+        if meta:
+            sets += ", meta = %(meta)s"
+        return f"UPDATE {self.table} SET {sets} WHERE `key` = %(key)s"
+
+    def remove_fields(self, count: int) -> str:
+        """Delete ``count`` named field rows (placeholders spelled out: aiomysql cannot
+        expand a tuple parameter with PyMySQL >= 1.1.1)."""
+        names = ", ".join(["%s"] * count)
+        return f"DELETE FROM {self.table}_fields WHERE `key` = %s AND name IN ({names})"
+
+    def upsert_fields(self, count: int) -> str:
+        """A multi-row insert of ``count`` field rows, replacing existing values."""
+        # Values travel as hex: aiomysql 0.3 cannot escape bytes with PyMySQL >= 1.1.1.
+        rows = ", ".join(["(%s, %s, UNHEX(%s))"] * count)
+        return (
+            f"INSERT INTO {self.table}_fields (`key`, name, value) VALUES {rows} "
+            "ON DUPLICATE KEY UPDATE value = VALUES(value)"
+        )
+
+
+def _field_rows(key: str, fields: Mapping[str, bytes]) -> list[object]:
+    flat: list[object] = []
+    for name, value in fields.items():
+        flat.extend((key, name, bytes(value).hex()))
+    return flat
+
+
+def _discard(conn: Any) -> None:
+    # A connection that failed mid-use may be half-way through a reply: never reuse it.
+    with contextlib.suppress(Exception):
+        conn.close()
+
+
+class AsyncMySQLPool:
+    """A small connection pool: idle connections are reused, at most ``max_size`` are open.
+
+    A connection is put back only after a clean use; one that saw an error is closed, and a
+    connection error empties the idle list (after a server restart all of them are dead), so
+    the pool recovers on the next request once the server is back.
+
+    Args:
+        max_size: the most connections open at once; further callers wait.
+        timeout: seconds a caller waits for a free connection (the async store bounds the
+            whole operation by its own timeout instead).
+        **connect_args: passed to ``aiomysql.connect``.
+    """
+
+    def __init__(self, *, max_size: int = 10, timeout: float = 5.0, **connect_args: Any) -> None:
+        if max_size <= 0 or timeout <= 0:
+            raise ConfigurationError("max_size and timeout must be positive")
+        self.max_size = max_size
+        self.timeout = timeout
+        self._connect_args = connect_args
+        self._idle: list[Any] = []
+        slots = asyncio.Semaphore(max_size)  # unasync: slots = threading.Semaphore(max_size)
+        self._slots = slots
+        self._closed = False
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[Any]:
+        """Lend a connection for the duration of the block."""
+        if self._closed:
+            raise mysql_errors.InterfaceError("the connection pool is closed")
+        await self._slots.acquire()  # unasync: _take(self._slots, self.timeout)
+        try:
+            conn = self._idle.pop() if self._idle else await aiomysql.connect(**self._connect_args)
+            try:
+                yield conn
+            except SessionError:
+                self._keep(conn)  # a contract outcome, not a connection problem
+                raise
+            except (mysql_errors.OperationalError, mysql_errors.InterfaceError, OSError):
+                _discard(conn)
+                self.clear()
+                raise
+            except BaseException:
+                _discard(conn)
+                raise
+            self._keep(conn)
+        finally:
+            self._slots.release()
+
+    def _keep(self, conn: Any) -> None:
+        if self._closed:
+            _discard(conn)
+        else:
+            self._idle.append(conn)
+
+    def clear(self) -> None:
+        """Close every idle connection (they are reopened on demand)."""
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            _discard(conn)
+
+    async def aclose(self) -> None:
+        """Close idle connections and refuse new checkouts. Idempotent."""
+        self._closed = True
+        self.clear()
+
+
+def _io_timeouts(seconds: float) -> dict[str, Any]:
+    """PyMySQL's socket timeouts (aiomysql has none: the async store times operations)."""
+    return {"read_timeout": seconds, "write_timeout": seconds}
+
+
+def _take(slots: Any, timeout: float) -> None:
+    """Wait for a pool slot in the sync flavour (the async one relies on the store's timeout)."""
+    if not slots.acquire(timeout=timeout):
+        raise TimeoutError("no pooled MySQL connection became free in time")
+
+
+class AsyncMySQLStore:
+    """Sessions in MySQL or MariaDB (InnoDB), shared by every app server.
+
+    Args:
+        pool: anything whose ``acquire()`` lends an autocommit connection as a context
+            manager — an :class:`AsyncMySQLPool` (what :meth:`from_url` builds) or an
+            ``aiomysql`` pool created with ``autocommit=True``.
+        table: the session table's name (letters, digits, underscores); ``<table>_fields``
+            sits beside it and ``sojourn_schema`` records the layout version.
+        create_schema: create the tables on first use if they are missing.
+        timeout: seconds after which any one operation raises ``StoreUnavailable`` (async;
+            the sync store relies on the connection's connect/read/write timeouts).
+        owns_pool: close the pool in :meth:`aclose` (true for pools built by :meth:`from_url`).
+    """
+
+    def __init__(
+        self,
+        pool: Any,
+        *,
+        table: str = DEFAULT_TABLE,
+        create_schema: bool = True,
+        timeout: float = 5.0,
+        owns_pool: bool = False,
+    ) -> None:
+        if timeout <= 0:
+            raise ConfigurationError("timeout must be positive")
+        self.table = validate_sql_table(table)
+        self.create_schema = create_schema
+        self.timeout = timeout
+        self._pool = pool
+        self._owns_pool = owns_pool
+        self._sql = _Queries(self.table)
+        self._ready = False
+        self._lock = asyncio.Lock()  # unasync: self._lock = threading.Lock()
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        table: str = DEFAULT_TABLE,
+        create_schema: bool = True,
+        connect_timeout: float = 5.0,
+        command_timeout: float = 5.0,
+        max_size: int = 10,
+    ) -> AsyncMySQLStore:
+        """A store with its own pool for ``url`` (``mysql://user:password@host:3306/db``).
+
+        Args:
+            connect_timeout: bound, in seconds, on opening a connection.
+            command_timeout: bound, in seconds, on one operation (read/write timeouts).
+        """
+        parts = urlsplit(url)
+        if parts.scheme not in {"mysql", "mariadb"}:
+            raise ConfigurationError("a MySQL URL starts with mysql:// or mariadb://")
+        database = parts.path.lstrip("/")
+        if not database:
+            raise ConfigurationError("the MySQL URL must name a database: mysql://host/db")
+        if connect_timeout <= 0 or command_timeout <= 0:
+            raise ConfigurationError("timeouts must be positive")
+        extra: dict[str, Any] = {}  # unasync: extra = _io_timeouts(command_timeout)
+        pool = AsyncMySQLPool(
+            max_size=max_size,
+            timeout=connect_timeout + command_timeout,
+            host=parts.hostname or "localhost",
+            port=parts.port or 3306,
+            user=unquote(parts.username or "root"),
+            password=unquote(parts.password or ""),
+            db=unquote(database),  # unasync: database=unquote(database),
+            charset="utf8mb4",
+            autocommit=True,
+            connect_timeout=connect_timeout,
+            init_command=_READ_COMMITTED,
+            **extra,
+        )
+        return cls(
+            pool,
+            table=table,
+            create_schema=create_schema,
+            timeout=connect_timeout + command_timeout,
+            owns_pool=True,
+        )
+
+    # -- the one place that talks to the pool -----------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Any]:
+        try:
+            async with asyncio.timeout(self.timeout):  # unasync: with contextlib.nullcontext():
+                if not self._ready:
+                    await self._prepare()
+                async with self._pool.acquire() as conn:
+                    yield conn
+        except (mysql_errors.OperationalError, mysql_errors.InterfaceError, OSError) as exc:
+            raise StoreUnavailable(f"MySQL is unavailable: {type(exc).__name__}") from exc
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Any]:
+        """A cursor inside ``BEGIN ... COMMIT``; rolled back if the block raises."""
+        async with self._connection() as conn:
+            await conn.begin()
+            try:
+                async with conn.cursor() as cursor:
+                    yield cursor
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await conn.rollback()
+                raise
+            await conn.commit()
+
+    async def _prepare(self) -> None:
+        async with self._lock:
+            if self._ready:
+                return
+            if self.create_schema:
+                async with self._pool.acquire() as conn, conn.cursor() as cursor:
+                    await self._create_schema(cursor)
+            self._ready = True
+
+    async def _create_schema(self, cursor: Any) -> None:
+        lock = "sojourn:" + self.table
+        # Serialise concurrent first uses (DDL commits implicitly, so a named lock, not a
+        # transaction).
+        await cursor.execute("SELECT GET_LOCK(%s, %s)", (lock, self.timeout))
+        # "already exists" notes would surface as Python warnings through aiomysql.
+        await cursor.execute("SET SESSION sql_notes = 0")
+        try:
+            for statement in schema_statements(self.table):
+                await cursor.execute(statement)
+            await cursor.execute(self._sql.version, (self.table,))
+            row = await cursor.fetchone()
+        finally:
+            await cursor.execute("SET SESSION sql_notes = 1")
+            await cursor.execute("SELECT RELEASE_LOCK(%s)", (lock,))
+            await cursor.fetchall()
+        version = row[0] if row else None
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
+            raise ConfigurationError(
+                f"table {self.table} has schema version {version!r}; this release of Sojourn "
+                f"knows version {SCHEMA_VERSION} (upgrade Sojourn)"
+            )
+
+    # -- the store protocol -------------------------------------------------------------------
+
+    async def load(self, key: str, now: float, renewal: Renewal | None = None) -> Record | None:
+        """See :meth:`sojourn.stores.base.AsyncStore.load`.
+
+        One statement without renewal; with it, an ``UPDATE`` first (MySQL has no
+        ``UPDATE ... RETURNING``), so two round trips on the same connection.
+        """
+        async with self._connection() as conn, conn.cursor() as cursor:
+            if renewal is not None:
+                await cursor.execute(
+                    self._sql.renew,
+                    {
+                        "key": key,
+                        "now": renewal.now,
+                        "idle": renewal.idle_timeout,
+                        "lifetime": renewal.lifetime,
+                        "interval": renewal.interval,
+                    },
+                )
+            await cursor.execute(self._sql.load, (key, now))
+            rows = await cursor.fetchall()
+        return record_from_joined_rows(list(rows))
+
+    async def create(self, record: Record) -> None:
+        """See :meth:`sojourn.stores.base.AsyncStore.create` (one transaction)."""
+        params = {
+            "key": record.key,
+            "principal": record.principal,
+            "created_at": record.created_at,
+            "renewed_at": record.renewed_at,
+            "expires_at": record.expires_at,
+            "authenticated_at": record.authenticated_at,
+            "meta": encode_meta(record.meta),
+        }
+        async with self._transaction() as cursor:
+            try:
+                await cursor.execute(self._sql.insert, params)
+            except mysql_errors.IntegrityError as exc:
+                if exc.args[0] != _DUPLICATE_KEY:
+                    raise
+                # Rare: the key is taken. Replace it only if it has expired.
+                await cursor.execute(self._sql.lock, (record.key,))
+                row = await cursor.fetchone()
+                if row is not None and row[0] > record.renewed_at:
+                    raise SessionExists(record.key) from None
+                await cursor.execute(self._sql.delete, (record.key,))
+                await cursor.execute(self._sql.insert, params)
+            if record.fields:
+                await cursor.execute(
+                    self._sql.upsert_fields(len(record.fields)),
+                    _field_rows(record.key, record.fields),
+                )
+
+    async def apply(self, key: str, changes: Changes) -> bool:
+        """See :meth:`sojourn.stores.base.AsyncStore.apply` (one transaction)."""
+        params: dict[str, object] = {
+            "key": key,
+            "now": changes.now,
+            "expires_at": changes.expires_at,
+        }
+        if changes.login is not None:
+            params.update(principal=changes.login.principal, login_at=changes.login.at)
+        if changes.meta is not None:
+            params["meta"] = encode_meta(changes.meta)
+        remove = sorted(changes.remove.difference(changes.set))
+        async with self._transaction() as cursor:
+            await cursor.execute(self._sql.lock_live, (key, changes.now))
+            if await cursor.fetchone() is None:
+                return False
+            update = self._sql.update(changes.login is not None, changes.meta is not None)
+            await cursor.execute(update, params)
+            if remove:
+                await cursor.execute(self._sql.remove_fields(len(remove)), (key, *remove))
+            if changes.set:
+                await cursor.execute(
+                    self._sql.upsert_fields(len(changes.set)), _field_rows(key, changes.set)
+                )
+        return True
+
+    async def rename(self, old: str, new: str, now: float) -> bool:
+        """See :meth:`sojourn.stores.base.AsyncStore.rename` (the fields follow by cascade)."""
+        async with self._connection() as conn, conn.cursor() as cursor:
+            await cursor.execute(self._sql.rename, (new, old, now))
+            return bool(cursor.rowcount == 1)
+
+    async def delete(self, key: str) -> None:
+        """See :meth:`sojourn.stores.base.AsyncStore.delete`."""
+        async with self._connection() as conn, conn.cursor() as cursor:
+            await cursor.execute(self._sql.delete, (key,))
+
+    async def aclose(self) -> None:
+        """Close the pool if this store built it (a pool passed in belongs to the caller)."""
+        if self._owns_pool:
+            await self._pool.aclose()
+        self._ready = False
+
+    # -- capabilities ---------------------------------------------------------------------------
+
+    async def sessions_of(self, principal: str, now: float) -> list[Record]:
+        """See :meth:`sojourn.stores.base.AsyncSupportsPrincipals.sessions_of` (no fields)."""
+        async with self._connection() as conn, conn.cursor() as cursor:
+            await cursor.execute(self._sql.sessions_of, (principal, now))
+            rows = await cursor.fetchall()
+        return [record_from_session_row(row) for row in rows]
+
+    async def delete_sessions_of(self, principal: str, keep: str | None = None) -> int:
+        """See :meth:`sojourn.stores.base.AsyncSupportsPrincipals.delete_sessions_of`."""
+        async with self._connection() as conn, conn.cursor() as cursor:
+            if keep is None:
+                await cursor.execute(self._sql.delete_sessions_of, (principal,))
+            else:
+                await cursor.execute(self._sql.delete_sessions_of_keeping, (principal, keep))
+            return max(int(cursor.rowcount), 0)
+
+    async def purge_expired(self, now: float, batch_size: int = 1000) -> int:
+        """See :meth:`sojourn.stores.base.AsyncSupportsPurge.purge_expired`.
+
+        Each batch is one autocommitted ``DELETE ... ORDER BY expires_at LIMIT n``, walking the
+        expiry index, so locks are held for one batch only.
+        """
+        if batch_size <= 0:
+            raise ConfigurationError("batch_size must be positive")
+        total = 0
+        while True:
+            async with self._connection() as conn, conn.cursor() as cursor:
+                await cursor.execute(self._sql.purge, (now, batch_size))
+                deleted = max(int(cursor.rowcount), 0)
+            total += deleted
+            if deleted < batch_size:
+                return total
+
+    async def count(self, now: float) -> int:
+        """See :meth:`sojourn.stores.base.AsyncSupportsCount.count`."""
+        async with self._connection() as conn, conn.cursor() as cursor:
+            await cursor.execute(self._sql.count, (now,))
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
