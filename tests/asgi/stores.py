@@ -67,7 +67,6 @@ async def postgres_store(tmp_path: Path) -> AsyncIterator[AsyncStore]:
 @contextlib.asynccontextmanager
 async def mysql_store(tmp_path: Path) -> AsyncIterator[AsyncStore]:
     from sojourn.stores.mysql import AsyncMySQLStore
-
     from tests.conformance.test_mysql import URL, drop, new_table
 
     table = new_table()
