@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,12 +37,54 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     store.close()
 
 
+@contextlib.contextmanager
+def redis_store(tmp_path: Path) -> Iterator[Store]:
+    """A RedisStore on 127.0.0.1:6379 under a random prefix, its keys deleted afterwards."""
+    import redis
+
+    from sojourn.stores.redis import RedisStore
+    from tests.conftest import require_server
+
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as exc:
+        client.close()
+        require_server("Redis", str(exc))
+    store = RedisStore(client, prefix=f"sojourn-test-{secrets.token_hex(6)}:")
+    try:
+        yield store
+    finally:
+        for key in client.scan_iter(match=store.prefix + "*", count=1000):
+            client.delete(key)
+        store.close()
+        client.close()
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
 def available() -> dict[str, StoreFactory]:
     """The factories whose store modules exist in this checkout."""
     factories: dict[str, StoreFactory] = {"memory": memory_store}
     if importlib.util.find_spec("sojourn.stores.sqlite") is not None:
         factories["sqlite"] = sqlite_store
+    if importlib.util.find_spec("redis") is not None:
+        factories["redis"] = redis_store
     return factories
+
+
+SERVER_STORES = frozenset({"redis"})
+
+
+def store_params() -> list[Any]:
+    """Fixture params for every available store; server-backed ones carry the server mark."""
+    import pytest
+
+    return [
+        pytest.param(name, marks=pytest.mark.server) if name in SERVER_STORES else name
+        for name in sorted(available())
+    ]
 
 
 def record_of(store: Store, session_id: str, now: float | None = None) -> Record | None:

@@ -23,7 +23,7 @@ from sojourn.flask import FlaskSession, Sojourn, current_session, get_manager
 from sojourn.stores.base import Store
 from sojourn.testing._clock import FakeClock
 
-from .stores import BrokenStore, CountingStore, StoreFactory, available, record_of
+from .stores import BrokenStore, CountingStore, StoreFactory, available, record_of, store_params
 
 BASE = "https://localhost"
 COOKIE = "__Host-sid"
@@ -97,7 +97,7 @@ def make_app(store: Any, **options: Any) -> Flask:
     return app
 
 
-@pytest.fixture(params=sorted(available()))
+@pytest.fixture(params=store_params())
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     factory: StoreFactory = available()[request.param]
     with factory(tmp_path) as made:

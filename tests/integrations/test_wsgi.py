@@ -21,7 +21,7 @@ from sojourn.stores.base import Store
 from sojourn.testing._clock import FakeClock
 from sojourn.wsgi import SessionMiddleware, get_manager, get_session
 
-from .stores import BrokenStore, CountingStore, StoreFactory, available, record_of
+from .stores import BrokenStore, CountingStore, StoreFactory, available, record_of, store_params
 
 BASE = "https://localhost"
 COOKIE = "__Host-sid"
@@ -70,7 +70,7 @@ def lazy_app(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
     yield b"streamed"
 
 
-@pytest.fixture(params=sorted(available()))
+@pytest.fixture(params=store_params())
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     factory: StoreFactory = available()[request.param]
     with factory(tmp_path) as made:
