@@ -35,28 +35,39 @@ LOAD = (
     + """
 -- KEYS[1] session; ARGV: now, renew ('1'|'0'), idle, lifetime, interval, index slack.
 -- Returns nil (missing or expired), {-1} (not a hash), or {index_due, HGETALL}.
+-- One HGETALL reads everything; a due renewal adds an HSET and a PEXPIREAT.
 local key = KEYS[1]
-local t = redis.call('TYPE', key)['ok']
-if t == 'none' then return false end
-if t ~= 'hash' then return {-1} end
+local all = redis.pcall('HGETALL', key)
+if all['err'] then return {-1} end
+if #all == 0 then return false end
+local pos = {}
+for i = 1, #all, 2 do pos[all[i]] = i + 1 end
+local function get(name) local p = pos[name]; if p then return all[p] end end
 local now = tonumber(ARGV[1])
-local e = tonumber(redis.call('HGET', key, 'm:e'))
-if e == nil then return {0, redis.call('HGETALL', key)} end
+local e = tonumber(get('m:e'))
+if e == nil then return {0, all} end
 if e <= now then return false end
 local due = 0
 if ARGV[2] == '1' then
-  local c = tonumber(redis.call('HGET', key, 'm:c'))
-  local r = tonumber(redis.call('HGET', key, 'm:r'))
+  local c, r = tonumber(get('m:c')), tonumber(get('m:r'))
   if c ~= nil and r ~= nil then
     local deadline = math.min(c + tonumber(ARGV[4]), now + tonumber(ARGV[3]))
     if now - r >= tonumber(ARGV[5]) and deadline > e then
-      redis.call('HSET', key, 'm:r', ARGV[1], 'm:e', fmt(deadline))
+      local d = fmt(deadline)
+      redis.call('HSET', key, 'm:r', ARGV[1], 'm:e', d)
       redis.call('PEXPIREAT', key, ms(deadline))
-      due = index_due(key, deadline, tonumber(ARGV[6]))
+      all[pos['m:r']] = ARGV[1]
+      all[pos['m:e']] = d
+      if get('m:p') and deadline > (tonumber(get('m:x')) or 0) then
+        local x = fmt(deadline + tonumber(ARGV[6]))
+        redis.call('HSET', key, 'm:x', x)
+        if pos['m:x'] then all[pos['m:x']] = x else all[#all + 1] = 'm:x'; all[#all + 1] = x end
+        due = 1
+      end
     end
   end
 end
-return {due, redis.call('HGETALL', key)}
+return {due, all}
 """
 )
 
