@@ -56,6 +56,17 @@ def test_first_use_creates_the_schema_and_records_its_version(table: str) -> Non
     assert {f"{table}_expires_at", f"{table}_principal"} <= indexes
 
 
+@pytest.mark.anyio
+async def test_reopening_an_existing_table_raises_no_driver_warning(table: str) -> None:
+    # aiomysql turns server notes and warnings into Python warnings (errors under pytest).
+    for _ in range(2):
+        store = AsyncMySQLStore.from_url(URL, table=table)
+        try:
+            assert await store.count(time.time()) == 0
+        finally:
+            await store.aclose()
+
+
 def test_schema_sql_applies_cleanly_and_serves_a_store_without_ddl(table: str) -> None:
     ddl = schema_sql(table)
     assert f"CREATE TABLE IF NOT EXISTS {table}_fields" in ddl

@@ -71,7 +71,9 @@ def schema_statements(table: str) -> list[str]:
         f"    CONSTRAINT {t}_fields_session FOREIGN KEY (`key`) REFERENCES {t} (`key`)\n"
         "        ON DELETE CASCADE ON UPDATE CASCADE\n"
         ") ENGINE=InnoDB",
-        f"INSERT IGNORE INTO {SCHEMA_TABLE} (table_name, version) VALUES ('{t}', {SCHEMA_VERSION})",
+        # Not INSERT IGNORE: its "duplicate entry" warning surfaces as a Python warning.
+        f"INSERT INTO {SCHEMA_TABLE} (table_name, version) SELECT '{t}', {SCHEMA_VERSION} "
+        f"FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM {SCHEMA_TABLE} WHERE table_name = '{t}')",
     ]
 
 
@@ -136,13 +138,16 @@ class _Queries:
         return f"DELETE FROM {self.table}_fields WHERE `key` = %s AND name IN ({names})"
 
     def upsert_fields(self, count: int) -> str:
-        """A multi-row insert of ``count`` field rows, replacing existing values."""
+        """A multi-row write of ``count`` field rows, replacing existing values.
+
+        ``REPLACE`` rather than ``ON DUPLICATE KEY UPDATE value = VALUES(value)``: MySQL 8
+        deprecates ``VALUES()`` (a warning, which aiomysql raises as a Python warning) and
+        MariaDB lacks the row-alias syntax that replaces it. Nothing references field rows,
+        so replacing one is just an overwrite.
+        """
         # Values travel as hex: aiomysql 0.3 cannot escape bytes with PyMySQL >= 1.1.1.
         rows = ", ".join(["(%s, %s, UNHEX(%s))"] * count)
-        return (
-            f"INSERT INTO {self.table}_fields (`key`, name, value) VALUES {rows} "
-            "ON DUPLICATE KEY UPDATE value = VALUES(value)"
-        )
+        return f"REPLACE INTO {self.table}_fields (`key`, name, value) VALUES {rows}"
 
 
 def _field_rows(key: str, fields: Mapping[str, bytes]) -> list[object]:
