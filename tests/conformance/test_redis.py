@@ -12,13 +12,19 @@ from collections.abc import Iterator
 import pytest
 import redis
 import redis.asyncio
+import redis.asyncio.sentinel
 from redis.asyncio.cluster import RedisCluster
 
 from sojourn.stores.base import AsyncStore, Store
 from sojourn.stores.redis import AsyncRedisStore, RedisStore
 from sojourn.testing import AsyncStoreContract, StoreContract
 from tests.conftest import require_server
-from tests.stores.redis_cluster import RedisClusterHarness, start_cluster
+from tests.stores.redis_cluster import (
+    RedisClusterHarness,
+    SentinelHarness,
+    start_cluster,
+    start_sentinel,
+)
 
 URL = "redis://127.0.0.1:6379/0"
 
@@ -107,3 +113,35 @@ class TestRedisStoreOnCluster(StoreContract):
             store.client.delete(key)
         store.close()
         store.client.close()
+
+
+@pytest.fixture(scope="module")
+def redis_sentinel() -> Iterator[SentinelHarness]:
+    with start_sentinel() as harness:
+        yield harness
+
+
+class TestAsyncRedisStoreViaSentinel(AsyncStoreContract):
+    """A client from ``Sentinel.master_for``: the primary is found through the Sentinel."""
+
+    @pytest.fixture(autouse=True)
+    def _sentinel(self, redis_sentinel: SentinelHarness) -> None:
+        self.sentinel = redis_sentinel
+
+    async def make_store(self) -> AsyncStore:
+        sentinel = redis.asyncio.sentinel.Sentinel(
+            [("127.0.0.1", self.sentinel.sentinel_port)], socket_timeout=5
+        )
+        self.sentinels = sentinel
+        client = sentinel.master_for(self.sentinel.service, socket_timeout=5)
+        return AsyncRedisStore(client, prefix=_prefix())
+
+    async def destroy_store(self, store: AsyncStore) -> None:
+        assert isinstance(store, AsyncRedisStore)
+        async for key in store.client.scan_iter(match=store.prefix + "*", count=1000):
+            assert await store.client.pttl(key) > 0, "every key the store writes has a TTL"
+            await store.client.delete(key)
+        await store.aclose()
+        await store.client.aclose()
+        for node in self.sentinels.sentinels:
+            await node.aclose()

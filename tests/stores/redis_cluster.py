@@ -161,3 +161,61 @@ def _wait_until_ok(servers: list[RedisServer]) -> None:
                 time.sleep(0.1)
         finally:
             client.close()
+
+
+@dataclass
+class SentinelHarness:
+    """A private primary watched by one Sentinel."""
+
+    primary: RedisServer
+    sentinel_port: int
+    service: str = "sojourn-test"
+
+
+@contextmanager
+def start_sentinel() -> Iterator[SentinelHarness]:
+    """A private ``redis-server`` and a Sentinel monitoring it, torn down on exit."""
+    root = Path(tempfile.mkdtemp(prefix="sojourn-sentinel-"))
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        (root / "primary").mkdir()
+        primary = RedisServer(free_port(), root / "primary")
+        primary.start()
+        port = free_port()
+        config = root / "sentinel.conf"
+        config.write_text(
+            f"port {port}\nbind 127.0.0.1\ndir {root}\n"
+            f"sentinel monitor sojourn-test 127.0.0.1 {primary.port} 1\n"
+        )
+        binary = shutil.which("redis-server")
+        if binary is None:
+            require_server("Redis Sentinel", "redis-server is not on PATH")
+            return
+        process = subprocess.Popen(
+            [binary, str(config), "--sentinel"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 10
+        try:
+            while True:
+                try:
+                    if client.execute_command(  # type: ignore[no-untyped-call]
+                        "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "sojourn-test"
+                    ):
+                        break
+                except redis.exceptions.ConnectionError:
+                    pass
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("redis sentinel did not start")
+                time.sleep(0.05)
+        finally:
+            client.close()
+        yield SentinelHarness(primary, port)
+        primary.stop()
+    finally:
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(10)
+        shutil.rmtree(root, ignore_errors=True)
