@@ -129,7 +129,7 @@ class TestAsyncRedisStoreViaSentinel(AsyncStoreContract):
         self.sentinel = redis_sentinel
 
     async def make_store(self) -> AsyncStore:
-        sentinel = redis.asyncio.sentinel.Sentinel(
+        sentinel = redis.asyncio.sentinel.Sentinel(  # type: ignore[no-untyped-call]
             [("127.0.0.1", self.sentinel.sentinel_port)], socket_timeout=5
         )
         self.sentinels = sentinel
