@@ -48,6 +48,7 @@ class RedisServer:
     port: int
     directory: Path
     cluster: bool = False
+    extra: list[str] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> None:
@@ -67,6 +68,7 @@ class RedisServer:
         if self.cluster:
             args += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
             args += ["--cluster-node-timeout", "2000"]
+        args += self.extra
         self.process = subprocess.Popen(
             args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.directory
         )
@@ -169,23 +171,38 @@ class SentinelHarness:
 
     primary: RedisServer
     sentinel_port: int
+    replica: RedisServer | None = None
     service: str = "sojourn-test"
 
 
 @contextmanager
-def start_sentinel() -> Iterator[SentinelHarness]:
-    """A private ``redis-server`` and a Sentinel monitoring it, torn down on exit."""
+def start_sentinel(replica: bool = False) -> Iterator[SentinelHarness]:
+    """A private ``redis-server`` (with a replica if asked) and a Sentinel monitoring it.
+
+    The Sentinel declares a primary down after 500 ms, so a failover takes a few seconds.
+    """
     root = Path(tempfile.mkdtemp(prefix="sojourn-sentinel-"))
     process: subprocess.Popen[bytes] | None = None
     try:
         (root / "primary").mkdir()
         primary = RedisServer(free_port(), root / "primary")
         primary.start()
+        second: RedisServer | None = None
+        if replica:
+            (root / "replica").mkdir()
+            second = RedisServer(
+                free_port(),
+                root / "replica",
+                extra=["--replicaof", "127.0.0.1", str(primary.port)],
+            )
+            second.start()
         port = free_port()
         config = root / "sentinel.conf"
         config.write_text(
             f"port {port}\nbind 127.0.0.1\ndir {root}\n"
             f"sentinel monitor sojourn-test 127.0.0.1 {primary.port} 1\n"
+            "sentinel down-after-milliseconds sojourn-test 500\n"
+            "sentinel failover-timeout sojourn-test 5000\n"
         )
         binary = shutil.which("redis-server")
         if binary is None:
@@ -212,8 +229,12 @@ def start_sentinel() -> Iterator[SentinelHarness]:
                 time.sleep(0.05)
         finally:
             client.close()
-        yield SentinelHarness(primary, port)
-        primary.stop()
+        try:
+            yield SentinelHarness(primary, port, second)
+        finally:
+            primary.stop()
+            if second is not None:
+                second.stop()
     finally:
         if process is not None and process.poll() is None:
             process.kill()

@@ -15,10 +15,12 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 import redis
 import redis.asyncio
+import redis.asyncio.sentinel
 from redis.asyncio.cluster import RedisCluster
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -31,7 +33,13 @@ from sojourn.asgi import SessionMiddleware, get_session
 from sojourn.stores.base import Changes, Login, Record, Renewal
 from sojourn.stores.redis import AsyncRedisStore, RedisStore
 from sojourn.testing._async.contract import make_record, new_key
-from tests.stores.redis_cluster import RedisClusterHarness, RedisServer, start_cluster, start_server
+from tests.stores.redis_cluster import (
+    RedisClusterHarness,
+    RedisServer,
+    start_cluster,
+    start_sentinel,
+    start_server,
+)
 
 pytestmark = pytest.mark.server
 
@@ -527,3 +535,52 @@ async def test_a_session_revoked_during_a_request_stays_revoked(
     assert await store.load(record.key, now + 1) is None
     assert await store.sessions_of("nat", now + 1) == []
     await store.aclose()
+
+
+# -- Sentinel failover --------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_sentinel_failover_is_survived_by_the_same_store_object() -> None:
+    with start_sentinel(replica=True) as harness:
+        assert harness.replica is not None
+        sentinel = redis.asyncio.sentinel.Sentinel(  # type: ignore[no-untyped-call]
+            [("127.0.0.1", harness.sentinel_port)], socket_timeout=TIMEOUT
+        )
+        client = sentinel.master_for(
+            harness.service, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT
+        )
+        store = AsyncRedisStore(client, prefix=_prefix())
+        now = time.time()
+        record = make_record(now, principal="olga")
+        await store.create(record)
+        replica = harness.replica.client()
+        for _ in range(100):  # replicated before the primary dies
+            if replica.exists(f"{store.prefix}{{{record.key}}}"):
+                break
+            await anyio.sleep(0.05)
+        replica.close()
+
+        harness.primary.stop()
+        with pytest.raises(StoreUnavailable):
+            await store.load(record.key, now)
+
+        deadline = time.monotonic() + 30  # Sentinel promotes the replica within seconds
+        while True:
+            try:
+                loaded = await store.load(record.key, now)
+                break
+            except StoreUnavailable:
+                if time.monotonic() > deadline:
+                    raise
+                await anyio.sleep(0.2)
+        assert loaded is not None
+        assert dict(loaded.fields) == dict(record.fields)
+        address = await sentinel.discover_master(harness.service)
+        assert address[1] == harness.replica.port
+        changes = Changes(now=now, expires_at=now + 600, set={"after": b"1"})
+        assert await store.apply(record.key, changes) is True
+        assert [r.key for r in await store.sessions_of("olga", now)] == [record.key]
+        await client.aclose()
+        for node in sentinel.sentinels:
+            await node.aclose()
