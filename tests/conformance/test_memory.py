@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from sojourn.stores.base import AsyncStore, Store
 from sojourn.stores.memory import AsyncMemoryStore, MemoryStore
-from sojourn.testing import AsyncStoreContract, StoreContract
+from sojourn.testing import (
+    AsyncCountContract,
+    AsyncPrincipalIndexContract,
+    AsyncPurgeContract,
+    AsyncStoreContract,
+    CountContract,
+    PrincipalIndexContract,
+    PurgeContract,
+    StoreContract,
+)
 
 
-class TestMemoryStore(StoreContract):
+class TestMemoryStore(StoreContract, PrincipalIndexContract, PurgeContract, CountContract):
     def make_store(self) -> Store:
         return MemoryStore()
 
 
-class TestAsyncMemoryStore(AsyncStoreContract):
+class TestAsyncMemoryStore(
+    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncPurgeContract, AsyncCountContract
+):
     async def make_store(self) -> AsyncStore:
         return AsyncMemoryStore()

@@ -12,7 +12,16 @@ import pytest
 
 from sojourn.stores.base import AsyncStore, Store
 from sojourn.stores.mysql import AsyncMySQLStore, MySQLStore
-from sojourn.testing import AsyncStoreContract, StoreContract
+from sojourn.testing import (
+    AsyncCountContract,
+    AsyncPrincipalIndexContract,
+    AsyncPurgeContract,
+    AsyncStoreContract,
+    CountContract,
+    PrincipalIndexContract,
+    PurgeContract,
+    StoreContract,
+)
 from tests.conftest import require_server
 
 URL = "mysql://root@127.0.0.1:3306/test"
@@ -43,7 +52,7 @@ def drop(table: str) -> None:
         conn.close()
 
 
-class TestMySQLStore(StoreContract):
+class TestMySQLStore(StoreContract, PrincipalIndexContract, PurgeContract, CountContract):
     def make_store(self) -> Store:
         table = new_table()
         drop(table)
@@ -55,7 +64,9 @@ class TestMySQLStore(StoreContract):
         drop(store.table)
 
 
-class TestAsyncMySQLStore(AsyncStoreContract):
+class TestAsyncMySQLStore(
+    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncPurgeContract, AsyncCountContract
+):
     async def make_store(self) -> AsyncStore:
         table = new_table()
         drop(table)

@@ -12,7 +12,16 @@ import pytest
 
 from sojourn.stores.base import AsyncStore, Store
 from sojourn.stores.postgres import AsyncPostgresStore, PostgresStore
-from sojourn.testing import AsyncStoreContract, StoreContract
+from sojourn.testing import (
+    AsyncCountContract,
+    AsyncPrincipalIndexContract,
+    AsyncPurgeContract,
+    AsyncStoreContract,
+    CountContract,
+    PrincipalIndexContract,
+    PurgeContract,
+    StoreContract,
+)
 from tests.conftest import require_server
 
 URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -40,7 +49,7 @@ def drop(table: str) -> None:
         require_server("PostgreSQL", str(exc))
 
 
-class TestPostgresStore(StoreContract):
+class TestPostgresStore(StoreContract, PrincipalIndexContract, PurgeContract, CountContract):
     def make_store(self) -> Store:
         table = new_table()
         drop(table)
@@ -52,7 +61,9 @@ class TestPostgresStore(StoreContract):
         drop(store.table)
 
 
-class TestAsyncPostgresStore(AsyncStoreContract):
+class TestAsyncPostgresStore(
+    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncPurgeContract, AsyncCountContract
+):
     async def make_store(self) -> AsyncStore:
         table = new_table()
         drop(table)

@@ -17,7 +17,14 @@ from redis.asyncio.cluster import RedisCluster
 
 from sojourn.stores.base import AsyncStore, Store
 from sojourn.stores.redis import AsyncRedisStore, RedisStore
-from sojourn.testing import AsyncStoreContract, StoreContract
+from sojourn.testing import (
+    AsyncCountContract,
+    AsyncPrincipalIndexContract,
+    AsyncStoreContract,
+    CountContract,
+    PrincipalIndexContract,
+    StoreContract,
+)
 from tests.conftest import require_server
 from tests.stores.redis_cluster import (
     RedisClusterHarness,
@@ -42,7 +49,7 @@ def _require_redis() -> None:
         require_server("Redis", str(exc))
 
 
-class TestRedisStore(StoreContract):
+class TestRedisStore(StoreContract, PrincipalIndexContract, CountContract):
     def make_store(self) -> Store:
         _require_redis()
         return RedisStore(redis.Redis.from_url(URL, socket_timeout=5), prefix=_prefix())
@@ -56,7 +63,7 @@ class TestRedisStore(StoreContract):
         store.client.close()
 
 
-class TestAsyncRedisStore(AsyncStoreContract):
+class TestAsyncRedisStore(AsyncStoreContract, AsyncPrincipalIndexContract, AsyncCountContract):
     async def make_store(self) -> AsyncStore:
         _require_redis()
         return AsyncRedisStore(
@@ -78,7 +85,9 @@ def redis_cluster() -> Iterator[RedisClusterHarness]:
         yield harness
 
 
-class TestAsyncRedisStoreOnCluster(AsyncStoreContract):
+class TestAsyncRedisStoreOnCluster(
+    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncCountContract
+):
     @pytest.fixture(autouse=True)
     def _cluster(self, redis_cluster: RedisClusterHarness) -> None:
         self.cluster = redis_cluster
@@ -97,7 +106,7 @@ class TestAsyncRedisStoreOnCluster(AsyncStoreContract):
         await store.client.aclose()
 
 
-class TestRedisStoreOnCluster(StoreContract):
+class TestRedisStoreOnCluster(StoreContract, PrincipalIndexContract, CountContract):
     @pytest.fixture(autouse=True)
     def _cluster(self, redis_cluster: RedisClusterHarness) -> None:
         self.cluster = redis_cluster
@@ -121,7 +130,9 @@ def redis_sentinel() -> Iterator[SentinelHarness]:
         yield harness
 
 
-class TestAsyncRedisStoreViaSentinel(AsyncStoreContract):
+class TestAsyncRedisStoreViaSentinel(
+    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncCountContract
+):
     """A client from ``Sentinel.master_for``: the primary is found through the Sentinel."""
 
     @pytest.fixture(autouse=True)

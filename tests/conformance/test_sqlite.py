@@ -8,10 +8,19 @@ import pytest
 
 from sojourn.stores.base import AsyncStore, Store
 from sojourn.stores.sqlite import AsyncSQLiteStore, SQLiteStore
-from sojourn.testing import AsyncStoreContract, StoreContract
+from sojourn.testing import (
+    AsyncCountContract,
+    AsyncPrincipalIndexContract,
+    AsyncPurgeContract,
+    AsyncStoreContract,
+    CountContract,
+    PrincipalIndexContract,
+    PurgeContract,
+    StoreContract,
+)
 
 
-class TestSQLiteStore(StoreContract):
+class TestSQLiteStore(StoreContract, PrincipalIndexContract, PurgeContract, CountContract):
     @pytest.fixture(autouse=True)
     def _database(self, tmp_path: Path) -> None:
         self.path = tmp_path / "sessions.db"
@@ -20,7 +29,9 @@ class TestSQLiteStore(StoreContract):
         return SQLiteStore(self.path)
 
 
-class TestAsyncSQLiteStore(AsyncStoreContract):
+class TestAsyncSQLiteStore(
+    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncPurgeContract, AsyncCountContract
+):
     @pytest.fixture(autouse=True)
     def _database(self, tmp_path: Path) -> None:
         self.path = tmp_path / "sessions.db"

@@ -58,8 +58,8 @@ def make_record(
     )
 
 
-class AsyncStoreContract:
-    """Every contract a store keeps, as tests. Subclass and implement ``make_store``."""
+class AsyncStoreFixtures:
+    """The fixtures every contract class shares: subclasses implement ``make_store``."""
 
     concurrency = 20
 
@@ -82,6 +82,29 @@ class AsyncStoreContract:
     @pytest.fixture
     def now(self) -> float:
         return time.time()
+
+
+class AsyncStoreContract(AsyncStoreFixtures):
+    """Every contract a store keeps, as tests. Subclass and implement ``make_store``.
+
+    Optional capabilities have their own contracts, mixed in by stores that offer them:
+    :class:`AsyncPrincipalIndexContract`, :class:`AsyncPurgeContract` and
+    :class:`AsyncCountContract`. A store that offers a capability must run its contract.
+    """
+
+    @pytest.mark.anyio
+    async def test_every_capability_offered_is_tested(self, store: AsyncStore) -> None:
+        for capability, contract in [
+            (AsyncSupportsPrincipals, AsyncPrincipalIndexContract),
+            (AsyncSupportsPurge, AsyncPurgeContract),
+            (AsyncSupportsCount, AsyncCountContract),
+        ]:
+            offered = isinstance(store, capability)
+            tested = isinstance(self, contract)
+            assert offered == tested, (
+                f"{type(store).__name__} {'offers' if offered else 'lacks'} "
+                f"{capability.__name__}: {'mix in' if offered else 'drop'} {contract.__name__}"
+            )
 
     # -- load and create --------------------------------------------------------------------
 
@@ -374,14 +397,15 @@ class AsyncStoreContract:
         assert await store.load(record.key, now) is None
         assert await store.load(new, now) is not None
 
-    # -- the principal index -------------------------------------------------------------------
+
+class AsyncPrincipalIndexContract(AsyncStoreFixtures):
+    """The per-principal index: listing and revoking a user's sessions."""
 
     @pytest.mark.anyio
     async def test_sessions_of_lists_only_live_sessions_of_that_principal(
         self, store: AsyncStore, now: float
     ) -> None:
-        if not isinstance(store, AsyncSupportsPrincipals):
-            pytest.skip(f"{type(store).__name__} keeps no per-user index")
+        assert isinstance(store, AsyncSupportsPrincipals)
         principal = "user-" + secrets.token_hex(4)
         first = make_record(now - 2, principal=principal)
         second = make_record(now - 1, principal=principal)
@@ -399,8 +423,7 @@ class AsyncStoreContract:
     async def test_sessions_of_follows_login_and_rename(
         self, store: AsyncStore, now: float
     ) -> None:
-        if not isinstance(store, AsyncSupportsPrincipals):
-            pytest.skip(f"{type(store).__name__} keeps no per-user index")
+        assert isinstance(store, AsyncSupportsPrincipals)
         principal = "user-" + secrets.token_hex(4)
         record = make_record(now)
         await store.create(record)
@@ -416,8 +439,7 @@ class AsyncStoreContract:
     async def test_delete_sessions_of_keeps_the_one_asked_for(
         self, store: AsyncStore, now: float
     ) -> None:
-        if not isinstance(store, AsyncSupportsPrincipals):
-            pytest.skip(f"{type(store).__name__} keeps no per-user index")
+        assert isinstance(store, AsyncSupportsPrincipals)
         principal = "user-" + secrets.token_hex(4)
         records = [make_record(now, principal=principal) for _ in range(3)]
         bystander = make_record(now, principal=principal + "-v")
@@ -430,12 +452,13 @@ class AsyncStoreContract:
         assert await store.delete_sessions_of(principal) == 1
         assert await store.sessions_of(principal, now) == []
 
-    # -- maintenance ---------------------------------------------------------------------------
+
+class AsyncPurgeContract(AsyncStoreFixtures):
+    """Purging expired records, for stores that do not expire them by themselves."""
 
     @pytest.mark.anyio
     async def test_purge_removes_only_expired_records(self, store: AsyncStore, now: float) -> None:
-        if not isinstance(store, AsyncSupportsPurge):
-            pytest.skip(f"{type(store).__name__} expires records by itself")
+        assert isinstance(store, AsyncSupportsPurge)
         live = make_record(now, idle=100)
         dead = [make_record(now, idle=1) for _ in range(5)]
         for record in [live, *dead]:
@@ -444,10 +467,13 @@ class AsyncStoreContract:
         assert await store.load(live.key, now + 2) is not None
         assert await store.purge_expired(now + 2) == 0
 
+
+class AsyncCountContract(AsyncStoreFixtures):
+    """Counting live records."""
+
     @pytest.mark.anyio
     async def test_count_counts_live_records(self, store: AsyncStore, now: float) -> None:
-        if not isinstance(store, AsyncSupportsCount):
-            pytest.skip(f"{type(store).__name__} cannot count")
+        assert isinstance(store, AsyncSupportsCount)
         before = await store.count(now + 2)
         await store.create(make_record(now, idle=100))
         await store.create(make_record(now, idle=1))

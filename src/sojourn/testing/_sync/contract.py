@@ -59,8 +59,8 @@ def make_record(
     )
 
 
-class StoreContract:
-    """Every contract a store keeps, as tests. Subclass and implement ``make_store``."""
+class StoreFixtures:
+    """The fixtures every contract class shares: subclasses implement ``make_store``."""
 
     concurrency = 20
 
@@ -83,6 +83,28 @@ class StoreContract:
     @pytest.fixture
     def now(self) -> float:
         return time.time()
+
+
+class StoreContract(StoreFixtures):
+    """Every contract a store keeps, as tests. Subclass and implement ``make_store``.
+
+    Optional capabilities have their own contracts, mixed in by stores that offer them:
+    :class:`PrincipalIndexContract`, :class:`PurgeContract` and
+    :class:`CountContract`. A store that offers a capability must run its contract.
+    """
+
+    def test_every_capability_offered_is_tested(self, store: Store) -> None:
+        for capability, contract in [
+            (SupportsPrincipals, PrincipalIndexContract),
+            (SupportsPurge, PurgeContract),
+            (SupportsCount, CountContract),
+        ]:
+            offered = isinstance(store, capability)
+            tested = isinstance(self, contract)
+            assert offered == tested, (
+                f"{type(store).__name__} {'offers' if offered else 'lacks'} "
+                f"{capability.__name__}: {'mix in' if offered else 'drop'} {contract.__name__}"
+            )
 
     # -- load and create --------------------------------------------------------------------
 
@@ -334,13 +356,14 @@ class StoreContract:
         assert store.load(record.key, now) is None
         assert store.load(new, now) is not None
 
-    # -- the principal index -------------------------------------------------------------------
+
+class PrincipalIndexContract(StoreFixtures):
+    """The per-principal index: listing and revoking a user's sessions."""
 
     def test_sessions_of_lists_only_live_sessions_of_that_principal(
         self, store: Store, now: float
     ) -> None:
-        if not isinstance(store, SupportsPrincipals):
-            pytest.skip(f"{type(store).__name__} keeps no per-user index")
+        assert isinstance(store, SupportsPrincipals)
         principal = "user-" + secrets.token_hex(4)
         first = make_record(now - 2, principal=principal)
         second = make_record(now - 1, principal=principal)
@@ -355,8 +378,7 @@ class StoreContract:
         assert all(r.principal == principal for r in listed)
 
     def test_sessions_of_follows_login_and_rename(self, store: Store, now: float) -> None:
-        if not isinstance(store, SupportsPrincipals):
-            pytest.skip(f"{type(store).__name__} keeps no per-user index")
+        assert isinstance(store, SupportsPrincipals)
         principal = "user-" + secrets.token_hex(4)
         record = make_record(now)
         store.create(record)
@@ -369,8 +391,7 @@ class StoreContract:
         assert [r.key for r in store.sessions_of(principal, now)] == [new]
 
     def test_delete_sessions_of_keeps_the_one_asked_for(self, store: Store, now: float) -> None:
-        if not isinstance(store, SupportsPrincipals):
-            pytest.skip(f"{type(store).__name__} keeps no per-user index")
+        assert isinstance(store, SupportsPrincipals)
         principal = "user-" + secrets.token_hex(4)
         records = [make_record(now, principal=principal) for _ in range(3)]
         bystander = make_record(now, principal=principal + "-v")
@@ -383,11 +404,12 @@ class StoreContract:
         assert store.delete_sessions_of(principal) == 1
         assert store.sessions_of(principal, now) == []
 
-    # -- maintenance ---------------------------------------------------------------------------
+
+class PurgeContract(StoreFixtures):
+    """Purging expired records, for stores that do not expire them by themselves."""
 
     def test_purge_removes_only_expired_records(self, store: Store, now: float) -> None:
-        if not isinstance(store, SupportsPurge):
-            pytest.skip(f"{type(store).__name__} expires records by itself")
+        assert isinstance(store, SupportsPurge)
         live = make_record(now, idle=100)
         dead = [make_record(now, idle=1) for _ in range(5)]
         for record in [live, *dead]:
@@ -396,9 +418,12 @@ class StoreContract:
         assert store.load(live.key, now + 2) is not None
         assert store.purge_expired(now + 2) == 0
 
+
+class CountContract(StoreFixtures):
+    """Counting live records."""
+
     def test_count_counts_live_records(self, store: Store, now: float) -> None:
-        if not isinstance(store, SupportsCount):
-            pytest.skip(f"{type(store).__name__} cannot count")
+        assert isinstance(store, SupportsCount)
         before = store.count(now + 2)
         store.create(make_record(now, idle=100))
         store.create(make_record(now, idle=1))
