@@ -584,3 +584,24 @@ async def test_a_sentinel_failover_is_survived_by_the_same_store_object() -> Non
         await client.aclose()
         for node in sentinel.sentinels:
             await node.aclose()
+
+
+@pytest.mark.anyio
+async def test_from_url_builds_a_cluster_client(cluster: RedisClusterHarness) -> None:
+    store = AsyncRedisStore.from_url(
+        f"redis://127.0.0.1:{cluster.ports[0]}", cluster=True, prefix=_prefix()
+    )
+    assert isinstance(store.client, RedisCluster)
+    assert store.cross_slot is True
+    now = time.time()
+    record = make_record(now, principal="pia")
+    await store.create(record)
+    new = new_key()
+    assert await store.rename(record.key, new, now) is True
+    assert [r.key for r in await store.sessions_of("pia", now)] == [new]
+    assert await store.delete_sessions_of("pia") == 1
+    assert await store.count(now) == 0
+    keys = [k async for k in store.client.scan_iter(match=store.prefix + "*")]
+    for key in keys:
+        await store.client.delete(key)
+    await store.aclose()
