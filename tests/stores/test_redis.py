@@ -304,6 +304,20 @@ def test_the_index_survives_renewals_past_its_first_bound(server: RedisServer) -
     store.close()
 
 
+def test_the_index_drops_passed_entries_when_it_grows(server: RedisServer) -> None:
+    store = RedisStore.from_url(f"redis://127.0.0.1:{server.port}", prefix=_prefix(), index_slack=0)
+    now = time.time()
+    for _ in range(5):
+        store.create(make_record(now, principal="quinn", idle=5))
+    latest = make_record(now + 10, principal="quinn")
+    store.create(latest)
+    index = f"{store.prefix}p:{{{hashlib.sha256(b'quinn').hexdigest()}}}"
+    assert store.client.zrange(index, 0, -1) == [latest.key.encode()]
+    for key in store.client.scan_iter(match=store.prefix + "*"):
+        store.client.delete(key)
+    store.close()
+
+
 def test_a_session_logged_in_as_someone_else_leaves_the_old_index(store: RedisStore) -> None:
     now = time.time()
     record = make_record(now, principal="hank")

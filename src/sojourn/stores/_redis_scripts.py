@@ -158,9 +158,11 @@ INDEX_ADD = (
     _PRELUDE
     + """
 -- KEYS[1] a principal's index (sorted set: digest -> an upper bound of its expiry).
--- ARGV: member, score, member to remove ('' = none). Scores only grow; the index key expires
--- with its last entry.
+-- ARGV: member, score, member to remove ('' = none), now. Scores only grow; entries whose bound
+-- has passed are dropped, so the set stays as small as the principal's live sessions; the index
+-- key expires with its last entry.
 local idx = KEYS[1]
+redis.call('ZREMRANGEBYSCORE', idx, '-inf', ARGV[4])
 if ARGV[3] ~= '' then redis.call('ZREM', idx, ARGV[3]) end
 local old = tonumber(redis.call('ZSCORE', idx, ARGV[1]))
 if old == nil or old < tonumber(ARGV[2]) then redis.call('ZADD', idx, ARGV[2], ARGV[1]) end

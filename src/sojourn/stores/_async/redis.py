@@ -105,9 +105,11 @@ class AsyncRedisStore:
         with L.translate_errors():
             return await script(keys=keys, args=args)
 
-    async def _index(self, principal: str, digest: str, until: bytes, drop: str = "") -> None:
+    async def _index(
+        self, principal: str, digest: str, until: bytes, now: float, drop: str = ""
+    ) -> None:
         key = L.index_key(self.prefix, principal)
-        await self._call(self._index_add, [key], [digest, until, drop])
+        await self._call(self._index_add, [key], [digest, until, drop, L.num(now)])
 
     # -- the store protocol ---------------------------------------------------------------------
 
@@ -134,7 +136,7 @@ class AsyncRedisStore:
             return None
         if reply[0] == 1 and record.principal is not None:
             # The renewal moved the deadline past what the index knows: tell the index.
-            await self._index(record.principal, key, raw[L.INDEXED_UNTIL])
+            await self._index(record.principal, key, raw[L.INDEXED_UNTIL], now)
         return record
 
     async def create(self, record: Record) -> None:
@@ -145,7 +147,7 @@ class AsyncRedisStore:
             raise SessionExists(record.key)
         if record.principal is not None:
             until = L.num(record.expires_at + self.index_slack).encode()
-            await self._index(record.principal, record.key, until)
+            await self._index(record.principal, record.key, until, record.renewed_at)
 
     async def apply(self, key: str, changes: Changes) -> bool:
         """See :meth:`sojourn.stores.base.AsyncStore.apply`: one ``EVALSHA``."""
@@ -169,7 +171,7 @@ class AsyncRedisStore:
             return False
         _, due, principal, until = reply
         if due == 1 and principal:
-            await self._index(L.as_bytes(principal).decode(), key, L.as_bytes(until))
+            await self._index(L.as_bytes(principal).decode(), key, L.as_bytes(until), changes.now)
         return True
 
     async def rename(self, old: str, new: str, now: float) -> bool:
@@ -197,7 +199,7 @@ class AsyncRedisStore:
             await self._call(self._put, [new_key], [L.num(expires), *flat])
             principal, until = raw.get(L.PRINCIPAL, b""), raw.get(L.INDEXED_UNTIL, b"")
         if principal and until:
-            await self._index(L.as_bytes(principal).decode(), new, L.as_bytes(until), drop=old)
+            await self._index(L.as_bytes(principal).decode(), new, L.as_bytes(until), now, drop=old)
         return True
 
     async def delete(self, key: str) -> None:

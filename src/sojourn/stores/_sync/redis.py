@@ -106,9 +106,9 @@ class RedisStore:
         with L.translate_errors():
             return script(keys=keys, args=args)
 
-    def _index(self, principal: str, digest: str, until: bytes, drop: str = "") -> None:
+    def _index(self, principal: str, digest: str, until: bytes, now: float, drop: str = "") -> None:
         key = L.index_key(self.prefix, principal)
-        self._call(self._index_add, [key], [digest, until, drop])
+        self._call(self._index_add, [key], [digest, until, drop, L.num(now)])
 
     # -- the store protocol ---------------------------------------------------------------------
 
@@ -135,7 +135,7 @@ class RedisStore:
             return None
         if reply[0] == 1 and record.principal is not None:
             # The renewal moved the deadline past what the index knows: tell the index.
-            self._index(record.principal, key, raw[L.INDEXED_UNTIL])
+            self._index(record.principal, key, raw[L.INDEXED_UNTIL], now)
         return record
 
     def create(self, record: Record) -> None:
@@ -146,7 +146,7 @@ class RedisStore:
             raise SessionExists(record.key)
         if record.principal is not None:
             until = L.num(record.expires_at + self.index_slack).encode()
-            self._index(record.principal, record.key, until)
+            self._index(record.principal, record.key, until, record.renewed_at)
 
     def apply(self, key: str, changes: Changes) -> bool:
         """See :meth:`sojourn.stores.base.Store.apply`: one ``EVALSHA``."""
@@ -170,7 +170,7 @@ class RedisStore:
             return False
         _, due, principal, until = reply
         if due == 1 and principal:
-            self._index(L.as_bytes(principal).decode(), key, L.as_bytes(until))
+            self._index(L.as_bytes(principal).decode(), key, L.as_bytes(until), changes.now)
         return True
 
     def rename(self, old: str, new: str, now: float) -> bool:
@@ -198,7 +198,7 @@ class RedisStore:
             self._call(self._put, [new_key], [L.num(expires), *flat])
             principal, until = raw.get(L.PRINCIPAL, b""), raw.get(L.INDEXED_UNTIL, b"")
         if principal and until:
-            self._index(L.as_bytes(principal).decode(), new, L.as_bytes(until), drop=old)
+            self._index(L.as_bytes(principal).decode(), new, L.as_bytes(until), now, drop=old)
         return True
 
     def delete(self, key: str) -> None:
