@@ -195,7 +195,10 @@ class AsyncMySQLPool:
             raise mysql_errors.InterfaceError("the connection pool is closed")
         await self._slots.acquire()  # unasync: _take(self._slots, self.timeout)
         try:
-            conn = self._idle.pop() if self._idle else await aiomysql.connect(**self._connect_args)
+            try:
+                conn = self._idle.pop()  # atomic: threads may race for the last idle one
+            except IndexError:
+                conn = await aiomysql.connect(**self._connect_args)
             try:
                 yield conn
             except SessionError:

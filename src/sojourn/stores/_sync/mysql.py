@@ -196,7 +196,10 @@ class MySQLPool:
             raise mysql_errors.InterfaceError("the connection pool is closed")
         _take(self._slots, self.timeout)
         try:
-            conn = self._idle.pop() if self._idle else pymysql.connect(**self._connect_args)
+            try:
+                conn = self._idle.pop()  # atomic: threads may race for the last idle one
+            except IndexError:
+                conn = pymysql.connect(**self._connect_args)
             try:
                 yield conn
             except SessionError:
