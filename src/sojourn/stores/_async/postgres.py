@@ -1,18 +1,21 @@
 """The PostgreSQL store on psycopg 3 and psycopg-pool (one source for the sync and async pair).
 
-Layout: one row per session in ``<table>`` and one row per session key in ``<table>_fields``
-(see :mod:`sojourn.stores._sql`). The fields table references the session row with
-``ON DELETE CASCADE ON UPDATE CASCADE``, so a delete, a purge or an ID rotation is a single
-statement on the session row and can never leave orphaned keys behind.
+Layout: one row per session in ``<table>``; the session's keys live in its ``fields`` column,
+a ``jsonb`` object mapping each key to its encoded value as a JSON string (byte-exact: the
+encoded values are UTF-8 JSON text, stored verbatim as strings, never re-serialised). A change
+set is ``fields = (fields - removed) || set`` in the same ``UPDATE`` that re-checks expiry, so it
+touches only the keys it names; measured against the per-key ``<table>_fields`` layout the
+other SQL stores use, it halves the cost of ``apply`` and cuts ``load`` by a third here (see
+docs/stores/sql.md).
 
-Every hot operation is one statement, hence one round trip and one implicit transaction:
+Every operation is one statement, hence one round trip and one implicit transaction:
 
-- ``load`` with renewal is a data-modifying CTE (``UPDATE ... RETURNING``) joined with the
-  field rows;
-- ``apply`` locks the live session row with its ``UPDATE`` (whose ``WHERE`` re-checks expiry
-  after waiting on a concurrent writer) and writes the field rows only through that row, so a
-  delete racing it either happens first (the update finds nothing, nothing is written) or waits
-  for it and then cascades (no resurrection);
+- ``load`` with renewal is a data-modifying CTE (``UPDATE ... RETURNING``);
+- ``apply`` is one ``UPDATE ... WHERE key = ? AND expires_at > now``. It takes the row lock;
+  a concurrent writer makes it wait and then re-evaluate both the ``WHERE`` and the new
+  ``fields`` against the committed row, so concurrent change sets on distinct keys all land
+  and a change set racing a delete either finds no row (nothing written, ``False``) or commits
+  before the delete removes the row (no resurrection);
 - ``purge_expired`` deletes ``LIMIT n ... FOR UPDATE SKIP LOCKED`` batches, each its own
   short transaction.
 
@@ -23,21 +26,28 @@ one place that talks to the pool.
 from __future__ import annotations
 
 import asyncio  # unasync: import threading
+import json
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from ..._core.errors import ConfigurationError, SessionExists, StoreUnavailable
+from ..._core.errors import (
+    ConfigurationError,
+    CorruptSession,
+    SessionExists,
+    StoreUnavailable,
+    UnencodableValue,
+)
 from .._sql import (
     DEFAULT_TABLE,
     SCHEMA_TABLE,
     SCHEMA_VERSION,
     encode_meta,
-    record_from_joined_rows,
+    record_from_row,
     record_from_session_row,
     validate_sql_table,
 )
@@ -61,16 +71,11 @@ def schema_statements(table: str) -> list[str]:
         "    renewed_at DOUBLE PRECISION NOT NULL,\n"
         "    expires_at DOUBLE PRECISION NOT NULL,\n"
         "    authenticated_at DOUBLE PRECISION,\n"
-        "    meta TEXT NOT NULL DEFAULT '{}'\n"
+        "    meta TEXT NOT NULL DEFAULT '{}',\n"
+        "    fields JSONB NOT NULL DEFAULT '{}'\n"
         ")",
         f"CREATE INDEX IF NOT EXISTS {t}_expires_at ON {t} (expires_at)",
         f"CREATE INDEX IF NOT EXISTS {t}_principal ON {t} (principal) WHERE principal IS NOT NULL",
-        f"CREATE TABLE IF NOT EXISTS {t}_fields (\n"
-        f"    key TEXT NOT NULL REFERENCES {t} (key) ON DELETE CASCADE ON UPDATE CASCADE,\n"
-        "    name TEXT NOT NULL,\n"
-        "    value BYTEA NOT NULL,\n"
-        "    PRIMARY KEY (key, name)\n"
-        ")",
         f"INSERT INTO {SCHEMA_TABLE} (table_name, version) VALUES ('{t}', {SCHEMA_VERSION}) "
         "ON CONFLICT (table_name) DO NOTHING",
     ]
@@ -81,48 +86,62 @@ def schema_sql(table: str = DEFAULT_TABLE) -> str:
     return ";\n\n".join(schema_statements(table)) + ";\n"
 
 
+def _encode_fields(fields: Mapping[str, bytes]) -> str:
+    """The ``jsonb`` text for some fields: each encoded value kept verbatim as a string."""
+    try:
+        values = {name: bytes(value).decode() for name, value in fields.items()}
+    except UnicodeDecodeError as exc:
+        raise UnencodableValue("a session value's encoding is not UTF-8") from exc
+    return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+
+
+def _decode_fields(value: object) -> dict[str, bytes]:
+    """The ``fields`` mapping from the ``jsonb`` column (psycopg hands back a dict)."""
+    if not isinstance(value, dict):
+        raise CorruptSession("stored session fields are not a JSON object")
+    fields: dict[str, bytes] = {}
+    for name, text in value.items():
+        if not isinstance(text, str):
+            raise CorruptSession("a stored session value is not a JSON string")
+        fields[name] = text.encode()
+    return fields
+
+
+def _record(row: Sequence[object]) -> Record:
+    return record_from_row(row[:-1], _decode_fields(row[-1]))
+
+
 class _Queries:
     """The SQL text for one table, built once (the table name is validated first)."""
 
     def __init__(self, table: str) -> None:
         t = validate_sql_table(table)
-        f = f"{t}_fields"
+        self._table = t
         self.load = (
-            f"SELECT s.key, s.principal, s.created_at, s.renewed_at, s.expires_at, "
-            f"s.authenticated_at, s.meta, f.name, f.value FROM {t} s "
-            f"LEFT JOIN {f} f ON f.key = s.key "
-            "WHERE s.key = %(key)s AND s.expires_at > %(now)s"
+            f"SELECT {_COLUMNS}, fields FROM {t} WHERE key = %(key)s AND expires_at > %(now)s"
         )
         deadline = "LEAST(created_at + %(lifetime)s, %(now)s + %(idle)s)"
         self.load_renewing = (
             f"WITH renewed AS (UPDATE {t} SET renewed_at = %(now)s, expires_at = {deadline} "
             "WHERE key = %(key)s AND expires_at > %(now)s "
             f"AND %(now)s - renewed_at >= %(interval)s AND {deadline} > expires_at "
-            f"RETURNING {_COLUMNS}), "
-            f"live AS (SELECT {_COLUMNS} FROM renewed UNION ALL "
-            f"SELECT {_COLUMNS} FROM {t} WHERE key = %(key)s AND expires_at > %(now)s "
-            "AND NOT EXISTS (SELECT 1 FROM renewed)) "
-            "SELECT live.key, live.principal, live.created_at, live.renewed_at, "
-            "live.expires_at, live.authenticated_at, live.meta, f.name, f.value "
-            f"FROM live LEFT JOIN {f} f ON f.key = live.key"
+            f"RETURNING {_COLUMNS}, fields) "
+            f"SELECT {_COLUMNS}, fields FROM renewed UNION ALL "
+            f"SELECT {_COLUMNS}, fields FROM {t} WHERE key = %(key)s AND expires_at > %(now)s "
+            "AND NOT EXISTS (SELECT 1 FROM renewed)"
         )
         # An expired row under the same key is replaced; a live one is left alone (rowcount 0).
         self.create = (
-            f"WITH up AS (INSERT INTO {t} ({_COLUMNS}) VALUES (%(key)s, %(principal)s, "
-            "%(created_at)s, %(renewed_at)s, %(expires_at)s, %(authenticated_at)s, %(meta)s) "
+            f"INSERT INTO {t} ({_COLUMNS}, fields) VALUES (%(key)s, %(principal)s, "
+            "%(created_at)s, %(renewed_at)s, %(expires_at)s, %(authenticated_at)s, %(meta)s, "
+            "%(fields)s::jsonb) "
             "ON CONFLICT (key) DO UPDATE SET principal = EXCLUDED.principal, "
             "created_at = EXCLUDED.created_at, renewed_at = EXCLUDED.renewed_at, "
             "expires_at = EXCLUDED.expires_at, authenticated_at = EXCLUDED.authenticated_at, "
-            f"meta = EXCLUDED.meta WHERE {t}.expires_at <= EXCLUDED.renewed_at RETURNING key), "
-            f"stale AS (DELETE FROM {f} USING up WHERE {f}.key = up.key "
-            f"AND NOT ({f}.name = ANY(%(names)s::text[]))), "
-            f"ins AS (INSERT INTO {f} (key, name, value) SELECT up.key, u.name, u.value "
-            "FROM up, unnest(%(names)s::text[], %(values)s::bytea[]) AS u(name, value) "
-            "ON CONFLICT (key, name) DO UPDATE SET value = EXCLUDED.value) "
-            "SELECT count(*) FROM up"
+            f"meta = EXCLUDED.meta, fields = EXCLUDED.fields "
+            f"WHERE {t}.expires_at <= EXCLUDED.renewed_at"
         )
-        self._table = t
-        self._apply: dict[tuple[bool, bool], str] = {}
+        self._apply: dict[tuple[bool, bool, bool, bool], str] = {}
         self.rename = f"UPDATE {t} SET key = %s WHERE key = %s AND expires_at > %s"
         self.delete = f"DELETE FROM {t} WHERE key = %s"
         self.sessions_of = (
@@ -138,12 +157,12 @@ class _Queries:
         self.count = f"SELECT count(*) FROM {t} WHERE expires_at > %s"
         self.version = f"SELECT version FROM {SCHEMA_TABLE} WHERE table_name = %s"
 
-    def apply(self, login: bool, meta: bool) -> str:
-        """The one-statement change set, with the optional login and meta assignments."""
-        cached = self._apply.get((login, meta))
+    def apply(self, login: bool, meta: bool, remove: bool, set_: bool) -> str:
+        """The one-statement change set, with only the assignments it needs."""
+        shape = (login, meta, remove, set_)
+        cached = self._apply.get(shape)
         if cached is not None:
             return cached
-        t, f = self._table, f"{self._table}_fields"
         sets = "renewed_at = %(now)s, expires_at = %(expires_at)s"
         if login:
             sets += (
@@ -152,17 +171,13 @@ class _Queries:
             )
         if meta:
             sets += ", meta = %(meta)s"
-        sql = (
-            f"WITH s AS (UPDATE {t} SET {sets} WHERE key = %(key)s AND expires_at > %(now)s "
-            "RETURNING key), "
-            f"d AS (DELETE FROM {f} USING s WHERE {f}.key = s.key "
-            f"AND {f}.name = ANY(%(remove)s::text[])), "
-            f"i AS (INSERT INTO {f} (key, name, value) SELECT s.key, u.name, u.value "
-            "FROM s, unnest(%(names)s::text[], %(values)s::bytea[]) AS u(name, value) "
-            "ON CONFLICT (key, name) DO UPDATE SET value = EXCLUDED.value) "
-            "SELECT count(*) FROM s"
-        )
-        self._apply[(login, meta)] = sql
+        if remove or set_:
+            fields = "(fields - %(remove)s::text[])" if remove else "fields"
+            if set_:
+                fields += " || %(set)s::jsonb"
+            sets += f", fields = {fields}"
+        sql = f"UPDATE {self._table} SET {sets} WHERE key = %(key)s AND expires_at > %(now)s"
+        self._apply[shape] = sql
         return sql
 
 
@@ -297,12 +312,11 @@ class AsyncPostgresStore:
             )
         async with self._connection() as conn:
             cursor = await conn.execute(query, params)
-            rows: Sequence[Sequence[object]] = await cursor.fetchall()
-        return record_from_joined_rows(rows)
+            row = await cursor.fetchone()
+        return None if row is None else _record(row)
 
     async def create(self, record: Record) -> None:
         """See :meth:`sojourn.stores.base.AsyncStore.create` (one statement)."""
-        names = list(record.fields)
         params = {
             "key": record.key,
             "principal": record.principal,
@@ -311,39 +325,37 @@ class AsyncPostgresStore:
             "expires_at": record.expires_at,
             "authenticated_at": record.authenticated_at,
             "meta": encode_meta(record.meta),
-            "names": names,
-            "values": [bytes(record.fields[name]) for name in names],
+            "fields": _encode_fields(record.fields),
         }
         async with self._connection() as conn:
             cursor = await conn.execute(self._sql.create, params)
-            row = await cursor.fetchone()
-        if not row or row[0] == 0:
-            raise SessionExists(record.key)
+            if cursor.rowcount != 1:
+                raise SessionExists(record.key)
 
     async def apply(self, key: str, changes: Changes) -> bool:
         """See :meth:`sojourn.stores.base.AsyncStore.apply` (one statement)."""
-        names = list(changes.set)
+        # A key both set and removed ends up set (as in Changes.apply_to).
+        remove = sorted(changes.remove.difference(changes.set))
         params: dict[str, object] = {
             "key": key,
             "now": changes.now,
             "expires_at": changes.expires_at,
-            # A key both set and removed ends up set (as in Changes.apply_to).
-            "remove": sorted(changes.remove.difference(names)),
-            "names": names,
-            "values": [bytes(changes.set[name]) for name in names],
+            "remove": remove,
+            "set": _encode_fields(changes.set),
         }
         if changes.login is not None:
             params.update(principal=changes.login.principal, login_at=changes.login.at)
         if changes.meta is not None:
             params["meta"] = encode_meta(changes.meta)
-        query = self._sql.apply(changes.login is not None, changes.meta is not None)
+        query = self._sql.apply(
+            changes.login is not None, changes.meta is not None, bool(remove), bool(changes.set)
+        )
         async with self._connection() as conn:
             cursor = await conn.execute(query, params)
-            row = await cursor.fetchone()
-        return bool(row and row[0])
+            return cursor.rowcount == 1
 
     async def rename(self, old: str, new: str, now: float) -> bool:
-        """See :meth:`sojourn.stores.base.AsyncStore.rename` (the fields follow by cascade)."""
+        """See :meth:`sojourn.stores.base.AsyncStore.rename` (one statement)."""
         async with self._connection() as conn:
             cursor = await conn.execute(self._sql.rename, (new, old, now))
             return cursor.rowcount == 1
