@@ -157,6 +157,8 @@ def record_from_row(row: Sequence[object], fields: Mapping[str, bytes]) -> Recor
 
 
 # -- helpers for the server stores (PostgreSQL, MySQL) ---------------------------------------
+# MySQL uses the <table>_fields layout above; PostgreSQL keeps a session's keys in a jsonb
+# column of the session row instead (measured faster; see docs/stores/sql.md).
 
 MAX_SERVER_TABLE = 48
 """The longest table name the server stores accept: index and table names derived from it
