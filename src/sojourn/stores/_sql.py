@@ -62,6 +62,22 @@ def validate_table(name: object) -> str:
     return name
 
 
+def check_schema_version(table: str, version: object) -> None:
+    """Refuse a table whose recorded layout this release does not know.
+
+    Every SQL store calls this after reading its ``sojourn_schema`` row, so an old or newer
+    table is reported the same way everywhere instead of being read with the wrong layout.
+
+    Raises:
+        ConfigurationError: ``version`` is missing or not :data:`SCHEMA_VERSION`.
+    """
+    if isinstance(version, bool) or version != SCHEMA_VERSION:
+        raise ConfigurationError(
+            f"table {table!r} has schema version {version!r}; this release of Sojourn uses "
+            f"version {SCHEMA_VERSION} (migrate the table or upgrade Sojourn)"
+        )
+
+
 def encode_meta(meta: Mapping[str, str]) -> str:
     """The JSON text stored for a record's metadata (compact, UTF-8 safe)."""
     return json.dumps(dict(meta), ensure_ascii=False, separators=(",", ":"), sort_keys=True)

@@ -33,6 +33,7 @@ from .._sql import (
     DEFAULT_TABLE,
     SCHEMA_TABLE,
     SCHEMA_VERSION,
+    check_schema_version,
     encode_meta,
     record_from_joined_rows,
     record_from_session_row,
@@ -381,11 +382,7 @@ class MySQLStore:
             cursor.execute("SELECT RELEASE_LOCK(%s)", (lock,))
             cursor.fetchall()
         version = row[0] if row else None
-        if not isinstance(version, int) or version > SCHEMA_VERSION:
-            raise ConfigurationError(
-                f"table {self.table} has schema version {version!r}; this release of Sojourn "
-                f"knows version {SCHEMA_VERSION} (upgrade Sojourn)"
-            )
+        check_schema_version(self.table, version)
 
     # -- the store protocol -------------------------------------------------------------------
 

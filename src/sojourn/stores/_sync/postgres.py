@@ -47,6 +47,7 @@ from .._sql import (
     DEFAULT_TABLE,
     SCHEMA_TABLE,
     SCHEMA_VERSION,
+    check_schema_version,
     encode_meta,
     record_from_row,
     record_from_session_row,
@@ -289,11 +290,7 @@ class PostgresStore:
             cursor = conn.execute(self._sql.version, (self.table,))
             row = cursor.fetchone()
         version = row[0] if row else None
-        if not isinstance(version, int) or version > SCHEMA_VERSION:
-            raise ConfigurationError(
-                f"table {self.table} has schema version {version!r}; this release of Sojourn "
-                f"knows version {SCHEMA_VERSION} (upgrade Sojourn)"
-            )
+        check_schema_version(self.table, version)
 
     # -- the store protocol -------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from .._sql import (
     SCHEMA_TABLE,
     SCHEMA_VERSION,
     SESSION_COLUMNS,
+    check_schema_version,
     encode_meta,
     fields_from_rows,
     record_from_row,
@@ -195,11 +196,7 @@ class SQLiteStore:
                 f"SQLite table {self.table!r} does not exist in {self.path!r}; create it with "
                 "sojourn.stores.sqlite.schema_sql() or pass create_schema=True"
             )
-        if row[0] != SCHEMA_VERSION:
-            raise ConfigurationError(
-                f"SQLite table {self.table!r} has schema version {row[0]}; this release of "
-                f"Sojourn uses version {SCHEMA_VERSION}"
-            )
+        check_schema_version(self.table, row[0])
 
     # -- the operations, each run with the lock held -----------------------------------------
 
