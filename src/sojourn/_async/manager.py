@@ -13,11 +13,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
+from .._core.client_side import close_sealed, cookie_context, open_sealed
 from .._core.errors import CorruptSession, SessionError, SessionExists, StoreUnavailable
 from .._core.ids import fingerprint_of_key
 from .._core.plan import Apply, Commit, Create, Delete, Engine, Rename
 from .._core.session import Session, SessionInfo
-from ..stores.base import AsyncStore, AsyncSupportsPrincipals, Record
+from ..stores.base import AsyncStore, AsyncSupportsPrincipals, ClientSideStore, Record
 
 logger = logging.getLogger("sojourn.security")
 
@@ -39,14 +40,15 @@ class AsyncManager:
     """Loads and commits sessions for one application against an async store.
 
     Args:
-        store: where sessions live.
+        store: where sessions live; a :class:`~sojourn.stores.base.ClientSideStore` (such as
+            ``CookieStore``) keeps them sealed in the cookie instead.
         engine: the configured core (timeouts, transport, limits); defaults are secure.
         clock: returns the current time in epoch seconds; tests inject a fake one.
     """
 
     def __init__(
         self,
-        store: AsyncStore,
+        store: AsyncStore | ClientSideStore,
         engine: Engine | None = None,
         *,
         clock: Callable[[], float] = time.time,
@@ -54,6 +56,8 @@ class AsyncManager:
         self.store = store
         self.engine = engine or Engine()
         self.clock = clock
+        if isinstance(store, ClientSideStore):
+            cookie_context(self.engine)  # refuse a header or query transport now, not per request
 
     async def load(
         self,
@@ -71,6 +75,10 @@ class AsyncManager:
             StoreUnavailable: the store is down.
         """
         now = self.clock()
+        if isinstance(self.store, ClientSideStore):
+            return open_sealed(
+                self.engine, self.store, raw_ids, now, read_only=read_only, meta=meta
+            )
         candidates = self.engine.candidates(raw_ids)
         live: list[tuple[str, Record]] = []
         corrupt: list[str] = []
@@ -107,6 +115,8 @@ class AsyncManager:
             StoreUnavailable: the store is down; no header points at unsaved state.
         """
         now = self.clock()
+        if isinstance(self.store, ClientSideStore):
+            return Outcome(*close_sealed(self.engine, self.store, session, now, final=final))
         for _ in range(CREATE_ATTEMPTS):
             plan = self.engine.close(session, now)
             try:
@@ -119,18 +129,24 @@ class AsyncManager:
 
     async def _run(self, plan: Commit) -> bool:
         """Run a plan's operations; True if the session turned out to be gone."""
+        store = self._server()
         for op in plan.ops:
             if isinstance(op, Create):
-                await self._call(self.store.create, op.record)
+                await self._call(store.create, op.record)
             elif isinstance(op, Apply):
-                if not await self._call(self.store.apply, op.key, op.changes):
+                if not await self._call(store.apply, op.key, op.changes):
                     return True
             elif isinstance(op, Rename):
-                if not await self._call(self.store.rename, op.old, op.new, op.now):
+                if not await self._call(store.rename, op.old, op.new, op.now):
                     return True
             elif isinstance(op, Delete):
-                await self._call(self.store.delete, op.key)
+                await self._call(store.delete, op.key)
         return False
+
+    def _server(self) -> AsyncStore:
+        if isinstance(self.store, ClientSideStore):
+            raise TypeError(f"{type(self.store).__name__} keeps nothing on the server")
+        return self.store
 
     async def _call(
         self,
@@ -178,7 +194,7 @@ class AsyncManager:
         records = await self._call(self._index().sessions_of, principal, self.clock())
         for record in records:
             if fingerprint_of_key(record.key) == fingerprint:
-                await self._call(self.store.delete, record.key)
+                await self._call(self._server().delete, record.key)
                 logger.info("session.revoked: session %s of one principal", fingerprint)
                 return True
         return False

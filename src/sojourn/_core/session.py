@@ -65,6 +65,8 @@ class Session(MutableMapping[str, Any]):
         self._logged_in = False
         self._doomed_key: str | None = None  # a loaded record to delete (logout, corrupt, stale)
         self._committed = False  # headers sent: changes needing a new cookie are refused
+        self._sealed = False  # client-side: every change needs a new cookie
+        self._reseal = False  # client-side: re-seal even if unchanged (renewal, retired key)
 
     # -- the mapping ----------------------------------------------------------------------
 
@@ -205,9 +207,10 @@ class Session(MutableMapping[str, Any]):
     def _writable(self) -> None:
         if self._read_only:
             raise ReadOnlySession("this session is read-only here (WebSocket connections)")
-        if self._committed and self._key is None:
+        if self._committed and (self._key is None or self._sealed):
             raise ResponseStarted(
-                "a new session cannot be started after the response headers were sent"
+                "a new session, or any change to a client-side session, cannot be saved after "
+                "the response headers were sent"
             )
 
     def _lifecycle(self) -> None:

@@ -14,11 +14,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
+from .._core.client_side import close_sealed, cookie_context, open_sealed
 from .._core.errors import CorruptSession, SessionError, SessionExists, StoreUnavailable
 from .._core.ids import fingerprint_of_key
 from .._core.plan import Apply, Commit, Create, Delete, Engine, Rename
 from .._core.session import Session, SessionInfo
-from ..stores.base import Record, Store, SupportsPrincipals
+from ..stores.base import ClientSideStore, Record, Store, SupportsPrincipals
 
 logger = logging.getLogger("sojourn.security")
 
@@ -40,14 +41,15 @@ class Manager:
     """Loads and commits sessions for one application against an async store.
 
     Args:
-        store: where sessions live.
+        store: where sessions live; a :class:`~sojourn.stores.base.ClientSideStore` (such as
+            ``CookieStore``) keeps them sealed in the cookie instead.
         engine: the configured core (timeouts, transport, limits); defaults are secure.
         clock: returns the current time in epoch seconds; tests inject a fake one.
     """
 
     def __init__(
         self,
-        store: Store,
+        store: Store | ClientSideStore,
         engine: Engine | None = None,
         *,
         clock: Callable[[], float] = time.time,
@@ -55,6 +57,8 @@ class Manager:
         self.store = store
         self.engine = engine or Engine()
         self.clock = clock
+        if isinstance(store, ClientSideStore):
+            cookie_context(self.engine)  # refuse a header or query transport now, not per request
 
     def load(
         self,
@@ -72,6 +76,10 @@ class Manager:
             StoreUnavailable: the store is down.
         """
         now = self.clock()
+        if isinstance(self.store, ClientSideStore):
+            return open_sealed(
+                self.engine, self.store, raw_ids, now, read_only=read_only, meta=meta
+            )
         candidates = self.engine.candidates(raw_ids)
         live: list[tuple[str, Record]] = []
         corrupt: list[str] = []
@@ -108,6 +116,8 @@ class Manager:
             StoreUnavailable: the store is down; no header points at unsaved state.
         """
         now = self.clock()
+        if isinstance(self.store, ClientSideStore):
+            return Outcome(*close_sealed(self.engine, self.store, session, now, final=final))
         for _ in range(CREATE_ATTEMPTS):
             plan = self.engine.close(session, now)
             try:
@@ -120,18 +130,24 @@ class Manager:
 
     def _run(self, plan: Commit) -> bool:
         """Run a plan's operations; True if the session turned out to be gone."""
+        store = self._server()
         for op in plan.ops:
             if isinstance(op, Create):
-                self._call(self.store.create, op.record)
+                self._call(store.create, op.record)
             elif isinstance(op, Apply):
-                if not self._call(self.store.apply, op.key, op.changes):
+                if not self._call(store.apply, op.key, op.changes):
                     return True
             elif isinstance(op, Rename):
-                if not self._call(self.store.rename, op.old, op.new, op.now):
+                if not self._call(store.rename, op.old, op.new, op.now):
                     return True
             elif isinstance(op, Delete):
-                self._call(self.store.delete, op.key)
+                self._call(store.delete, op.key)
         return False
+
+    def _server(self) -> Store:
+        if isinstance(self.store, ClientSideStore):
+            raise TypeError(f"{type(self.store).__name__} keeps nothing on the server")
+        return self.store
 
     def _call(
         self,
@@ -177,7 +193,7 @@ class Manager:
         records = self._call(self._index().sessions_of, principal, self.clock())
         for record in records:
             if fingerprint_of_key(record.key) == fingerprint:
-                self._call(self.store.delete, record.key)
+                self._call(self._server().delete, record.key)
                 logger.info("session.revoked: session %s of one principal", fingerprint)
                 return True
         return False

@@ -30,7 +30,7 @@ from .._core.plan import Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME
 from .._core.session import Session
 from .._core.transport import Transport
-from ..stores.base import AsyncStore, Changes, Record, Renewal, Store
+from ..stores.base import AsyncStore, Changes, ClientSideStore, Record, Renewal, Store
 from ..stores.memory import AsyncMemoryStore, MemoryStore
 from ._options import AdapterOptions, OnStoreError, Seconds, build_options, metadata
 
@@ -101,8 +101,13 @@ class ThreadedStore:
         return await self._run(getattr(self.sync, "delete_sessions_of"), principal, keep)  # noqa: B009
 
 
-def as_async_store(store: AsyncStore | Store) -> AsyncStore:
-    """An async view of ``store``: async stores as they are, sync ones adapted."""
+def as_async_store(store: AsyncStore | Store | ClientSideStore) -> AsyncStore | ClientSideStore:
+    """An async view of ``store``: async stores as they are, sync ones adapted.
+
+    A client-side store does no I/O, so it is used as it is.
+    """
+    if isinstance(store, ClientSideStore):
+        return store
     if isinstance(store, MemoryStore):
         return AsyncMemoryStore(store)  # dict operations: no thread needed
     if hasattr(store, "aclose"):
@@ -125,7 +130,8 @@ class SessionMiddleware:
 
     Args:
         app: the ASGI application to wrap.
-        store: an async store, or a sync one (run in threads; the memory store directly).
+        store: an async store, or a sync one (run in threads; the memory store directly), or
+            a client-side ``CookieStore`` (the session sealed in the cookie).
         idle_timeout: seconds (or a timedelta) of inactivity that end a session (sliding).
         lifetime: seconds after creation or login that end a session regardless.
         renew_interval: the least time between renewals by read-only requests.
@@ -143,7 +149,7 @@ class SessionMiddleware:
     def __init__(
         self,
         app: ASGIApp,
-        store: AsyncStore | Store,
+        store: AsyncStore | Store | ClientSideStore,
         *,
         idle_timeout: Seconds = DEFAULT_IDLE_TIMEOUT,
         lifetime: Seconds = DEFAULT_LIFETIME,

@@ -37,7 +37,7 @@ from .._core.errors import StoreUnavailable
 from .._core.headers import merge_response_headers
 from .._core.session import Session
 from .._sync.manager import Manager
-from ..stores.base import Store
+from ..stores.base import ClientSideStore, Store
 from ._options import AdapterOptions, build_options, metadata
 from .wsgi import UNAVAILABLE_BODY, UNAVAILABLE_HEADERS, request_headers
 
@@ -173,7 +173,11 @@ class SojournSessionInterface(SessionInterface):
     pickle_based = False
 
     def __init__(
-        self, store: Store, *, clock: Callable[[], float] = time.time, **options: Any
+        self,
+        store: Store | ClientSideStore,
+        *,
+        clock: Callable[[], float] = time.time,
+        **options: Any,
     ) -> None:
         self.options: AdapterOptions = build_options(**options)
         self.manager = Manager(store, self.options.engine, clock=clock)
@@ -278,7 +282,7 @@ class Sojourn:
         self,
         app: Flask | None = None,
         *,
-        store: Store,
+        store: Store | ClientSideStore,
         clock: Callable[[], float] = time.time,
         **options: Any,
     ) -> None:

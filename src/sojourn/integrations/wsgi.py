@@ -29,7 +29,7 @@ from .._core.errors import SessionError, StoreUnavailable
 from .._core.headers import merge_response_headers
 from .._core.session import Session
 from .._sync.manager import Manager
-from ..stores.base import Store
+from ..stores.base import ClientSideStore, Store
 from ._options import AdapterOptions, build_options, metadata
 
 logger = logging.getLogger("sojourn")
@@ -190,7 +190,7 @@ class SessionMiddleware:
     def __init__(
         self,
         app: WSGIApp,
-        store: Store,
+        store: Store | ClientSideStore,
         *,
         clock: Callable[[], float] = time.time,
         **options: Any,

@@ -295,3 +295,40 @@ class SupportsCount(Protocol):
     def count(self, now: float) -> int:
         """See :meth:`AsyncSupportsCount.count`."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Unsealed:
+    """A record read back from a client-side token.
+
+    Attributes:
+        record: the session as it was sealed.
+        stale_key: the token was sealed with a key that is no longer the newest, so the
+            manager re-seals it with the newest key on this response (key rotation converges
+            after one request per client, and the old key can then be retired).
+    """
+
+    record: Record
+    stale_key: bool = False
+
+
+@runtime_checkable
+class ClientSideStore(Protocol):
+    """A "store" that keeps nothing on the server: the whole record travels sealed in the cookie.
+
+    The managers recognise it and carry the sealed token in the cookie value instead of an ID.
+    There is no ``delete`` to call and no index to query: a sealed token stays valid until its
+    sealed deadline, which is why the store is told to ``unseal`` with the current time, and why
+    it offers an application hook for revocation (see :mod:`sojourn.stores.cookie`).
+    """
+
+    def seal(self, record: Record, context: str) -> str:
+        """The token carrying ``record``, authenticated and bound to ``context`` (cookie name)."""
+        ...
+
+    def unseal(self, token: str, context: str, now: float) -> Unsealed | None:
+        """The record in ``token``, or ``None`` if it is forged, damaged, expired or revoked.
+
+        Never raises for bad input: every failure is the same ``None``.
+        """
+        ...
