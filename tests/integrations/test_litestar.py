@@ -67,7 +67,13 @@ async def injected(session: Session) -> dict[str, Any]:
     return {"user": session.principal, "sojourn": isinstance(session, Session)}
 
 
-HANDLERS = [login, add, me, logout, injected]
+@post("/clear")
+async def clear(request: Request[Any, Any, Any]) -> dict[str, str]:
+    request.clear_session()  # Litestar's own: only replaces scope["session"]
+    return {"ok": "cleared?"}
+
+
+HANDLERS = [login, add, me, logout, injected, clear]
 
 
 # Litestar types its scopes as TypedDicts, Sojourn as MutableMapping[str, Any]: the same dicts at
@@ -129,6 +135,15 @@ def test_a_dependency_can_hand_over_the_typed_session(store: AsyncStore) -> None
     with TestClient(defined(store), base_url=BASE) as client:
         client.post("/login", params={"user": "bob"})
         assert client.get("/injected").json() == {"user": "bob", "sojourn": True}
+
+
+def test_litestars_clear_session_does_not_end_a_sojourn_session(store: AsyncStore) -> None:
+    # Documented in docs/frameworks/litestar.md: log out with get_session(request).invalidate().
+    with TestClient(defined(store), base_url=BASE) as client:
+        client.post("/login", params={"user": "dan"})
+        response = client.post("/clear")
+        assert "set-cookie" not in response.headers
+        assert client.get("/me").json() == {"user": "dan", "cart": []}
 
 
 @pytest.mark.anyio
