@@ -183,3 +183,14 @@ def test_sojourn_demo_really_serves(tmp_path: Path) -> None:
         process.terminate()
         output, _ = process.communicate(timeout=10)
     assert b"WITHOUT the Secure flag" in output
+
+
+def test_keygen_prints_keys_that_cookie_store_accepts() -> None:
+    from sojourn.stores.cookie import CookieStore, parse_key
+
+    result = CliRunner().invoke(cli, ["keygen", "-n", "3"])
+    assert result.exit_code == 0, result.output
+    keys = result.output.split()
+    assert len(keys) == 3 and len(set(keys)) == 3
+    assert all(len(parse_key(key)) == 32 for key in keys)
+    assert CookieStore(keys).purpose == "session"

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import NoReturn
 
 from ..stores.base import ClientSideStore, Record, Unsealed
 from .cookies import MAX_COOKIE_BYTES
@@ -141,25 +140,17 @@ def _result(session: Session, plan: Commit) -> tuple[Record | None, bool]:
 
 
 def _issue(engine: Engine, token: str, record: Record, now: float) -> Headers:
-    name = cookie_context(engine)
-    try:
-        # A persistent cookie lives to the absolute deadline; the sealed expiry ends it sooner.
-        issued = engine.transport.issue(
-            token, record.created_at + engine.policy.lifetime - now, now
-        )
-    except SessionTooLarge:
-        _too_large(len(name) + 1 + len(token))
-    size = max(len(value) for _, value in issued)
+    # A persistent cookie lives to the absolute deadline; the sealed expiry ends it sooner.
+    max_age = record.created_at + engine.policy.lifetime - now
+    # Measure the whole Set-Cookie value (name, value and attributes) before rendering it.
+    size = len(engine.transport.issue("", max_age, now)[0][1]) + len(token)
     if size > MAX_COOKIE_BYTES:
-        _too_large(size)
+        raise SessionTooLarge(
+            f"the sealed session cookie would be {size} bytes with its attributes, over the "
+            f"limit of {MAX_COOKIE_BYTES} bytes for one cookie: keep less in the session, or "
+            "use a server-side store"
+        )
+    issued = engine.transport.issue(token, max_age, now)
     if engine.no_store:
         issued.append(("cache-control", engine.no_store))
     return tuple(issued)
-
-
-def _too_large(size: int) -> NoReturn:
-    raise SessionTooLarge(
-        f"the sealed session cookie would be {size} bytes with its attributes, over the limit "
-        f"of {MAX_COOKIE_BYTES} bytes for one cookie: keep less in the session, or use a "
-        "server-side store"
-    )

@@ -1,4 +1,4 @@
-"""The ``sojourn`` command: ``sojourn demo``, ``sojourn count``, ``sojourn purge``.
+"""The ``sojourn`` command: ``sojourn demo``, ``count``, ``purge`` and ``keygen``.
 
 Click is an extra (``pip install 'sojourn[cli]'``); without it the command says so and exits.
 """

@@ -135,3 +135,21 @@ def _run(store_url: str, action: Any) -> int:
             await store.aclose()
 
     return asyncio.run(run())
+
+
+@cli.command()
+@click.option("-n", "count", default=1, show_default=True, type=click.IntRange(1, 100))
+def keygen(count: int) -> None:
+    """Print new keys for CookieStore, one per line (256 random bits each).
+
+    Put the newest first in the store's key list; keep older keys after it until every
+    cookie sealed with them has expired, then remove them.
+    """
+    try:
+        from ..stores.cookie import generate_key
+    except ImportError as exc:
+        raise click.ClickException(
+            "keygen needs cryptography: pip install 'sojourn[cookie]'"
+        ) from exc
+    for _ in range(count):
+        click.echo(generate_key())

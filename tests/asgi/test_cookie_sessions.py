@@ -1,0 +1,295 @@
+"""The foundation's acceptance scenario with CookieStore, minus what needs a server.
+
+Client-side sessions keep the scenario's promises that do not need server state: lazy
+creation, secure cookies, no adoption of planted values, rotation at login, logout, idle and
+absolute expiry enforced from inside the sealed cookie. What differs is tested as such: a
+replayed old cookie is refused only by expiry or by the ``accept`` hook.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from sojourn import ConfigurationError, HeaderTransport, SessionTooLarge, new_session_id
+from sojourn.asgi import SessionMiddleware, get_session
+from sojourn.stores.base import Record
+from sojourn.stores.cookie import CookieStore, generate_key
+from sojourn.testing import FakeClock
+
+from .test_acceptance import (
+    COOKIE,
+    client_for,
+    cookie_value,
+    login,
+    logout,
+    read,
+    session_cookie,
+    untouched,
+    write,
+)
+
+OLD_KEY = generate_key()
+NEW_KEY = generate_key()
+
+
+async def whoami(request: Request) -> Response:
+    session = get_session(request)
+    return JSONResponse({"principal": session.principal, "fingerprint": session.fingerprint})
+
+
+async def big(request: Request) -> Response:
+    request.session["blob"] = "x" * int(request.query_params["size"])
+    return PlainTextResponse("ok")
+
+
+def make_app(store: CookieStore, clock: FakeClock, **options: Any) -> Starlette:
+    app = Starlette(
+        routes=[
+            Route("/read", read),
+            Route("/write", write, methods=["POST"]),
+            Route("/login", login, methods=["POST"]),
+            Route("/logout", logout, methods=["POST"]),
+            Route("/untouched", untouched),
+            Route("/whoami", whoami),
+            Route("/big", big, methods=["POST"]),
+        ]
+    )
+    app.add_middleware(SessionMiddleware, store=store, clock=clock, **options)
+    return app
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store() -> CookieStore:
+    return CookieStore([NEW_KEY])
+
+
+@pytest.mark.anyio
+async def test_anonymous_read_sets_no_cookie(store: CookieStore, clock: FakeClock) -> None:
+    async with client_for(make_app(store, clock)) as client:
+        response = await client.get("/read")
+    assert response.json() == {"name": None, "keys": []}
+    assert "set-cookie" not in response.headers
+    assert response.headers["vary"] == "Cookie"
+
+
+@pytest.mark.anyio
+async def test_a_write_sets_a_secure_sealed_cookie(store: CookieStore, clock: FakeClock) -> None:
+    async with client_for(make_app(store, clock)) as client:
+        response = await client.post("/write?name=ann")
+        header = session_cookie(response)
+        assert header is not None
+        attributes = {part.strip() for part in header.split(";")}
+        assert {"HttpOnly", "Secure", "SameSite=Lax", "Path=/"} <= attributes
+        assert response.headers["cache-control"] == "private, no-store"
+        assert "ann" not in cookie_value(header)
+        read_back = await client.get("/read")
+        assert read_back.json()["name"] == "ann"
+        assert "set-cookie" not in read_back.headers  # reading needs no new cookie
+
+
+@pytest.mark.anyio
+async def test_a_planted_value_is_never_adopted(store: CookieStore, clock: FakeClock) -> None:
+    async with client_for(make_app(store, clock)) as client:
+        for planted in (new_session_id(), "garbage", "A" * 300):
+            client.cookies.set(COOKIE, planted)
+            response = await client.get("/read")
+            assert response.status_code == 200
+            assert response.json() == {"name": None, "keys": []}
+            assert session_cookie(response) is None
+
+
+@pytest.mark.anyio
+async def test_login_reseals_under_a_new_fingerprint_and_keeps_data(
+    store: CookieStore, clock: FakeClock
+) -> None:
+    async with client_for(make_app(store, clock)) as client:
+        await client.post("/write?name=pre")
+        before = (await client.get("/whoami")).json()
+        response = await client.post("/login?user=alice")
+        assert session_cookie(response) is not None
+        after = (await client.get("/whoami")).json()
+        assert after["principal"] == "alice"
+        assert after["fingerprint"] != before["fingerprint"]
+        assert (await client.get("/read")).json()["name"] == "pre"
+
+
+@pytest.mark.anyio
+async def test_logout_clears_the_cookie(store: CookieStore, clock: FakeClock) -> None:
+    async with client_for(make_app(store, clock)) as client:
+        await client.post("/write?name=bob")
+        cleared = session_cookie(await client.post("/logout"))
+        assert cleared is not None
+        assert cookie_value(cleared) == ""
+        assert "Max-Age=0" in cleared
+        assert (await client.get("/read")).json()["name"] is None
+
+
+@pytest.mark.anyio
+async def test_a_replayed_cookie_is_refused_once_revoked_by_the_hook(clock: FakeClock) -> None:
+    revoked_before: dict[str, float] = {}
+
+    def accept(record: Record) -> bool:
+        cutoff = revoked_before.get(record.principal or "", float("-inf"))
+        return (record.authenticated_at or float("inf")) > cutoff
+
+    app = make_app(CookieStore([NEW_KEY], accept=accept), clock)
+    async with client_for(app) as client:
+        stolen = cookie_value(session_cookie(await client.post("/login?user=alice")) or "")
+        await client.post("/logout")
+    async with client_for(app) as thief:
+        thief.cookies.set(COOKIE, stolen)
+        # Without server state, logout alone cannot stop a copy of the cookie (documented)...
+        assert (await thief.get("/whoami")).json()["principal"] == "alice"
+        # ...the hook can: "sign out everywhere" records a cutoff for the principal.
+        clock.advance(1)
+        revoked_before["alice"] = clock()
+        assert (await thief.get("/whoami")).json()["principal"] is None
+
+
+@pytest.mark.anyio
+async def test_idle_timeout_is_enforced_from_the_sealed_cookie(
+    store: CookieStore, clock: FakeClock
+) -> None:
+    async with client_for(make_app(store, clock, idle_timeout=10)) as client:
+        stale = cookie_value(session_cookie(await client.post("/write?name=idle")) or "")
+        clock.advance(6)
+        renewed = await client.get("/read")  # renewal is due: a re-sealed cookie goes out
+        assert renewed.json()["name"] == "idle"
+        assert session_cookie(renewed) is not None
+        clock.advance(6)
+        assert (await client.get("/read")).json()["name"] == "idle"
+    async with client_for(make_app(store, clock, idle_timeout=10)) as replay:
+        replay.cookies.set(COOKIE, stale)  # the first cookie, never renewed, is dead by now
+        assert (await replay.get("/read")).json()["name"] is None
+
+
+@pytest.mark.anyio
+async def test_the_absolute_lifetime_ends_a_busy_session(
+    store: CookieStore, clock: FakeClock
+) -> None:
+    app = make_app(store, clock, idle_timeout=10, lifetime=25)
+    async with client_for(app) as client:
+        await client.post("/write?name=busy")
+        for _ in range(4):
+            clock.advance(5)
+            assert (await client.get("/read")).json()["name"] == "busy"
+        clock.advance(6)
+        assert (await client.get("/read")).json()["name"] is None
+
+
+@pytest.mark.anyio
+async def test_a_route_that_never_touches_the_session_gets_no_vary(
+    store: CookieStore, clock: FakeClock
+) -> None:
+    async with client_for(make_app(store, clock)) as client:
+        await client.post("/write?name=v")
+        response = await client.get("/untouched")
+        assert "vary" not in response.headers
+        assert "set-cookie" not in response.headers
+
+
+@pytest.mark.anyio
+async def test_flipping_any_byte_of_the_cookie_gives_a_fresh_session_and_a_200(
+    store: CookieStore, clock: FakeClock
+) -> None:
+    app = make_app(store, clock)
+    async with client_for(app) as client:
+        await client.post("/login?user=alice")
+        token = cookie_value(session_cookie(await client.post("/write?name=ann")) or "")
+    blob = bytearray(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    async with client_for(app) as attacker:
+        for position in range(len(blob)):
+            damaged = bytearray(blob)
+            damaged[position] ^= 0x01
+            value = base64.urlsafe_b64encode(bytes(damaged)).rstrip(b"=").decode()
+            attacker.cookies.set(COOKIE, value)
+            response = await attacker.get("/whoami")
+            assert response.status_code == 200, position
+            assert response.json() == {"principal": None, "fingerprint": None}, position
+        for position in range(len(token)):  # and every character of the cookie text
+            swapped = "B" if token[position] != "B" else "C"
+            attacker.cookies.set(COOKIE, token[:position] + swapped + token[position + 1 :])
+            response = await attacker.get("/read")
+            assert response.status_code == 200, position
+            assert response.json() == {"name": None, "keys": []}, position
+
+
+@pytest.mark.anyio
+async def test_a_cookie_under_a_retired_key_is_accepted_resealed_then_refused(
+    clock: FakeClock,
+) -> None:
+    async with client_for(make_app(CookieStore([OLD_KEY]), clock)) as client:
+        old = cookie_value(session_cookie(await client.post("/write?name=kept")) or "")
+    rotated = make_app(CookieStore([NEW_KEY, OLD_KEY]), clock)
+    async with client_for(rotated) as client:
+        client.cookies.set(COOKIE, old)
+        response = await client.get("/read")
+        assert response.json()["name"] == "kept"
+        resealed = session_cookie(response)  # re-sealed with the newest key on this response
+        assert resealed is not None
+        written = session_cookie(await client.post("/write?name=changed"))
+        assert written is not None
+        new = cookie_value(written)
+    assert CookieStore([NEW_KEY]).unseal(new, COOKIE, clock()) is not None
+    retired = make_app(CookieStore([NEW_KEY]), clock)
+    async with client_for(retired) as client:
+        client.cookies.set(COOKIE, old)
+        assert (await client.get("/read")).json()["name"] is None
+        client.cookies.set(COOKIE, new)
+        assert (await client.get("/read")).json()["name"] == "changed"
+
+
+@pytest.mark.anyio
+async def test_a_session_too_large_for_a_cookie_fails_naming_the_limit(
+    store: CookieStore, clock: FakeClock
+) -> None:
+    async with client_for(make_app(store, clock)) as client:
+        assert (await client.post("/big?size=2000")).status_code == 200
+        with pytest.raises(SessionTooLarge, match=r"over the limit of 4096 bytes") as caught:
+            await client.post("/big?size=5000")
+        assert "would be" in str(caught.value)
+        # The failed write left the earlier, smaller session intact.
+        assert len((await client.get("/read")).json()["keys"]) == 1
+
+
+def test_a_header_transport_is_refused(store: CookieStore) -> None:
+    app = Starlette()
+    with pytest.raises(ConfigurationError, match="cookie transport"):
+        SessionMiddleware(app, store=store, transport=HeaderTransport())
+
+
+@pytest.mark.anyio
+async def test_cookies_from_another_cookie_name_do_not_open(clock: FakeClock) -> None:
+    from sojourn import CookieSettings
+
+    store = CookieStore([NEW_KEY])
+    other = make_app(store, clock, cookie=CookieSettings(name="__Host-other"))
+    async with client_for(other) as client:
+        response = await client.post("/write?name=elsewhere")
+        header = next(h for h in response.headers.get_list("set-cookie"))
+        token = cookie_value(header)
+    async with client_for(make_app(store, clock)) as client:
+        client.cookies.set(COOKIE, token)
+        assert (await client.get("/read")).json()["name"] is None
+
+
+@pytest.mark.anyio
+async def test_through_httpx_real_cookie_jar_round_trip(store: CookieStore) -> None:
+    app = make_app(store, FakeClock())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
+        await client.post("/write?name=jar")
+        assert (await client.get("/read")).json()["name"] == "jar"
