@@ -1,6 +1,10 @@
 """µs per request through ``sojourn.asgi.SessionMiddleware``, against bare Starlette and
 Starlette's own signed-cookie ``SessionMiddleware``, all in one run.
 
+Sojourn runs with a server store (memory, SQLite) and with the client-side ``CookieStore``
+(the whole session sealed with AES-256-GCM in the cookie), so the cost of encryption can be
+set beside Starlette's signed-but-readable cookie in the same run.
+
 The ASGI app is called directly (scope, receive, send) by a tiny in-process caller: no network,
 no HTTP client, so the figures are the middleware's cost plus Starlette's routing. Requests use
 the ``https`` scheme and every session layer its secure defaults.
@@ -35,7 +39,8 @@ from starlette.routing import Route
 
 from sojourn import AsyncMemoryStore
 from sojourn.asgi import SessionMiddleware
-from sojourn.stores.base import AsyncStore
+from sojourn.stores.base import AsyncStore, ClientSideStore
+from sojourn.stores.cookie import CookieStore, generate_key
 from sojourn.stores.sqlite import AsyncSQLiteStore
 
 ASGIApp = Callable[..., Awaitable[None]]
@@ -74,7 +79,7 @@ def starlette_sessions() -> Starlette:
     return Starlette(routes=ROUTES, middleware=[middleware])
 
 
-def sojourn_app(store: AsyncStore) -> Starlette:
+def sojourn_app(store: AsyncStore | ClientSideStore) -> Starlette:
     return Starlette(routes=ROUTES, middleware=[Middleware(SessionMiddleware, store=store)])
 
 
@@ -175,6 +180,7 @@ async def run(requests: int, repeat: int) -> dict[str, dict[str, float]]:
             "Starlette SessionMiddleware (signed cookie)": starlette_sessions(),
             "sojourn + AsyncMemoryStore": sojourn_app(memory_store),
             "sojourn + AsyncSQLiteStore": sojourn_app(sqlite_store),
+            "sojourn + CookieStore (sealed cookie)": sojourn_app(CookieStore([generate_key()])),
         }
         results: dict[str, dict[str, float]] = {}
         try:
