@@ -293,3 +293,30 @@ async def test_through_httpx_real_cookie_jar_round_trip(store: CookieStore) -> N
     async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
         await client.post("/write?name=jar")
         assert (await client.get("/read")).json()["name"] == "jar"
+
+
+@pytest.mark.anyio
+async def test_the_largest_session_that_fits_uses_the_whole_4096_bytes(
+    store: CookieStore, clock: FakeClock
+) -> None:
+    app = make_app(store, clock)
+
+    async def set_cookie_for(size: int) -> str | None:
+        async with client_for(app) as client:
+            try:
+                response = await client.post(f"/big?size={size}")
+            except SessionTooLarge:
+                return None
+            return session_cookie(response)
+
+    fits, fails = 100, 5000
+    while fails - fits > 1:
+        middle = (fits + fails) // 2
+        if await set_cookie_for(middle) is None:
+            fails = middle
+        else:
+            fits = middle
+    largest = await set_cookie_for(fits)
+    assert largest is not None
+    assert 4096 - 4 < len(largest) <= 4096  # base64 grows four characters at a time
+    assert await set_cookie_for(fails) is None

@@ -286,3 +286,90 @@ def test_payloads_round_trip(
 )
 def test_payloads_we_would_not_write_decode_to_nothing(payload: bytes) -> None:
     assert decode_payload(payload) is None
+
+
+# -- the security checklist's client-side items (SEC-22, 30, 32, 34, 35, 36) -------------------
+
+
+@pytest.mark.parametrize("weak", [b"\x00" * 32, b"ab" * 16, b"secret" * 6])
+def test_patterned_keys_are_refused(weak: bytes) -> None:
+    with pytest.raises(ConfigurationError, match="random"):
+        CookieStore([weak])
+
+
+def test_a_token_stamped_in_the_future_is_refused(store: CookieStore) -> None:
+    ahead = store.seal(
+        record(created_at=NOW + 3600, renewed_at=NOW + 3600, expires_at=NOW + 7200), NAME
+    )
+    assert store.unseal(ahead, NAME, NOW) is None
+    slightly = store.seal(record(renewed_at=NOW + 30), NAME)  # within the allowed clock skew
+    assert store.unseal(slightly, NAME, NOW) is not None
+
+
+def test_rejected_tokens_are_never_decoded(
+    store: CookieStore, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sojourn.stores import cookie as module
+
+    calls: list[bytes] = []
+    real = module.decode_payload
+
+    def spy(payload: bytes) -> Record | None:
+        calls.append(payload)
+        return real(payload)
+
+    monkeypatch.setattr(module, "decode_payload", spy)
+    for position in range(len(token)):
+        swapped = "A" if token[position] != "A" else "B"
+        assert store.unseal(token[:position] + swapped + token[position + 1 :], NAME, NOW) is None
+    assert calls == []
+    assert store.unseal(token, NAME, NOW) is not None
+    assert len(calls) == 1
+
+
+def test_every_seal_uses_a_fresh_salt(store: CookieStore) -> None:
+    import base64
+
+    salts = set()
+    for _ in range(10_000):
+        sealed = store.seal(record(fields={}), NAME)
+        blob = base64.urlsafe_b64decode(sealed + "=" * (-len(sealed) % 4))
+        salts.add(blob[1:17])
+    assert len(salts) == 10_000
+
+
+def test_a_forged_plain_json_cookie_is_refused(store: CookieStore) -> None:
+    import base64
+
+    forged = encode_payload(record(principal="admin"))
+    assert store.unseal(base64.urlsafe_b64encode(forged).rstrip(b"=").decode(), NAME, NOW) is None
+
+
+def test_an_unknown_version_is_refused_even_when_authentic() -> None:
+    import base64
+    import secrets
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    version, salt = b"\x02", secrets.token_bytes(16)
+    subkey = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=salt, info=b"sojourn cookie-session v1\0session"
+    ).derive(parse_key(KEY_A))
+    aad = version + b"\0" + NAME.encode() + b"\0session"
+    sealed = AESGCM(subkey).encrypt(bytes(12), encode_payload(record()), aad)
+    token = base64.urlsafe_b64encode(version + salt + sealed).rstrip(b"=").decode()
+    assert CookieStore([KEY_A]).unseal(token, NAME, NOW) is None
+    # The same construction with version 1 opens: the refusal above is the version's doing.
+    version = b"\x01"
+    aad = version + b"\0" + NAME.encode() + b"\0session"
+    sealed = AESGCM(subkey).encrypt(bytes(12), encode_payload(record()), aad)
+    token = base64.urlsafe_b64encode(version + salt + sealed).rstrip(b"=").decode()
+    assert CookieStore([KEY_A]).unseal(token, NAME, NOW) is not None
+
+
+def test_new_tokens_under_a_rotated_list_use_the_newest_key() -> None:
+    fresh = CookieStore([KEY_B, KEY_A]).seal(record(), NAME)  # Flask CVE-2025-47278
+    assert CookieStore([KEY_B]).unseal(fresh, NAME, NOW) is not None
+    assert CookieStore([KEY_A]).unseal(fresh, NAME, NOW) is None

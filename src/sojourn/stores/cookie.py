@@ -19,7 +19,8 @@ Construction of a token (version 1)::
 - **No compression before encryption.** Compression would let a session's length reveal its
   content, as in CRIME and BREACH.
 - **Expiry is inside the payload** and is checked on every read, so a stolen old cookie stops
-  working on time even though the server keeps nothing.
+  working on time even though the server keeps nothing. A token stamped more than a minute in
+  the future is refused too: we never seal one.
 - **Every failure looks the same.** :meth:`CookieStore.unseal` returns ``None`` for a forged,
   damaged, wrongly keyed, expired or revoked token, never an exception. A token that cannot
   even be decoded still costs a decryption attempt under every key, so the time to reject does
@@ -59,6 +60,8 @@ TAG_BYTES = 16
 KEY_PREFIX = "sojourn-key-v1:"
 DEFAULT_PURPOSE = "session"
 MAX_TOKEN_CHARS = 8192  # far over what one cookie can carry; bounds the work of a bad token
+MAX_CLOCK_SKEW = 60.0  # a token stamped further in the future than this was not sealed by us
+MIN_DISTINCT_KEY_BYTES = 8  # b"\0" * 32 or b"ab" * 16 is long enough but not random
 
 _NONCE = bytes(12)  # every subkey seals exactly one message
 _HEADER = bytes([VERSION])
@@ -99,6 +102,8 @@ def parse_key(key: bytes | str) -> bytes:
         raise ConfigurationError(
             f"a key must be at least {MIN_KEY_BYTES} bytes (256 bits); this one is {len(key)}"
         )
+    if len(set(key)) < MIN_DISTINCT_KEY_BYTES:
+        raise ConfigurationError("this key is a repeated pattern, not random bytes: use keygen")
     return key
 
 
@@ -208,6 +213,9 @@ class CookieStore:
             logger.warning("session.corrupt: a sealed session opened but its payload is invalid")
             return None
         if not record.expires_at > now:
+            return None
+        if max(record.created_at, record.renewed_at) > now + MAX_CLOCK_SKEW:
+            logger.warning("session.future_timestamp: a sealed session is stamped in the future")
             return None
         if self._accept is not None and not self._accept(record):
             logger.info("session.rejected: the accept hook refused a sealed session")
