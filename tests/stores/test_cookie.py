@@ -373,3 +373,11 @@ def test_new_tokens_under_a_rotated_list_use_the_newest_key() -> None:
     fresh = CookieStore([KEY_B, KEY_A]).seal(record(), NAME)  # Flask CVE-2025-47278
     assert CookieStore([KEY_B]).unseal(fresh, NAME, NOW) is not None
     assert CookieStore([KEY_A]).unseal(fresh, NAME, NOW) is None
+
+
+def test_the_docs_warn_that_logout_does_not_stop_a_copied_cookie() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "stores" / "cookie.md").read_text()
+    assert "Logout does not stop a copied cookie" in text
+    assert "accept" in text
