@@ -10,7 +10,12 @@ import importlib.util
 import runpy
 import sys
 
-MODULES = ("benchmarks.asgi_bench", "benchmarks.redis_bench", "benchmarks.sql_bench")
+MODULES = (
+    "benchmarks.asgi_bench",
+    "benchmarks.cookie_bench",
+    "benchmarks.redis_bench",
+    "benchmarks.sql_bench",
+)
 
 
 def main() -> int:
