@@ -102,9 +102,28 @@ def configured_policy() -> Policy:
     )
 
 
-def _clock() -> float:
-    clock: Callable[[], float] = getattr(settings, "SOJOURN_CLOCK", None) or time.time
-    return clock()
+def clock() -> float:
+    """The current time from ``SOJOURN_CLOCK`` (tests inject a fake clock), else ``time.time``."""
+    configured: Callable[[], float] = getattr(settings, "SOJOURN_CLOCK", None) or time.time
+    return configured()
+
+
+def expiry_deadline(session: SessionBase, created_at: float, now: float) -> float:
+    """The deadline a save at ``now`` gives a session: the Sojourn timeouts, shortened (never
+    extended) by Django's ``set_expiry``."""
+    deadline = configured_policy().deadline(created_at, now)
+    if session.get("_session_expiry"):
+        deadline = min(deadline, now + SessionBase.get_expiry_age(session))
+    return deadline
+
+
+def capped_expiry_age(age: int, created_at: float | None) -> int:
+    """Django's expiry age (the cookie's ``Max-Age``), capped at the time left before the
+    absolute lifetime of a session created at ``created_at`` ends."""
+    if created_at is not None:
+        left = created_at + configured_policy().lifetime - clock()
+        age = min(age, max(0, int(left)))
+    return age
 
 
 def _call(operation: Callable[..., Any], *args: Any) -> Any:
@@ -160,7 +179,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
         self._forget()
         if session_id is None:
             return {}
-        now = _clock()
+        now = clock()
         policy = configured_policy()
         renewal = Renewal(
             now=now,
@@ -195,7 +214,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
     def exists(self, session_key: str | None) -> bool:
         if session_key is None or not is_valid_session_id(session_key):
             return False
-        record = _call(self.get_store().load, store_key(session_key), _clock())
+        record = _call(self.get_store().load, store_key(session_key), clock())
         return record is not None
 
     def create(self) -> None:
@@ -227,7 +246,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
             raise SessionTooLarge(f"session data is {size} bytes, over the limit")
         user = data.get(AUTH_USER_KEY)
         principal = str(user) if user is not None else None
-        now = _clock()
+        now = clock()
         key = store_key(self.session_key)
         store = self.get_store()
         if must_create:
@@ -286,7 +305,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
                 self.delete(old)
             return
         new = self._get_new_session_key()
-        moved = _call(self.get_store().rename, store_key(old), store_key(new), _clock())
+        moved = _call(self.get_store().rename, store_key(old), store_key(new), clock())
         if not moved:  # expired or revoked meanwhile: start afresh rather than resurrect
             self._forget()
             self._session_key = None
@@ -305,23 +324,23 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
         """Purge expired records when the store needs a job for it (SQL, SQLite)."""
         store = cls.get_store()
         if isinstance(store, SupportsPurge):
-            _call(store.purge_expired, _clock())
+            _call(store.purge_expired, clock())
 
     # -- expiry ---------------------------------------------------------------------------------
 
     def get_expiry_age(self, **kwargs: Any) -> int:
         """Django's expiry age, capped at the time left before the absolute lifetime ends."""
-        age: int = super().get_expiry_age(**kwargs)
-        if self._created_at is not None:
-            left = self._created_at + configured_policy().lifetime - _clock()
-            age = min(age, max(0, int(left)))
-        return age
+        return capped_expiry_age(super().get_expiry_age(**kwargs), self._created_at)
 
     def _deadline(self, created_at: float, now: float) -> float:
-        deadline = configured_policy().deadline(created_at, now)
-        if self.get("_session_expiry"):
-            deadline = min(deadline, now + SessionBase.get_expiry_age(self))
-        return deadline
+        return expiry_deadline(self, created_at, now)
 
 
-__all__ = ["SessionStore", "configured_policy", "configured_store"]
+__all__ = [
+    "SessionStore",
+    "capped_expiry_age",
+    "clock",
+    "configured_policy",
+    "configured_store",
+    "expiry_deadline",
+]
