@@ -191,6 +191,7 @@ def test_keygen_prints_keys_that_cookie_store_accepts() -> None:
     result = CliRunner().invoke(cli, ["keygen", "-n", "3"])
     assert result.exit_code == 0, result.output
     keys = result.output.split()
-    assert len(keys) == 3 and len(set(keys)) == 3
+    assert len(keys) == 3
+    assert len(set(keys)) == 3
     assert all(len(parse_key(key)) == 32 for key in keys)
     assert CookieStore(keys).purpose == "session"

@@ -269,3 +269,11 @@ async def test_lifespan_passes_through(memory: AsyncMemoryStore) -> None:
     with TestClient(app):
         pass
     assert started == ["up"]
+
+
+def test_get_session_without_the_middleware_names_the_fix() -> None:
+    from sojourn import ConfigurationError
+    from sojourn.asgi import get_session
+
+    with pytest.raises(ConfigurationError, match="SessionMiddleware"):
+        get_session({"type": "http"})

@@ -81,12 +81,12 @@ HANDLERS = [login, add, me, logout, injected, clear]
 
 
 def defined(store: AsyncStore) -> ASGIApp:
-    middleware = DefineMiddleware(SessionMiddleware, store=store)  # type: ignore[arg-type]
+    middleware = DefineMiddleware(SessionMiddleware, store=store)
     return Litestar(HANDLERS, middleware=[middleware])
 
 
 def wrapped(store: AsyncStore) -> ASGIApp:
-    return SessionMiddleware(Litestar(HANDLERS), store=store)  # type: ignore[arg-type,return-value]
+    return SessionMiddleware(Litestar(HANDLERS), store=store)
 
 
 @contextlib.contextmanager

@@ -58,7 +58,7 @@ def make_app(store: AsyncStore) -> Quart:
 
     # Quart types scopes as TypedDicts, Sojourn as MutableMapping[str, Any]: the same dicts at
     # run time, two unrelated types to mypy (documented in the guide).
-    app.asgi_app = SessionMiddleware(app.asgi_app, store=store)  # type: ignore[arg-type,assignment]
+    app.asgi_app = SessionMiddleware(app.asgi_app, store=store)  # type: ignore[method-assign]
     return app
 
 

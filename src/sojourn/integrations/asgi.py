@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from .._async.manager import AsyncManager, Outcome
 from .._core.codec import DEFAULT_LIMITS, CodecLimits
 from .._core.cookies import CookieSettings
-from .._core.errors import SessionError, StoreUnavailable
+from .._core.errors import ConfigurationError, SessionError, StoreUnavailable
 from .._core.headers import merge_response_headers
 from .._core.plan import Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME
@@ -40,7 +40,9 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+ASGIApp = Callable[..., Awaitable[None]]
+"""Any ASGI application. Loose on purpose: Starlette, Litestar and Quart each type the scope
+differently (a dict, TypedDicts), and the middleware must wrap all of them without casts."""
 
 T = TypeVar("T")
 
@@ -54,7 +56,12 @@ def get_session(request: Any) -> Session:
     :class:`~sojourn.Session`, with ``login``, ``regenerate`` and ``invalidate``.
     """
     scope = getattr(request, "scope", request)
-    session: Session = scope["session"]
+    try:
+        session: Session = scope["session"]
+    except KeyError:
+        raise ConfigurationError(
+            "no session on this request: wrap the application in sojourn.asgi.SessionMiddleware"
+        ) from None
     return session
 
 
@@ -176,7 +183,8 @@ class SessionMiddleware:
         )
         self.manager = AsyncManager(as_async_store(store), self.options.engine, clock=clock)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # Typed as Any so that every framework's own scope and callable types are accepted.
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
