@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,6 +23,8 @@ from sojourn.stores.base import Record
 from sojourn.stores.cookie import CookieStore, generate_key
 from sojourn.testing import FakeClock
 
+# The acceptance scenario's tests that need no server state run here unchanged, on this
+# module's ``store`` fixture (a CookieStore): pytest collects imported tests as this module's own.
 from .test_acceptance import (
     COOKIE,
     client_for,
@@ -32,6 +33,11 @@ from .test_acceptance import (
     logout,
     read,
     session_cookie,
+    test_a_route_that_never_touches_the_session_gets_no_vary,  # noqa: F401
+    test_a_session_idle_past_the_timeout_is_not_served,  # noqa: F401
+    test_reads_renew_the_idle_deadline,  # noqa: F401
+    test_the_absolute_lifetime_ends_a_busy_session,  # noqa: F401
+    test_the_real_clock_expires_a_session,  # noqa: F401
     untouched,
     write,
 )
@@ -177,31 +183,6 @@ async def test_idle_timeout_is_enforced_from_the_sealed_cookie(
 
 
 @pytest.mark.anyio
-async def test_the_absolute_lifetime_ends_a_busy_session(
-    store: CookieStore, clock: FakeClock
-) -> None:
-    app = make_app(store, clock, idle_timeout=10, lifetime=25)
-    async with client_for(app) as client:
-        await client.post("/write?name=busy")
-        for _ in range(4):
-            clock.advance(5)
-            assert (await client.get("/read")).json()["name"] == "busy"
-        clock.advance(6)
-        assert (await client.get("/read")).json()["name"] is None
-
-
-@pytest.mark.anyio
-async def test_a_route_that_never_touches_the_session_gets_no_vary(
-    store: CookieStore, clock: FakeClock
-) -> None:
-    async with client_for(make_app(store, clock)) as client:
-        await client.post("/write?name=v")
-        response = await client.get("/untouched")
-        assert "vary" not in response.headers
-        assert "set-cookie" not in response.headers
-
-
-@pytest.mark.anyio
 async def test_flipping_any_byte_of_the_cookie_gives_a_fresh_session_and_a_200(
     store: CookieStore, clock: FakeClock
 ) -> None:
@@ -284,15 +265,6 @@ async def test_cookies_from_another_cookie_name_do_not_open(clock: FakeClock) ->
     async with client_for(make_app(store, clock)) as client:
         client.cookies.set(COOKIE, token)
         assert (await client.get("/read")).json()["name"] is None
-
-
-@pytest.mark.anyio
-async def test_through_httpx_real_cookie_jar_round_trip(store: CookieStore) -> None:
-    app = make_app(store, FakeClock())
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
-        await client.post("/write?name=jar")
-        assert (await client.get("/read")).json()["name"] == "jar"
 
 
 @pytest.mark.anyio
