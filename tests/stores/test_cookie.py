@@ -381,3 +381,15 @@ def test_the_docs_warn_that_logout_does_not_stop_a_copied_cookie() -> None:
     text = (Path(__file__).parents[2] / "docs" / "stores" / "cookie.md").read_text()
     assert "Logout does not stop a copied cookie" in text
     assert "accept" in text
+
+
+def test_an_authentic_token_with_a_bad_payload_is_refused_and_logged(
+    store: CookieStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sojourn.stores import cookie as module
+
+    monkeypatch.setattr(module, "encode_payload", lambda _record: b'{"k":"x","d":[]}')
+    sealed = store.seal(record(), NAME)
+    with caplog.at_level("WARNING", logger="sojourn.security"):
+        assert store.unseal(sealed, NAME, NOW) is None
+    assert "session.corrupt" in caplog.text
