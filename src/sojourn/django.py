@@ -22,6 +22,10 @@ Settings:
     Seconds or ``timedelta``; defaults 30 minutes and 24 hours, as everywhere in Sojourn.
 ``SOJOURN_CLOCK``
     A callable returning epoch seconds (tests inject a fake clock); default ``time.time``.
+``SOJOURN_TRANSPORT``
+    Read by :class:`SessionMiddleware` (this module's replacement for Django's): a
+    ``HeaderTransport()`` or ``QueryTransport()`` carries the key instead of the cookie;
+    unset or ``None`` keeps Django's cookie.
 
 Django's expiry API maps as follows: ``set_expiry(n)`` (seconds, ``timedelta`` or
 ``datetime``) shortens the record's deadline at each save but never extends it past the
@@ -42,6 +46,10 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
+from django.contrib.sessions.exceptions import SessionInterrupted
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.module_loading import import_string
 
 from ._core.codec import DEFAULT_LIMITS, decode_value, encode_value
@@ -55,6 +63,7 @@ from ._core.errors import (
 )
 from ._core.ids import fingerprint_of_key, is_valid_session_id, new_session_id, store_key
 from ._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, Policy
+from ._core.transport import CookieTransport, Transport
 from .stores.base import Changes, Login, Record, Renewal, Store, SupportsPurge
 
 logger = logging.getLogger("sojourn.security")
@@ -336,11 +345,131 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
         return expiry_deadline(self, created_at, now)
 
 
+# -- the middleware: keys from a Sojourn transport -----------------------------------------------
+
+
+def configured_transport() -> Transport | None:
+    """The transport from ``SOJOURN_TRANSPORT``, or ``None`` for Django's own cookie.
+
+    Raises:
+        ConfigurationError: the setting is not a transport, or is a ``CookieTransport`` (the
+            cookie is Django's, configured by ``SESSION_COOKIE_*``).
+    """
+    transport = getattr(settings, "SOJOURN_TRANSPORT", None)
+    if transport is None:
+        return None
+    if isinstance(transport, CookieTransport):
+        raise ConfigurationError(
+            "leave SOJOURN_TRANSPORT unset for cookies: Django's SESSION_COOKIE_* settings "
+            "configure the session cookie"
+        )
+    if not all(callable(getattr(transport, name, None)) for name in ("extract", "issue", "clear")):
+        raise ConfigurationError(
+            "SOJOURN_TRANSPORT must be a transport object such as sojourn.HeaderTransport() "
+            f"or sojourn.QueryTransport(), not {type(transport).__name__}"
+        )
+    configured: Transport = transport
+    return configured
+
+
+class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]  # Django is untyped
+    """Django's ``SessionMiddleware`` with the key carried by ``SOJOURN_TRANSPORT``.
+
+    Put ``"sojourn.django.SessionMiddleware"`` where Django's middleware was. Without
+    ``SOJOURN_TRANSPORT`` it *is* Django's middleware (the cookie). With a header or query
+    transport, the key is read from the request with the transport, a new key goes out in the
+    transport's response header (``transport.issue``) with ``Cache-Control: private, no-store``,
+    an emptied session is cleared with ``transport.clear()``, ``Vary`` names the transport's
+    request header, and no cookie is read or set. Django's rules are kept: saves only when
+    modified (or ``SESSION_SAVE_EVERY_REQUEST``), none on 5xx, ``SessionInterrupted`` when the
+    session was deleted meanwhile.
+
+    Only the server-side engine (``sojourn.django``) may leave the cookie: a sealed
+    ``sojourn.django_cookies`` session belongs in a cookie, so that pairing is refused.
+    """
+
+    def __init__(self, get_response: Callable[..., Any]) -> None:
+        super().__init__(get_response)
+        self.transport = configured_transport()
+        if self.transport is not None and not issubclass(self.SessionStore, SessionStore):
+            if settings.SESSION_ENGINE == "sojourn.django_cookies":
+                raise ConfigurationError(
+                    "SOJOURN_TRANSPORT cannot be used with sojourn.django_cookies: sealed "
+                    "sessions travel in the session cookie; use SESSION_ENGINE = "
+                    '"sojourn.django" with a server-side store for header or query tokens'
+                )
+            raise ConfigurationError(
+                f'SOJOURN_TRANSPORT needs SESSION_ENGINE = "sojourn.django", '
+                f"not {settings.SESSION_ENGINE!r}"
+            )
+
+    def process_request(self, request: HttpRequest) -> None:
+        if self.transport is None:
+            super().process_request(request)
+            return
+        headers = [(name.lower(), value) for name, value in request.headers.items()]
+        raw = self.transport.extract(headers, request.META.get("QUERY_STRING", ""))
+        key = next((value for value in raw if is_valid_session_id(value)), None)
+        request.sojourn_presented_key = key  # what the client holds, to clear or replace
+        request.session = self.SessionStore(key)
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        transport = self.transport
+        if transport is None:
+            return super().process_response(request, response)
+        try:
+            accessed = request.session.accessed
+            modified = request.session.modified
+            empty = request.session.is_empty()
+        except AttributeError:
+            return response
+        presented: str | None = getattr(request, "sojourn_presented_key", None)
+        issued: list[tuple[str, str]] = []
+        if presented is not None and empty:
+            issued = transport.clear()  # the key is unknown, expired or flushed: forget it
+            used = True
+        else:
+            used = accessed
+            saving = (modified or settings.SESSION_SAVE_EVERY_REQUEST) and not empty
+            if saving and response.status_code < 500:  # Django saves nothing on a 5xx
+                issued = self._save(request.session, transport, presented)
+                used = True
+        for name, value in issued:
+            response[name] = value
+        if issued:
+            patch_cache_control(response, private=True, no_store=True)
+        if used and transport.vary is not None:
+            patch_vary_headers(response, (transport.vary,))
+        return response
+
+    @staticmethod
+    def _save(
+        session: SessionBase, transport: Transport, presented: str | None
+    ) -> list[tuple[str, str]]:
+        """Save the session; the headers that hand the client its key if that key is new."""
+        try:
+            session.save()
+        except UpdateError as exc:
+            raise SessionInterrupted(
+                "The request's session was deleted before the request completed. "
+                "The user may have logged out in a concurrent request, for example."
+            ) from exc
+        key: str = session.session_key
+        if key == presented:  # the client holds this key already: nothing to send
+            return []
+        age = None if session.get_expire_at_browser_close() else session.get_expiry_age()
+        return transport.issue(key, age, clock())
+
+
 __all__ = [
+    "SessionMiddleware",
     "SessionStore",
     "capped_expiry_age",
     "clock",
     "configured_policy",
     "configured_store",
+    "configured_transport",
     "expiry_deadline",
 ]
