@@ -292,3 +292,80 @@ async def test_the_largest_session_that_fits_uses_the_whole_4096_bytes(
     assert largest is not None
     assert 4096 - 4 < len(largest) <= 4096  # base64 grows four characters at a time
     assert await set_cookie_for(fails) is None
+
+
+class CountingCookieStore(CookieStore):
+    """A real CookieStore that counts unseal attempts."""
+
+    attempts = 0
+
+    def unseal(self, token: str, context: str, now: float) -> Any:
+        self.attempts += 1
+        return super().unseal(token, context, now)
+
+
+@pytest.mark.anyio
+async def test_a_cookie_header_full_of_junk_costs_at_most_three_attempts(clock: FakeClock) -> None:
+    store = CountingCookieStore([NEW_KEY])
+    app = make_app(store, clock)
+    junk = "; ".join(f"{COOKIE}={'A' * (44 + i % 7)}{i}" for i in range(200))
+    short = "; ".join(f"{COOKIE}=x{i}" for i in range(200))
+    async with client_for(app) as client:
+        for header in (junk, short):
+            response = await client.get("/read", headers={"cookie": header})
+            assert response.status_code == 200
+            assert response.json() == {"name": None, "keys": []}
+    assert store.attempts == 3  # three for the long junk, none for values too short
+
+
+@pytest.mark.anyio
+async def test_a_failing_accept_hook_answers_503(clock: FakeClock) -> None:
+    healthy = True
+
+    def accept(record: Record) -> bool:
+        if not healthy:
+            raise ConnectionError("revocation list unreachable")
+        return True
+
+    async with client_for(make_app(CookieStore([NEW_KEY], accept=accept), clock)) as client:
+        await client.post("/login?user=alice")
+        healthy = False
+        response = await client.get("/whoami")
+        assert response.status_code == 503
+        assert "set-cookie" not in response.headers
+
+
+@pytest.mark.anyio
+async def test_a_request_that_never_touches_the_session_does_not_reissue_it(
+    store: CookieStore, clock: FakeClock
+) -> None:
+    async with client_for(make_app(store, clock, idle_timeout=10)) as client:
+        await client.post("/login?user=alice")
+        stale = cookie_value(session_cookie(await client.post("/write?name=x")) or "")
+        clock.advance(6)  # renewal is due
+        await client.post("/logout")
+    async with client_for(make_app(store, clock, idle_timeout=10)) as straggler:
+        straggler.cookies.set(COOKIE, stale)  # an image request sent before the logout
+        response = await straggler.get("/untouched")
+        assert "set-cookie" not in response.headers  # it must not hand back a fresh login
+
+
+@pytest.mark.anyio
+async def test_tracked_metadata_changes_only_at_creation_and_login(
+    store: CookieStore, clock: FakeClock
+) -> None:
+    app = make_app(store, clock, track_metadata=True)
+    async with client_for(app) as client:
+        await client.post("/write?name=a", headers={"user-agent": "owner"})
+        token = cookie_value(session_cookie(await client.post("/write?name=b")) or "")
+    async with client_for(app) as thief:
+        thief.cookies.set(COOKIE, token)
+        written = await thief.post("/write?name=c", headers={"user-agent": "thief"})
+        resealed = cookie_value(session_cookie(written) or "")
+        opened = store.unseal(resealed, COOKIE, clock())
+        assert opened is not None
+        assert opened.record.meta["user_agent"] == "owner"
+        login_response = await thief.post("/login?user=mallory", headers={"user-agent": "thief"})
+        relogged = store.unseal(cookie_value(session_cookie(login_response) or ""), COOKIE, clock())
+        assert relogged is not None
+        assert relogged.record.meta["user_agent"] == "thief"  # a login records who logged in

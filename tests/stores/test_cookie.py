@@ -393,3 +393,27 @@ def test_an_authentic_token_with_a_bad_payload_is_refused_and_logged(
     with caplog.at_level("WARNING", logger="sojourn.security"):
         assert store.unseal(sealed, NAME, NOW) is None
     assert "session.corrupt" in caplog.text
+
+
+def test_keygen_text_passed_as_bytes_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="as str"):
+        CookieStore([KEY_A.encode()])
+
+
+def test_the_shortest_token_length_matches_the_format() -> None:
+    from sojourn._core.ids import encoded_length
+    from sojourn.stores.base import MIN_TOKEN_CHARS
+    from sojourn.stores.cookie import SALT_BYTES, TAG_BYTES
+
+    assert encoded_length(1 + SALT_BYTES + TAG_BYTES) == MIN_TOKEN_CHARS
+    assert len(CookieStore([KEY_A]).seal(record(fields={}, meta={}), NAME)) > MIN_TOKEN_CHARS
+
+
+def test_a_failing_accept_hook_is_an_outage_not_an_open_door(token: str) -> None:
+    from sojourn import StoreUnavailable
+
+    def broken(_record: Record) -> bool:
+        raise ConnectionError("revocation list unreachable")
+
+    with pytest.raises(StoreUnavailable, match="accept hook"):
+        CookieStore([KEY_A], accept=broken).unseal(token, NAME, NOW)

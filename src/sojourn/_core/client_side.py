@@ -8,8 +8,9 @@ creation, rotation at login, logout, size limits and ``Vary``.
 
 What differs from a server store, on purpose:
 
-- Renewal needs a new cookie, so a read-only request re-seals when renewal is due (at most once
-  per renewal interval), and also when the cookie was sealed with a retired key.
+- Renewal needs a new cookie, so a request that reads the session re-seals it when renewal is
+  due (at most once per renewal interval), and also when the cookie was sealed with a retired
+  key. Requests that never touch the session send no cookie.
 - Any change needs a new cookie, so once the response headers are out, changes are refused
   (``ResponseStarted``), not saved late.
 - A cookie too large for the browser raises :class:`SessionTooLarge` at commit, naming the limit
@@ -21,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from ..stores.base import ClientSideStore, Record, Unsealed
+from ..stores.base import MIN_TOKEN_CHARS, ClientSideStore, Record, Unsealed
 from .cookies import MAX_COOKIE_BYTES
 from .errors import ConfigurationError, ResponseStarted, SessionTooLarge
 from .plan import MAX_CANDIDATES, Apply, Commit, Create, Delete, Engine, Rename
@@ -61,12 +62,13 @@ def open_sealed(
     """
     context = cookie_context(engine)
     opened: list[Unsealed] = []
-    for value in dict.fromkeys(raw):
+    # At most three attempts, and none for values too short to be a token: each attempt costs
+    # a key derivation and a decryption per key, and a Cookie header can repeat a name 1000 times.
+    candidates = [value for value in dict.fromkeys(raw) if len(value) >= MIN_TOKEN_CHARS]
+    for value in candidates[:MAX_CANDIDATES]:
         unsealed = store.unseal(value, context, now)
         if unsealed is not None and all(o.record.key != unsealed.record.key for o in opened):
             opened.append(unsealed)
-        if len(opened) == MAX_CANDIDATES:
-            break
     if len(opened) != 1:
         session = engine.new(now, read_only=read_only, meta=meta)
         session._sealed = True
@@ -78,6 +80,7 @@ def open_sealed(
         record = renewal.apply_to(record)
     session = engine.open(record.key, record, now, read_only=read_only, meta=meta)
     session._sealed = True
+    session._sealed_meta = dict(record.meta)
     session._reseal = not session.is_new and (renew or opened[0].stale_key)
     return session
 
@@ -124,9 +127,13 @@ def _result(session: Session, plan: Commit) -> tuple[Record | None, bool]:
             renewed_at=s._renewed_at,
             expires_at=s._expires_at,
             authenticated_at=s._authenticated_at,
-            meta=dict(s._meta),
+            # As with server stores, tracked metadata changes only at creation and login.
+            meta=dict(s._meta if s._sealed_meta is None else s._sealed_meta),
         )
-    touched = s._reseal
+    # Renewal and re-sealing under the newest key ride only on requests that used the session:
+    # a stray request (an image, a prefetch) racing a logout or login must not hand back the
+    # old session in a fresh cookie.
+    touched = s._reseal and s._accessed
     for op in plan.ops:
         if isinstance(op, Create):
             record, touched = op.record, True

@@ -67,6 +67,7 @@ class Session(MutableMapping[str, Any]):
         self._committed = False  # headers sent: changes needing a new cookie are refused
         self._sealed = False  # client-side: every change needs a new cookie
         self._reseal = False  # client-side: re-seal even if unchanged (renewal, retired key)
+        self._sealed_meta: dict[str, str] | None = None  # client-side: metadata as unsealed
 
     # -- the mapping ----------------------------------------------------------------------
 

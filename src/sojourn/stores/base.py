@@ -312,6 +312,10 @@ class Unsealed:
     stale_key: bool = False
 
 
+MIN_TOKEN_CHARS = 44
+"""No client-side token is shorter: shorter values are dropped before any cryptography."""
+
+
 @runtime_checkable
 class ClientSideStore(Protocol):
     """A "store" that keeps nothing on the server: the whole record travels sealed in the cookie.
@@ -330,5 +334,8 @@ class ClientSideStore(Protocol):
         """The record in ``token``, or ``None`` if it is forged, damaged, expired or revoked.
 
         Never raises for bad input: every failure is the same ``None``.
+
+        Raises:
+            StoreUnavailable: a revocation check the store depends on failed.
         """
         ...

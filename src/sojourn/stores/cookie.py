@@ -47,7 +47,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from .._core.errors import ConfigurationError
+from .._core.errors import ConfigurationError, StoreUnavailable
 from .base import Record, Unsealed
 
 logger = logging.getLogger("sojourn.security")
@@ -84,6 +84,10 @@ def parse_key(key: bytes | str) -> bytes:
         ConfigurationError: the key is shorter than 32 bytes, or text in another form (a
             password is not a key: it has far less than 256 bits of entropy).
     """
+    if isinstance(key, bytes) and key.startswith(KEY_PREFIX.encode("ascii")):
+        raise ConfigurationError(
+            "this is keygen's text passed as bytes: pass it as str, or pass the raw key bytes"
+        )
     if isinstance(key, str):
         if not key.startswith(KEY_PREFIX):
             raise ConfigurationError(
@@ -144,8 +148,10 @@ class CookieStore:
             with two kinds of cookie) cannot swap tokens.
         accept: the revocation hook, called with each record that opened and has not expired;
             return ``False`` to reject it (e.g. the principal's sessions were revoked after
-            ``record.authenticated_at``). Keep it fast: it runs on every request that carries
-            a session.
+            ``record.authenticated_at``). It is synchronous and, under ASGI, runs on the event
+            loop: keep it fast and free of blocking I/O (an in-process set refreshed in the
+            background, say). If it raises, :class:`StoreUnavailable` is raised, as for a
+            server store that is down.
 
     Raises:
         ConfigurationError: no keys, a short key, or an empty purpose.
@@ -222,10 +228,20 @@ class CookieStore:
         if max(record.created_at, record.renewed_at) > now + MAX_CLOCK_SKEW:
             logger.warning("session.future_timestamp: a sealed session is stamped in the future")
             return None
-        if self._accept is not None and not self._accept(record):
+        if self._accept is not None and not self._accepted(record):
             logger.info("session.rejected: the accept hook refused a sealed session")
             return None
         return Unsealed(record, stale_key=opened_with > 0)
+
+    def _accepted(self, record: Record) -> bool:
+        """Run the hook; its failure is an outage (503), never a silently accepted session."""
+        assert self._accept is not None
+        try:
+            return self._accept(record)
+        except Exception as exc:
+            raise StoreUnavailable(
+                f"the CookieStore accept hook failed: {type(exc).__name__}"
+            ) from exc
 
     def close(self) -> None:
         """Nothing to release; present so the store can be closed like any other."""
