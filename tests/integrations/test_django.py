@@ -25,7 +25,6 @@ if not settings.configured:
     django.setup()
 
 from django.contrib.auth.models import User
-from django.core.management import call_command
 from django.test import Client, override_settings
 from django.test.client import Client as DjangoClient
 
@@ -33,6 +32,7 @@ from sojourn.django import SessionStore
 from sojourn.stores.base import Store, SupportsPurge
 from sojourn.testing._clock import FakeClock
 
+from .shared import django_users
 from .stores import CountingStore, StoreFactory, available, record_of, store_params
 
 COOKIE = "sessionid"
@@ -40,9 +40,7 @@ COOKIE = "sessionid"
 
 @pytest.fixture(scope="module", autouse=True)
 def database() -> None:
-    call_command("migrate", verbosity=0, run_syncdb=True)
-    if not User.objects.filter(username="alice").exists():
-        User.objects.create_user("alice", password="secret-password")
+    django_users()
 
 
 @pytest.fixture(params=store_params())

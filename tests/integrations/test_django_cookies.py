@@ -27,7 +27,6 @@ if not settings.configured:
     django.setup()
 
 from django.contrib.auth.models import User
-from django.core.management import call_command
 from django.http import HttpResponse
 from django.test import Client, override_settings
 from django.test.client import Client as DjangoClient
@@ -37,6 +36,8 @@ from sojourn.django_cookies import SessionStore
 from sojourn.stores.base import Record
 from sojourn.stores.cookie import CookieStore, generate_key
 from sojourn.testing._clock import FakeClock
+
+from .shared import django_users
 
 COOKIE = "sessionid"
 KEY = generate_key()  # the text form
@@ -56,9 +57,7 @@ def accept_unless_revoked(record: Record) -> bool:
 
 @pytest.fixture(scope="module", autouse=True)
 def database() -> None:
-    call_command("migrate", verbosity=0, run_syncdb=True)
-    if not User.objects.filter(username="alice").exists():
-        User.objects.create_user("alice", password="secret-password")
+    django_users()
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,6 @@ if not settings.configured:
     django.setup()
 
 from django.contrib.auth.models import User
-from django.core.management import call_command
 from django.http import HttpRequest, HttpResponse
 from django.test import AsyncClient, Client, override_settings
 
@@ -36,6 +35,7 @@ from sojourn._core.transport import CookieTransport, HeaderTransport, QueryTrans
 from sojourn.django import SessionMiddleware
 from sojourn.stores.base import Store
 
+from .shared import django_users
 from .stores import CountingStore, StoreFactory, available, record_of, store_params
 
 COOKIE = "sessionid"
@@ -48,9 +48,7 @@ MIDDLEWARE = [
 
 @pytest.fixture(scope="module", autouse=True)
 def database() -> None:
-    call_command("migrate", verbosity=0, run_syncdb=True)
-    if not User.objects.filter(username="alice").exists():
-        User.objects.create_user("alice", password="secret-password")
+    django_users()
 
 
 @pytest.fixture(params=store_params())

@@ -6,8 +6,6 @@ back by FastAPI's ``TestClient``, as a browser would.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,12 +15,13 @@ from fastapi import FastAPI, Request, WebSocket
 from fastapi.testclient import TestClient
 from starlette.middleware.sessions import SessionMiddleware as StarletteSessionMiddleware
 
-from sojourn import AsyncMemoryStore, ConfigurationError, Session
+from sojourn import ConfigurationError, Session
 from sojourn._core.ids import store_key
 from sojourn.asgi import SessionMiddleware
 from sojourn.fastapi import ManagerDep, SessionDep
 from sojourn.stores.base import AsyncStore
-from sojourn.stores.sqlite import AsyncSQLiteStore
+
+from .shared import ASYNC_STORES
 
 BASE = "https://testserver"
 COOKIE = "__Host-sid"
@@ -77,22 +76,9 @@ def make_app(store: AsyncStore) -> FastAPI:
     return app
 
 
-@contextlib.contextmanager
-def memory_store(tmp_path: Path) -> Iterator[AsyncStore]:
-    yield AsyncMemoryStore()
-
-
-@contextlib.contextmanager
-def sqlite_store(tmp_path: Path) -> Iterator[AsyncStore]:
-    store = AsyncSQLiteStore(tmp_path / "sessions.db")
-    yield store
-    asyncio.run(store.aclose())
-
-
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=sorted(ASYNC_STORES))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AsyncStore]:
-    factory = {"memory": memory_store, "sqlite": sqlite_store}[request.param]
-    with factory(tmp_path) as made:
+    with ASYNC_STORES[request.param](tmp_path) as made:
         yield made
 
 

@@ -9,8 +9,6 @@ or ``request.session`` (Litestar's accessor of ``scope["session"]``), or have it
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,11 +20,12 @@ from litestar.middleware import DefineMiddleware
 from litestar.testing import AsyncTestClient, TestClient
 from litestar.types import ASGIApp
 
-from sojourn import AsyncMemoryStore, Session
+from sojourn import Session
 from sojourn._core.ids import store_key
 from sojourn.asgi import SessionMiddleware, get_session
 from sojourn.stores.base import AsyncStore
-from sojourn.stores.sqlite import AsyncSQLiteStore
+
+from .shared import ASYNC_STORES
 
 BASE = "https://testserver.local"
 COOKIE = "__Host-sid"
@@ -89,22 +88,9 @@ def wrapped(store: AsyncStore) -> ASGIApp:
     return SessionMiddleware(Litestar(HANDLERS), store=store)
 
 
-@contextlib.contextmanager
-def memory_store(tmp_path: Path) -> Iterator[AsyncStore]:
-    yield AsyncMemoryStore()
-
-
-@contextlib.contextmanager
-def sqlite_store(tmp_path: Path) -> Iterator[AsyncStore]:
-    store = AsyncSQLiteStore(tmp_path / "sessions.db")
-    yield store
-    asyncio.run(store.aclose())
-
-
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=sorted(ASYNC_STORES))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AsyncStore]:
-    factory = {"memory": memory_store, "sqlite": sqlite_store}[request.param]
-    with factory(tmp_path) as made:
+    with ASYNC_STORES[request.param](tmp_path) as made:
         yield made
 
 
