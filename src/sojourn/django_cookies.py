@@ -40,9 +40,9 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpResponse
 from django.utils.module_loading import import_string
 
+from ._core.client_side import check_sealed_cookie_size
 from ._core.codec import DEFAULT_LIMITS, decode_value, encode_value
-from ._core.cookies import MAX_COOKIE_BYTES
-from ._core.errors import ConfigurationError, CorruptSession, SessionTooLarge
+from ._core.errors import ConfigurationError, CorruptSession
 from ._core.ids import new_session_id, store_key
 from .django import AUTH_USER_KEY, capped_expiry_age, clock, configured_policy, expiry_deadline
 from .stores.base import Record
@@ -205,13 +205,9 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
             authenticated_at=authenticated_at,
         )
         token = self.get_cookie_store().seal(record, settings.SESSION_COOKIE_NAME)
-        size = self._cookie_bytes(token)
-        if size > MAX_COOKIE_BYTES:
-            raise SessionTooLarge(
-                f"the sealed session cookie would be {size} bytes with its attributes, over the "
-                f"limit of {MAX_COOKIE_BYTES} bytes for one cookie: keep less in the session, or "
-                'use a server-side store (SESSION_ENGINE = "sojourn.django")'
-            )
+        check_sealed_cookie_size(
+            self._cookie_bytes(token), 'use a server-side store (SESSION_ENGINE = "sojourn.django")'
+        )
         self._session_key = token
         self._record = record
         self._opened = True

@@ -146,18 +146,25 @@ def _result(session: Session, plan: Commit) -> tuple[Record | None, bool]:
     return record, touched
 
 
-def _issue(engine: Engine, token: str, record: Record, now: float) -> Headers:
-    # A persistent cookie lives to the absolute deadline; the sealed expiry ends it sooner.
-    max_age = record.created_at + engine.policy.lifetime - now
-    # Measure the whole Set-Cookie value (name, value and attributes) before rendering it.
-    size = len(engine.transport.issue("", max_age, now)[0][1]) + len(token)
+def check_sealed_cookie_size(size: int, hint: str = "use a server-side store") -> None:
+    """Refuse a sealed cookie whose ``Set-Cookie`` value (attributes included) is over 4096.
+
+    Browsers drop such cookies silently, which would lose the session; shared with the Django
+    engine so both name the limit the same way.
+
+    Raises:
+        SessionTooLarge: ``size`` is over the limit.
+    """
     if size > MAX_COOKIE_BYTES:
         raise SessionTooLarge(
             f"the sealed session cookie would be {size} bytes with its attributes, over the "
             f"limit of {MAX_COOKIE_BYTES} bytes for one cookie: keep less in the session, or "
-            "use a server-side store"
+            f"{hint}"
         )
-    issued = engine.transport.issue(token, max_age, now)
-    if engine.no_store:
-        issued.append(("cache-control", engine.no_store))
-    return tuple(issued)
+
+
+def _issue(engine: Engine, token: str, record: Record, now: float) -> Headers:
+    max_age = engine._max_age_at(record.created_at, now)
+    # Measure the whole Set-Cookie value (name, value and attributes) before rendering it.
+    check_sealed_cookie_size(len(engine.transport.issue("", max_age, now)[0][1]) + len(token))
+    return engine._cache(tuple(engine.transport.issue(token, max_age, now)))
