@@ -16,7 +16,7 @@ import sojourn
 CORE = Path(sojourn.__file__).parent / "_core"
 ALLOWED = {
     "__future__", "base64", "binascii", "collections", "collections.abc", "dataclasses",
-    "email.utils", "hashlib", "json", "logging", "math", "re", "secrets", "typing",
+    "email.utils", "functools", "hashlib", "json", "logging", "math", "re", "secrets", "typing",
     "urllib.parse",
 }  # fmt: skip
 FORBIDDEN_ANYWHERE = {"pickle", "marshal", "shelve", "dill", "jsonpickle", "yaml", "random"}

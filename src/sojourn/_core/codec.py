@@ -1,7 +1,14 @@
-"""The strict JSON codec for session values.
+"""Value codecs: how one session value becomes bytes and back. JSON (strict) is the default.
 
 Each session key's value is encoded on its own, so a store can apply a change set key by key
 and change detection can compare bytes (``session["cart"].append(x)`` is noticed and saved).
+The codec is pluggable (:class:`ValueCodec`), so an adapter can round-trip its framework's own
+value types (Flask's tagged JSON: tuples, bytes, ``Markup``, ``UUID``, ``datetime``), but every
+codec must be safe by construction: decoding never runs code (no pickle, no object hooks that
+import), and undecodable bytes raise :class:`CorruptSession`, which the engine treats as "no
+session" and logs.
+
+The default, :data:`JSON`:
 
 Strict on the way in: only ``None``, ``bool``, ``int``, finite ``float``, ``str``, ``list`` and
 ``dict`` with ``str`` keys; anything else (tuples, sets, datetimes, NaN) raises an error naming
@@ -15,7 +22,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 from .errors import ConfigurationError, CorruptSession, SessionTooLarge, UnencodableValue
 
@@ -89,12 +96,7 @@ def encode_value(key: str, value: object, limits: CodecLimits = DEFAULT_LIMITS) 
     data = json.dumps(
         value, ensure_ascii=False, allow_nan=False, separators=(",", ":"), check_circular=False
     ).encode("utf-8")
-    if len(data) > limits.max_value_bytes:
-        raise SessionTooLarge(
-            f"session key {key!r}: {len(data)} bytes is over the limit of "
-            f"{limits.max_value_bytes} bytes per value"
-        )
-    return data
+    return check_encoded_size(key, data, limits)
 
 
 def _reject_constant(name: str) -> Any:
@@ -128,3 +130,72 @@ def decode_value(data: bytes, limits: CodecLimits = DEFAULT_LIMITS) -> JSONValue
     if not _depth_ok(value, limits.max_depth):
         raise CorruptSession("stored value is nested too deeply")
     return value
+
+
+class ValueCodec(Protocol):
+    """Encodes and decodes one session value; safe by construction (decoding runs no code).
+
+    Encoding must be deterministic for equal values: change detection compares bytes, so a
+    codec whose output varied (unsorted sets, random salts) would write on every request.
+    """
+
+    def check(self, key: str, value: object, limits: CodecLimits) -> None:
+        """Refuse ``value`` for ``key`` at write time, naming the key.
+
+        Raises:
+            UnencodableValue: the codec cannot store this value.
+        """
+        ...
+
+    def encode(self, key: str, value: object, limits: CodecLimits) -> bytes:
+        """The bytes stored for ``value``.
+
+        Raises:
+            UnencodableValue: the value (or something inside it) cannot be stored.
+            SessionTooLarge: the encoded value is over ``limits.max_value_bytes``.
+        """
+        ...
+
+    def decode(self, data: bytes, limits: CodecLimits) -> Any:
+        """The value ``encode`` wrote.
+
+        Raises:
+            CorruptSession: the bytes are too large, malformed, or nested too deeply.
+        """
+        ...
+
+
+class JSONCodec:
+    """Strict JSON: ``None``, ``bool``, ``int``, finite ``float``, ``str``, ``list``, ``dict``."""
+
+    __slots__ = ()
+
+    def check(self, key: str, value: object, limits: CodecLimits) -> None:
+        _check(key, value, 0, limits)
+
+    def encode(self, key: str, value: object, limits: CodecLimits) -> bytes:
+        return encode_value(key, value, limits)
+
+    def decode(self, data: bytes, limits: CodecLimits) -> Any:
+        return decode_value(data, limits)
+
+    def __repr__(self) -> str:
+        return "JSONCodec()"
+
+
+JSON: ValueCodec = JSONCodec()
+"""The default codec: strict JSON, one value at a time."""
+
+
+def check_encoded_size(key: str, data: bytes, limits: CodecLimits) -> bytes:
+    """``data`` if it fits ``limits.max_value_bytes``, for codecs other than :data:`JSON`.
+
+    Raises:
+        SessionTooLarge: the encoded value is over the limit.
+    """
+    if len(data) > limits.max_value_bytes:
+        raise SessionTooLarge(
+            f"session key {key!r}: {len(data)} bytes is over the limit of "
+            f"{limits.max_value_bytes} bytes per value"
+        )
+    return data

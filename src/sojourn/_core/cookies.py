@@ -15,10 +15,13 @@ Rendering validates instead of escaping: a name that is not an RFC 9110 token, a
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from email.utils import formatdate
+from typing import Any, TypeVar
 
 from .errors import ConfigurationError, SessionTooLarge
 
@@ -78,6 +81,30 @@ def http_date(timestamp: float) -> str:
     return formatdate(timestamp, usegmt=True)
 
 
+_Settings = TypeVar("_Settings")
+
+
+def _remember_given(cls: type[_Settings]) -> type[_Settings]:
+    """Record which fields a constructor call named, in ``given``.
+
+    An adapter that merges these settings with its framework's own configuration (Flask's
+    ``SESSION_COOKIE_*``) must tell a field the application chose from one left at its
+    default: ``CookieSettings(secure=True)`` is a choice to keep, even though ``True`` is also
+    the default.
+    """
+    generated: Callable[..., None] = cls.__init__
+    names = [f.name for f in fields(cls) if f.init]  # type: ignore[arg-type]
+
+    @functools.wraps(generated)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        generated(self, *args, **kwargs)
+        object.__setattr__(self, "given", frozenset(names[: len(args)]) | frozenset(kwargs))
+
+    cls.__init__ = __init__  # type: ignore[method-assign]
+    return cls
+
+
+@_remember_given
 @dataclass(frozen=True, slots=True)
 class CookieSettings:
     """How the session cookie is named and scoped. Defaults are the secure ones.
@@ -94,6 +121,8 @@ class CookieSettings:
         persistent: give the cookie ``Max-Age``/``Expires`` up to the session's absolute
             deadline ("remember me"); ``False`` makes a browser-session cookie.
         max_header_bytes: ``Cookie`` headers longer than this are ignored for session purposes.
+        given: the names of the fields the constructor was called with (``replace()`` names
+            them all); adapters that merge framework settings let exactly these win.
     """
 
     name: str | None = None
@@ -104,6 +133,7 @@ class CookieSettings:
     domain: str | None = None
     persistent: bool = False
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    given: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.name is None:

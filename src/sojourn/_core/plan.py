@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..stores.base import Changes, Login, Record, Renewal
-from .codec import DEFAULT_LIMITS, CodecLimits, decode_value
+from .codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .errors import CorruptSession, SessionTooLarge
 from .ids import (
     ID_BYTES,
@@ -112,6 +112,7 @@ class Engine:
         policy: idle timeout, absolute lifetime and renewal interval.
         transport: where IDs travel (cookie by default).
         limits: size and depth limits for session values.
+        codec: how each session value becomes bytes and back (strict JSON by default).
         id_factory: makes new IDs; tests inject a deterministic one.
         id_bytes: how many random bytes an ID carries (validation of incoming IDs).
         no_store: the ``Cache-Control`` value for responses that issue or clear an ID, or
@@ -121,6 +122,7 @@ class Engine:
     policy: Policy = field(default_factory=Policy)
     transport: Transport = field(default_factory=CookieTransport)
     limits: CodecLimits = DEFAULT_LIMITS
+    codec: ValueCodec = JSON
     id_factory: IdFactory = new_session_id
     id_bytes: int = ID_BYTES
     no_store: str | None = "private, no-store"
@@ -167,6 +169,7 @@ class Engine:
             limits=self.limits,
             read_only=read_only,
             meta=meta,
+            codec=self.codec,
         )
 
     def open(
@@ -188,9 +191,8 @@ class Engine:
             return self.new(now, read_only=read_only, meta=meta)
         alive = self.policy.is_alive(record.created_at, record.renewed_at, record.expires_at, now)
         try:
-            data: dict[str, Any] = {
-                k: decode_value(v, self.limits) for k, v in record.fields.items()
-            }
+            decode = self.codec.decode
+            data: dict[str, Any] = {k: decode(v, self.limits) for k, v in record.fields.items()}
         except CorruptSession:
             logger.warning(
                 "session.corrupt: undecodable data in session %s", fingerprint_of_key(record.key)
@@ -215,6 +217,7 @@ class Engine:
             limits=self.limits,
             read_only=read_only,
             meta=record.meta if meta is None else meta,
+            codec=self.codec,
         )
 
     # -- closing ----------------------------------------------------------------------------
@@ -334,6 +337,14 @@ class Engine:
         elif s._key is None:
             s._loaded.clear()
         s._accessed = False
+
+    def session_id(self, session: Session) -> str | None:
+        """The ID backing ``session`` as of its last load or commit (``None`` if unstored).
+
+        For adapters whose framework writes the cookie itself; application code never needs
+        the raw ID (use :attr:`Session.fingerprint` for labels).
+        """
+        return session._id
 
     def _max_age(self, record: Record, now: float) -> float:
         return self._max_age_at(record.created_at, now)

@@ -1,4 +1,4 @@
-"""The session object handed to application code: a mapping of JSON values.
+"""The session object handed to application code: a mapping of values its codec can store.
 
 Change detection compares each key's encoded bytes with what was loaded, so in-place edits
 (``session["cart"].append(x)``) are saved, and a request that only reads writes nothing. Every
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
-from .codec import DEFAULT_LIMITS, CodecLimits, _check, encode_value
+from .codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .errors import ReadOnlySession, ResponseStarted, UnencodableValue
 from .ids import fingerprint_of_key
 
@@ -46,6 +46,7 @@ class Session(MutableMapping[str, Any]):
         limits: CodecLimits = DEFAULT_LIMITS,
         read_only: bool = False,
         meta: Mapping[str, str] | None = None,
+        codec: ValueCodec = JSON,
     ) -> None:
         self._key = key
         self._id = session_id
@@ -58,6 +59,7 @@ class Session(MutableMapping[str, Any]):
         self._authenticated_at = authenticated_at
         self._now = now
         self._limits = limits
+        self._codec = codec
         self._read_only = read_only
         self._meta = dict(meta or {})
         self._accessed = False
@@ -81,7 +83,7 @@ class Session(MutableMapping[str, Any]):
             raise UnencodableValue(
                 f"session keys must be non-empty str of at most {MAX_KEY_LENGTH} characters"
             )
-        _check(key, value, 0, self._limits)
+        self._codec.check(key, value, self._limits)
         self._accessed = True
         self._data[key] = value
 
@@ -224,7 +226,8 @@ class Session(MutableMapping[str, Any]):
             )
 
     def _encoded(self) -> dict[str, bytes]:
-        return {key: encode_value(key, value, self._limits) for key, value in self._data.items()}
+        encode = self._codec.encode
+        return {key: encode(key, value, self._limits) for key, value in self._data.items()}
 
 
 class SessionInfo:

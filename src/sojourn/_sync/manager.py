@@ -31,10 +31,21 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """Response headers from a commit: headers to add, and the header to add to ``Vary``."""
+    """What a commit left behind, for the adapter to tell the client.
+
+    Attributes:
+        headers: response headers to add (a new ID, or one cleared).
+        vary: the request header to add to ``Vary``, or ``None`` when the session was unused.
+        session_id: the ID now backing the session (new after a rotation), or ``None`` when
+            nothing is stored. Adapters whose framework writes the cookie itself (Flask,
+            Django) hand the client this value.
+        gone: the session was found revoked or expired meanwhile; nothing was resurrected.
+    """
 
     headers: tuple[tuple[str, str], ...] = ()
     vary: str | None = None
+    session_id: str | None = None
+    gone: bool = False
 
 
 class Manager:
@@ -123,7 +134,8 @@ class Manager:
         """
         now = self.clock()
         if self._sealed is not None:
-            return Outcome(*close_sealed(self.engine, self._sealed, session, now, final=final))
+            headers, vary = close_sealed(self.engine, self._sealed, session, now, final=final)
+            return Outcome(headers, vary, self.engine.session_id(session))
         for _ in range(CREATE_ATTEMPTS):
             plan = self.engine.close(session, now)
             try:
@@ -131,7 +143,8 @@ class Manager:
             except SessionExists:
                 continue  # a 256-bit ID collided: plan again with a fresh one
             self.engine.committed(session, plan, now, gone=gone, final=final)
-            return Outcome(plan.headers_if_gone if gone else plan.headers, plan.vary)
+            headers = plan.headers_if_gone if gone else plan.headers
+            return Outcome(headers, plan.vary, self.engine.session_id(session), gone)
         raise StoreUnavailable("could not create a session with a fresh ID")
 
     def _run(self, plan: Commit) -> bool:

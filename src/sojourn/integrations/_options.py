@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
-from .._core.codec import DEFAULT_LIMITS, CodecLimits
+from .._core.codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError
 from .._core.plan import Engine
@@ -46,6 +46,7 @@ def build_options(
     cookie: CookieSettings | None = None,
     transport: Transport | None = None,
     limits: CodecLimits = DEFAULT_LIMITS,
+    codec: ValueCodec = JSON,
     on_store_error: OnStoreError = "fail",
     track_metadata: bool = False,
     engine: Engine | None = None,
@@ -66,7 +67,7 @@ def build_options(
             renew_interval=None if renew_interval is None else seconds(renew_interval),
         )
         chosen = transport or CookieTransport(cookie or CookieSettings())
-        engine = Engine(policy=policy, transport=chosen, limits=limits)
+        engine = Engine(policy=policy, transport=chosen, limits=limits, codec=codec)
     return AdapterOptions(engine, on_store_error, track_metadata)
 
 

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, TypeVar
 
 from .._async.manager import AsyncManager, Outcome
-from .._core.codec import DEFAULT_LIMITS, CodecLimits
+from .._core.codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError, SessionError, StoreUnavailable
 from .._core.headers import merge_response_headers
@@ -164,6 +164,7 @@ class SessionMiddleware:
         cookie: CookieSettings | None = None,
         transport: Transport | None = None,
         limits: CodecLimits = DEFAULT_LIMITS,
+        codec: ValueCodec = JSON,
         on_store_error: OnStoreError = "fail",
         track_metadata: bool = False,
         engine: Engine | None = None,
@@ -177,6 +178,7 @@ class SessionMiddleware:
             cookie=cookie,
             transport=transport,
             limits=limits,
+            codec=codec,
             on_store_error=on_store_error,
             track_metadata=track_metadata,
             engine=engine,
