@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck sync-check unit bench sync clean
+.PHONY: demo test lint typecheck sync-check unit upstream bench sync clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
+
+# Flask's and Django's own test suites (from their sdists), run against our adapters.
+upstream: $(VENV)/.dev-installed
+	$(BIN)/python scripts/fetch_upstream_tests.py
 
 demo: $(VENV)/.demo-installed
 	$(BIN)/sojourn demo
@@ -30,7 +34,7 @@ typecheck: $(VENV)/.dev-installed
 sync-check: $(VENV)/.dev-installed
 	$(BIN)/python scripts/unasync.py --check
 
-unit: $(VENV)/.dev-installed
+unit: $(VENV)/.dev-installed upstream
 	$(BIN)/python -m pytest
 
 test: lint typecheck sync-check unit
