@@ -19,7 +19,7 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 
 # Flask's and Django's own test suites (from their sdists), run against our adapters.
 upstream: $(VENV)/.dev-installed
-	$(BIN)/python scripts/fetch_upstream_tests.py
+	$(BIN)/python -m tests.upstream.suites
 
 demo: $(VENV)/.demo-installed
 	$(BIN)/sojourn demo

@@ -27,10 +27,16 @@ from .stores import BrokenStore, CountingStore, StoreFactory, available, record_
 
 BASE = "https://localhost"
 COOKIE = "__Host-sid"
+HARDENED = {
+    "SESSION_COOKIE_NAME": COOKIE,
+    "SESSION_COOKIE_SECURE": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+}
 
 
 def make_app(store: Any, **options: Any) -> Flask:
     app = Flask(__name__)
+    app.config.update(HARDENED)  # the documented opt-in; Flask's own defaults: test_flask_contract
     config = options.pop("config", {})
     app.config.update(config)
     Sojourn(app, store=store, **options)
@@ -302,4 +308,4 @@ def test_init_app_later(store: Store) -> None:
         return "ok"
 
     response = app.test_client().get("/", base_url=BASE)
-    assert response.headers["Set-Cookie"].startswith(f"{COOKIE}=")
+    assert response.headers["Set-Cookie"].startswith("session=")  # Flask's default name

@@ -29,7 +29,8 @@ from sojourn.stores.base import AsyncStore, Store
 
 from .stores import record_of, redis_store, sqlite_store
 
-SHARED_COOKIE = CookieSettings()  # the same name and attributes on both sides: __Host-sid
+# The same name and attributes on both sides; named explicitly, so they win over Flask's config.
+SHARED_COOKIE = CookieSettings(name="__Host-sid", secure=True, same_site="lax")
 COOKIE = SHARED_COOKIE.cookie_name
 
 

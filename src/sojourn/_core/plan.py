@@ -330,6 +330,9 @@ class Engine:
         if commit.issued_id is not None:
             s._id = commit.issued_id
             s._key = store_key(commit.issued_id)
+        elif s._key is not None and Delete(s._key) in commit.ops:
+            s._key = None  # emptied: its record was deleted, and nothing backs it any more
+            s._id = None
         if s._key is not None and commit.ops:
             s._loaded = s._encoded()
             s._renewed_at = now

@@ -60,6 +60,11 @@ class CookieTransport:
     def vary(self) -> str:
         return "Cookie"
 
+    @property
+    def cookie_name(self) -> str:
+        """The cookie's name; a transport with one carries sealed (client-side) sessions."""
+        return self.cookie.cookie_name
+
     def extract(self, headers: Headers, query: str) -> list[str]:
         return cookie_values(
             _header_values(headers, "cookie"), self.cookie.cookie_name, self.cookie.max_header_bytes

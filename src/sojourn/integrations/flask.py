@@ -1,30 +1,36 @@
 """Flask: a ``SessionInterface`` so that ``flask.session`` is a Sojourn session.
 
-A drop-in for Flask's signed-cookie session and for Flask-Session: application code keeps using
-``flask.session`` as a dict, and gains ``session.login(user)``, ``session.regenerate()`` and
-``session.invalidate()``. Values are stored as JSON, one key at a time (never pickled); tuples
-are stored as lists so that ``flask.flash`` keeps working.
+A drop-in for Flask's signed-cookie session and for Flask-Session: the app's code, config and
+tests keep working, and ``flask.session`` gains ``login(user)``, ``regenerate()`` and
+``invalidate()``. What Flask's own session does, this does too:
 
-Flask opens and saves sessions synchronously, so the interface drives the sync
-:class:`~sojourn.Manager` against a sync store (memory, SQLite, or a server store's sync
-flavour). The commit happens in ``save_session``, while the response headers can still change:
-``Set-Cookie`` only when an ID is issued or cleared, ``Vary: Cookie`` whenever the session was
-touched (SEC-17). A store outage answers ``503`` before any view runs (or replaces the response
-when it happens on save); responses with a 5xx status are not saved (SEC-59).
+- the cookie is Flask's: ``SESSION_COOKIE_NAME`` (default ``session``) and every other
+  ``SESSION_COOKIE_*`` / ``APPLICATION_ROOT`` setting are read per request through Flask's
+  ``get_cookie_*`` helpers and rendered by Werkzeug (see :mod:`._flask_cookie`); an explicit
+  ``cookie=CookieSettings(...)`` wins for the fields it names. The ``__Host-`` hardening is an
+  opt-in: ``SESSION_COOKIE_NAME = "__Host-session"`` with ``SESSION_COOKIE_SECURE = True``;
+- ``modified``, ``accessed``, ``new`` and ``permanent`` mean what they mean in Flask; the cookie
+  is (re)sent when Flask would send it (``should_set_cookie``: modified, or permanent with
+  ``SESSION_REFRESH_EACH_REQUEST``), with ``Expires`` from ``PERMANENT_SESSION_LIFETIME`` for a
+  permanent session, and ``Vary: Cookie`` exactly when the session was accessed;
+- values round-trip as Flask's tagged JSON (:class:`TaggedJSONCodec`): tuples, ``bytes``,
+  ``Markup``, ``UUID``, ``datetime`` — so flashed ``(category, message)`` tuples stay tuples.
 
-Configuration: Flask's ``SESSION_COOKIE_NAME``, ``_DOMAIN``, ``_PATH``, ``_HTTPONLY`` and
-``_SAMESITE`` map onto :class:`~sojourn.CookieSettings` when they differ from Flask's defaults;
-the cookie is ``Secure`` unless ``cookie=CookieSettings(secure=False)`` is passed, because
-Flask's default (``SESSION_COOKIE_SECURE = False``) cannot be told apart from an explicit
-choice. ``PERMANENT_SESSION_LIFETIME``, when set, is the idle timeout. Keyword options passed
-to :class:`Sojourn` win over the config.
+What Sojourn adds: the cookie carries only a 256-bit ID (the store sees its SHA-256 digest),
+an unknown ID is never adopted, the idle and absolute timeouts are enforced on the server, a
+commit writes only the keys a request changed, a store outage answers ``503`` (before any view
+runs, or instead of the response when it happens on save), 5xx responses are not saved (SEC-59),
+and when Flask-Login's ``_user_id`` appears or changes the ID rotates and the user becomes the
+session's principal (when it is popped, the session continues under a new ID with no principal).
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -33,55 +39,53 @@ from flask import session as flask_session
 from flask.sessions import SessionInterface, SessionMixin
 
 from .._core.cookies import CookieSettings
-from .._core.errors import StoreUnavailable
+from .._core.errors import ConfigurationError, StoreUnavailable
 from .._core.headers import merge_response_headers
+from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, Policy
 from .._core.session import Session
-from .._sync.manager import Manager
+from .._sync.manager import Manager, Outcome
 from ..stores.base import ClientSideStore, Store
-from ._options import AdapterOptions, build_options, metadata
+from ._flask_codec import TaggedJSONCodec as TaggedJSONCodec
+from ._flask_cookie import ConflictLog, FlaskCookie, flask_cookie
+from ._options import AdapterOptions, build_options, metadata, seconds
 from .wsgi import UNAVAILABLE_BODY, UNAVAILABLE_HEADERS, request_headers
 
 logger = logging.getLogger("sojourn")
 
 STORE_ERROR_KEY = "sojourn.store_error"
 FLASK_DEFAULT_LIFETIME = timedelta(days=31)
-MAX_CONVERT_DEPTH = 32
-
-
-def _jsonable(value: Any, depth: int = 0) -> Any:
-    """Tuples become lists (Flask's flash() stores tuples); everything else is left as is.
-
-    Values without a tuple are returned unchanged (the same object), so in-place edits after
-    assignment are still seen by the session's change detection.
-    """
-    if depth >= MAX_CONVERT_DEPTH:
-        return value
-    if isinstance(value, tuple):
-        return [_jsonable(item, depth + 1) for item in value]
-    if isinstance(value, list):
-        items = [_jsonable(item, depth + 1) for item in value]
-        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
-    if isinstance(value, dict):
-        pairs = {k: _jsonable(v, depth + 1) for k, v in value.items()}
-        return pairs if any(pairs[k] is not v for k, v in value.items()) else value
-    return value
+FLASK_LOGIN_USER_KEY = "_user_id"
+MAX_CONFIGURATIONS = 64  # distinct cookie/lifetime configurations remembered per interface
 
 
 class FlaskSession(SessionMixin):
     """What ``flask.session`` is: a Sojourn :class:`~sojourn.Session` seen through Flask.
 
-    Reads and writes go to the Sojourn session, which detects changes itself, so ``modified``
-    is accepted and ignored. ``permanent`` is remembered for the request but does not change
-    the cookie: whether the cookie outlives the browser is ``CookieSettings.persistent``, and
-    the server enforces the idle and absolute timeouts either way.
+    ``modified`` is set by every mutating call, as on Flask's own session (and may be set by
+    hand); the store write does not depend on it, because Sojourn compares each value with what
+    was loaded, so in-place edits of nested values are saved too. ``permanent`` is Flask's
+    ``_permanent`` key, kept in the data exactly as Flask keeps it.
     """
 
-    def __init__(self, session: Session, *, save: bool = True) -> None:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        save: bool = True,
+        presented: Iterable[str] = (),
+        manager: Manager | None = None,
+        cookie: FlaskCookie | None = None,
+        principal_key: str | None = None,
+    ) -> None:
         self.sojourn = session
         self.accessed = False
         self.modified = False
         self._save = save
-        self._permanent = False
+        self._presented = tuple(presented)
+        self._manager = manager
+        self._cookie = cookie
+        self._principal_key = principal_key
+        self._principal_changed = False
 
     # -- the mapping --------------------------------------------------------------------------
 
@@ -89,10 +93,16 @@ class FlaskSession(SessionMixin):
         return self.sojourn[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self.sojourn[key] = _jsonable(value)
+        self.sojourn[key] = value
+        self.modified = True
+        if key == self._principal_key:
+            self._principal_changed = True
 
     def __delitem__(self, key: str) -> None:
         del self.sojourn[key]
+        self.modified = True
+        if key == self._principal_key:
+            self._principal_changed = True
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.sojourn)
@@ -105,21 +115,18 @@ class FlaskSession(SessionMixin):
 
     def clear(self) -> None:
         """Remove every key (the session lives on; see :meth:`invalidate`)."""
+        if self._principal_key is not None and self._principal_key in self.sojourn:
+            self._principal_changed = True
         self.sojourn.clear()
+        self.modified = True
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        """Set several keys; marks the session modified, as Flask's does."""
+        super().update(*args, **kwargs)
+        self.modified = True
 
     def __repr__(self) -> str:
         return f"<FlaskSession {self.sojourn!r}>"
-
-    # -- Flask's attributes -------------------------------------------------------------------
-
-    @property
-    def permanent(self) -> bool:
-        """Accepted for compatibility; see the class docstring."""
-        return self._permanent
-
-    @permanent.setter
-    def permanent(self, value: bool) -> None:
-        self._permanent = bool(value)
 
     @property
     def new(self) -> bool:  # type: ignore[override]
@@ -131,14 +138,17 @@ class FlaskSession(SessionMixin):
     def login(self, principal: str) -> None:
         """New ID, ``principal`` recorded; call it right after authenticating the user."""
         self.sojourn.login(principal)
+        self.modified = True
 
     def regenerate(self) -> None:
         """New ID, same data; call it whenever the user's privileges change."""
         self.sojourn.regenerate()
+        self.modified = True
 
     def invalidate(self) -> None:
         """Log out: the record is deleted and the cookie cleared."""
         self.sojourn.invalidate()
+        self.modified = True
 
     @property
     def principal(self) -> str | None:
@@ -160,6 +170,21 @@ class FlaskSession(SessionMixin):
         """When the session ends if left idle (epoch seconds)."""
         return self.sojourn.expires_at
 
+    def _follow_principal(self) -> None:
+        """Flask-Login's user key set or changed: rotate and record the user; popped: a new
+        ID with no principal, the rest of the data kept (its flashes, ``_remember``)."""
+        key = self._principal_key
+        if key is None or not self._principal_changed:
+            return
+        s = self.sojourn
+        user = s.get(key)
+        if user is not None and str(user) != s.principal:
+            s.login(str(user))
+        elif user is None and s.principal is not None:
+            kept = dict(s)
+            s.invalidate()
+            s.update(kept)
+
 
 class SojournSessionInterface(SessionInterface):
     """Opens and saves ``flask.session`` through a Sojourn manager; installed by :class:`Sojourn`.
@@ -167,6 +192,8 @@ class SojournSessionInterface(SessionInterface):
     Args:
         store: a sync store.
         clock: the time source, in epoch seconds; tests inject a fake one.
+        principal_key: the session key whose value names the logged-in user (Flask-Login's
+            ``_user_id`` by default); ``None`` to follow only :meth:`FlaskSession.login`.
         **options: the adapter options of :func:`sojourn.integrations._options.build_options`.
     """
 
@@ -177,47 +204,156 @@ class SojournSessionInterface(SessionInterface):
         store: Store | ClientSideStore,
         *,
         clock: Callable[[], float] = time.time,
+        principal_key: str | None = FLASK_LOGIN_USER_KEY,
         **options: Any,
     ) -> None:
+        codec = options.setdefault("codec", TaggedJSONCodec())
+        self.serializer = getattr(codec, "serializer", None)
+        self.store = store
+        self.clock = clock
+        self.principal_key = principal_key
         self.options: AdapterOptions = build_options(**options)
         self.manager = Manager(store, self.options.engine, clock=clock)
+        self._sealed = isinstance(store, ClientSideStore)  # decided once: ~10 µs per check
+        # Flask's cookie config applies unless the app chose another transport or an engine.
+        self._follow_config = options.get("transport") is None and options.get("engine") is None
+        self._explicit_cookie: CookieSettings | None = options.get("cookie")
+        self._explicit_policy = {
+            name: options[name]
+            for name in ("idle_timeout", "lifetime", "renew_interval")
+            if name in options
+        }
+        self._managers: dict[tuple[Any, ...], tuple[Manager, FlaskCookie]] = {}
+        self._conflicts = ConflictLog()
+
+    # -- per-request configuration ------------------------------------------------------------
+
+    def _resolve(self, app: Flask) -> tuple[Manager, FlaskCookie | None]:
+        """The manager for this request's config (remembered per distinct configuration)."""
+        if not self._follow_config:
+            return self.manager, None
+        cookie = flask_cookie(app, self, self._explicit_cookie, self._conflicts)
+        lifetime = app.permanent_session_lifetime
+        key = (cookie, lifetime)
+        found = self._managers.get(key)
+        if found is None:
+            engine = replace(self.options.engine, transport=cookie, policy=self._policy(lifetime))
+            found = (Manager(self.store, engine, clock=self.clock), cookie)
+            if len(self._managers) >= MAX_CONFIGURATIONS:
+                self._managers.clear()
+            self._managers[key] = found
+        return found
+
+    def _policy(self, flask_lifetime: timedelta) -> Policy:
+        """Sojourn's timeouts, or ``PERMANENT_SESSION_LIFETIME`` as the idle timeout when the
+        app changed it from Flask's 31 days; explicit options win."""
+        explicit = self._explicit_policy
+        idle = seconds(explicit.get("idle_timeout", DEFAULT_IDLE_TIMEOUT))
+        if "idle_timeout" not in explicit and flask_lifetime != FLASK_DEFAULT_LIFETIME:
+            idle = flask_lifetime.total_seconds()
+        lifetime = seconds(explicit.get("lifetime", max(idle, DEFAULT_LIFETIME)))
+        renew = explicit.get("renew_interval")
+        return Policy(
+            idle_timeout=idle,
+            lifetime=lifetime,
+            renew_interval=None if renew is None else seconds(renew),
+        )
+
+    # -- Flask's SessionInterface -------------------------------------------------------------
 
     def open_session(self, app: Flask, request: Request) -> FlaskSession:
+        manager, cookie = self._resolve(app)
         environ = request.environ
-        raw_ids = self.manager.engine.transport.extract(
+        raw_ids = manager.engine.transport.extract(
             request_headers(environ), environ.get("QUERY_STRING", "")
         )
         meta = None
         if self.options.track_metadata:
             meta = metadata(environ.get("HTTP_USER_AGENT"), environ.get("REMOTE_ADDR"))
-        environ["sojourn.manager"] = self.manager
+        environ["sojourn.manager"] = manager
+        save = True
         try:
-            return FlaskSession(self.manager.load(raw_ids, meta=meta))
-        except StoreUnavailable:
-            logger.error("session.store_error: the session store is unavailable on load")
+            session = manager.load(raw_ids, meta=meta)
+        except StoreUnavailable as exc:
+            logger.error("session.store_error: the session store is unavailable on load: %s", exc)
             if self.options.on_store_error == "fail":
                 environ[STORE_ERROR_KEY] = True  # the before_request hook answers 503
-            fresh = self.manager.engine.new(self.manager.clock(), meta=meta)
-            return FlaskSession(fresh, save=False)
+            session = manager.engine.new(manager.clock(), meta=meta)
+            save = False
+        return FlaskSession(
+            session,
+            save=save,
+            presented=raw_ids,
+            manager=manager,
+            cookie=cookie,
+            principal_key=self.principal_key,
+        )
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         if not isinstance(session, FlaskSession):
             return
-        used = session.accessed or session.sojourn.accessed
-        vary = self.manager.engine.transport.vary if used else None
-        headers: tuple[tuple[str, str], ...] = ()
-        if session._save and response.status_code < 500:
-            try:
-                outcome = self.manager.commit(session.sojourn, final=True)
-            except StoreUnavailable:
-                logger.error("session.store_error: the session store failed on save")
-                _become_unavailable(response)
-                return
-            headers, vary = outcome.headers, outcome.vary or vary
-        if headers or vary:
-            merged = merge_response_headers(list(response.headers.items()), headers, vary)
-            response.headers.clear()
-            response.headers.extend(merged)
+        accessed = session.accessed or session.sojourn.accessed
+        manager = session._manager or self.manager
+        if not session._save or response.status_code >= 500:
+            if accessed:
+                response.vary.add(manager.engine.transport.vary or "Cookie")
+            return
+        session._follow_principal()
+        try:
+            outcome = manager.commit(session.sojourn, final=True)
+        except StoreUnavailable as exc:
+            logger.error("session.store_error: the session store failed on save: %s", exc)
+            _become_unavailable(response)
+            return
+        if session._cookie is None or self._sealed:
+            # Another transport, or a sealed token that is itself the cookie: pass it on.
+            _merge(response, outcome, manager.engine.transport.vary if accessed else None)
+            return
+        self._write_cookie(app, session, session._cookie, outcome, accessed, response)
+
+    def _write_cookie(
+        self,
+        app: Flask,
+        session: FlaskSession,
+        cookie: FlaskCookie,
+        outcome: Outcome,
+        accessed: bool,
+        response: Response,
+    ) -> None:
+        """Flask's own cookie rules (``SecureCookieSessionInterface.save_session``), applied
+        to the ID the commit left."""
+        if accessed:
+            response.vary.add("Cookie")
+        _extra_headers(response, outcome)
+        session_id = outcome.session_id
+        if session_id is None:  # nothing stored: Flask's "if not session"
+            if session.modified or outcome.headers:
+                response.headers.add("Set-Cookie", cookie.render_clear())
+                response.vary.add("Cookie")
+            return
+        issued = session_id not in session._presented
+        if not issued and not self.should_set_cookie(app, session):
+            return
+        expires = self.get_expiration_time(app, session)
+        response.headers.add("Set-Cookie", cookie.render(session_id, expires))
+        response.vary.add("Cookie")
+
+
+def _extra_headers(response: Response, outcome: Outcome) -> None:
+    """The commit's headers other than its own ``Set-Cookie`` (``Cache-Control: no-store`` on
+    responses that issue or clear an ID)."""
+    for name, value in outcome.headers:
+        if name != "set-cookie":
+            response.headers[name] = value
+
+
+def _merge(response: Response, outcome: Outcome, vary_if_accessed: str | None) -> None:
+    """A transport's headers (header/query transports, sealed cookies) merged as is."""
+    vary = outcome.vary or vary_if_accessed
+    if outcome.headers or vary:
+        merged = merge_response_headers(list(response.headers.items()), outcome.headers, vary)
+        response.headers.clear()
+        response.headers.extend(merged)
 
 
 def _become_unavailable(response: Response) -> None:
@@ -234,55 +370,57 @@ def _refuse_when_store_is_down() -> Response | None:
     return None
 
 
-def options_from_config(config: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
-    """Adapter options from Flask's ``SESSION_COOKIE_*`` and ``PERMANENT_SESSION_LIFETIME``.
+def store_from_config(config: Mapping[str, Any]) -> tuple[Store | ClientSideStore, bool]:
+    """The store named by ``SOJOURN_STORE`` (a URL or a store object), or by Flask-Session's
+    ``SESSION_TYPE = "redis"`` with ``SESSION_REDIS``; and whether it was built here.
 
-    A config value equal to Flask's default counts as unset, so Sojourn's secure defaults
-    (``__Host-sid``, ``SameSite=Lax``, a 30-minute idle timeout) stay in force.
+    Raises:
+        ConfigurationError: neither is set, or ``SESSION_TYPE`` names a backend Sojourn has no
+            drop-in for.
     """
-    merged = dict(options)
-    if not any(k in merged for k in ("cookie", "transport", "engine")):
-        cookie: dict[str, Any] = {}
-        name = config.get("SESSION_COOKIE_NAME")
-        if name and name != "session":
-            cookie["name"] = name
-        if config.get("SESSION_COOKIE_DOMAIN"):
-            cookie["domain"] = config["SESSION_COOKIE_DOMAIN"]
-        if config.get("SESSION_COOKIE_PATH"):
-            cookie["path"] = config["SESSION_COOKIE_PATH"]
-        if config.get("SESSION_COOKIE_HTTPONLY") is False:
-            cookie["http_only"] = False
-        if config.get("SESSION_COOKIE_SAMESITE"):
-            cookie["same_site"] = str(config["SESSION_COOKIE_SAMESITE"]).lower()
-        if cookie:
-            merged["cookie"] = CookieSettings(**cookie)
-    lifetime = config.get("PERMANENT_SESSION_LIFETIME")
-    if "engine" not in merged and "idle_timeout" not in merged and lifetime is not None:
-        idle = lifetime if isinstance(lifetime, timedelta) else timedelta(seconds=lifetime)
-        if idle != FLASK_DEFAULT_LIFETIME:
-            merged["idle_timeout"] = idle
-            if "lifetime" not in merged and idle > timedelta(days=1):
-                merged["lifetime"] = idle
-    return merged
+    from ..stores.urls import open_sync_store
+
+    value = config.get("SOJOURN_STORE")
+    if isinstance(value, str):
+        return open_sync_store(value), True
+    if value is not None:
+        store: Store | ClientSideStore = value
+        return store, False
+    kind = config.get("SESSION_TYPE")
+    if kind == "redis" and config.get("SESSION_REDIS") is not None:
+        from ..stores.redis import RedisStore
+
+        return RedisStore(config["SESSION_REDIS"]), False
+    if kind is not None:
+        raise ConfigurationError(
+            f"SESSION_TYPE = {kind!r} has no Sojourn drop-in: set SOJOURN_STORE to a store URL "
+            '(e.g. "redis://127.0.0.1:6379/0", "sqlite:///sessions.db", "postgresql://…")'
+        )
+    raise ConfigurationError(
+        "Sojourn(app) needs a store: pass store=..., or set SOJOURN_STORE in app.config "
+        '(e.g. "sqlite:///sessions.db" or "redis://127.0.0.1:6379/0")'
+    )
 
 
 class Sojourn:
-    """The Flask extension: ``Sojourn(app, store=MemoryStore())`` or ``init_app`` later.
+    """The Flask extension: ``Sojourn(app, store=SQLiteStore("s.db"))`` or ``init_app`` later.
 
     Args:
         app: the application, or ``None`` to call :meth:`init_app` later.
-        store: a sync store shared by every request.
+        store: a sync store shared by every request; if omitted, ``app.config["SOJOURN_STORE"]``
+            (a store URL for :func:`~sojourn.stores.urls.open_store`, or a store object).
         clock: the time source, in epoch seconds; tests inject a fake one.
         **options: ``idle_timeout``, ``lifetime``, ``renew_interval``, ``cookie``,
-            ``transport``, ``limits``, ``on_store_error``, ``track_metadata``, ``engine`` (the
-            same as the middleware); they win over the Flask config.
+            ``transport``, ``limits``, ``codec``, ``on_store_error``, ``track_metadata``,
+            ``engine`` (the same as the middleware), and ``principal_key``; they win over the
+            Flask config.
     """
 
     def __init__(
         self,
         app: Flask | None = None,
         *,
-        store: Store | ClientSideStore,
+        store: Store | ClientSideStore | None = None,
         clock: Callable[[], float] = time.time,
         **options: Any,
     ) -> None:
@@ -293,10 +431,13 @@ class Sojourn:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> SojournSessionInterface:
-        """Install the session interface on ``app`` (reading its config now)."""
-        interface = SojournSessionInterface(
-            self.store, clock=self.clock, **options_from_config(app.config, self.options)
-        )
+        """Install the session interface on ``app``."""
+        store = self.store
+        if store is None:
+            store, built = store_from_config(app.config)
+            if built:
+                atexit.register(store.close)  # type: ignore[union-attr]
+        interface = SojournSessionInterface(store, clock=self.clock, **self.options)
         app.session_interface = interface
         app.extensions["sojourn"] = interface
         app.before_request_funcs.setdefault(None, []).insert(0, _refuse_when_store_is_down)
@@ -316,15 +457,17 @@ def current_session() -> FlaskSession:
 
 
 def get_manager(app: Flask) -> Manager:
-    """The manager of ``app``, for "your sessions" pages and revocation."""
+    """The manager of ``app`` as currently configured, for "your sessions" pages and revocation."""
     interface: SojournSessionInterface = app.extensions["sojourn"]
-    return interface.manager
+    return interface._resolve(app)[0]
 
 
 __all__ = [
     "FlaskSession",
     "Sojourn",
     "SojournSessionInterface",
+    "TaggedJSONCodec",
     "current_session",
     "get_manager",
+    "store_from_config",
 ]

@@ -3,7 +3,7 @@
 Their wheels ship no tests, so this downloads the source distribution of exactly the installed
 version from the package index (``pip download --no-binary``) and unpacks only the test
 directories we run into ``.venv/upstream/<name>-<version>/tests``. Nothing fetched is
-committed; ``make test`` calls this before pytest, and the tests under ``tests/upstream`` find
+committed. ``make upstream`` (which ``make test`` runs first) calls this; the tests here find
 the suites through :func:`suite_dir`.
 """
 
@@ -17,7 +17,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".venv" / "upstream"
 
 # distribution -> the members of its sdist's tests/ we unpack

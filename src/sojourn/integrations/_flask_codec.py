@@ -1,0 +1,62 @@
+"""Flask's tagged JSON as a Sojourn value codec: the types ``flask.session`` round-trips today.
+
+Flask's signed-cookie session stores values with :class:`flask.json.tag.TaggedJSONSerializer`,
+so apps put tuples (``flash()`` stores ``(category, message)``), ``bytes``, ``Markup``, ``UUID``
+and ``datetime`` in the session and get them back as the same types. This codec runs exactly that
+serializer on each value, so a Flask app keeps every value it keeps today, and an app that
+registered its own tags on ``app.session_interface.serializer`` keeps those too.
+
+It is as safe as Flask's own session: decoding is JSON plus the registered tags' constructors
+(``tuple``, ``bytes`` from base64, ``Markup``, ``UUID``, an HTTP date) — never pickle, nothing
+that imports or calls by name. Bytes it cannot read are a corrupt record (logged, fresh session).
+Values are encoded one key at a time, so change detection and per-key writes work as with JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.json.tag import TaggedJSONSerializer
+
+from .._core.codec import CodecLimits, check_encoded_size
+from .._core.errors import CorruptSession, UnencodableValue
+
+
+class TaggedJSONCodec:
+    """Each session value encoded with Flask's :class:`TaggedJSONSerializer`.
+
+    Args:
+        serializer: the serializer to use; a fresh one with Flask's default tags if omitted.
+            Register extra tags on it (``codec.serializer.register(MyTag)``) as on Flask's.
+    """
+
+    __slots__ = ("serializer",)
+
+    def __init__(self, serializer: TaggedJSONSerializer | None = None) -> None:
+        self.serializer = serializer or TaggedJSONSerializer()
+
+    def check(self, key: str, value: object, limits: CodecLimits) -> None:
+        self.encode(key, value, limits)
+
+    def encode(self, key: str, value: object, limits: CodecLimits) -> bytes:
+        try:
+            text = self.serializer.dumps(value)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise UnencodableValue(
+                f"session key {key!r}: {type(value).__name__} cannot be stored "
+                f"({type(exc).__name__}: {exc})"
+            ) from None
+        return check_encoded_size(key, text.encode("utf-8"), limits)
+
+    def decode(self, data: bytes, limits: CodecLimits) -> Any:
+        if len(data) > limits.max_value_bytes:
+            raise CorruptSession("stored value is over the size limit")
+        try:
+            return self.serializer.loads(data.decode("utf-8"))
+        except Exception as exc:  # a tag's constructor may raise anything on bad input
+            raise CorruptSession(
+                f"stored value is not Flask tagged JSON ({type(exc).__name__})"
+            ) from None
+
+    def __repr__(self) -> str:
+        return "TaggedJSONCodec()"

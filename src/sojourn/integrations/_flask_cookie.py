@@ -1,0 +1,182 @@
+"""The Flask session cookie, configured the way Flask configures it: per request, from config.
+
+Flask reads ``SESSION_COOKIE_*``, ``APPLICATION_ROOT``, ``PERMANENT_SESSION_LIFETIME`` and
+``SESSION_REFRESH_EACH_REQUEST`` on every request through ``SessionInterface.get_cookie_*``, so
+settings changed after start-up (and in tests) take effect. :func:`flask_cookie` does the same,
+merged field by field with an explicit :class:`~sojourn.CookieSettings` passed to ``Sojourn``:
+a field the application named there wins, and a config value it overrides is logged once.
+
+The cookie is rendered by Werkzeug's ``dump_cookie``, as Flask renders its own, so attributes
+(``Partitioned``, a ``SameSite`` of ``None``, a leading-dot domain) come out exactly as Flask's
+do, and an invalid ``SESSION_COOKIE_SAMESITE`` raises ``ValueError`` as it does in Flask.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.http import dump_cookie
+
+from .._core.cookies import DEFAULT_MAX_HEADER_BYTES, CookieSettings, cookie_values
+from .._core.errors import ConfigurationError
+from .._core.transport import Headers
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from flask.sessions import SessionInterface
+
+logger = logging.getLogger("sojourn")
+
+# CookieSettings field -> the Flask config key it overrides
+CONFIG_KEYS = {
+    "name": "SESSION_COOKIE_NAME",
+    "domain": "SESSION_COOKIE_DOMAIN",
+    "path": "SESSION_COOKIE_PATH",
+    "http_only": "SESSION_COOKIE_HTTPONLY",
+    "secure": "SESSION_COOKIE_SECURE",
+    "same_site": "SESSION_COOKIE_SAMESITE",
+}
+_SAME_SITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
+
+
+@dataclass(frozen=True, slots=True)
+class FlaskCookie:
+    """The session cookie of one Flask configuration; a Sojourn transport.
+
+    ``issue`` renders a browser-session cookie: the Flask interface adds ``Expires`` for
+    permanent sessions itself, since permanence belongs to each session, not to the config.
+    """
+
+    name: str
+    domain: str | None
+    path: str
+    http_only: bool
+    secure: bool
+    same_site: str | None
+    partitioned: bool
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+
+    def __post_init__(self) -> None:
+        if self.name.lower().startswith("__host-") and (
+            not self.secure or self.domain is not None or self.path != "/"
+        ):
+            raise ConfigurationError(
+                f"a __Host- cookie name ({self.name}) needs SESSION_COOKIE_SECURE = True, "
+                "SESSION_COOKIE_PATH = '/' (or APPLICATION_ROOT '/') and no SESSION_COOKIE_DOMAIN"
+            )
+        if self.name.lower().startswith("__secure-") and not self.secure:
+            raise ConfigurationError(
+                f"a __Secure- cookie name ({self.name}) needs SESSION_COOKIE_SECURE = True"
+            )
+
+    @property
+    def vary(self) -> str:
+        return "Cookie"
+
+    @property
+    def cookie_name(self) -> str:
+        """The cookie's name (sealed client-side sessions are bound to it)."""
+        return self.name
+
+    def extract(self, headers: Headers, query: str) -> list[str]:
+        lines = [value for key, value in headers if key == "cookie"]
+        return cookie_values(lines, self.name, self.max_header_bytes)
+
+    def render(self, value: str, expires: datetime | float | None = None) -> str:
+        """A ``Set-Cookie`` value carrying ``value``, as Flask's ``response.set_cookie``."""
+        return dump_cookie(
+            self.name,
+            value,
+            expires=expires,
+            path=self.path,
+            domain=self.domain,
+            secure=self.secure,
+            httponly=self.http_only,
+            samesite=self.same_site,
+            partitioned=self.partitioned,
+        )
+
+    def render_clear(self) -> str:
+        """A ``Set-Cookie`` value deleting the cookie, as Flask's ``response.delete_cookie``."""
+        return dump_cookie(
+            self.name,
+            "",
+            max_age=0,
+            expires=0,
+            path=self.path,
+            domain=self.domain,
+            secure=self.secure,
+            httponly=self.http_only,
+            samesite=self.same_site,
+            partitioned=self.partitioned,
+        )
+
+    def issue(self, session_id: str, max_age: float | None, now: float) -> list[tuple[str, str]]:
+        return [("set-cookie", self.render(session_id))]
+
+    def clear(self) -> list[tuple[str, str]]:
+        return [("set-cookie", self.render_clear())]
+
+
+class ConflictLog:
+    """Logs each config value the application set that an explicit ``CookieSettings``
+    overrides, once per value (Flask's own defaults are not conflicts)."""
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[str, object]] = set()
+
+    def override(self, app: Flask, field_name: str, config_value: object, chosen: object) -> None:
+        setting = CONFIG_KEYS[field_name]
+        if app.config.get(setting) == app.default_config.get(setting):
+            return
+        key = (field_name, config_value)
+        if config_value != chosen and key not in self._seen:
+            self._seen.add(key)
+            logger.warning(
+                "sojourn.flask: %s = %r is overridden by Sojourn(cookie=CookieSettings(%s=%r))",
+                setting,
+                config_value,
+                field_name,
+                chosen,
+            )
+
+
+def flask_cookie(
+    app: Flask,
+    interface: SessionInterface,
+    explicit: CookieSettings | None,
+    conflicts: ConflictLog,
+) -> FlaskCookie:
+    """The cookie for this request: Flask's config, with ``explicit``'s named fields winning."""
+    config: dict[str, Any] = {
+        "name": interface.get_cookie_name(app),
+        "domain": interface.get_cookie_domain(app),
+        "path": interface.get_cookie_path(app),
+        "http_only": interface.get_cookie_httponly(app),
+        "secure": interface.get_cookie_secure(app),
+        "same_site": interface.get_cookie_samesite(app),
+    }
+    max_header_bytes = DEFAULT_MAX_HEADER_BYTES
+    if explicit is not None:
+        for field_name in explicit.given:
+            if field_name in config:
+                chosen: Any = getattr(explicit, field_name)
+                if field_name == "same_site":
+                    chosen = _SAME_SITE[str(chosen).lower()]
+                conflicts.override(app, field_name, config[field_name], chosen)
+                config[field_name] = chosen
+        max_header_bytes = explicit.max_header_bytes
+    partitioned = getattr(interface, "get_cookie_partitioned", None)
+    return FlaskCookie(
+        name=str(config["name"]),
+        domain=config["domain"],
+        path=str(config["path"]),
+        http_only=bool(config["http_only"]),
+        secure=bool(config["secure"]),
+        same_site=config["same_site"],
+        partitioned=bool(partitioned(app)) if partitioned is not None else False,
+        max_header_bytes=max_header_bytes,
+    )
