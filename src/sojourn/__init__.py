@@ -5,7 +5,10 @@ imported from their own submodules (``sojourn.stores.redis``, ``sojourn.asgi`` â
 ``sojourn`` needs no extra.
 """
 
+from ._core.codec import JSON as JSON
 from ._core.codec import CodecLimits as CodecLimits
+from ._core.codec import JSONCodec as JSONCodec
+from ._core.codec import ValueCodec as ValueCodec
 from ._core.cookies import CookieSettings as CookieSettings
 from ._core.errors import ConfigurationError as ConfigurationError
 from ._core.errors import CorruptSession as CorruptSession
