@@ -18,7 +18,13 @@ from .._core.errors import CorruptSession, SessionError, SessionExists, StoreUna
 from .._core.ids import fingerprint_of_key
 from .._core.plan import Apply, Commit, Create, Delete, Engine, Rename
 from .._core.session import Session, SessionInfo
-from ..stores.base import AsyncStore, AsyncSupportsPrincipals, ClientSideStore, Record
+from ..stores.base import (
+    AsyncStore,
+    AsyncSupportsPrincipals,
+    AsyncSupportsPurge,
+    ClientSideStore,
+    Record,
+)
 
 logger = logging.getLogger("sojourn.security")
 
@@ -145,6 +151,46 @@ class AsyncManager:
             headers = plan.headers_if_gone if gone else plan.headers
             return Outcome(headers, plan.vary, self.engine.session_id(session), gone)
         raise StoreUnavailable("could not create a session with a fresh ID")
+
+    # -- by ID, for framework APIs that name sessions (Django's exists/delete/clear_expired) --
+
+    async def exists(self, session_id: str) -> bool:
+        """True if a live session has this ID. Renews nothing; a malformed ID is ``False``.
+
+        Raises:
+            StoreUnavailable: the store is down.
+        """
+        now = self.clock()
+        for found, key in self.engine.candidates([session_id])[:1]:
+            try:
+                record = await self._call(self._server().load, key, now)
+            except CorruptSession:
+                return False
+            return not self.engine.open(found, record, now).is_new
+        return False
+
+    async def delete(self, session_id: str) -> None:
+        """End the session with this ID whether or not a request holds it; idempotent.
+
+        A malformed ID costs no store call.
+
+        Raises:
+            StoreUnavailable: the store is down.
+        """
+        for _, key in self.engine.candidates([session_id])[:1]:
+            await self._call(self._server().delete, key)
+
+    async def purge(self) -> int:
+        """Delete expired records where the store needs a job for it; how many went.
+
+        ``0`` for stores that expire records themselves (Redis TTLs) or keep nothing.
+
+        Raises:
+            StoreUnavailable: the store is down.
+        """
+        if not isinstance(self.store, AsyncSupportsPurge):
+            return 0
+        return await self._call(self.store.purge_expired, self.clock())
 
     async def _run(self, plan: Commit) -> bool:
         """Run a plan's operations; True if the session turned out to be gone."""

@@ -243,7 +243,7 @@ class Engine:
                 f"session data is {size} bytes, over the limit of "
                 f"{self.limits.max_session_bytes} bytes"
             )
-        has_content = bool(encoded) or s._principal is not None
+        has_content = bool(encoded) or s._principal is not None or s._persist
         cleared = tuple(self.transport.clear())
 
         if s._key is None:
@@ -258,7 +258,7 @@ class Engine:
                 principal=s._principal,
                 created_at=s._created_at,
                 renewed_at=now,
-                expires_at=self.policy.deadline(s._created_at, now),
+                expires_at=self.deadline(s, now),
                 authenticated_at=s._authenticated_at,
                 meta=dict(s._meta),
             )
@@ -276,6 +276,7 @@ class Engine:
         if s._logged_in and s._principal is not None:
             login = Login(s._principal, s._authenticated_at or now)
         due = self.policy.renewal_due(s._created_at, s._renewed_at, now)
+        over_cap = s._expires_cap is not None and s._expires_at > s._expires_cap
         key = s._key
         headers: tuple[tuple[str, str], ...] = ()
         issued: str | None = None
@@ -283,10 +284,10 @@ class Engine:
             issued = self.id_factory()
             ops.append(Rename(key, store_key(issued), now))
             key = store_key(issued)
-        if changed or removed or login or s._rotate or due:
+        if changed or removed or login or s._rotate or due or over_cap:
             changes = Changes(
                 now=now,
-                expires_at=self.policy.deadline(s._created_at, now),
+                expires_at=self.deadline(s, now),
                 set=changed,
                 remove=removed,
                 login=login,
@@ -318,6 +319,7 @@ class Engine:
         s._doomed_key = None
         s._rotate = False
         s._logged_in = False
+        s._persist = False
         s._committed = s._committed or final
         if gone:
             s._key = None
@@ -336,10 +338,17 @@ class Engine:
         if s._key is not None and commit.ops:
             s._loaded = s._encoded()
             s._renewed_at = now
-            s._expires_at = self.policy.deadline(s._created_at, s._renewed_at)
+            s._expires_at = self.deadline(s, s._renewed_at)
         elif s._key is None:
             s._loaded.clear()
         s._accessed = False
+
+    def deadline(self, session: Session, now: float) -> float:
+        """The deadline a write at ``now`` gives ``session``: the policy's, shortened (never
+        extended) by the session's :meth:`~Session.cap_expiry`."""
+        deadline = self.policy.deadline(session._created_at, now)
+        cap = session._expires_cap
+        return deadline if cap is None else min(deadline, cap)
 
     def session_id(self, session: Session) -> str | None:
         """The ID backing ``session`` as of its last load or commit (``None`` if unstored).

@@ -70,6 +70,8 @@ class Session(MutableMapping[str, Any]):
         self._sealed = False  # client-side: every change needs a new cookie
         self._reseal = False  # client-side: re-seal even if unchanged (renewal, retired key)
         self._sealed_meta: dict[str, str] | None = None  # client-side: metadata as unsealed
+        self._persist = False  # store at the next commit even if empty (Django's save())
+        self._expires_cap: float | None = None  # the record never outlives this instant
 
     # -- the mapping ----------------------------------------------------------------------
 
@@ -185,6 +187,26 @@ class Session(MutableMapping[str, Any]):
         self._authenticated_at = self._now
         self._created_at = self._now
         self._logged_in = True
+
+    def persist(self) -> None:
+        """Store the session at the next commit even if it holds no data and no principal.
+
+        Sessions are created lazily and an emptied one is deleted; a framework whose API
+        stores empty sessions on request (Django's ``save()`` and ``create()``) calls this
+        before that commit. It lasts for one commit.
+        """
+        self._writable()
+        self._accessed = True
+        self._persist = True
+
+    def cap_expiry(self, at: float | None) -> None:
+        """Never let the stored record outlive ``at`` (epoch seconds); ``None`` lifts the cap.
+
+        The cap only shortens: each commit stores ``min(policy deadline, at)``, and rewrites a
+        stored deadline later than ``at`` (as a renewal on load may have made it). It is not
+        stored: set it on every request that needs it (Django's ``set_expiry``).
+        """
+        self._expires_cap = at
 
     def invalidate(self) -> None:
         """End the session: its record is deleted and the client told to forget the ID.

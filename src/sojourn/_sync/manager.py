@@ -19,7 +19,13 @@ from .._core.errors import CorruptSession, SessionError, SessionExists, StoreUna
 from .._core.ids import fingerprint_of_key
 from .._core.plan import Apply, Commit, Create, Delete, Engine, Rename
 from .._core.session import Session, SessionInfo
-from ..stores.base import ClientSideStore, Record, Store, SupportsPrincipals
+from ..stores.base import (
+    ClientSideStore,
+    Record,
+    Store,
+    SupportsPrincipals,
+    SupportsPurge,
+)
 
 logger = logging.getLogger("sojourn.security")
 
@@ -146,6 +152,46 @@ class Manager:
             headers = plan.headers_if_gone if gone else plan.headers
             return Outcome(headers, plan.vary, self.engine.session_id(session), gone)
         raise StoreUnavailable("could not create a session with a fresh ID")
+
+    # -- by ID, for framework APIs that name sessions (Django's exists/delete/clear_expired) --
+
+    def exists(self, session_id: str) -> bool:
+        """True if a live session has this ID. Renews nothing; a malformed ID is ``False``.
+
+        Raises:
+            StoreUnavailable: the store is down.
+        """
+        now = self.clock()
+        for found, key in self.engine.candidates([session_id])[:1]:
+            try:
+                record = self._call(self._server().load, key, now)
+            except CorruptSession:
+                return False
+            return not self.engine.open(found, record, now).is_new
+        return False
+
+    def delete(self, session_id: str) -> None:
+        """End the session with this ID whether or not a request holds it; idempotent.
+
+        A malformed ID costs no store call.
+
+        Raises:
+            StoreUnavailable: the store is down.
+        """
+        for _, key in self.engine.candidates([session_id])[:1]:
+            self._call(self._server().delete, key)
+
+    def purge(self) -> int:
+        """Delete expired records where the store needs a job for it; how many went.
+
+        ``0`` for stores that expire records themselves (Redis TTLs) or keep nothing.
+
+        Raises:
+            StoreUnavailable: the store is down.
+        """
+        if not isinstance(self.store, SupportsPurge):
+            return 0
+        return self._call(self.store.purge_expired, self.clock())
 
     def _run(self, plan: Commit) -> bool:
         """Run a plan's operations; True if the session turned out to be gone."""

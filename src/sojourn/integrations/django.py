@@ -1,0 +1,380 @@
+"""Django: a session engine, ``SESSION_ENGINE = "sojourn.django"``, on the sync Manager.
+
+``SessionStore`` is Django's ``SessionBase`` translated onto a :class:`~sojourn.Session`: each
+Django method becomes one manager call, so the no-lost-update, no-resurrection and rotation
+rules are the engine's, as in every other adapter.
+
+- ``load()``: ``manager.load([key])``. An unknown, expired or corrupt key is never adopted
+  (``session_key`` becomes ``None``); a corrupt or dead record is deleted at once.
+- ``save()``: Django's dict is copied into the Sojourn session (changed keys set, missing keys
+  removed), then committed; only the keys that changed are written. A new ``_auth_user_id``
+  records the principal with ``Session.login`` (a rotation); a save after a concurrent delete
+  raises ``UpdateError`` and writes nothing.
+- ``cycle_key()``: ``Session.regenerate`` committed at once (the old key is dead on return);
+  ``flush()`` and ``delete()``: ``Session.invalidate`` (or ``manager.delete`` by key).
+- ``set_expiry``: a per-session cap on the record's deadline (``Session.cap_expiry``): it
+  shortens the Sojourn timeouts, never extends them; ``get_expiry_age()`` (the cookie's
+  ``Max-Age``) is capped at the time left before the absolute lifetime ends.
+
+:class:`SessionMiddleware` is Django's, plus the 503 answer on a store outage and the header or
+query transports of ``SOJOURN_TRANSPORT``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, ParamSpec, TypeVar
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
+from django.contrib.sessions.exceptions import SessionInterrupted
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.utils.cache import patch_cache_control, patch_vary_headers
+
+from .._core.errors import ConfigurationError, StoreUnavailable
+from .._core.ids import is_valid_session_id, new_session_id
+from .._core.session import Session
+from .._core.transport import CookieTransport, Transport
+from .._sync.manager import Manager
+from .django_config import AUTH_USER_KEY, clock, configured_manager
+from .wsgi import UNAVAILABLE_BODY, UNAVAILABLE_HEADERS
+
+EXPIRY_KEY = "_session_expiry"  # where Django's set_expiry keeps its value
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type information
+    """Django's session API over a Sojourn store (see the module docstring).
+
+    Attributes:
+        store_error: the outage a store call met during this request, if any; the middleware
+            answers 503 when it is set, whichever code (a view, another middleware) hit it.
+    """
+
+    _session_key: str | None  # a validating property of SessionBase (annotation only)
+    _session_cache: dict[str, Any]  # set by SessionBase on first access (annotation only)
+
+    def __init__(self, session_key: str | None = None) -> None:
+        super().__init__(session_key)
+        self._sojourn: Session | None = None  # the session behind this key, once opened
+        self.store_error: StoreUnavailable | None = None
+
+    @classmethod
+    def get_manager(cls) -> Manager:
+        """The process's manager (override to pick one per request in a subclass)."""
+        return configured_manager()
+
+    # -- keys -----------------------------------------------------------------------------------
+
+    def _validate_session_key(self, key: str | None) -> bool:
+        # Only IDs of the exact shape Sojourn issues; anything else never reaches the store.
+        return isinstance(key, str) and is_valid_session_id(key)
+
+    def _get_new_session_key(self) -> str:
+        # 256 bits from the CSPRNG. Sojourn's engine issues the keys it stores; this is only
+        # Django's API (some code asks for a fresh key).
+        return new_session_id()
+
+    async def _aget_new_session_key(self) -> str:
+        return new_session_id()
+
+    # -- one place for manager calls --------------------------------------------------------------
+
+    def _call(self, operation: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run one manager call, remembering an outage for the middleware's 503."""
+        try:
+            return operation(*args, **kwargs)
+        except StoreUnavailable as exc:
+            self.store_error = exc
+            raise
+
+    def _open(self) -> Session:
+        """The Sojourn session behind ``session_key``, loaded once per object."""
+        session = self._sojourn
+        if session is None:
+            manager = self.get_manager()
+            key = self.session_key
+            session = self._call(manager.load, [key] if key is not None else [])
+            if session.is_new:
+                # Deletes a corrupt or dead record the load found; costs nothing otherwise.
+                self._call(manager.commit, session, final=False)
+                self._session_key = None  # never adopt an unknown or dead key
+            self._sojourn = session
+        return session
+
+    def _commit(self, session: Session, data: dict[str, Any], *, rotate: bool = False) -> None:
+        """Make ``session`` hold ``data`` and store it (Django stores even an empty session)."""
+        for key in [key for key in session if key not in data]:
+            del session[key]
+        for key, value in data.items():
+            session[key] = value
+        user = data.get(AUTH_USER_KEY)
+        principal = str(user) if user is not None else None
+        if rotate:
+            session.regenerate()
+        if principal is not None and principal != session.principal:
+            session.login(principal)  # a new user: rotate and record who
+        elif principal is None and session.principal is not None:
+            # The user key went without a flush(): end the logged-in session, keep the data
+            # in a new one (new ID, no principal).
+            session.invalidate()
+            for key, value in data.items():
+                session[key] = value
+        now = clock()
+        session.cap_expiry(self._expiry_cap(data, now))
+        session.persist()
+        outcome = self._call(self.get_manager().commit, session, final=False)
+        if outcome.gone:
+            self._session_key = None
+            raise UpdateError  # deleted meanwhile (logout elsewhere): nothing resurrected
+        self._session_key = outcome.session_id
+
+    def _expiry_cap(self, data: dict[str, Any], now: float) -> float | None:
+        """The deadline Django's ``set_expiry`` asks for, as epoch seconds (``None``: none)."""
+        expiry = data.get(EXPIRY_KEY)
+        if not expiry:  # unset, or 0 (a browser-session cookie): the Sojourn timeouts rule
+            return None
+        modification = datetime.fromtimestamp(now, UTC)
+        age: int = SessionBase.get_expiry_age(self, modification=modification, expiry=expiry)
+        return now + age
+
+    # -- Django's storage API -------------------------------------------------------------------
+
+    def load(self) -> dict[str, Any]:
+        self._sojourn = None  # load() always reads the store
+        session = self._open()
+        data = {key: session[key] for key in session}
+        cap = self._expiry_cap(data, clock())
+        if cap is not None and session.expires_at > cap:
+            # A renewal on load slid the deadline past set_expiry's: write it back.
+            session.cap_expiry(cap)
+            self._call(self.get_manager().commit, session, final=False)
+        return data
+
+    def exists(self, session_key: str | None) -> bool:
+        if not isinstance(session_key, str):
+            return False
+        return self._call(self.get_manager().exists, session_key)
+
+    def create(self) -> None:
+        """Store a new session under a fresh key now; the previous record is left alone."""
+        self._sojourn = self._call(self.get_manager().load, [])
+        self._session_key = None
+        self._commit(self._sojourn, self._get_session(no_load=True))
+        self.modified = True
+
+    def save(self, must_create: bool = False) -> None:
+        data = self._get_session(no_load=must_create)
+        session = self._open()  # after clear(): learn whether a record backs the key
+        if must_create and not session.is_new:
+            raise CreateError
+        self._commit(session, data)
+
+    def delete(self, session_key: str | None = None) -> None:
+        if session_key is None or session_key == self.session_key:
+            session = self._sojourn
+            if session is not None and not session.is_new:
+                session.invalidate()
+                self._call(self.get_manager().commit, session, final=False)
+            elif self.session_key is not None:
+                self._call(self.get_manager().delete, self.session_key)
+                self._sojourn = None
+        else:
+            self._call(self.get_manager().delete, session_key)
+
+    def cycle_key(self) -> None:
+        """Move the session to a new key now, data kept; the old key is dead on return.
+
+        If the session was revoked meanwhile, nothing of it is carried over: the object becomes
+        a fresh, empty session (``auth.login`` then writes its user into a new one).
+        """
+        data = self._session
+        session = self._open()
+        try:
+            self._commit(session, data, rotate=True)
+        except UpdateError:
+            self._sojourn = None
+            self._session_cache = {}
+        self.modified = True
+
+    def flush(self) -> None:
+        self.clear()
+        self.delete()
+        self._session_key = None
+
+    async def acycle_key(self) -> None:
+        await sync_to_async(self.cycle_key)()
+
+    async def aflush(self) -> None:
+        await sync_to_async(self.flush)()
+
+    @classmethod
+    def clear_expired(cls) -> None:
+        """Purge expired records where the store needs a job for it (SQL, SQLite)."""
+        cls.get_manager().purge()
+
+    # -- expiry ---------------------------------------------------------------------------------
+
+    def get_expiry_age(self, **kwargs: Any) -> int:
+        """Django's expiry age, capped at the time left before the absolute lifetime ends."""
+        age: int = super().get_expiry_age(**kwargs)
+        session = self._sojourn
+        if session is not None and not session.is_new:
+            lifetime = self.get_manager().engine.policy.lifetime
+            age = min(age, max(0, int(session.created_at + lifetime - clock())))
+        return age
+
+    async def aget_expiry_age(self, **kwargs: Any) -> int:
+        await self._aget_session()
+        return self.get_expiry_age(**kwargs)
+
+
+# -- the middleware -------------------------------------------------------------------------------
+
+
+def configured_transport() -> Transport | None:
+    """The transport from ``SOJOURN_TRANSPORT``, or ``None`` for Django's own cookie.
+
+    Raises:
+        ConfigurationError: the setting is not a transport, or is a ``CookieTransport`` (the
+            cookie is Django's, configured by ``SESSION_COOKIE_*``).
+    """
+    transport = getattr(settings, "SOJOURN_TRANSPORT", None)
+    if transport is None:
+        return None
+    if isinstance(transport, CookieTransport):
+        raise ConfigurationError(
+            "leave SOJOURN_TRANSPORT unset for cookies: Django's SESSION_COOKIE_* settings "
+            "configure the session cookie"
+        )
+    if not all(callable(getattr(transport, name, None)) for name in ("extract", "issue", "clear")):
+        raise ConfigurationError(
+            "SOJOURN_TRANSPORT must be a transport object such as sojourn.HeaderTransport() "
+            f"or sojourn.QueryTransport(), not {type(transport).__name__}"
+        )
+    configured: Transport = transport
+    return configured
+
+
+def unavailable() -> HttpResponse:
+    """The answer to a request whose session store is down: 503, ``Retry-After``."""
+    response = HttpResponse(UNAVAILABLE_BODY, status=503)
+    for name, value in UNAVAILABLE_HEADERS:
+        response[name] = value
+    return response
+
+
+class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]  # Django is untyped
+    """Django's ``SessionMiddleware``, with a 503 on store outages and Sojourn transports.
+
+    Put ``"sojourn.django.SessionMiddleware"`` where Django's middleware was. A store outage
+    answers ``503`` with ``Retry-After`` (never a 500, never a silently empty session) whether
+    a view, another middleware (messages, auth) or the save at the end of the request met it.
+
+    Without ``SOJOURN_TRANSPORT`` the key travels in Django's cookie. With a header or query
+    transport, the key is read from the request with the transport, a new key goes out in the
+    transport's response header (``transport.issue``) with ``Cache-Control: private, no-store``,
+    an emptied session is cleared with ``transport.clear()``, ``Vary`` names the transport's
+    request header, and no cookie is read or set. Django's rules are kept: saves only when
+    modified (or ``SESSION_SAVE_EVERY_REQUEST``), none on 5xx, ``SessionInterrupted`` when the
+    session was deleted meanwhile.
+
+    Only the server-side engine (``sojourn.django``) may leave the cookie: a sealed
+    ``sojourn.django_cookies`` session belongs in a cookie, so that pairing is refused.
+    """
+
+    def __init__(self, get_response: Callable[..., Any]) -> None:
+        super().__init__(get_response)
+        self.transport = configured_transport()
+        if self.transport is not None and not issubclass(self.SessionStore, SessionStore):
+            if settings.SESSION_ENGINE == "sojourn.django_cookies":
+                raise ConfigurationError(
+                    "SOJOURN_TRANSPORT cannot be used with sojourn.django_cookies: sealed "
+                    "sessions travel in the session cookie; use SESSION_ENGINE = "
+                    '"sojourn.django" with a server-side store for header or query tokens'
+                )
+            raise ConfigurationError(
+                f'SOJOURN_TRANSPORT needs SESSION_ENGINE = "sojourn.django", '
+                f"not {settings.SESSION_ENGINE!r}"
+            )
+
+    def process_request(self, request: HttpRequest) -> None:
+        if self.transport is None:
+            super().process_request(request)
+            return
+        headers = [(name.lower(), value) for name, value in request.headers.items()]
+        raw = self.transport.extract(headers, request.META.get("QUERY_STRING", ""))
+        key = next((value for value in raw if is_valid_session_id(value)), None)
+        request.sojourn_presented_key = key  # what the client holds, to clear or replace
+        request.session = self.SessionStore(key)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, StoreUnavailable):
+            return unavailable()
+        return None
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        if getattr(getattr(request, "session", None), "store_error", None) is not None:
+            return unavailable()  # met earlier, maybe by another middleware
+        try:
+            if self.transport is None:
+                return super().process_response(request, response)
+            return self._respond(request, response, self.transport)
+        except StoreUnavailable:
+            return unavailable()
+
+    def _respond(
+        self, request: HttpRequest, response: HttpResponseBase, transport: Transport
+    ) -> HttpResponseBase:
+        try:
+            accessed = request.session.accessed
+            modified = request.session.modified
+            empty = request.session.is_empty()
+        except AttributeError:
+            return response
+        presented: str | None = getattr(request, "sojourn_presented_key", None)
+        issued: list[tuple[str, str]] = []
+        if presented is not None and empty:
+            issued = transport.clear()  # the key is unknown, expired or flushed: forget it
+            used = True
+        else:
+            used = accessed
+            saving = (modified or settings.SESSION_SAVE_EVERY_REQUEST) and not empty
+            if saving and response.status_code < 500:  # Django saves nothing on a 5xx
+                issued = self._save(request.session, transport, presented)
+                used = True
+        for name, value in issued:
+            response[name] = value
+        if issued:
+            patch_cache_control(response, private=True, no_store=True)
+        if used and transport.vary is not None:
+            patch_vary_headers(response, (transport.vary,))
+        return response
+
+    @staticmethod
+    def _save(
+        session: SessionBase, transport: Transport, presented: str | None
+    ) -> list[tuple[str, str]]:
+        """Save the session; the headers that hand the client its key if that key is new."""
+        try:
+            session.save()
+        except UpdateError as exc:
+            raise SessionInterrupted(
+                "The request's session was deleted before the request completed. "
+                "The user may have logged out in a concurrent request, for example."
+            ) from exc
+        key: str = session.session_key
+        if key == presented:  # the client holds this key already: nothing to send
+            return []
+        age = None if session.get_expire_at_browser_close() else session.get_expiry_age()
+        return transport.issue(key, age, clock())
+
+
+__all__ = ["SessionMiddleware", "SessionStore", "configured_transport", "unavailable"]
