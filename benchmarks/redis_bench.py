@@ -11,6 +11,7 @@ apps are called with a scope and ``receive``/``send`` callables, WSGI apps with 
 - starsessions: its ``SessionMiddleware`` + autoload on its ``RedisStore``, same Starlette app;
 - Flask-Session: its Redis interface on a Flask app (its defaults: the session is saved on
   every request, read-only ones included);
+- Sojourn Flask: ``sojourn.flask.Sojourn`` on ``RedisStore``, the same Flask app;
 - each framework without any session middleware, so its own cost can be subtracted.
 
 Round trips are counted on the client's connections; "server commands" come from the server's
@@ -290,12 +291,15 @@ def run_flask(url: str, admin: redis.Redis, n: int, repeats: int) -> list[Row]:
     from flask import session as flask_session
     from flask_session import Session
 
+    from sojourn.flask import Sojourn
+    from sojourn.stores.redis import RedisStore
+
     rows: list[Row] = []
     trips = Trips()
     prefix = f"bench-{os.getpid()}-flask:"
     client = redis.Redis.from_url(url, connection_class=trips.sync_class())
 
-    def make(with_sessions: bool) -> Flask:
+    def make(with_sessions: bool, sojourn: bool = False) -> Flask:
         app = Flask(__name__)
 
         @app.get("/read")
@@ -311,7 +315,10 @@ def run_flask(url: str, admin: redis.Redis, n: int, repeats: int) -> list[Row]:
         def plain() -> str:
             return ""
 
-        if with_sessions:
+        if sojourn:
+            app.config.update(SESSION_COOKIE_SECURE=True)
+            Sojourn(app, store=RedisStore(client, prefix=prefix + "sojourn."))
+        elif with_sessions:
             app.config.update(
                 SESSION_TYPE="redis",
                 SESSION_REDIS=client,
@@ -326,13 +333,18 @@ def run_flask(url: str, admin: redis.Redis, n: int, repeats: int) -> list[Row]:
     us, t, c = measure_sync(admin, trips, n, repeats, lambda: call_wsgi(bare, env))
     rows.append(Row("Flask, no sessions", "plain", us, t, c))
 
-    app = make(True)
-    _, cookies = call_wsgi(app, wsgi_environ("/write", None))
-    cookie = cookies[0]
-    for path, label in (("/read", "read-only"), ("/write", "write")):
-        env = wsgi_environ(path, cookie)
-        us, t, c = measure_sync(admin, trips, n, repeats, functools.partial(call_wsgi, app, env))
-        rows.append(Row("Flask-Session (redis)", label, us, t, c))
+    for setup, app in (
+        ("Flask-Session (redis)", make(True)),
+        ("Sojourn Flask (RedisStore)", make(True, sojourn=True)),
+    ):
+        _, cookies = call_wsgi(app, wsgi_environ("/write", None))
+        cookie = cookies[0]
+        for path, label in (("/read", "read-only"), ("/write", "write")):
+            env = wsgi_environ(path, cookie)
+            us, t, c = measure_sync(
+                admin, trips, n, repeats, functools.partial(call_wsgi, app, env)
+            )
+            rows.append(Row(setup, label, us, t, c))
 
     for key in client.scan_iter(match=prefix + "*"):
         client.delete(key)

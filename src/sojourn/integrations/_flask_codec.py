@@ -10,16 +10,28 @@ It is as safe as Flask's own session: decoding is JSON plus the registered tags'
 (``tuple``, ``bytes`` from base64, ``Markup``, ``UUID``, an HTTP date) — never pickle, nothing
 that imports or calls by name. Bytes it cannot read are a corrupt record (logged, fresh session).
 Values are encoded one key at a time, so change detection and per-key writes work as with JSON.
+
+The tagged structure is written as canonical JSON (compact, UTF-8, no NaN), the same bytes the
+default JSON codec writes for plain JSON values, so a Flask app and a Starlette/FastAPI app that
+share sessions read each other's plain values without rewriting them. Values that are not JSON
+and have no tag get Flask's own conversions (``date`` to an HTTP date string, ``Decimal`` and
+``UUID`` inside other objects to strings, dataclasses to dicts), as Flask's session does.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from flask.json.provider import DefaultJSONProvider
 from flask.json.tag import TaggedJSONSerializer
 
 from .._core.codec import CodecLimits, check_encoded_size
 from .._core.errors import CorruptSession, UnencodableValue
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 class TaggedJSONCodec:
@@ -40,7 +52,13 @@ class TaggedJSONCodec:
 
     def encode(self, key: str, value: object, limits: CodecLimits) -> bytes:
         try:
-            text = self.serializer.dumps(value)
+            text = json.dumps(
+                self.serializer.tag(value),
+                ensure_ascii=False,
+                allow_nan=False,
+                separators=(",", ":"),
+                default=DefaultJSONProvider.default,  # Flask's conversions (date, Decimal, …)
+            )
         except (TypeError, ValueError, RecursionError) as exc:
             raise UnencodableValue(
                 f"session key {key!r}: {type(value).__name__} cannot be stored "
@@ -52,7 +70,12 @@ class TaggedJSONCodec:
         if len(data) > limits.max_value_bytes:
             raise CorruptSession("stored value is over the size limit")
         try:
-            return self.serializer.loads(data.decode("utf-8"))
+            # Bottom-up, as the serializer's own loads untags: each object as it is parsed.
+            return json.loads(
+                data.decode("utf-8"),
+                object_hook=self.serializer.untag,
+                parse_constant=_reject_constant,
+            )
         except Exception as exc:  # a tag's constructor may raise anything on bad input
             raise CorruptSession(
                 f"stored value is not Flask tagged JSON ({type(exc).__name__})"
