@@ -150,7 +150,7 @@ def test_wsgi_middleware_takes_a_codec() -> None:
             body = type(session.get("when")).__name__
         return WSGIResponse(body)(environ, start_response)
 
-    wrapped = WSGISessionMiddleware(
+    wrapped: Any = WSGISessionMiddleware(
         app, store=MemoryStore(), codec=TAGGED, cookie=CookieSettings(secure=False)
     )
     client = Client(wrapped)
