@@ -144,20 +144,38 @@ class ConflictLog:
             )
 
 
+def config_key(app: Flask, interface: SessionInterface) -> tuple[Any, ...]:
+    """Everything in this request's config that shapes the cookie and the timeouts, read
+    through Flask's helpers; equal keys give equal cookies (a dict lookup per request)."""
+    partitioned = getattr(interface, "get_cookie_partitioned", None)
+    return (
+        interface.get_cookie_name(app),
+        interface.get_cookie_domain(app),
+        interface.get_cookie_path(app),
+        interface.get_cookie_httponly(app),
+        interface.get_cookie_secure(app),
+        interface.get_cookie_samesite(app),
+        bool(partitioned(app)) if partitioned is not None else False,
+        app.permanent_session_lifetime,
+    )
+
+
 def flask_cookie(
     app: Flask,
-    interface: SessionInterface,
+    key: tuple[Any, ...],
     explicit: CookieSettings | None,
     conflicts: ConflictLog,
 ) -> FlaskCookie:
-    """The cookie for this request: Flask's config, with ``explicit``'s named fields winning."""
+    """The cookie for a :func:`config_key`: Flask's config, with ``explicit``'s named fields
+    winning (each overridden config value logged once)."""
+    name, domain, path, http_only, secure, same_site, partitioned, _ = key
     config: dict[str, Any] = {
-        "name": interface.get_cookie_name(app),
-        "domain": interface.get_cookie_domain(app),
-        "path": interface.get_cookie_path(app),
-        "http_only": interface.get_cookie_httponly(app),
-        "secure": interface.get_cookie_secure(app),
-        "same_site": interface.get_cookie_samesite(app),
+        "name": name,
+        "domain": domain,
+        "path": path,
+        "http_only": http_only,
+        "secure": secure,
+        "same_site": same_site,
     }
     max_header_bytes = DEFAULT_MAX_HEADER_BYTES
     if explicit is not None:
@@ -169,7 +187,6 @@ def flask_cookie(
                 conflicts.override(app, field_name, config[field_name], chosen)
                 config[field_name] = chosen
         max_header_bytes = explicit.max_header_bytes
-    partitioned = getattr(interface, "get_cookie_partitioned", None)
     return FlaskCookie(
         name=str(config["name"]),
         domain=config["domain"],
@@ -177,6 +194,6 @@ def flask_cookie(
         http_only=bool(config["http_only"]),
         secure=bool(config["secure"]),
         same_site=config["same_site"],
-        partitioned=bool(partitioned(app)) if partitioned is not None else False,
+        partitioned=partitioned,
         max_header_bytes=max_header_bytes,
     )

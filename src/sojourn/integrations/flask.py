@@ -46,7 +46,7 @@ from .._core.session import Session
 from .._sync.manager import Manager, Outcome
 from ..stores.base import ClientSideStore, Store
 from ._flask_codec import TaggedJSONCodec as TaggedJSONCodec
-from ._flask_cookie import ConflictLog, FlaskCookie, flask_cookie
+from ._flask_cookie import ConflictLog, FlaskCookie, config_key, flask_cookie
 from ._options import AdapterOptions, build_options, metadata, seconds
 from .wsgi import UNAVAILABLE_BODY, UNAVAILABLE_HEADERS, request_headers
 
@@ -232,12 +232,12 @@ class SojournSessionInterface(SessionInterface):
         """The manager for this request's config (remembered per distinct configuration)."""
         if not self._follow_config:
             return self.manager, None
-        cookie = flask_cookie(app, self, self._explicit_cookie, self._conflicts)
-        lifetime = app.permanent_session_lifetime
-        key = (cookie, lifetime)
+        key = config_key(app, self)
         found = self._managers.get(key)
         if found is None:
-            engine = replace(self.options.engine, transport=cookie, policy=self._policy(lifetime))
+            cookie = flask_cookie(app, key, self._explicit_cookie, self._conflicts)
+            policy = self._policy(app.permanent_session_lifetime)
+            engine = replace(self.options.engine, transport=cookie, policy=policy)
             found = (Manager(self.store, engine, clock=self.clock), cookie)
             if len(self._managers) >= MAX_CONFIGURATIONS:
                 self._managers.clear()
