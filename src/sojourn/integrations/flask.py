@@ -31,7 +31,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask, Request, Response, request
@@ -245,13 +245,20 @@ class SojournSessionInterface(SessionInterface):
         return found
 
     def _policy(self, flask_lifetime: timedelta) -> Policy:
-        """Sojourn's timeouts, or ``PERMANENT_SESSION_LIFETIME`` as the idle timeout when the
-        app changed it from Flask's 31 days; explicit options win."""
+        """The server-side timeouts for a Flask config; explicit options win.
+
+        Idle: Sojourn's 30 minutes, or ``PERMANENT_SESSION_LIFETIME`` when the app changed it
+        from Flask's 31 days. Absolute: ``PERMANENT_SESSION_LIFETIME`` (at least Sojourn's 24
+        hours and the idle timeout), so a permanent session's cookie, which Flask dates that far
+        ahead, expires with the session (SEC-61) rather than outliving it.
+        """
         explicit = self._explicit_policy
+        flask_seconds = flask_lifetime.total_seconds()
         idle = seconds(explicit.get("idle_timeout", DEFAULT_IDLE_TIMEOUT))
         if "idle_timeout" not in explicit and flask_lifetime != FLASK_DEFAULT_LIFETIME:
-            idle = flask_lifetime.total_seconds()
-        lifetime = seconds(explicit.get("lifetime", max(idle, DEFAULT_LIFETIME)))
+            idle = flask_seconds
+        default_lifetime = max(flask_seconds, idle, DEFAULT_LIFETIME)
+        lifetime = seconds(explicit.get("lifetime", default_lifetime))
         renew = explicit.get("renew_interval")
         return Policy(
             idle_timeout=idle,
@@ -310,6 +317,15 @@ class SojournSessionInterface(SessionInterface):
             _merge(response, outcome, manager.engine.transport.vary if accessed else None)
             return
         self._write_cookie(app, session, session._cookie, outcome, accessed, response)
+
+    def get_expiration_time(self, app: Flask, session: SessionMixin) -> datetime | None:
+        """Flask's (now + ``PERMANENT_SESSION_LIFETIME`` for a permanent session), never past
+        the session's absolute deadline (SEC-61)."""
+        expires = super().get_expiration_time(app, session)
+        if expires is None or not isinstance(session, FlaskSession) or session._manager is None:
+            return expires
+        deadline = session.sojourn.created_at + session._manager.engine.policy.lifetime
+        return min(expires, datetime.fromtimestamp(deadline, UTC))
 
     def _write_cookie(
         self,

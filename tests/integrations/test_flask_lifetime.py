@@ -1,0 +1,77 @@
+"""Flask's lifetimes on the server: what PERMANENT_SESSION_LIFETIME means under Sojourn.
+
+SEC-61: a permanent session's cookie never outlives the session's absolute deadline, and the
+server enforces the idle timeout whatever the cookie says.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
+
+import pytest
+from flask import Flask, session
+
+from sojourn import MemoryStore
+from sojourn.flask import Sojourn, get_manager
+from sojourn.testing import FakeClock
+
+
+def make_app(clock: FakeClock, **options: object) -> Flask:
+    app = Flask(__name__)
+    Sojourn(app, store=MemoryStore(), clock=clock, **options)
+
+    @app.get("/remember")
+    def remember() -> str:
+        session["user"] = "alice"
+        session.permanent = True
+        return "ok"
+
+    @app.get("/read")
+    def read() -> str:
+        return str(session.get("user"))
+
+    return app
+
+
+def expires_in(header: str, now: float) -> float:
+    match = re.search(r"Expires=([^;]+)", header)
+    assert match is not None, header
+    return parsedate_to_datetime(match.group(1)).timestamp() - now
+
+
+@pytest.mark.parametrize(
+    ("config", "idle", "lifetime"),
+    [
+        ({}, 30 * 60, 31 * 24 * 3600),  # Flask's 31 days: the absolute lifetime; idle stays 30 min
+        ({"PERMANENT_SESSION_LIFETIME": timedelta(minutes=5)}, 300, 24 * 3600),
+        ({"PERMANENT_SESSION_LIFETIME": timedelta(days=7)}, 7 * 24 * 3600, 7 * 24 * 3600),
+    ],
+)
+def test_permanent_session_lifetime_maps_onto_the_policy(
+    config: dict[str, object], idle: float, lifetime: float
+) -> None:
+    app = make_app(FakeClock(time.time()))
+    app.config.update(config)
+    policy = get_manager(app).engine.policy
+    assert (policy.idle_timeout, policy.lifetime) == (idle, lifetime)
+
+
+def test_a_permanent_cookie_expires_with_the_session_not_later() -> None:
+    clock = FakeClock(time.time())  # Flask dates Expires by the real clock
+    client = make_app(clock, lifetime=3600).test_client()
+    [header] = client.get("/remember").headers.getlist("Set-Cookie")
+    assert 3590 <= expires_in(header, clock()) <= 3600  # not now + 31 days
+
+
+def test_the_server_ends_an_idle_permanent_session_whatever_the_cookie_says() -> None:
+    clock = FakeClock(time.time())  # Flask dates Expires by the real clock
+    client = make_app(clock).test_client()
+    [header] = client.get("/remember").headers.getlist("Set-Cookie")
+    assert expires_in(header, clock()) > 30 * 24 * 3600  # Flask's 31-day cookie
+    clock.advance(29 * 60)
+    assert client.get("/read").text == "alice"
+    clock.advance(31 * 60)
+    assert client.get("/read").text == "None"
