@@ -236,6 +236,14 @@ class SojournSessionInterface(SessionInterface):
         found = self._managers.get(key)
         if found is None:
             cookie = flask_cookie(app, key, self._explicit_cookie, self._conflicts)
+            if not cookie.secure and not (app.debug or app.testing):
+                # Flask's default; the other adapters refuse it unless asked (SEC-10).
+                logger.warning(
+                    "sojourn.flask: the session cookie %r is sent without Secure "
+                    "(SESSION_COOKIE_SECURE = False, Flask's default): set it to True in "
+                    "production",
+                    cookie.name,
+                )
             policy = self._policy(app.permanent_session_lifetime)
             engine = replace(self.options.engine, transport=cookie, policy=policy)
             found = (Manager(self.store, engine, clock=self.clock), cookie)

@@ -1,7 +1,8 @@
-"""Flask's lifetimes on the server: what PERMANENT_SESSION_LIFETIME means under Sojourn.
+"""What Sojourn enforces for a Flask app beyond Flask's own rules.
 
-SEC-61: a permanent session's cookie never outlives the session's absolute deadline, and the
-server enforces the idle timeout whatever the cookie says.
+SEC-61: what PERMANENT_SESSION_LIFETIME means on the server; a permanent session's cookie never
+outlives the session's absolute deadline; the server enforces the idle timeout whatever the
+cookie says. SEC-10: Flask's non-Secure default is kept, but logged outside debug and testing.
 """
 
 from __future__ import annotations
@@ -75,3 +76,19 @@ def test_the_server_ends_an_idle_permanent_session_whatever_the_cookie_says() ->
     assert client.get("/read").text == "alice"
     clock.advance(31 * 60)
     assert client.get("/read").text == "None"
+
+
+def test_flasks_insecure_default_is_logged_once_outside_debug_and_testing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = make_app(FakeClock(time.time()))
+    client = app.test_client()
+    with caplog.at_level("WARNING", logger="sojourn"):
+        client.get("/remember")
+        client.get("/read")
+    assert sum("without Secure" in r.getMessage() for r in caplog.records) == 1
+    caplog.clear()
+    app.config["SESSION_COOKIE_SECURE"] = True
+    with caplog.at_level("WARNING", logger="sojourn"):
+        client.get("/read", base_url="https://localhost")
+    assert not any("without Secure" in r.getMessage() for r in caplog.records)
