@@ -62,6 +62,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
     def __init__(self, session_key: str | None = None) -> None:
         super().__init__(session_key)
         self._sojourn: Session | None = None  # the session behind this key, once opened
+        self._deleted = False  # delete() ended the session this key names: save() refuses
         self.store_error: StoreUnavailable | None = None
 
     @classmethod
@@ -165,15 +166,21 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
         """Store a new session under a fresh key now; the previous record is left alone."""
         self._sojourn = self._call(self.get_manager().load, [])
         self._session_key = None
+        self._deleted = False
         self._commit(self._sojourn, self._get_session(no_load=True))
         self.modified = True
 
     def save(self, must_create: bool = False) -> None:
+        if self._deleted and self.session_key is not None:
+            raise UpdateError  # as Django: the record this key named was deleted
         data = self._get_session(no_load=must_create)
         session = self._open()  # after clear(): learn whether a record backs the key
         if must_create and not session.is_new:
             raise CreateError
+        new = session.is_new
         self._commit(session, data)
+        if new:
+            self.modified = True  # Django's create(): the middleware sends the new key
 
     def delete(self, session_key: str | None = None) -> None:
         if session_key is None or session_key == self.session_key:
@@ -183,7 +190,8 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
                 self._call(self.get_manager().commit, session, final=False)
             elif self.session_key is not None:
                 self._call(self.get_manager().delete, self.session_key)
-                self._sojourn = None
+            self._sojourn = None
+            self._deleted = self.session_key is not None
         else:
             self._call(self.get_manager().delete, session_key)
 
@@ -206,6 +214,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
         self.clear()
         self.delete()
         self._session_key = None
+        self._deleted = False
 
     async def acycle_key(self) -> None:
         await sync_to_async(self.cycle_key)()
