@@ -185,6 +185,46 @@ def test_unserializable_value_raises_unencodable_value_naming_the_key(store: Sto
     assert client.get("/all").json == {"x": "kept"}
 
 
+def test_unserializable_value_put_in_place_raises_on_save_and_keeps_the_record(
+    store: Store,
+) -> None:
+    app = make_app(store)
+
+    @app.get("/seed")
+    def seed() -> str:
+        session["items"] = [1]
+        return "ok"
+
+    @app.get("/bad")
+    def bad() -> str:
+        session["items"].append(object())  # no __setitem__: found when the session is saved
+        return "ok"
+
+    client = app.test_client()
+    client.get("/seed")
+    with pytest.raises(UnencodableValue, match="items"):
+        client.get("/bad")
+    assert client.get("/all").json == {"items": [1]}
+
+
+def test_unserializable_value_outside_testing_is_a_500_that_saves_nothing(store: Store) -> None:
+    app = make_app(store)
+    app.testing = False
+
+    @app.get("/bad")
+    def bad() -> str:
+        session["x"] = "changed"
+        session["items"] = [object()]
+        return "ok"
+
+    client = app.test_client()
+    client.get("/write?x=kept")
+    response = client.get("/bad")
+    assert response.status_code == 500
+    assert set_cookies(response) == []
+    assert client.get("/all").json == {"x": "kept"}
+
+
 # -- the cookie, from Flask's config --------------------------------------------------------
 
 
@@ -255,6 +295,18 @@ def test_explicit_cookie_name_wins_for_the_name_only_and_is_logged_once(
     conflicts = [r for r in caplog.records if "SESSION_COOKIE_NAME" in r.getMessage()]
     assert len(conflicts) == 1
     assert "app_session" in conflicts[0].getMessage()
+
+
+def test_explicit_secure_and_same_site_win_over_flasks_defaults(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(store, cookie=CookieSettings(secure=True, same_site="strict"))
+    with caplog.at_level(logging.WARNING, logger="sojourn"):
+        first, attributes = the_cookie(app.test_client().get("/write?a=1"))
+    assert first.startswith("session=")  # the name still follows SESSION_COOKIE_NAME
+    assert attributes == {"httponly": "", "path": "/", "secure": "", "samesite": "Strict"}
+    # Flask's own defaults are not conflicts: nothing is logged.
+    assert [r for r in caplog.records if "SESSION_COOKIE" in r.getMessage()] == []
 
 
 def test_explicit_cookie_name_keeps_the_session_across_requests(store: Store) -> None:

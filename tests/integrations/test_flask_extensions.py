@@ -15,7 +15,14 @@ from typing import Any
 import pytest
 from flask import Flask, request, session
 from flask.testing import FlaskClient
-from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_login import (
+    FlaskLoginClient,
+    LoginManager,
+    UserMixin,
+    current_user,
+    login_user,
+    logout_user,
+)
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
 from wtforms import StringField
@@ -145,6 +152,42 @@ def test_remember_cookie_logs_a_fresh_client_back_in(store: Store) -> None:
     assert sorted(fingerprints_of(app, "alice")) == sorted(
         [fingerprint(new_id), fingerprint(session_id(client) or "")]
     )
+
+
+def test_login_as_another_user_moves_the_principal(store: Store) -> None:
+    app = login_app(store)
+    client = app.test_client()
+    client.get("/login/alice")
+    as_alice = session_id(client)
+    client.get("/login/bob")
+    as_bob = session_id(client)
+    assert as_alice is not None
+    assert as_bob is not None
+    assert as_bob != as_alice
+    assert record_of(store, as_alice) is None
+    assert client.get("/me").json == {"user": "bob", "principal": "bob"}
+    assert fingerprints_of(app, "alice") == []
+    assert fingerprints_of(app, "bob") == [fingerprint(as_bob)]
+
+
+def test_session_transaction_logs_a_test_user_in(store: Store) -> None:
+    # The usual way an app's own tests log a user in with Flask-Login.
+    app = login_app(store)
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = "alice"
+        sess["_fresh"] = True
+    assert client.get("/me").json == {"user": "alice", "principal": "alice"}
+    sid = session_id(client)
+    assert sid is not None
+    assert fingerprints_of(app, "alice") == [fingerprint(sid)]
+
+
+def test_flask_login_test_client_logs_the_user_in(store: Store) -> None:
+    app = login_app(store)
+    app.test_client_class = FlaskLoginClient
+    client = app.test_client(user=User("bob"))
+    assert client.get("/me").json == {"user": "bob", "principal": "bob"}
 
 
 def test_logout_user_ends_the_login_and_kills_the_old_id(store: Store) -> None:
