@@ -15,7 +15,7 @@ from email.utils import parsedate_to_datetime
 import pytest
 from flask import Flask, session
 
-from sojourn import MemoryStore
+from sojourn import CookieSettings, MemoryStore
 from sojourn.flask import Sojourn, get_manager
 from sojourn.testing import FakeClock
 
@@ -92,3 +92,29 @@ def test_flasks_insecure_default_is_logged_once_outside_debug_and_testing(
     with caplog.at_level("WARNING", logger="sojourn"):
         client.get("/read", base_url="https://localhost")
     assert not any("without Secure" in r.getMessage() for r in caplog.records)
+
+
+def test_persistent_cookie_settings_give_every_session_a_lasting_cookie() -> None:
+    clock = FakeClock(time.time())
+    app = make_app(clock, cookie=CookieSettings(persistent=True), lifetime=7200)
+
+    @app.get("/plain")
+    def plain() -> str:
+        session["x"] = 1  # not marked permanent
+        return "ok"
+
+    [header] = app.test_client().get("/plain").headers.getlist("Set-Cookie")
+    assert 7190 <= expires_in(header, clock()) <= 7200
+
+
+def test_without_it_a_session_not_marked_permanent_gets_a_browser_session_cookie() -> None:
+    app = make_app(FakeClock(time.time()))
+
+    @app.get("/plain")
+    def plain() -> str:
+        session["x"] = 1
+        return "ok"
+
+    [header] = app.test_client().get("/plain").headers.getlist("Set-Cookie")
+    assert "Expires=" not in header
+    assert "Max-Age=" not in header

@@ -218,6 +218,11 @@ class SojournSessionInterface(SessionInterface):
         # Flask's cookie config applies unless the app chose another transport or an engine.
         self._follow_config = options.get("transport") is None and options.get("engine") is None
         self._explicit_cookie: CookieSettings | None = options.get("cookie")
+        # CookieSettings(persistent=True): every session's cookie lasts, as if permanent
+        # (Flask-Session's SESSION_PERMANENT); otherwise only sessions marked permanent.
+        self._every_session_persistent = bool(
+            self._explicit_cookie is not None and self._explicit_cookie.persistent
+        )
         self._explicit_policy = {
             name: options[name]
             for name in ("idle_timeout", "lifetime", "renew_interval")
@@ -327,9 +332,12 @@ class SojournSessionInterface(SessionInterface):
         self._write_cookie(app, session, session._cookie, outcome, accessed, response)
 
     def get_expiration_time(self, app: Flask, session: SessionMixin) -> datetime | None:
-        """Flask's (now + ``PERMANENT_SESSION_LIFETIME`` for a permanent session), never past
-        the session's absolute deadline (SEC-61)."""
+        """Flask's (now + ``PERMANENT_SESSION_LIFETIME`` for a permanent session, or for every
+        session with ``CookieSettings(persistent=True)``), never past the session's absolute
+        deadline (SEC-61)."""
         expires = super().get_expiration_time(app, session)
+        if expires is None and self._every_session_persistent:
+            expires = datetime.now(UTC) + app.permanent_session_lifetime
         if expires is None or not isinstance(session, FlaskSession) or session._manager is None:
             return expires
         deadline = session.sojourn.created_at + session._manager.engine.policy.lifetime
