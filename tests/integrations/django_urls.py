@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import auth
+from django.contrib import auth, messages
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
@@ -56,6 +56,25 @@ def browser_session(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok")
 
 
+def flash(request: HttpRequest) -> HttpResponse:
+    messages.error(request, request.GET.get("m", "oops"))
+    return HttpResponse("ok")
+
+
+def flashed(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(
+        {"messages": [[m.level_tag, str(m)] for m in messages.get_messages(request)]}
+    )
+
+
+def password(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    user.set_password(request.GET["to"])
+    user.save()
+    auth.update_session_auth_hash(request, user)
+    return HttpResponse("ok")
+
+
 def fail(request: HttpRequest) -> HttpResponse:
     request.session["boom"] = "1"
     return HttpResponse("no", status=500)
@@ -72,4 +91,7 @@ urlpatterns = [
     path("flush", flush),
     path("browser-session", browser_session),
     path("fail", fail),
+    path("flash", flash),
+    path("flashed", flashed),
+    path("password", password),
 ]
