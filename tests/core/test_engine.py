@@ -204,3 +204,54 @@ def test_bad_policies_are_refused(idle: float, lifetime: float, interval: float 
 
     with pytest.raises(ConfigurationError):
         Policy(idle_timeout=idle, lifetime=lifetime, renew_interval=interval)
+
+
+# -- following a framework's own record of the user (Flask-Login, django.contrib.auth) -----------
+
+
+def logged_in(engine: Engine) -> tuple[str, Session]:
+    session_id = new_session_id()
+    record = Record(
+        key=store_key(session_id),
+        fields={"_user_id": b'"7"', "cart": b"[1]"},
+        principal="7",
+        created_at=NOW,
+        renewed_at=NOW,
+        expires_at=NOW + engine.policy.idle_timeout,
+        authenticated_at=NOW,
+    )
+    return session_id, engine.open(session_id, record, NOW)
+
+
+def test_following_a_new_user_is_a_login() -> None:
+    engine = Engine()
+    _, session = logged_in(engine)
+    session.follow_principal("8")
+    commit = engine.close(session, NOW + 1)
+    assert isinstance(commit.ops[0], Rename)
+    apply = commit.ops[1]
+    assert isinstance(apply, Apply)
+    assert apply.changes.login is not None
+    assert apply.changes.login.principal == "8"
+
+
+def test_following_the_same_user_changes_nothing() -> None:
+    engine = Engine()
+    _, session = logged_in(engine)
+    session.follow_principal("7")
+    assert engine.close(session, NOW + 1).ops == ()
+
+
+def test_following_no_user_ends_the_logged_in_id_and_keeps_the_data_under_a_new_one() -> None:
+    engine = Engine()
+    session_id, session = logged_in(engine)
+    del session["_user_id"]
+    session.follow_principal(None)
+    assert session.principal is None
+    commit = engine.close(session, NOW + 1)
+    delete, create = commit.ops
+    assert delete == Delete(store_key(session_id))
+    assert isinstance(create, Create)
+    assert create.record.principal is None
+    assert create.record.fields == {"cart": b"[1]"}
+    assert commit.issued_id not in (None, session_id)

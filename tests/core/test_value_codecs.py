@@ -30,6 +30,7 @@ from sojourn import (
     CodecLimits,
     CookieSettings,
     CorruptSession,
+    JSONCodec,
     MemoryStore,
     SessionTooLarge,
     UnencodableValue,
@@ -165,3 +166,18 @@ def test_the_json_codec_refuses_a_tuple_through_the_same_adapter() -> None:
     )
     with TestClient(wrapped) as client, pytest.raises(UnencodableValue):
         client.get("/w")
+
+
+def test_the_lenient_json_codec_converts_as_json_dumps_does_and_the_strict_one_refuses() -> None:
+    lenient = JSONCodec(lenient=True)
+    value = {"pair": (1, 2), "by_id": {1: "a", 2.5: "b", None: "c"}}
+    assert lenient.decode(lenient.encode("k", value, LIMITS), LIMITS) == {
+        "pair": [1, 2],
+        "by_id": {"1": "a", "2.5": "b", "null": "c"},
+    }
+    for bad in ({"pair": (1, 2)}, {"by_id": {1: "a"}}):
+        with pytest.raises(UnencodableValue):
+            JSON.check("k", bad, LIMITS)
+    for refused in (float("nan"), {float("inf"): 1}, {(1, 2): 1}, {1, 2}):
+        with pytest.raises(UnencodableValue):
+            lenient.check("k", refused, LIMITS)

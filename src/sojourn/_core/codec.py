@@ -53,8 +53,20 @@ class CodecLimits:
 DEFAULT_LIMITS = CodecLimits()
 
 
-def _check(key: str, value: object, depth: int, limits: CodecLimits) -> None:
-    """Walk a value once, rejecting anything that is not plain JSON (iterative: no recursion)."""
+_STRICT_CONTAINERS = (list, dict)
+_LENIENT_CONTAINERS = (list, tuple, dict)
+
+
+def _check(
+    key: str, value: object, depth: int, limits: CodecLimits, *, lenient: bool = False
+) -> None:
+    """Walk a value once, rejecting anything that is not plain JSON (iterative: no recursion).
+
+    ``lenient`` also accepts what ``json.dumps`` converts on the way (Django's serializer):
+    tuples (read back as lists) and ``int``/``float``/``bool``/``None`` dict keys (as text).
+    """
+    containers = _LENIENT_CONTAINERS if lenient else _STRICT_CONTAINERS
+    keys = _SCALARS if lenient else str
     stack: list[tuple[object, int]] = [(value, depth)]
     while stack:
         item, level = stack.pop()
@@ -63,36 +75,43 @@ def _check(key: str, value: object, depth: int, limits: CodecLimits) -> None:
                 raise UnencodableValue(f"session key {key!r}: {item!r} is not valid JSON")
         elif isinstance(item, _SCALARS):
             continue
-        elif isinstance(item, list | dict):
+        elif isinstance(item, containers):
             if level >= limits.max_depth:
                 raise UnencodableValue(
                     f"session key {key!r}: nesting deeper than {limits.max_depth} levels"
                 )
             if isinstance(item, dict):
                 for sub_key, sub_value in item.items():
-                    if not isinstance(sub_key, str):
+                    if not isinstance(sub_key, keys) or (
+                        isinstance(sub_key, float) and not math.isfinite(sub_key)
+                    ):
+                        allowed = "str, int, float, bool or None" if lenient else "str"
                         raise UnencodableValue(
-                            f"session key {key!r}: dict keys must be str, "
+                            f"session key {key!r}: dict keys must be {allowed}, "
                             f"not {type(sub_key).__name__}"
                         )
                     stack.append((sub_value, level + 1))
             else:
                 stack.extend((element, level + 1) for element in item)
         else:
+            kinds = "list, tuple or dict" if lenient else "list or dict"
             raise UnencodableValue(
                 f"session key {key!r}: {type(item).__name__} is not a JSON value "
-                "(use str, int, float, bool, None, list or dict)"
+                f"(use str, int, float, bool, None, {kinds})"
             )
 
 
-def encode_value(key: str, value: object, limits: CodecLimits = DEFAULT_LIMITS) -> bytes:
+def encode_value(
+    key: str, value: object, limits: CodecLimits = DEFAULT_LIMITS, *, lenient: bool = False
+) -> bytes:
     """Encode one session value to canonical JSON bytes.
 
     Raises:
-        UnencodableValue: the value (or something inside it) is not plain JSON.
+        UnencodableValue: the value (or something inside it) is not plain JSON (or, with
+            ``lenient``, not something ``json.dumps`` turns into JSON).
         SessionTooLarge: the encoded value is over ``limits.max_value_bytes``.
     """
-    _check(key, value, 0, limits)
+    _check(key, value, 0, limits, lenient=lenient)
     data = json.dumps(
         value, ensure_ascii=False, allow_nan=False, separators=(",", ":"), check_circular=False
     ).encode("utf-8")
@@ -166,21 +185,30 @@ class ValueCodec(Protocol):
 
 
 class JSONCodec:
-    """Strict JSON: ``None``, ``bool``, ``int``, finite ``float``, ``str``, ``list``, ``dict``."""
+    """JSON: ``None``, ``bool``, ``int``, finite ``float``, ``str``, ``list``, ``dict``.
 
-    __slots__ = ()
+    Args:
+        lenient: also accept what ``json.dumps`` converts (Django's ``JSONSerializer`` does):
+            tuples, stored and read back as lists, and ``int``/``float``/``bool``/``None`` dict
+            keys, stored as their JSON text. Plain JSON is written byte for byte the same.
+    """
+
+    __slots__ = ("lenient",)
+
+    def __init__(self, *, lenient: bool = False) -> None:
+        self.lenient = lenient
 
     def check(self, key: str, value: object, limits: CodecLimits) -> None:
-        _check(key, value, 0, limits)
+        _check(key, value, 0, limits, lenient=self.lenient)
 
     def encode(self, key: str, value: object, limits: CodecLimits) -> bytes:
-        return encode_value(key, value, limits)
+        return encode_value(key, value, limits, lenient=self.lenient)
 
     def decode(self, data: bytes, limits: CodecLimits) -> Any:
         return decode_value(data, limits)
 
     def __repr__(self) -> str:
-        return "JSONCodec()"
+        return "JSONCodec(lenient=True)" if self.lenient else "JSONCodec()"
 
 
 JSON: ValueCodec = JSONCodec()

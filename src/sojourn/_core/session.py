@@ -208,6 +208,22 @@ class Session(MutableMapping[str, Any]):
         """
         self._expires_cap = at
 
+    def follow_principal(self, principal: str | None) -> None:
+        """Follow who the framework says is logged in (Flask-Login's ``_user_id``, Django's
+        ``_auth_user_id``), so the principal index and rotation stay right without app code.
+
+        A different user is a :meth:`login` (new ID, principal recorded). ``None`` where a
+        principal was recorded is a logout that keeps the data: the logged-in ID is ended and
+        what remains (a flashed "signed out" message, a CSRF token) moves to a new ID with no
+        principal. The same user changes nothing.
+        """
+        if principal is not None and principal != self._principal:
+            self.login(principal)
+        elif principal is None and self._principal is not None:
+            kept = dict(self._data)
+            self.invalidate()
+            self._data.update(kept)
+
     def invalidate(self) -> None:
         """End the session: its record is deleted and the client told to forget the ID.
 

@@ -118,14 +118,8 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
         principal = str(user) if user is not None else None
         if rotate:
             session.regenerate()
-        if principal is not None and principal != session.principal:
-            session.login(principal)  # a new user: rotate and record who
-        elif principal is None and session.principal is not None:
-            # The user key went without a flush(): end the logged-in session, keep the data
-            # in a new one (new ID, no principal).
-            session.invalidate()
-            for key, value in data.items():
-                session[key] = value
+        # A new user logs in (rotates); a user key gone without flush() ends the logged-in ID.
+        session.follow_principal(principal)
         now = clock()
         session.cap_expiry(self._expiry_cap(data, now))
         session.persist()

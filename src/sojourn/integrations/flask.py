@@ -176,14 +176,8 @@ class FlaskSession(SessionMixin):
         key = self._principal_key
         if key is None or not self._principal_changed:
             return
-        s = self.sojourn
-        user = s.get(key)
-        if user is not None and str(user) != s.principal:
-            s.login(str(user))
-        elif user is None and s.principal is not None:
-            kept = dict(s)
-            s.invalidate()
-            s.update(kept)
+        user = self.sojourn.get(key)
+        self.sojourn.follow_principal(None if user is None else str(user))
 
 
 class SojournSessionInterface(SessionInterface):
