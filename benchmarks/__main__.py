@@ -13,6 +13,7 @@ import sys
 MODULES = (
     "benchmarks.asgi_bench",
     "benchmarks.cookie_bench",
+    "benchmarks.flask_bench",
     "benchmarks.redis_bench",
     "benchmarks.sql_bench",
 )

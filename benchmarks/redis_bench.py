@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
-import io
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -33,6 +32,8 @@ from typing import Any
 
 import redis
 import redis.asyncio
+
+from ._wsgi import call_wsgi, wsgi_environ
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -118,37 +119,6 @@ async def call_asgi(app: Any, path: str, cookie: str | None) -> tuple[int, list[
         v.decode().split(";", 1)[0] for k, v in start.get("headers", []) if k == b"set-cookie"
     ]
     return int(start["status"]), cookies
-
-
-def call_wsgi(app: Any, environ: dict[str, Any]) -> tuple[int, list[str]]:
-    env = dict(environ)
-    env["wsgi.input"] = io.BytesIO()
-    status: list[str] = []
-    headers: list[tuple[str, str]] = []
-
-    def start_response(s: str, h: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        status.append(s)
-        headers.extend(h)
-        return lambda data: None
-
-    body = app(env, start_response)
-    for _ in body:
-        pass
-    if hasattr(body, "close"):
-        body.close()
-    cookies = [v.split(";", 1)[0] for k, v in headers if k.lower() == "set-cookie"]
-    return int(status[0].split()[0]), cookies
-
-
-def wsgi_environ(path: str, cookie: str | None) -> dict[str, Any]:
-    from werkzeug.test import EnvironBuilder
-
-    headers = [("Cookie", cookie)] if cookie else []
-    builder = EnvironBuilder(path=path, base_url="https://testserver", headers=headers)
-    try:
-        return dict(builder.get_environ())
-    finally:
-        builder.close()
 
 
 # -- measurement ---------------------------------------------------------------------------------

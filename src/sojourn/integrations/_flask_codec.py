@@ -26,8 +26,10 @@ from typing import Any
 from flask.json.provider import DefaultJSONProvider
 from flask.json.tag import TaggedJSONSerializer
 
-from .._core.codec import CodecLimits, check_encoded_size
+from .._core.codec import CodecLimits, _check, check_encoded_size, encode_value
 from .._core.errors import CorruptSession, UnencodableValue
+
+_UNTAGGED = frozenset({str, int, float, bool, type(None)})
 
 
 def _reject_constant(name: str) -> Any:
@@ -48,9 +50,14 @@ class TaggedJSONCodec:
         self.serializer = serializer or TaggedJSONSerializer()
 
     def check(self, key: str, value: object, limits: CodecLimits) -> None:
-        self.encode(key, value, limits)
+        if type(value) in _UNTAGGED:
+            _check(key, value, 0, limits)  # only a NaN or an infinity can be wrong here
+        else:
+            self.encode(key, value, limits)
 
     def encode(self, key: str, value: object, limits: CodecLimits) -> bytes:
+        if type(value) in _UNTAGGED:  # no tag applies (Markup is a str subclass, not str)
+            return encode_value(key, value, limits)
         try:
             text = json.dumps(
                 self.serializer.tag(value),

@@ -14,7 +14,7 @@ do, and an invalid ``SESSION_COOKIE_SAMESITE`` raises ``ValueError`` as it does 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +58,7 @@ class FlaskCookie:
     same_site: str | None
     partitioned: bool
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    _clear_line: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.name.lower().startswith("__host-") and (
@@ -71,6 +72,9 @@ class FlaskCookie:
             raise ConfigurationError(
                 f"a __Secure- cookie name ({self.name}) needs SESSION_COOKIE_SECURE = True"
             )
+        if self.same_site is None or self.same_site.lower() in _SAME_SITE:
+            # An invalid SameSite raises at the first Set-Cookie, as in Flask, not here.
+            object.__setattr__(self, "_clear_line", self.render_clear())
 
     @property
     def vary(self) -> str:
@@ -118,7 +122,9 @@ class FlaskCookie:
         return [("set-cookie", self.render(session_id))]
 
     def clear(self) -> list[tuple[str, str]]:
-        return [("set-cookie", self.render_clear())]
+        # The engine asks for this on most commits; rendering it costs more than the rest of
+        # the commit (Werkzeug formats a date), and it never changes: render it once.
+        return [("set-cookie", self._clear_line or self.render_clear())]
 
 
 class ConflictLog:

@@ -278,9 +278,13 @@ class SojournSessionInterface(SessionInterface):
     def open_session(self, app: Flask, request: Request) -> FlaskSession:
         manager, cookie = self._resolve(app)
         environ = request.environ
-        raw_ids = manager.engine.transport.extract(
-            request_headers(environ), environ.get("QUERY_STRING", "")
-        )
+        if cookie is not None:  # only the Cookie header matters: skip building the rest
+            lines = [("cookie", environ["HTTP_COOKIE"])] if "HTTP_COOKIE" in environ else []
+            raw_ids = cookie.extract(lines, "")
+        else:
+            raw_ids = manager.engine.transport.extract(
+                request_headers(environ), environ.get("QUERY_STRING", "")
+            )
         meta = None
         if self.options.track_metadata:
             meta = metadata(environ.get("HTTP_USER_AGENT"), environ.get("REMOTE_ADDR"))
@@ -348,21 +352,24 @@ class SojournSessionInterface(SessionInterface):
     ) -> None:
         """Flask's own cookie rules (``SecureCookieSessionInterface.save_session``), applied
         to the ID the commit left."""
-        if accessed:
-            response.vary.add("Cookie")
         _extra_headers(response, outcome)
+        line = self._cookie_line(app, session, cookie, outcome)
+        if line is not None:
+            response.headers.add("Set-Cookie", line)
+        if accessed or line is not None:
+            response.vary.add("Cookie")  # once: each access re-parses the header
+
+    def _cookie_line(
+        self, app: Flask, session: FlaskSession, cookie: FlaskCookie, outcome: Outcome
+    ) -> str | None:
+        """The ``Set-Cookie`` value Flask would send for this session now, if any."""
         session_id = outcome.session_id
         if session_id is None:  # nothing stored: Flask's "if not session"
-            if session.modified or outcome.headers:
-                response.headers.add("Set-Cookie", cookie.render_clear())
-                response.vary.add("Cookie")
-            return
+            return cookie.clear()[0][1] if session.modified or outcome.headers else None
         issued = session_id not in session._presented
         if not issued and not self.should_set_cookie(app, session):
-            return
-        expires = self.get_expiration_time(app, session)
-        response.headers.add("Set-Cookie", cookie.render(session_id, expires))
-        response.vary.add("Cookie")
+            return None
+        return cookie.render(session_id, self.get_expiration_time(app, session))
 
 
 def _extra_headers(response: Response, outcome: Outcome) -> None:
