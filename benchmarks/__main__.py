@@ -14,6 +14,7 @@ MODULES = (
     "benchmarks.asgi_bench",
     "benchmarks.cookie_bench",
     "benchmarks.flask_bench",
+    "benchmarks.django_bench",
     "benchmarks.redis_bench",
     "benchmarks.sql_bench",
 )
