@@ -63,12 +63,19 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
         super().__init__(session_key)
         self._sojourn: Session | None = None  # the session behind this key, once opened
         self._deleted = False  # delete() ended the session this key names: save() refuses
+        self._manager: Manager | None = None  # looked up once per request, not per call
         self.store_error: StoreUnavailable | None = None
 
     @classmethod
     def get_manager(cls) -> Manager:
         """The process's manager (override to pick one per request in a subclass)."""
         return configured_manager()
+
+    def _mgr(self) -> Manager:
+        manager = self._manager
+        if manager is None:
+            manager = self._manager = self.get_manager()
+        return manager
 
     # -- keys -----------------------------------------------------------------------------------
 
@@ -98,7 +105,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
         """The Sojourn session behind ``session_key``, loaded once per object."""
         session = self._sojourn
         if session is None:
-            manager = self.get_manager()
+            manager = self._mgr()
             key = self.session_key
             session = self._call(manager.load, [key] if key is not None else [])
             if session.is_new:
@@ -120,10 +127,10 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
             session.regenerate()
         # A new user logs in (rotates); a user key gone without flush() ends the logged-in ID.
         session.follow_principal(principal)
-        now = clock()
+        now = self._mgr().clock()
         session.cap_expiry(self._expiry_cap(data, now))
         session.persist()
-        outcome = self._call(self.get_manager().commit, session, final=False)
+        outcome = self._call(self._mgr().commit, session, final=False)
         if outcome.gone:
             self._session_key = None
             raise UpdateError  # deleted meanwhile (logout elsewhere): nothing resurrected
@@ -144,21 +151,21 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
         self._sojourn = None  # load() always reads the store
         session = self._open()
         data = {key: session[key] for key in session}
-        cap = self._expiry_cap(data, clock())
+        cap = self._expiry_cap(data, self._mgr().clock())
         if cap is not None and session.expires_at > cap:
             # A renewal on load slid the deadline past set_expiry's: write it back.
             session.cap_expiry(cap)
-            self._call(self.get_manager().commit, session, final=False)
+            self._call(self._mgr().commit, session, final=False)
         return data
 
     def exists(self, session_key: str | None) -> bool:
         if not isinstance(session_key, str):
             return False
-        return self._call(self.get_manager().exists, session_key)
+        return self._call(self._mgr().exists, session_key)
 
     def create(self) -> None:
         """Store a new session under a fresh key now; the previous record is left alone."""
-        self._sojourn = self._call(self.get_manager().load, [])
+        self._sojourn = self._call(self._mgr().load, [])
         self._session_key = None
         self._deleted = False
         self._commit(self._sojourn, self._get_session(no_load=True))
@@ -181,13 +188,13 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
             session = self._sojourn
             if session is not None and not session.is_new:
                 session.invalidate()
-                self._call(self.get_manager().commit, session, final=False)
+                self._call(self._mgr().commit, session, final=False)
             elif self.session_key is not None:
-                self._call(self.get_manager().delete, self.session_key)
+                self._call(self._mgr().delete, self.session_key)
             self._sojourn = None
             self._deleted = self.session_key is not None
         else:
-            self._call(self.get_manager().delete, session_key)
+            self._call(self._mgr().delete, session_key)
 
     def cycle_key(self) -> None:
         """Move the session to a new key now, data kept; the old key is dead on return.
@@ -228,8 +235,8 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
         age: int = super().get_expiry_age(**kwargs)
         session = self._sojourn
         if session is not None and not session.is_new:
-            lifetime = self.get_manager().engine.policy.lifetime
-            age = min(age, max(0, int(session.created_at + lifetime - clock())))
+            lifetime = self._mgr().engine.policy.lifetime
+            age = min(age, max(0, int(session.created_at + lifetime - self._mgr().clock())))
         return age
 
     async def aget_expiry_age(self, **kwargs: Any) -> int:

@@ -156,7 +156,10 @@ def configured_manager() -> Manager:
     with _lock:
         if _manager is None or _manager.store is not store:
             engine = Engine(policy=configured_policy(), codec=DJANGO_JSON)
-            _manager = Manager(store, engine, clock=clock)
+            # SOJOURN_CLOCK resolved once: the manager is rebuilt when a SOJOURN_* setting
+            # changes, and a settings lookup per timestamp showed in profiles.
+            configured: Callable[[], float] = getattr(settings, "SOJOURN_CLOCK", None) or time.time
+            _manager = Manager(store, engine, clock=configured)
         return _manager
 
 
