@@ -40,6 +40,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ._overhead import overhead_table
 from ._wsgi import call_wsgi, wsgi_environ
 
 REQUESTS = ("anonymous", "read", "write")
@@ -193,24 +194,15 @@ def measure(fn: Callable[[], Any], n: int, store: object) -> float:
     return (time.perf_counter() - start) / n * 1e6
 
 
-def table(medians: dict[Cell, float]) -> str:
-    bare = medians[(BARE, "plain")]
-    lines = [
-        f"Django with no session middleware: {bare:.1f} µs per request; rows give µs over it "
-        "(and the ratio to signed_cookies, and to db)",
-        "",
-        "| engine | " + " | ".join(f"{r} µs | vs cookie | vs db" for r in REQUESTS) + " |",
-        "| --- |" + " ---: | ---: | ---: |" * len(REQUESTS),
-    ]
-    for setup in SETUPS:
-        row = [setup]
-        for request in REQUESTS:
-            over = medians[(setup, request)] - bare
-            cookie = medians[(COOKIE_PEER, request)] - bare
-            db = medians[(DB_PEER, request)] - bare
-            row += [f"+{over:.1f}", f"{over / cookie:.2f}x", f"{over / db:.2f}x"]
-        lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines)
+def table(medians: dict[tuple[str, str], float]) -> str:
+    return overhead_table(
+        medians,
+        baseline=(BARE, "plain"),
+        title="Django with no session middleware",
+        setups=SETUPS,
+        requests=REQUESTS,
+        peers=[("cookie", COOKIE_PEER), ("db", DB_PEER)],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

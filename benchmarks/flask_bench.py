@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ._overhead import overhead_table
 from ._wsgi import call_wsgi, wsgi_environ
 
 REQUESTS = ("anonymous", "read", "write")
@@ -105,23 +106,14 @@ def measure(fn: Callable[[], Any], n: int) -> float:
 
 
 def table(medians: dict[tuple[str, str], float]) -> str:
-    bare = medians[("Flask, no session", "plain")]
-    lines = [
-        f"Flask with no session: {bare:.1f} µs per request; rows give µs over it "
-        "(and the ratio to Flask's signed cookie, and to Flask-Session)",
-        "",
-        "| setup | " + " | ".join(f"{r} µs | vs cookie | vs F-S" for r in REQUESTS) + " |",
-        "| --- |" + " ---: | ---: | ---: |" * len(REQUESTS),
-    ]
-    for setup in SETUPS:
-        row = [setup]
-        for request in REQUESTS:
-            over = medians[(setup, request)] - bare
-            cookie = medians[(SETUPS[0], request)] - bare
-            peer = medians[(SETUPS[1], request)] - bare
-            row += [f"+{over:.1f}", f"{over / cookie:.2f}x", f"{over / peer:.2f}x"]
-        lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines)
+    return overhead_table(
+        medians,
+        baseline=("Flask, no session", "plain"),
+        title="Flask with no session",
+        setups=SETUPS,
+        requests=REQUESTS,
+        peers=[("cookie", SETUPS[0]), ("F-S", SETUPS[1])],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -91,25 +91,20 @@ class FlaskCookie:
 
     def render(self, value: str, expires: datetime | float | None = None) -> str:
         """A ``Set-Cookie`` value carrying ``value``, as Flask's ``response.set_cookie``."""
-        return dump_cookie(
-            self.name,
-            value,
-            expires=expires,
-            path=self.path,
-            domain=self.domain,
-            secure=self.secure,
-            httponly=self.http_only,
-            samesite=self.same_site,
-            partitioned=self.partitioned,
-        )
+        return self._dump(value, expires=expires)
 
     def render_clear(self) -> str:
         """A ``Set-Cookie`` value deleting the cookie, as Flask's ``response.delete_cookie``."""
+        return self._dump("", expires=0, max_age=0)
+
+    def _dump(
+        self, value: str, *, expires: datetime | float | None, max_age: int | None = None
+    ) -> str:
         return dump_cookie(
             self.name,
-            "",
-            max_age=0,
-            expires=0,
+            value,
+            max_age=max_age,
+            expires=expires,
             path=self.path,
             domain=self.domain,
             secure=self.secure,
