@@ -15,7 +15,6 @@ WebSocket connections get the session read-only.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -30,8 +29,9 @@ from .._core.plan import Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME
 from .._core.session import Session
 from .._core.transport import Transport
-from ..stores.base import AsyncStore, Changes, ClientSideStore, Record, Renewal, Store
-from ..stores.memory import AsyncMemoryStore, MemoryStore
+from ..stores.base import AsyncStore, ClientSideStore, Store
+from ..stores.threaded import ThreadedStore as ThreadedStore
+from ..stores.threaded import as_async_store as as_async_store
 from ._options import AdapterOptions, OnStoreError, Seconds, build_options, metadata
 
 logger = logging.getLogger("sojourn")
@@ -69,57 +69,6 @@ def get_manager(scope: Scope) -> AsyncManager:
     """The manager the middleware installed, for "your sessions" pages and revocation."""
     manager: AsyncManager = scope["sojourn.manager"]
     return manager
-
-
-class ThreadedStore:
-    """Runs a blocking sync store in worker threads, so async apps can use it.
-
-    The event loop never blocks on SQLite or a sync driver; each call is one thread hop.
-    """
-
-    def __init__(self, store: Store) -> None:
-        self.sync = store
-
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.to_thread(fn, *args)
-
-    async def load(self, key: str, now: float, renewal: Renewal | None = None) -> Record | None:
-        return await self._run(self.sync.load, key, now, renewal)
-
-    async def create(self, record: Record) -> None:
-        await self._run(self.sync.create, record)
-
-    async def apply(self, key: str, changes: Changes) -> bool:
-        return await self._run(self.sync.apply, key, changes)
-
-    async def rename(self, old: str, new: str, now: float) -> bool:
-        return await self._run(self.sync.rename, old, new, now)
-
-    async def delete(self, key: str) -> None:
-        await self._run(self.sync.delete, key)
-
-    async def aclose(self) -> None:
-        await self._run(self.sync.close)
-
-    async def sessions_of(self, principal: str, now: float) -> list[Record]:
-        return await self._run(getattr(self.sync, "sessions_of"), principal, now)  # noqa: B009
-
-    async def delete_sessions_of(self, principal: str, keep: str | None = None) -> int:
-        return await self._run(getattr(self.sync, "delete_sessions_of"), principal, keep)  # noqa: B009
-
-
-def as_async_store(store: AsyncStore | Store | ClientSideStore) -> AsyncStore | ClientSideStore:
-    """An async view of ``store``: async stores as they are, sync ones adapted.
-
-    A client-side store does no I/O, so it is used as it is.
-    """
-    if isinstance(store, ClientSideStore):
-        return store
-    if isinstance(store, MemoryStore):
-        return AsyncMemoryStore(store)  # dict operations: no thread needed
-    if hasattr(store, "aclose"):
-        return store  # type: ignore[return-value]
-    return ThreadedStore(store)
 
 
 def _merged(raw: list[tuple[bytes, bytes]], outcome: Outcome) -> list[tuple[bytes, bytes]]:

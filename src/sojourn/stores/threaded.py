@@ -1,0 +1,134 @@
+"""Sync stores under async code: each call runs in a worker thread, capabilities passed through.
+
+:class:`ThreadedStore` wraps a blocking sync store (SQLite, a sync driver) so an async manager
+can use it without blocking the event loop. It offers the optional capabilities — the per-user
+index, purge, count — exactly when the wrapped store has them: the managers and the CLI test
+capabilities with ``isinstance`` against the runtime protocols, so a wrapper that claimed one
+its store lacks would turn a clear ``TypeError`` ("keeps no per-user index") into a raw
+``AttributeError`` in the middle of a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from .base import (
+    AsyncStore,
+    Changes,
+    ClientSideStore,
+    Record,
+    Renewal,
+    Store,
+    SupportsCount,
+    SupportsPrincipals,
+    SupportsPurge,
+)
+from .memory import AsyncMemoryStore, MemoryStore
+
+T = TypeVar("T")
+
+
+class ThreadedStore:
+    """Runs a blocking sync store in worker threads, so async apps can use it.
+
+    The event loop never blocks on SQLite or a sync driver; each call is one thread hop.
+    ``ThreadedStore(store)`` returns an instance of a subclass that adds the async twins of
+    exactly the capabilities ``store`` has.
+    """
+
+    sync: Store
+
+    def __new__(cls, store: Store) -> ThreadedStore:
+        if cls is ThreadedStore:
+            cls = _with_capabilities(
+                isinstance(store, SupportsPrincipals),
+                isinstance(store, SupportsPurge),
+                isinstance(store, SupportsCount),
+            )
+        return super().__new__(cls)
+
+    def __init__(self, store: Store) -> None:
+        self.sync = store
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.to_thread(fn, *args)
+
+    async def load(self, key: str, now: float, renewal: Renewal | None = None) -> Record | None:
+        return await self._run(self.sync.load, key, now, renewal)
+
+    async def create(self, record: Record) -> None:
+        await self._run(self.sync.create, record)
+
+    async def apply(self, key: str, changes: Changes) -> bool:
+        return await self._run(self.sync.apply, key, changes)
+
+    async def rename(self, old: str, new: str, now: float) -> bool:
+        return await self._run(self.sync.rename, old, new, now)
+
+    async def delete(self, key: str) -> None:
+        await self._run(self.sync.delete, key)
+
+    async def aclose(self) -> None:
+        await self._run(self.sync.close)
+
+    def __repr__(self) -> str:
+        return f"ThreadedStore({self.sync!r})"
+
+
+class _Principals(ThreadedStore):
+    async def sessions_of(self, principal: str, now: float) -> list[Record]:
+        index: SupportsPrincipals = self.sync  # type: ignore[assignment]  # chosen by __new__
+        return await self._run(index.sessions_of, principal, now)
+
+    async def delete_sessions_of(self, principal: str, keep: str | None = None) -> int:
+        index: SupportsPrincipals = self.sync  # type: ignore[assignment]  # chosen by __new__
+        return await self._run(index.delete_sessions_of, principal, keep)
+
+
+class _Purge(ThreadedStore):
+    async def purge_expired(self, now: float, batch_size: int = 1000) -> int:
+        purging: SupportsPurge = self.sync  # type: ignore[assignment]  # chosen by __new__
+        return await self._run(purging.purge_expired, now, batch_size)
+
+
+class _Count(ThreadedStore):
+    async def count(self, now: float) -> int:
+        counting: SupportsCount = self.sync  # type: ignore[assignment]  # chosen by __new__
+        return await self._run(counting.count, now)
+
+
+@functools.cache
+def _with_capabilities(principals: bool, purge: bool, count: bool) -> type[ThreadedStore]:
+    """The ThreadedStore subclass with exactly these capabilities (one class per combination)."""
+    chosen = [
+        mixin
+        for mixin, wanted in ((_Principals, principals), (_Purge, purge), (_Count, count))
+        if wanted
+    ]
+    if not chosen:
+        return type("ThreadedStore", (ThreadedStore,), {"__new__": _plain_new})
+    return type("ThreadedStore", (*chosen,), {"__new__": _plain_new})
+
+
+def _plain_new(cls: type[ThreadedStore], store: Store) -> ThreadedStore:
+    return object.__new__(cls)
+
+
+def as_async_store(store: AsyncStore | Store | ClientSideStore) -> AsyncStore | ClientSideStore:
+    """An async view of ``store``: async stores as they are, sync ones adapted.
+
+    A client-side store does no I/O, so it is used as it is.
+    """
+    if isinstance(store, ClientSideStore):
+        return store
+    if isinstance(store, MemoryStore):
+        return AsyncMemoryStore(store)  # dict operations: no thread needed
+    if hasattr(store, "aclose"):
+        return store  # type: ignore[return-value]
+    return ThreadedStore(store)
+
+
+__all__ = ["ThreadedStore", "as_async_store"]
