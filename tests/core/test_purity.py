@@ -22,22 +22,45 @@ ALLOWED = {
 FORBIDDEN_ANYWHERE = {"pickle", "marshal", "shelve", "dill", "jsonpickle", "yaml", "random"}
 
 
+PACKAGE = Path(sojourn.__file__).parent
+
+
+def module_name(path: Path) -> str:
+    """``sojourn._core.plan`` for ``.../sojourn/_core/plan.py``."""
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 def imports_of(path: Path) -> set[str]:
+    """Every module ``path`` imports, relative imports resolved to absolute names."""
+    package = module_name(path).rsplit(".", 1)[0]
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0:
+                base = node.module or ""
+            else:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*anchor, *([node.module] if node.module else [])])
+            found.add(base)
     return found
 
 
-def test_the_core_imports_only_pure_standard_modules() -> None:
+def test_the_core_imports_only_pure_standard_modules_and_itself() -> None:
     files = sorted(CORE.glob("*.py"))
     assert files
     for path in files:
-        outside = imports_of(path) - ALLOWED
+        outside = {m for m in imports_of(path) - ALLOWED if not m.startswith("sojourn._core")}
         assert not outside, f"{path.name} imports {sorted(outside)}"
+
+
+def test_relative_imports_are_resolved_so_the_check_can_fail() -> None:
+    plan = imports_of(CORE / "plan.py")
+    assert "sojourn._core.records" in plan
+    assert imports_of(PACKAGE / "stores" / "base.py") >= {"sojourn._core.records"}
+    assert "sojourn.stores.memory" in imports_of(PACKAGE / "stores" / "threaded.py")
 
 
 def test_no_code_executing_serializer_or_random_anywhere() -> None:

@@ -13,7 +13,13 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
-from .._core.client_side import close_sealed, cookie_context, open_sealed
+from .._core.client_side import (
+    cookie_context,
+    finish_sealed,
+    open_unsealed,
+    plan_sealed,
+    sealed_candidates,
+)
 from .._core.errors import CorruptSession, SessionError, SessionExists, StoreUnavailable
 from .._core.ids import fingerprint_of_key
 from .._core.plan import Apply, Commit, Create, Delete, Engine, Rename
@@ -42,8 +48,9 @@ class Outcome:
         headers: response headers to add (a new ID, or one cleared).
         vary: the request header to add to ``Vary``, or ``None`` when the session was unused.
         session_id: the ID now backing the session (new after a rotation), or ``None`` when
-            nothing is stored. Adapters whose framework writes the cookie itself (Flask,
-            Django) hand the client this value.
+            nothing is stored (always ``None`` with a client-side store: the sealed token is
+            the cookie, and there is no ID). Adapters whose framework writes the cookie itself
+            (Flask, Django) hand the client this value.
         gone: the session was found revoked or expired meanwhile; nothing was resurrected.
     """
 
@@ -76,8 +83,10 @@ class AsyncManager:
         # Decided once: isinstance against a runtime protocol costs ~10 µs, too much per request.
         self._sealed: ClientSideStore | None = None
         self._server_store: AsyncStore | None = None
+        self._cookie_name = ""  # what sealed tokens are bound to
         if isinstance(store, ClientSideStore):
-            cookie_context(self.engine)  # refuse a header or query transport now, not per request
+            # Refuse a header or query transport now, not per request.
+            self._cookie_name = cookie_context(self.engine)
             self._sealed = store
         else:
             self._server_store = store
@@ -99,9 +108,9 @@ class AsyncManager:
         """
         now = self.clock()
         if self._sealed is not None:
-            return open_sealed(
-                self.engine, self._sealed, raw_ids, now, read_only=read_only, meta=meta
-            )
+            unseal, name = self._sealed.unseal, self._cookie_name
+            unsealed = [unseal(token, name, now) for token in sealed_candidates(raw_ids)]
+            return open_unsealed(self.engine, unsealed, now, read_only=read_only, meta=meta)
         candidates = self.engine.candidates(raw_ids)
         live: list[tuple[str, Record]] = []
         corrupt: list[str] = []
@@ -139,8 +148,12 @@ class AsyncManager:
         """
         now = self.clock()
         if self._sealed is not None:
-            headers, vary = close_sealed(self.engine, self._sealed, session, now, final=final)
-            return Outcome(headers, vary, self.engine.session_id(session))
+            sealed = plan_sealed(self.engine, session, now)
+            token = None
+            if sealed.record is not None:
+                token = self._sealed.seal(sealed.record, self._cookie_name)
+            headers, vary = finish_sealed(self.engine, session, sealed, token, now, final=final)
+            return Outcome(headers, vary)  # the token is the cookie: there is no ID to hand on
         for _ in range(CREATE_ATTEMPTS):
             plan = self.engine.close(session, now)
             try:

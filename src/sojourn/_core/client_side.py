@@ -1,10 +1,15 @@
 """Client-side sessions: the engine's plans carried out on a sealed record, not on a store.
 
-With a :class:`~sojourn.stores.base.ClientSideStore` the cookie value is the sealed record
-itself. Opening a session unseals the cookie instead of loading by ID; closing it runs the same
-plan the engine makes for a server store (:meth:`Engine.close`) against the record in hand, then
-seals the result into a new cookie. Reusing the plan keeps every rule in one place: lazy
-creation, rotation at login, logout, size limits and ``Vary``.
+With a client-side store (``CookieStore``) the cookie value is the sealed record itself.
+Opening a session unseals the cookie instead of loading by ID; closing it runs the same plan the
+engine makes for a server store (:meth:`Engine.close`) against the record in hand, then seals
+the result into a new cookie. Reusing the plan keeps every rule in one place: lazy creation,
+rotation at login, logout, size limits and ``Vary``.
+
+Everything here is pure: the manager calls the store's ``unseal`` on
+:func:`sealed_candidates` and hands the results to :func:`open_unsealed`; on commit it seals
+what :func:`plan_sealed` names and passes the token to :func:`finish_sealed`. So the store's
+cryptography and its accept hook run in the manager, never in the core.
 
 What differs from a server store, on purpose:
 
@@ -20,12 +25,12 @@ What differs from a server store, on purpose:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from ..stores.base import MIN_TOKEN_CHARS, ClientSideStore, Record, Unsealed
 from .cookies import MAX_COOKIE_BYTES
 from .errors import ConfigurationError, ResponseStarted, SessionTooLarge
 from .plan import MAX_CANDIDATES, Apply, Commit, Create, Delete, Engine, Rename
+from .records import MIN_TOKEN_CHARS, Record, Unsealed
 from .session import Session
 
 Headers = tuple[tuple[str, str], ...]
@@ -45,29 +50,33 @@ def cookie_context(engine: Engine) -> str:
     return name
 
 
-def open_sealed(
+def sealed_candidates(raw: Sequence[str]) -> list[str]:
+    """The cookie values worth an unseal attempt: distinct, long enough, at most three.
+
+    Each attempt costs a key derivation and a decryption per key, and a ``Cookie`` header can
+    repeat a name a thousand times; values too short to be a token cost no cryptography.
+    """
+    candidates = [value for value in dict.fromkeys(raw) if len(value) >= MIN_TOKEN_CHARS]
+    return candidates[:MAX_CANDIDATES]
+
+
+def open_unsealed(
     engine: Engine,
-    store: ClientSideStore,
-    raw: Sequence[str],
+    unsealed: Sequence[Unsealed | None],
     now: float,
     *,
     read_only: bool = False,
     meta: Mapping[str, str] | None = None,
 ) -> Session:
-    """The session carried by the request's cookie values, or a fresh one.
+    """The session carried by what the store unsealed from :func:`sealed_candidates`.
 
     Several cookies that each open to a different session (cookie tossing) give no session,
-    as they do with server stores.
+    as they do with server stores; so do none.
     """
-    context = cookie_context(engine)
     opened: list[Unsealed] = []
-    # At most three attempts, and none for values too short to be a token: each attempt costs
-    # a key derivation and a decryption per key, and a Cookie header can repeat a name 1000 times.
-    candidates = [value for value in dict.fromkeys(raw) if len(value) >= MIN_TOKEN_CHARS]
-    for value in candidates[:MAX_CANDIDATES]:
-        unsealed = store.unseal(value, context, now)
-        if unsealed is not None and all(o.record.key != unsealed.record.key for o in opened):
-            opened.append(unsealed)
+    for item in unsealed:
+        if item is not None and all(o.record.key != item.record.key for o in opened):
+            opened.append(item)
     if len(opened) != 1:
         session = engine.new(now, read_only=read_only, meta=meta)
         session._sealed = True
@@ -84,31 +93,60 @@ def open_sealed(
     return session
 
 
-def close_sealed(
-    engine: Engine, store: ClientSideStore, session: Session, now: float, *, final: bool
-) -> tuple[Headers, str | None]:
-    """Plan and carry out the commit of a client-side session.
+@dataclass(frozen=True, slots=True)
+class SealedCommit:
+    """A client-side commit, planned: what the manager must seal, if anything.
 
-    Returns:
-        The response headers (a ``Set-Cookie`` with the new token, or one clearing the
-        cookie), and the header to add to ``Vary``.
+    Attributes:
+        plan: the engine's plan, run against the record in hand instead of a store.
+        record: the record to seal into a new cookie, or ``None`` when no new cookie is due.
+    """
+
+    plan: Commit
+    record: Record | None
+
+
+def plan_sealed(engine: Engine, session: Session, now: float) -> SealedCommit:
+    """Plan the commit of a client-side session; the manager seals ``record`` if it is set.
 
     Raises:
-        SessionTooLarge: the sealed cookie would be over 4096 bytes.
         ResponseStarted: the session changed after the response headers were sent.
     """
     plan = engine.close(session, now)
     record, touched = _result(session, plan)
-    headers: Headers = plan.headers
-    vary = plan.vary
-    if record is not None and touched:
-        if session._committed:
-            raise ResponseStarted(
-                "a client-side session cannot change after the response headers were sent"
-            )
-        headers = _issue(engine, store.seal(record, cookie_context(engine)), record, now)
+    if record is None or not touched:
+        return SealedCommit(plan, None)
+    if session._committed:
+        raise ResponseStarted(
+            "a client-side session cannot change after the response headers were sent"
+        )
+    return SealedCommit(plan, record)
+
+
+def finish_sealed(
+    engine: Engine,
+    session: Session,
+    sealed: SealedCommit,
+    token: str | None,
+    now: float,
+    *,
+    final: bool,
+) -> tuple[Headers, str | None]:
+    """The response headers once the manager sealed ``sealed.record`` into ``token``.
+
+    Returns:
+        The headers (a ``Set-Cookie`` with the new token, or one clearing the cookie), and the
+        header to add to ``Vary``.
+
+    Raises:
+        SessionTooLarge: the sealed cookie would be over 4096 bytes.
+    """
+    headers: Headers = sealed.plan.headers
+    vary = sealed.plan.vary
+    if sealed.record is not None and token is not None:
+        headers = _issue(engine, token, sealed.record, now)
         vary = engine.transport.vary
-    engine.committed(session, plan, now, gone=False, final=final)
+    engine.committed(session, sealed.plan, now, gone=False, final=final)
     session._reseal = False
     return headers, vary
 

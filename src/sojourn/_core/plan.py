@@ -21,7 +21,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..stores.base import Changes, Login, Record, Renewal
 from .codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .errors import CorruptSession, SessionTooLarge
 from .ids import (
@@ -33,6 +32,7 @@ from .ids import (
     store_key,
 )
 from .policy import Policy
+from .records import Changes, Login, Record, Renewal
 from .session import Session
 from .transport import CookieTransport, Transport
 

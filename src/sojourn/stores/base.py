@@ -21,127 +21,16 @@ The contracts (proved for every store by :mod:`sojourn.testing`):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from typing import Protocol, runtime_checkable
 
-from .._core.errors import ConfigurationError
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """What a store keeps for one session.
-
-    Attributes:
-        key: the SHA-256 hex digest of the session ID (never the ID).
-        fields: each session key mapped to its JSON-encoded value.
-        principal: the user this session belongs to, if any; indexed.
-        created_at: when the session was created, or last logged in (the absolute timeout
-            counts from here).
-        renewed_at: when the idle deadline was last slid forward ("last seen", to within the
-            renewal interval).
-        expires_at: ``min(created_at + lifetime, renewed_at + idle_timeout)`` when written.
-        authenticated_at: when ``principal`` logged in, if anyone did.
-        meta: optional metadata for "your devices" pages (user agent, IP), only when the app
-            asks to track it. Kept beside the user's data, never inside it.
-    """
-
-    key: str
-    fields: Mapping[str, bytes]
-    principal: str | None
-    created_at: float
-    renewed_at: float
-    expires_at: float
-    authenticated_at: float | None = None
-    meta: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Login:
-    """A login inside a change set: the record's principal and times are reset."""
-
-    principal: str
-    at: float
-
-
-@dataclass(frozen=True, slots=True)
-class Changes:
-    """A change set for one live session, applied atomically.
-
-    Attributes:
-        now: the request's time. A record with ``expires_at <= now`` counts as gone. The
-            record's ``renewed_at`` becomes ``now``.
-        expires_at: the record's new deadline.
-        set: keys to set, with their encoded values; other keys are left as they are.
-        remove: keys to remove (missing keys are ignored).
-        login: if given, ``principal`` and ``authenticated_at`` are set from it and
-            ``created_at`` is reset to ``login.at``.
-        meta: if given, replaces the record's metadata.
-    """
-
-    now: float
-    expires_at: float
-    set: Mapping[str, bytes] = field(default_factory=dict)
-    remove: frozenset[str] = frozenset()
-    login: Login | None = None
-    meta: Mapping[str, str] | None = None
-
-    def apply_to(self, record: Record) -> Record:
-        """The record after this change set: a reference for stores written in Python."""
-        fields = {k: v for k, v in record.fields.items() if k not in self.remove}
-        fields.update(self.set)
-        updated = replace(
-            record,
-            fields=fields,
-            renewed_at=self.now,
-            expires_at=self.expires_at,
-            meta=dict(self.meta) if self.meta is not None else record.meta,
-        )
-        if self.login is not None:
-            updated = replace(
-                updated,
-                principal=self.login.principal,
-                authenticated_at=self.login.at,
-                created_at=self.login.at,
-            )
-        return updated
-
-
-@dataclass(frozen=True, slots=True)
-class Renewal:
-    """Sliding renewal, done by ``load`` in the same round trip as the read.
-
-    A store applies it to a live record when ``now - renewed_at >= interval`` and the new
-    deadline ``min(created_at + lifetime, now + idle_timeout)`` is later than ``expires_at``:
-    it then sets ``renewed_at = now`` and ``expires_at`` to that deadline, and returns the
-    updated record. Otherwise the record is returned unchanged.
-    """
-
-    now: float
-    idle_timeout: float
-    lifetime: float
-    interval: float
-
-    def __post_init__(self) -> None:
-        if self.idle_timeout <= 0 or self.lifetime <= 0 or self.interval < 0:
-            raise ConfigurationError("renewal needs positive timeouts")
-
-    def deadline(self, created_at: float) -> float:
-        """The deadline a renewal at ``now`` gives a record created at ``created_at``."""
-        return min(created_at + self.lifetime, self.now + self.idle_timeout)
-
-    def due(self, record: Record) -> bool:
-        """True if this renewal should be applied to ``record``."""
-        return (
-            self.now - record.renewed_at >= self.interval
-            and self.deadline(record.created_at) > record.expires_at
-        )
-
-    def apply_to(self, record: Record) -> Record:
-        """The record after renewal (unchanged when not due): a reference for Python stores."""
-        if not self.due(record):
-            return record
-        return replace(record, renewed_at=self.now, expires_at=self.deadline(record.created_at))
+# The types that cross the store boundary belong to the core, which owns that boundary; they
+# are re-exported here so that stores (ours and third parties') import them in one place.
+from .._core.records import MIN_TOKEN_CHARS as MIN_TOKEN_CHARS
+from .._core.records import Changes as Changes
+from .._core.records import Login as Login
+from .._core.records import Record as Record
+from .._core.records import Renewal as Renewal
+from .._core.records import Unsealed as Unsealed
 
 
 class AsyncStore(Protocol):
@@ -295,25 +184,6 @@ class SupportsCount(Protocol):
     def count(self, now: float) -> int:
         """See :meth:`AsyncSupportsCount.count`."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class Unsealed:
-    """A record read back from a client-side token.
-
-    Attributes:
-        record: the session as it was sealed.
-        stale_key: the token was sealed with a key that is no longer the newest, so the
-            manager re-seals it with the newest key on this response (key rotation converges
-            after one request per client, and the old key can then be retired).
-    """
-
-    record: Record
-    stale_key: bool = False
-
-
-MIN_TOKEN_CHARS = 44
-"""No client-side token is shorter: shorter values are dropped before any cryptography."""
 
 
 @runtime_checkable
