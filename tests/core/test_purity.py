@@ -80,3 +80,40 @@ def test_importing_sojourn_loads_no_framework_or_driver() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "[]"
+
+
+def session_state_attributes() -> set[str]:
+    """The underscore attributes ``Session.__init__`` sets: the engine's state."""
+    source = (CORE / "session.py").read_text()
+    tree = ast.parse(source)
+    init = next(
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and node.name == "__init__"
+    )
+    found = set()
+    for node in ast.walk(init):
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        if isinstance(node, ast.AnnAssign):
+            targets = [node.target]
+        for target in targets:
+            if isinstance(target, ast.Attribute) and target.attr.startswith("_"):
+                found.add(target.attr)
+    return found
+
+
+def test_no_module_outside_the_core_reads_a_sessions_engine_state() -> None:
+    private = session_state_attributes()
+    assert {"_key", "_data", "_doomed_key"} <= private
+    reaches = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if CORE in path.parents:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in private
+                and not (isinstance(node.value, ast.Name) and node.value.id in {"self", "cls"})
+            ):
+                reaches.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {ast.unparse(node)}")
+    assert reaches == []

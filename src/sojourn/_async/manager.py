@@ -133,7 +133,7 @@ class AsyncManager:
         else:
             session = self.engine.new(now, read_only=read_only, meta=meta)
         if corrupt and not live and not read_only:
-            session._doomed_key = corrupt[0]
+            self.engine.discard(session, corrupt[0])
         return session
 
     async def commit(self, session: Session, *, final: bool = True) -> Outcome:
@@ -252,7 +252,7 @@ class AsyncManager:
     ) -> list[SessionInfo]:
         """The live sessions of ``principal``, oldest first, without IDs or data."""
         records = await self._call(self._index().sessions_of, principal, self.clock())
-        current_key = current._key if current is not None else None
+        current_key = self.engine.key_of(current) if current is not None else None
         return [
             SessionInfo(
                 fingerprint=fingerprint_of_key(r.key),
@@ -279,7 +279,7 @@ class AsyncManager:
 
     async def revoke_all(self, principal: str, *, keep: Session | None = None) -> int:
         """End every session of ``principal``, except ``keep`` (the current one) if given."""
-        keep_key = keep._key if keep is not None else None
+        keep_key = self.engine.key_of(keep) if keep is not None else None
         count = await self._call(self._index().delete_sessions_of, principal, keep=keep_key)
         logger.info("session.revoked_all: %d sessions of one principal", count)
         return count

@@ -350,6 +350,15 @@ class Engine:
         cap = session._expires_cap
         return deadline if cap is None else min(deadline, cap)
 
+    def discard(self, session: Session, key: str) -> None:
+        """Delete the stored record ``key`` at ``session``'s next commit (a corrupt record the
+        load found; the session itself stays fresh and unsaved)."""
+        session._doomed_key = key
+
+    def key_of(self, session: Session) -> str | None:
+        """The store key (ID digest) backing ``session``, or ``None`` if nothing is stored."""
+        return session._key
+
     def session_id(self, session: Session) -> str | None:
         """The ID backing ``session`` as of its last load or commit (``None`` if unstored).
 
