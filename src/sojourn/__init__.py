@@ -21,7 +21,6 @@ from ._core.errors import StoreUnavailable as StoreUnavailable
 from ._core.errors import UnencodableValue as UnencodableValue
 from ._core.ids import fingerprint as fingerprint
 from ._core.ids import new_session_id as new_session_id
-from ._core.plan import Commit as Commit
 from ._core.plan import Engine as Engine
 from ._core.policy import Policy as Policy
 from ._core.session import Session as Session
@@ -41,3 +40,39 @@ from .stores.memory import AsyncMemoryStore as AsyncMemoryStore
 from .stores.memory import MemoryStore as MemoryStore
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "JSON",
+    "AsyncManager",
+    "AsyncMemoryStore",
+    "AsyncStore",
+    "Changes",
+    "CodecLimits",
+    "ConfigurationError",
+    "CookieSettings",
+    "CookieTransport",
+    "CorruptSession",
+    "Engine",
+    "HeaderTransport",
+    "JSONCodec",
+    "Manager",
+    "MemoryStore",
+    "Policy",
+    "QueryTransport",
+    "ReadOnlySession",
+    "Record",
+    "Renewal",
+    "ResponseStarted",
+    "Session",
+    "SessionError",
+    "SessionExists",
+    "SessionInfo",
+    "SessionTooLarge",
+    "Store",
+    "StoreUnavailable",
+    "Transport",
+    "UnencodableValue",
+    "ValueCodec",
+    "fingerprint",
+    "new_session_id",
+]

@@ -1,13 +1,13 @@
 """Django: ``SESSION_ENGINE = "sojourn.django"`` and ``"sojourn.django.SessionMiddleware"``.
 
-Settings and behaviour: docs/frameworks/django.md and :mod:`sojourn.integrations.django`.
+Settings and behaviour: docs/frameworks/django.md and :mod:`sojourn._integrations.django`.
 """
 
-from .integrations.django import SessionMiddleware as SessionMiddleware
-from .integrations.django import SessionStore as SessionStore
-from .integrations.django_codec import DJANGO_JSON as DJANGO_JSON
-from .integrations.django_config import configured_manager as configured_manager
-from .integrations.django_config import configured_store as configured_store
+from ._integrations.django import SessionMiddleware as SessionMiddleware
+from ._integrations.django import SessionStore as SessionStore
+from ._integrations.django_codec import DJANGO_JSON as DJANGO_JSON
+from ._integrations.django_config import configured_manager as configured_manager
+from ._integrations.django_config import configured_store as configured_store
 
 __all__ = [
     "DJANGO_JSON",

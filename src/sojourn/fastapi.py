@@ -4,9 +4,9 @@ Install :class:`sojourn.asgi.SessionMiddleware` on the app, then declare ``sessi
 in a handler to receive the typed :class:`~sojourn.Session`.
 """
 
-from .integrations.fastapi import ManagerDep as ManagerDep
-from .integrations.fastapi import SessionDep as SessionDep
-from .integrations.fastapi import manager_dependency as manager_dependency
-from .integrations.fastapi import session_dependency as session_dependency
+from ._integrations.fastapi import ManagerDep as ManagerDep
+from ._integrations.fastapi import SessionDep as SessionDep
+from ._integrations.fastapi import manager_dependency as manager_dependency
+from ._integrations.fastapi import session_dependency as session_dependency
 
 __all__ = ["ManagerDep", "SessionDep", "manager_dependency", "session_dependency"]

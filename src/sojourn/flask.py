@@ -1,11 +1,11 @@
 """Flask integration: ``from sojourn.flask import Sojourn``; ``Sojourn(app, store=...)``."""
 
-from .integrations.flask import FlaskSession as FlaskSession
-from .integrations.flask import Sojourn as Sojourn
-from .integrations.flask import SojournSessionInterface as SojournSessionInterface
-from .integrations.flask import TaggedJSONCodec as TaggedJSONCodec
-from .integrations.flask import current_session as current_session
-from .integrations.flask import get_manager as get_manager
+from ._integrations.flask import FlaskSession as FlaskSession
+from ._integrations.flask import Sojourn as Sojourn
+from ._integrations.flask import SojournSessionInterface as SojournSessionInterface
+from ._integrations.flask import TaggedJSONCodec as TaggedJSONCodec
+from ._integrations.flask import current_session as current_session
+from ._integrations.flask import get_manager as get_manager
 
 __all__ = [
     "FlaskSession",

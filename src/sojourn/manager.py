@@ -3,3 +3,9 @@
 from ._async.manager import AsyncManager as AsyncManager
 from ._async.manager import Outcome as Outcome
 from ._sync.manager import Manager as Manager
+
+__all__ = [
+    "AsyncManager",
+    "Manager",
+    "Outcome",
+]

@@ -16,7 +16,7 @@ from sojourn._core.ids import store_key
 from sojourn._core.plan import Engine
 from sojourn._core.policy import Policy
 from sojourn._sync.manager import Manager
-from sojourn.integrations.django_codec import DJANGO_JSON
+from sojourn.django import DJANGO_JSON
 from sojourn.stores.base import Record
 from sojourn.testing._clock import FakeClock
 

@@ -188,7 +188,7 @@ class SojournSessionInterface(SessionInterface):
         clock: the time source, in epoch seconds; tests inject a fake one.
         principal_key: the session key whose value names the logged-in user (Flask-Login's
             ``_user_id`` by default); ``None`` to follow only :meth:`FlaskSession.login`.
-        **options: the adapter options of :func:`sojourn.integrations._options.build_options`.
+        **options: the adapter options of :func:`sojourn._integrations._options.build_options`.
     """
 
     pickle_based = False

@@ -198,7 +198,7 @@ def _close_all() -> None:
         _close(store)
 
 
-setting_changed.connect(_settings_changed, dispatch_uid="sojourn.integrations.django_config")
+setting_changed.connect(_settings_changed, dispatch_uid="sojourn._integrations.django_config")
 atexit.register(_close_all)
 
 __all__ = [
