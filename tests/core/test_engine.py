@@ -255,3 +255,17 @@ def test_following_no_user_ends_the_logged_in_id_and_keeps_the_data_under_a_new_
     assert create.record.principal is None
     assert create.record.fields == {"cart": b"[1]"}
     assert commit.issued_id not in (None, session_id)
+
+
+def test_a_change_made_while_a_commit_runs_is_not_mistaken_for_stored() -> None:
+    # The baseline after a commit is what the commit stored, not what the data became since.
+    engine = Engine()
+    _, session = stored(engine, a=b"1")
+    session["a"] = 2
+    plan = engine.close(session, NOW + 1)
+    session["a"] = 3  # e.g. a streaming response's generator, while the store call awaits
+    engine.committed(session, plan, NOW + 1, gone=False, final=False)
+    assert session["a"] == 3
+    (apply,) = engine.close(session, NOW + 2).ops
+    assert isinstance(apply, Apply)
+    assert apply.changes.set == {"a": b"3"}

@@ -87,6 +87,9 @@ class Commit:
             forget its ID, and nothing is resurrected.
         vary: the request header to add to ``Vary``, or ``None`` when the session was not used.
         issued_id: the ID a ``Create`` or ``Rename`` stores, so the session can follow it.
+        fields: the session's values as this commit stores them, encoded, when it writes:
+            the session's new baseline for change detection (not encoded a second time, and
+            not what the data became after planning).
     """
 
     ops: tuple[Op, ...] = ()
@@ -94,6 +97,7 @@ class Commit:
     headers_if_gone: tuple[tuple[str, str], ...] = ()
     vary: str | None = None
     issued_id: str | None = None
+    fields: Mapping[str, bytes] | None = None
 
     @property
     def empty(self) -> bool:
@@ -126,6 +130,11 @@ class Engine:
     id_factory: IdFactory = new_session_id
     id_bytes: int = ID_BYTES
     no_store: str | None = "private, no-store"
+    _cleared: tuple[tuple[str, str], ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # The headers that clear an ID never change for a transport; most commits need them.
+        object.__setattr__(self, "_cleared", tuple(self.transport.clear()))
 
     # -- opening ----------------------------------------------------------------------------
 
@@ -244,7 +253,7 @@ class Engine:
                 f"{self.limits.max_session_bytes} bytes"
             )
         has_content = bool(encoded) or s._principal is not None or s._persist
-        cleared = tuple(self.transport.clear())
+        cleared = self._cleared
 
         if s._key is None:
             if not has_content:
@@ -264,7 +273,9 @@ class Engine:
             )
             ops.append(Create(record))
             issue = tuple(self.transport.issue(new_id, self._max_age(record, now), now))
-            return Commit(tuple(ops), self._cache(issue), vary=vary, issued_id=new_id)
+            return Commit(
+                tuple(ops), self._cache(issue), vary=vary, issued_id=new_id, fields=encoded
+            )
 
         if not has_content:
             ops.append(Delete(s._key))
@@ -303,6 +314,7 @@ class Engine:
             headers_if_gone=self._cache(cleared),
             vary=vary,
             issued_id=issued,
+            fields=encoded,
         )
 
     def committed(
@@ -336,7 +348,7 @@ class Engine:
             s._key = None  # emptied: its record was deleted, and nothing backs it any more
             s._id = None
         if s._key is not None and commit.ops:
-            s._loaded = s._encoded()
+            s._loaded = dict(commit.fields) if commit.fields is not None else s._encoded()
             s._renewed_at = now
             s._expires_at = self.deadline(s, s._renewed_at)
         elif s._key is None:
