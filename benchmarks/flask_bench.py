@@ -13,6 +13,12 @@ Requests: *anonymous* (no cookie, a view that reads the session), *read* (a live
 and *write* (a live session, one key changed). Variants are interleaved: each round measures
 every cell once, in turn, and the table gives the median round, so a noisy moment on a shared
 machine hits every variant alike. Nothing here is a test.
+
+For figures that do not depend on the machine's load, count instructions instead of time:
+``--only "Sojourn (MemoryStore)|read" --n 600`` runs one cell untimed, so ``valgrind
+--tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python -m benchmarks.flask_bench
+--only … --n N`` for two values of N gives instructions per request from the difference (the
+baseline cell is ``"Flask, no session|plain"``).
 """
 
 from __future__ import annotations
@@ -120,9 +126,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.flask_bench", description=__doc__)
     parser.add_argument("--n", type=int, default=2000, help="requests per cell per round")
     parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (median kept)")
+    parser.add_argument("--only", help='run one cell untimed, "setup|request" (for callgrind)')
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         calls = cells(Path(tmp))
+        if args.only:
+            setup, _, request = args.only.partition("|")
+            fn = calls[(setup, request)]
+            for _ in range(args.n):
+                fn()
+            return 0
         for fn in calls.values():  # warm up every cell
             measure(fn, min(200, args.n))
         samples: dict[tuple[str, str], list[float]] = {cell: [] for cell in calls}
