@@ -20,10 +20,18 @@ from .._core.client_side import (
     plan_sealed,
     sealed_candidates,
 )
-from .._core.errors import CorruptSession, SessionError, SessionExists, StoreUnavailable
+from .._core.errors import (
+    ConfigurationError,
+    CorruptSession,
+    SessionError,
+    SessionExists,
+    StoreUnavailable,
+)
 from .._core.ids import fingerprint_of_key
+from .._core.opening import Opened, metadata
 from .._core.plan import Apply, Commit, Create, Delete, Engine, Rename
 from .._core.session import Session, SessionInfo
+from .._core.transport import Headers
 from ..stores.base import (
     AsyncStore,
     AsyncSupportsPrincipals,
@@ -33,6 +41,7 @@ from ..stores.base import (
 )
 
 logger = logging.getLogger("sojourn.security")
+store_logger = logging.getLogger("sojourn")  # where the adapters have always logged outages
 
 CREATE_ATTEMPTS = 3
 
@@ -76,10 +85,16 @@ class AsyncManager:
         engine: Engine | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        on_store_error: str = "fail",
+        track_metadata: bool = False,
     ) -> None:
+        if on_store_error not in ("fail", "anonymous"):
+            raise ConfigurationError("on_store_error must be 'fail' or 'anonymous'")
         self.store = store
         self.engine = engine or Engine()
         self.clock = clock
+        self.on_store_error = on_store_error
+        self.track_metadata = track_metadata
         # Decided once: isinstance against a runtime protocol costs ~10 µs, too much per request.
         self._sealed: ClientSideStore | None = None
         self._server_store: AsyncStore | None = None
@@ -90,6 +105,41 @@ class AsyncManager:
             self._sealed = store
         else:
             self._server_store = store
+
+    async def open(
+        self,
+        headers: Headers,
+        query: str = "",
+        *,
+        user_agent: str | None = None,
+        client_ip: str | None = None,
+        read_only: bool = False,
+    ) -> Opened:
+        """The session for a request, from what the request carries: the one way in.
+
+        Args:
+            headers: the request headers as ``(lower-case name, value)`` pairs (a cookie
+                transport reads only ``cookie``).
+            query: the raw query string (only a query transport reads it).
+            user_agent: the ``User-Agent``, recorded only with ``track_metadata``.
+            client_ip: the client address, recorded only with ``track_metadata``.
+            read_only: the connection cannot save (WebSockets).
+
+        Returns:
+            The session, and what to do: serve, serve without saving, or refuse with the 503
+            answer of :mod:`sojourn._core.opening` when the store is down.
+        """
+        presented = tuple(self.engine.transport.extract(headers, query))
+        meta = metadata(user_agent, client_ip) if self.track_metadata else None
+        try:
+            session = await self.load(presented, read_only=read_only, meta=meta)
+        except StoreUnavailable as exc:
+            store_logger.error(
+                "session.store_error: the session store is unavailable on load: %s", exc
+            )
+            fresh = self.engine.new(self.clock(), read_only=read_only, meta=meta)
+            return Opened(fresh, presented, refuse=self.on_store_error == "fail", save=False)
+        return Opened(session, presented)
 
     async def load(
         self,

@@ -69,13 +69,3 @@ def build_options(
         chosen = transport or CookieTransport(cookie or CookieSettings())
         engine = Engine(policy=policy, transport=chosen, limits=limits, codec=codec)
     return AdapterOptions(engine, on_store_error, track_metadata)
-
-
-def metadata(user_agent: str | None, client_ip: str | None) -> dict[str, str]:
-    """The tracked metadata of a request, trimmed to sane lengths."""
-    meta: dict[str, str] = {}
-    if user_agent:
-        meta["user_agent"] = user_agent[:256]
-    if client_ip:
-        meta["ip"] = client_ip[:64]
-    return meta

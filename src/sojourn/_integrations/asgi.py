@@ -25,6 +25,7 @@ from .._core.codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError, SessionError, StoreUnavailable
 from .._core.headers import merge_response_headers
+from .._core.opening import UNAVAILABLE_BODY, UNAVAILABLE_HEADERS, UNAVAILABLE_STATUS
 from .._core.plan import Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME
 from .._core.session import Session
@@ -32,7 +33,7 @@ from .._core.transport import Transport
 from ..stores.base import AsyncStore, ClientSideStore, Store
 from ..stores.threaded import ThreadedStore as ThreadedStore
 from ..stores.threaded import as_async_store as as_async_store
-from ._options import AdapterOptions, OnStoreError, Seconds, build_options, metadata
+from ._options import AdapterOptions, OnStoreError, Seconds, build_options
 
 logger = logging.getLogger("sojourn")
 
@@ -45,8 +46,6 @@ ASGIApp = Callable[..., Awaitable[None]]
 differently (a dict, TypedDicts), and the middleware must wrap all of them without casts."""
 
 T = TypeVar("T")
-
-UNAVAILABLE_BODY = b"Service unavailable: the session store cannot be reached.\n"
 
 
 def get_session(request: Any) -> Session:
@@ -132,7 +131,13 @@ class SessionMiddleware:
             track_metadata=track_metadata,
             engine=engine,
         )
-        self.manager = AsyncManager(as_async_store(store), self.options.engine, clock=clock)
+        self.manager = AsyncManager(
+            as_async_store(store),
+            self.options.engine,
+            clock=clock,
+            on_store_error=self.options.on_store_error,
+            track_metadata=self.options.track_metadata,
+        )
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Typed as Any so that every framework's own scope and callable types are accepted.
@@ -140,28 +145,21 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
         headers = _request_headers(scope)
-        raw_ids = self.manager.engine.transport.extract(
-            headers, scope.get("query_string", b"").decode("latin-1")
-        )
-        meta = None
-        if self.options.track_metadata:
-            client = scope.get("client")
-            agent = next((v for k, v in headers if k == "user-agent"), None)
-            meta = metadata(agent, client[0] if client else None)
+        client = scope.get("client")
         websocket = scope["type"] == "websocket"
+        opened = await self.manager.open(
+            headers,
+            scope.get("query_string", b"").decode("latin-1"),
+            user_agent=next((v for k, v in headers if k == "user-agent"), None),
+            client_ip=client[0] if client else None,
+            read_only=websocket,
+        )
         scope["sojourn.manager"] = self.manager
-        try:
-            session = await self.manager.load(raw_ids, read_only=websocket, meta=meta)
-        except StoreUnavailable:
-            logger.error("session.store_error: the session store is unavailable on load")
-            if self.options.on_store_error == "fail":
-                await self._refuse(scope, send)
-                return
-            scope["session"] = self.manager.engine.new(self.manager.clock(), meta=meta)
-            await self.app(scope, receive, send)  # anonymous: nothing is committed
+        scope["session"] = session = opened.session
+        if opened.refuse:
+            await self._refuse(scope, send)
             return
-        scope["session"] = session
-        if websocket:
+        if websocket or not opened.save:  # read-only, or anonymous while the store is down
             await self.app(scope, receive, send)
             return
         await self._serve(scope, receive, send, session)
@@ -208,12 +206,10 @@ class SessionMiddleware:
         await send(
             {
                 "type": "http.response.start",
-                "status": 503,
+                "status": UNAVAILABLE_STATUS,
                 "headers": [
-                    (b"content-type", b"text/plain; charset=utf-8"),
-                    (b"content-length", str(len(UNAVAILABLE_BODY)).encode()),
-                    (b"cache-control", b"no-store"),
-                    (b"retry-after", b"5"),
+                    (name.lower().encode("latin-1"), value.encode("latin-1"))
+                    for name, value in UNAVAILABLE_HEADERS
                 ],
             }
         )

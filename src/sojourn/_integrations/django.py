@@ -36,11 +36,11 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from .._core.errors import ConfigurationError, StoreUnavailable
 from .._core.ids import is_valid_session_id, new_session_id
+from .._core.opening import UNAVAILABLE_BODY, UNAVAILABLE_HEADERS
 from .._core.session import Session
 from .._core.transport import CookieTransport, Transport
 from .._sync.manager import Manager
 from .django_config import AUTH_USER_KEY, clock, configured_manager
-from .wsgi import UNAVAILABLE_BODY, UNAVAILABLE_HEADERS
 
 EXPIRY_KEY = "_session_expiry"  # where Django's set_expiry keeps its value
 

@@ -41,14 +41,16 @@ from flask.sessions import SessionInterface, SessionMixin
 from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError, StoreUnavailable
 from .._core.headers import merge_response_headers
+from .._core.opening import UNAVAILABLE_BODY, UNAVAILABLE_HEADERS
+from .._core.plan import Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, Policy
 from .._core.session import Session
 from .._sync.manager import Manager, Outcome
 from ..stores.base import ClientSideStore, Store
 from ._flask_codec import TaggedJSONCodec as TaggedJSONCodec
 from ._flask_cookie import ConflictLog, FlaskCookie, config_key, flask_cookie
-from ._options import AdapterOptions, build_options, metadata, seconds
-from .wsgi import UNAVAILABLE_BODY, UNAVAILABLE_HEADERS, request_headers
+from ._options import AdapterOptions, build_options, seconds
+from .wsgi import request_headers
 
 logger = logging.getLogger("sojourn")
 
@@ -207,7 +209,7 @@ class SojournSessionInterface(SessionInterface):
         self.clock = clock
         self.principal_key = principal_key
         self.options: AdapterOptions = build_options(**options)
-        self.manager = Manager(store, self.options.engine, clock=clock)
+        self.manager = self._manager_for(self.options.engine)
         self._sealed = isinstance(store, ClientSideStore)  # decided once: ~10 µs per check
         # Flask's cookie config applies unless the app chose another transport or an engine.
         self._follow_config = options.get("transport") is None and options.get("engine") is None
@@ -245,11 +247,20 @@ class SojournSessionInterface(SessionInterface):
                 )
             policy = self._policy(app.permanent_session_lifetime)
             engine = replace(self.options.engine, transport=cookie, policy=policy)
-            found = (Manager(self.store, engine, clock=self.clock), cookie)
+            found = (self._manager_for(engine), cookie)
             if len(self._managers) >= MAX_CONFIGURATIONS:
                 self._managers.clear()
             self._managers[key] = found
         return found
+
+    def _manager_for(self, engine: Engine) -> Manager:
+        return Manager(
+            self.store,
+            engine,
+            clock=self.clock,
+            on_store_error=self.options.on_store_error,
+            track_metadata=self.options.track_metadata,
+        )
 
     def _policy(self, flask_lifetime: timedelta) -> Policy:
         """The server-side timeouts for a Flask config; explicit options win.
@@ -279,29 +290,22 @@ class SojournSessionInterface(SessionInterface):
         manager, cookie = self._resolve(app)
         environ = request.environ
         if cookie is not None:  # only the Cookie header matters: skip building the rest
-            lines = [("cookie", environ["HTTP_COOKIE"])] if "HTTP_COOKIE" in environ else []
-            raw_ids = cookie.extract(lines, "")
+            headers = [("cookie", environ["HTTP_COOKIE"])] if "HTTP_COOKIE" in environ else []
         else:
-            raw_ids = manager.engine.transport.extract(
-                request_headers(environ), environ.get("QUERY_STRING", "")
-            )
-        meta = None
-        if self.options.track_metadata:
-            meta = metadata(environ.get("HTTP_USER_AGENT"), environ.get("REMOTE_ADDR"))
+            headers = request_headers(environ)
+        opened = manager.open(
+            headers,
+            environ.get("QUERY_STRING", ""),
+            user_agent=environ.get("HTTP_USER_AGENT"),
+            client_ip=environ.get("REMOTE_ADDR"),
+        )
         environ["sojourn.manager"] = manager
-        save = True
-        try:
-            session = manager.load(raw_ids, meta=meta)
-        except StoreUnavailable as exc:
-            logger.error("session.store_error: the session store is unavailable on load: %s", exc)
-            if self.options.on_store_error == "fail":
-                environ[STORE_ERROR_KEY] = True  # the before_request hook answers 503
-            session = manager.engine.new(manager.clock(), meta=meta)
-            save = False
+        if opened.refuse:
+            environ[STORE_ERROR_KEY] = True  # the before_request hook answers 503
         return FlaskSession(
-            session,
-            save=save,
-            presented=raw_ids,
+            opened.session,
+            save=opened.save,
+            presented=opened.presented,
             manager=manager,
             cookie=cookie,
             principal_key=self.principal_key,

@@ -27,10 +27,11 @@ from typing import Any, Protocol
 
 from .._core.errors import SessionError, StoreUnavailable
 from .._core.headers import merge_response_headers
+from .._core.opening import UNAVAILABLE_BODY, UNAVAILABLE_HEADERS
 from .._core.session import Session
 from .._sync.manager import Manager
 from ..stores.base import ClientSideStore, Store
-from ._options import AdapterOptions, build_options, metadata
+from ._options import AdapterOptions, build_options
 
 logger = logging.getLogger("sojourn")
 
@@ -51,14 +52,6 @@ class StartResponse(Protocol):
 
 
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
-
-UNAVAILABLE_BODY = b"Service unavailable: the session store cannot be reached.\n"
-UNAVAILABLE_HEADERS = [
-    ("Content-Type", "text/plain; charset=utf-8"),
-    ("Content-Length", str(len(UNAVAILABLE_BODY))),
-    ("Cache-Control", "no-store"),
-    ("Retry-After", "5"),
-]
 
 
 def request_headers(environ: Environ) -> list[tuple[str, str]]:
@@ -197,25 +190,27 @@ class SessionMiddleware:
     ) -> None:
         self.app = app
         self.options: AdapterOptions = build_options(**options)
-        self.manager = Manager(store, self.options.engine, clock=clock)
+        self.manager = Manager(
+            store,
+            self.options.engine,
+            clock=clock,
+            on_store_error=self.options.on_store_error,
+            track_metadata=self.options.track_metadata,
+        )
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        headers = request_headers(environ)
-        raw_ids = self.manager.engine.transport.extract(headers, environ.get("QUERY_STRING", ""))
-        meta = None
-        if self.options.track_metadata:
-            meta = metadata(environ.get("HTTP_USER_AGENT"), environ.get("REMOTE_ADDR"))
+        opened = self.manager.open(
+            request_headers(environ),
+            environ.get("QUERY_STRING", ""),
+            user_agent=environ.get("HTTP_USER_AGENT"),
+            client_ip=environ.get("REMOTE_ADDR"),
+        )
         environ["sojourn.manager"] = self.manager
-        try:
-            session = self.manager.load(raw_ids, meta=meta)
-        except StoreUnavailable:
-            logger.error("session.store_error: the session store is unavailable on load")
-            if self.options.on_store_error == "fail":
-                return self._refuse(start_response)
-            # anonymous: a fresh session, never committed
-            environ["sojourn.session"] = self.manager.engine.new(self.manager.clock(), meta=meta)
+        environ["sojourn.session"] = session = opened.session
+        if opened.refuse:
+            return self._refuse(start_response)
+        if not opened.save:  # anonymous while the store is down: never committed
             return self.app(environ, start_response)
-        environ["sojourn.session"] = session
         request = _Request(self.manager, session, start_response)
         try:
             result = self.app(environ, request)

@@ -1,0 +1,61 @@
+"""What a request hands the manager to open its session, and what it gets back.
+
+Every adapter opens a session the same way: the transport's candidate IDs from the request's
+headers and query string, the user agent and client address when the application tracks them,
+and whether the connection may write (WebSockets may not). The manager does the rest and tells
+the adapter whether to serve the request, serve it without saving, or answer 503; the adapter
+only translates its framework's types. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .session import Session
+
+UNAVAILABLE_STATUS = 503
+UNAVAILABLE_BODY = b"Service unavailable: the session store cannot be reached.\n"
+UNAVAILABLE_HEADERS: tuple[tuple[str, str], ...] = (
+    ("Content-Type", "text/plain; charset=utf-8"),
+    ("Content-Length", str(len(UNAVAILABLE_BODY))),
+    ("Cache-Control", "no-store"),
+    ("Retry-After", "5"),
+)
+"""The answer to a request whose session store is down (SEC-48): short, uncached, retryable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A request's session, as the manager opened it.
+
+    Attributes:
+        session: the session to hand the application (a fresh one when the store is down).
+        presented: the candidate IDs the request carried, as the transport found them.
+        refuse: the store is down and the policy is to fail: answer 503, run nothing.
+        save: commit the session at the end of the request (``False`` when the store was down
+            and the policy serves the request anonymously: nothing may be saved).
+    """
+
+    session: Session
+    presented: tuple[str, ...] = ()
+    refuse: bool = False
+    save: bool = True
+
+
+def metadata(user_agent: str | None, client_ip: str | None) -> dict[str, str]:
+    """The tracked metadata of a request, trimmed to sane lengths."""
+    meta: dict[str, str] = {}
+    if user_agent:
+        meta["user_agent"] = user_agent[:256]
+    if client_ip:
+        meta["ip"] = client_ip[:64]
+    return meta
+
+
+__all__ = [
+    "UNAVAILABLE_BODY",
+    "UNAVAILABLE_HEADERS",
+    "UNAVAILABLE_STATUS",
+    "Opened",
+    "metadata",
+]

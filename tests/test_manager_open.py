@@ -1,0 +1,69 @@
+"""Manager.open: the one way a request's session is opened, for every adapter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sojourn import (
+    ConfigurationError,
+    CookieSettings,
+    CookieTransport,
+    Engine,
+    Manager,
+    MemoryStore,
+)
+from sojourn.testing import FakeClock
+
+from .integrations.stores import BrokenStore
+
+ENGINE = Engine(transport=CookieTransport(CookieSettings(name="sid", secure=False)))
+
+
+def manager(store: Any, **options: Any) -> Manager:
+    return Manager(store, ENGINE, clock=FakeClock(1_000_000.0), **options)
+
+
+def stored_id(store: MemoryStore) -> str:
+    m = manager(store)
+    opened = m.open([])
+    opened.session["cart"] = [1]
+    outcome = m.commit(opened.session)
+    assert outcome.session_id is not None
+    return outcome.session_id
+
+
+def test_a_request_with_a_live_cookie_opens_its_session() -> None:
+    store = MemoryStore()
+    session_id = stored_id(store)
+    opened = manager(store).open([("cookie", f"sid={session_id}")])
+    assert opened.session["cart"] == [1]
+    assert opened.presented == (session_id,)
+    assert (opened.refuse, opened.save) == (False, True)
+
+
+def test_a_store_outage_is_refused_by_default() -> None:
+    broken = BrokenStore(MemoryStore(), fail_on=frozenset({"load"}))
+    opened = manager(broken).open([("cookie", "sid=" + "A" * 43)])
+    assert (opened.refuse, opened.save) == (True, False)
+    assert opened.session.is_new
+
+
+def test_or_served_anonymously_and_never_saved() -> None:
+    broken = BrokenStore(MemoryStore(), fail_on=frozenset({"load"}))
+    opened = manager(broken, on_store_error="anonymous").open([("cookie", "sid=" + "A" * 43)])
+    assert (opened.refuse, opened.save) == (False, False)
+
+
+def test_metadata_is_recorded_only_when_tracked_and_trimmed() -> None:
+    store = MemoryStore()
+    untracked = manager(store).open([], user_agent="UA", client_ip="10.0.0.1")
+    assert untracked.session.meta == {}
+    tracked = manager(store, track_metadata=True).open([], user_agent="U" * 300, client_ip="::1")
+    assert tracked.session.meta == {"user_agent": "U" * 256, "ip": "::1"}
+
+
+def test_an_unknown_store_error_policy_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="on_store_error"):
+        manager(MemoryStore(), on_store_error="ignore")
