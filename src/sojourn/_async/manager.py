@@ -1,8 +1,9 @@
 """The async manager: runs the engine's plans against an async store.
 
-This is the only async code that talks to a store on a request's behalf; it stays a few dozen
-lines so that the sync twin, generated from it, is obviously the same. Store failures become
-:class:`StoreUnavailable`; corrupt records are logged and treated as no session.
+This is the only code of its flavour that talks to a store on a request's behalf; it stays
+short so that the twins (the async source and the sync file generated from it) are obviously
+the same. Store failures become :class:`StoreUnavailable`; corrupt records are logged and
+treated as no session.
 """
 
 from __future__ import annotations

@@ -255,8 +255,9 @@ class AsyncMySQLStore:
         table: the session table's name (letters, digits, underscores); ``<table>_fields``
             sits beside it and ``sojourn_schema`` records the layout version.
         create_schema: create the tables on first use if they are missing.
-        timeout: seconds after which any one operation raises ``StoreUnavailable`` (async;
-            the sync store relies on the connection's connect/read/write timeouts).
+        timeout: seconds after which any one operation raises ``StoreUnavailable`` (the
+            async store times each operation; the sync one relies on the connection's
+            connect/read/write timeouts).
         owns_pool: close the pool in :meth:`aclose` (true for pools built by :meth:`from_url`).
     """
 

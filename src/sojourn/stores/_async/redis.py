@@ -1,4 +1,4 @@
-"""The Redis / Valkey store (async): single node, Sentinel-managed clients and Cluster.
+"""The Redis / Valkey store: single node, Sentinel-managed clients and Cluster.
 
 One hash per session under a hash tag, change sets applied field by field inside Lua scripts
 that refuse to touch a missing or expired record, expiry by ``PEXPIREAT``, and a sorted-set

@@ -100,7 +100,7 @@ def _unavailable(exc: sqlite3.Error) -> bool:
 
 
 class AsyncSQLiteStore:
-    """A session store in an SQLite database file (async API; see ``SQLiteStore``).
+    """A session store in an SQLite database file, for async code.
 
     Implements :class:`~sojourn.stores.base.AsyncStore` plus the principal index, purging and
     counting capabilities. Nothing happens until first use: the file is opened (and the schema
