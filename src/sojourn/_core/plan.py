@@ -234,6 +234,10 @@ class Engine:
     def close(self, session: Session, now: float) -> Commit:
         """Plan the commit of ``session`` at the end of a request at ``now``.
 
+        One of four cases: untouched (nothing), nothing worth keeping (forget, or delete what
+        was stored), new with content (create under a fresh ID), or stored with content
+        (rotate and apply what changed).
+
         Raises:
             SessionTooLarge: the session's encoded data is over ``limits.max_session_bytes``.
             UnencodableValue: a value was changed in place into something that is not JSON.
@@ -241,10 +245,7 @@ class Engine:
         s = session
         if not s._accessed and s._doomed_key is None:
             return NOTHING
-        vary = self.transport.vary
-        ops: list[Op] = []
-        if s._doomed_key is not None:
-            ops.append(Delete(s._doomed_key))
+        ops: list[Op] = [] if s._doomed_key is None else [Delete(s._doomed_key)]
         encoded = s._encoded() if s._accessed else dict(s._loaded)
         size = sum(len(v) for v in encoded.values())
         if size > self.limits.max_session_bytes:
@@ -252,35 +253,51 @@ class Engine:
                 f"session data is {size} bytes, over the limit of "
                 f"{self.limits.max_session_bytes} bytes"
             )
-        has_content = bool(encoded) or s._principal is not None or s._persist
-        cleared = self._cleared
-
+        if not (encoded or s._principal is not None or s._persist):
+            return self._close_empty(s, ops)
         if s._key is None:
-            if not has_content:
-                # Nothing to keep. Tell the client to forget an ID only if one was just killed.
-                forget = cleared if s._doomed_key is not None else ()
-                return Commit(tuple(ops), self._cache(forget), vary=vary)
-            new_id = self.id_factory()
-            record = Record(
-                key=store_key(new_id),
-                fields=encoded,
-                principal=s._principal,
-                created_at=s._created_at,
-                renewed_at=now,
-                expires_at=self.deadline(s, now),
-                authenticated_at=s._authenticated_at,
-                meta=dict(s._meta),
-            )
-            ops.append(Create(record))
-            issue = tuple(self.transport.issue(new_id, self._max_age(record, now), now))
-            return Commit(
-                tuple(ops), self._cache(issue), vary=vary, issued_id=new_id, fields=encoded
-            )
+            return self._close_new(s, ops, encoded, now)
+        return self._close_stored(s, s._key, ops, encoded, now)
 
-        if not has_content:
+    def _close_empty(self, s: Session, ops: list[Op]) -> Commit:
+        """Nothing to keep: delete the stored record, if any, and tell the client to forget an
+        ID only if one was killed (a new session that stayed empty sends nothing)."""
+        if s._key is not None:
             ops.append(Delete(s._key))
-            return Commit(tuple(ops), self._cache(cleared), vary=vary)
+        killed = s._key is not None or s._doomed_key is not None
+        forget = self._cleared if killed else ()
+        return Commit(tuple(ops), self._cache(forget), vary=self.transport.vary)
 
+    def _close_new(
+        self, s: Session, ops: list[Op], encoded: dict[str, bytes], now: float
+    ) -> Commit:
+        """A new session with content: store it under a fresh ID, and hand the client the ID."""
+        new_id = self.id_factory()
+        record = Record(
+            key=store_key(new_id),
+            fields=encoded,
+            principal=s._principal,
+            created_at=s._created_at,
+            renewed_at=now,
+            expires_at=self.deadline(s, now),
+            authenticated_at=s._authenticated_at,
+            meta=dict(s._meta),
+        )
+        ops.append(Create(record))
+        issue = tuple(self.transport.issue(new_id, self._max_age(record, now), now))
+        return Commit(
+            tuple(ops),
+            self._cache(issue),
+            vary=self.transport.vary,
+            issued_id=new_id,
+            fields=encoded,
+        )
+
+    def _close_stored(
+        self, s: Session, key: str, ops: list[Op], encoded: dict[str, bytes], now: float
+    ) -> Commit:
+        """A stored session with content: rotate if asked, then apply what changed (or the
+        renewal or expiry cap that is due); nothing at all when nothing is."""
         changed = {k: v for k, v in encoded.items() if s._loaded.get(k) != v}
         removed = frozenset(k for k in s._loaded if k not in encoded)
         login = None
@@ -288,14 +305,15 @@ class Engine:
             login = Login(s._principal, s._authenticated_at or now)
         due = self.policy.renewal_due(s._created_at, s._renewed_at, now)
         over_cap = s._expires_cap is not None and s._expires_at > s._expires_cap
-        key = s._key
         headers: tuple[tuple[str, str], ...] = ()
         issued: str | None = None
         if s._rotate:
             issued = self.id_factory()
             ops.append(Rename(key, store_key(issued), now))
             key = store_key(issued)
-        if changed or removed or login or s._rotate or due or over_cap:
+            max_age = self._max_age_at(s._created_at, now)
+            headers = tuple(self.transport.issue(issued, max_age, now))
+        if changed or removed or login or issued or due or over_cap:
             changes = Changes(
                 now=now,
                 expires_at=self.deadline(s, now),
@@ -305,14 +323,11 @@ class Engine:
                 meta=dict(s._meta) if login else None,
             )
             ops.append(Apply(key, changes))
-        if issued is not None:
-            max_age = self._max_age_at(s._created_at, now)
-            headers = tuple(self.transport.issue(issued, max_age, now))
         return Commit(
             tuple(ops),
             self._cache(headers),
-            headers_if_gone=self._cache(cleared),
-            vary=vary,
+            headers_if_gone=self._cache(self._cleared),
+            vary=self.transport.vary,
             issued_id=issued,
             fields=encoded,
         )
