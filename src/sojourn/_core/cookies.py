@@ -35,7 +35,8 @@ DEFAULT_MAX_HEADER_BYTES = 16 * 1024
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _COOKIE_OCTETS = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")
 _AV_OCTETS = re.compile(r"[\x20-\x3a\x3c-\x7e]*")
-_SAME_SITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
+SAME_SITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
+"""Each valid ``SameSite`` value, lower-case, to the spelling a ``Set-Cookie`` carries."""
 _EPOCH_HTTP_DATE = "Thu, 01 Jan 1970 00:00:00 GMT"
 
 
@@ -145,7 +146,7 @@ class CookieSettings:
         name = self.cookie_name
         if not _TOKEN.fullmatch(name):
             raise ConfigurationError("cookie name must be an RFC 9110 token")
-        if self.same_site.lower() not in _SAME_SITE:
+        if self.same_site.lower() not in SAME_SITE:
             raise ConfigurationError("same_site must be 'lax', 'strict' or 'none'")
         if self.same_site.lower() == "none" and not self.secure:
             raise ConfigurationError("same_site='none' requires secure=True")
@@ -187,7 +188,7 @@ class CookieSettings:
             parts.append("Secure")
         if self.http_only:
             parts.append("HttpOnly")
-        parts.append(f"SameSite={_SAME_SITE[self.same_site.lower()]}")
+        parts.append(f"SameSite={SAME_SITE[self.same_site.lower()]}")
         return parts
 
     def render(self, value: str, max_age: float | None = None, now: float = 0.0) -> str:

@@ -26,14 +26,16 @@ from typing import Any
 from flask.json.provider import DefaultJSONProvider
 from flask.json.tag import TaggedJSONSerializer
 
-from .._core.codec import CodecLimits, _check, check_encoded_size, encode_value
+from .._core.codec import (
+    CodecLimits,
+    _check,
+    _reject_constant,
+    check_encoded_size,
+    encode_value,
+)
 from .._core.errors import CorruptSession, UnencodableValue
 
 _UNTAGGED = frozenset({str, int, float, bool, type(None)})
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 class TaggedJSONCodec:

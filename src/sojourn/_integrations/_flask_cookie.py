@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.http import dump_cookie
 
-from .._core.cookies import DEFAULT_MAX_HEADER_BYTES, CookieSettings, cookie_values
+from .._core.cookies import DEFAULT_MAX_HEADER_BYTES, SAME_SITE, CookieSettings, cookie_values
 from .._core.errors import ConfigurationError
 from .._core.transport import Headers
 
@@ -39,7 +39,6 @@ CONFIG_KEYS = {
     "secure": "SESSION_COOKIE_SECURE",
     "same_site": "SESSION_COOKIE_SAMESITE",
 }
-_SAME_SITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +71,7 @@ class FlaskCookie:
             raise ConfigurationError(
                 f"a __Secure- cookie name ({self.name}) needs SESSION_COOKIE_SECURE = True"
             )
-        if self.same_site is None or self.same_site.lower() in _SAME_SITE:
+        if self.same_site is None or self.same_site.lower() in SAME_SITE:
             # An invalid SameSite raises at the first Set-Cookie, as in Flask, not here.
             object.__setattr__(self, "_clear_line", self.render_clear())
 
@@ -184,7 +183,7 @@ def flask_cookie(
             if field_name in config:
                 chosen: Any = getattr(explicit, field_name)
                 if field_name == "same_site":
-                    chosen = _SAME_SITE[str(chosen).lower()]
+                    chosen = SAME_SITE[str(chosen).lower()]
                 conflicts.override(app, field_name, config[field_name], chosen)
                 config[field_name] = chosen
         max_header_bytes = explicit.max_header_bytes
