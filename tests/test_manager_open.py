@@ -67,3 +67,22 @@ def test_metadata_is_recorded_only_when_tracked_and_trimmed() -> None:
 def test_an_unknown_store_error_policy_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="on_store_error"):
         manager(MemoryStore(), on_store_error="ignore")
+
+
+def test_every_adapter_refuses_it_when_built() -> None:
+    from flask import Flask
+
+    from sojourn.asgi import SessionMiddleware as ASGIMiddleware
+    from sojourn.flask import Sojourn
+    from sojourn.wsgi import SessionMiddleware as WSGIMiddleware
+
+    def app(*args: Any) -> Any:
+        raise AssertionError("never called")
+
+    for build in (
+        lambda: ASGIMiddleware(app, store=MemoryStore(), on_store_error="ignore"),  # type: ignore[arg-type]
+        lambda: WSGIMiddleware(app, store=MemoryStore(), on_store_error="ignore"),
+        lambda: Sojourn(Flask(__name__), store=MemoryStore(), on_store_error="ignore"),
+    ):
+        with pytest.raises(ConfigurationError, match="on_store_error"):
+            build()

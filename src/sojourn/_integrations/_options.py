@@ -54,10 +54,10 @@ def build_options(
     """Validate adapter keyword options and build the engine from them.
 
     Raises:
-        ConfigurationError: contradictory or invalid options.
+        ConfigurationError: contradictory or invalid options (an unknown ``on_store_error``
+            is refused by the manager, when the adapter builds it).
     """
-    if on_store_error not in ("fail", "anonymous"):
-        raise ConfigurationError("on_store_error must be 'fail' or 'anonymous'")
+    # on_store_error is checked where it is used: by the manager the adapter builds.
     if engine is None:
         if cookie is not None and transport is not None:
             raise ConfigurationError("pass either cookie= or transport=, not both")
