@@ -1,13 +1,15 @@
 """``python -m benchmarks`` (``make bench``): run every benchmark module present, in turn.
 
-Each module is run as ``python -m benchmarks.<name>`` would run it, with its default options,
-so the modules stay independent (the server-backed ones may be missing on some checkouts).
+Each module runs in its own process, exactly as ``python -m benchmarks.<name>`` runs it, with its
+default options: the modules stay independent (one that configures Django for its own peers
+cannot leave settings behind for the next), and the server-backed ones may be missing on some
+checkouts.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import runpy
+import subprocess
 import sys
 
 MODULES = (
@@ -27,15 +29,8 @@ def main() -> int:
         if importlib.util.find_spec(name) is None:
             continue
         print(f"\n## {name}\n", flush=True)
-        saved = sys.argv
-        sys.argv = [name]
-        try:
-            runpy.run_module(name, run_name="__main__", alter_sys=True)
-        except SystemExit as exc:
-            if exc.code not in (None, 0):
-                failed.append(name)
-        finally:
-            sys.argv = saved
+        if subprocess.run([sys.executable, "-m", name], check=False).returncode != 0:
+            failed.append(name)
     if failed:
         print(f"\nfailed: {', '.join(failed)}", file=sys.stderr)
         return 1
