@@ -1,5 +1,7 @@
-"""µs per request through ``sojourn.asgi.SessionMiddleware``, against bare Starlette and
-Starlette's own signed-cookie ``SessionMiddleware``, all in one run.
+"""µs per request through ``sojourn.asgi.SessionMiddleware``, side by side with its peers, all in
+one run: bare Starlette, Starlette's own signed-cookie ``SessionMiddleware`` (what an app
+switches from) and starsessions (``SessionMiddleware`` + ``SessionAutoloadMiddleware``) on its
+``InMemoryStore`` (the nearest server-side peer).
 
 Sojourn runs with a server store (memory, SQLite) and with the client-side ``CookieStore``
 (the whole session sealed with AES-256-GCM in the cookie), so the cost of encryption can be
@@ -14,8 +16,16 @@ Scenarios:
     read: GET with a session cookie; the endpoint reads one key.
     write: POST with a session cookie; the endpoint changes one key.
 
-Each cell is the best of ``--repeat`` runs of ``--requests`` sequential requests, after a
-warm-up. Run: ``python -m benchmarks.asgi_bench`` (or ``python -m benchmarks`` for all).
+starsessions saves the session on every request that loaded a non-empty one, reads included:
+that is its design, and the read row measures it as it is.
+
+Rounds are interleaved: each round times every configuration x scenario once (``--requests``
+sequential requests, the configurations in an order rotated from round to round), and each
+cell is the median over ``--rounds`` rounds, so a busy moment on a shared machine hits every
+variant alike. Two tables: µs per request, and each row's overhead over bare Starlette with
+its ratio to the Starlette cookie middleware's overhead (issue 11's acceptance: sojourn on
+memory at most 1.0x on every scenario) and to starsessions'.
+Run: ``python -m benchmarks.asgi_bench`` (or ``python -m benchmarks`` for all).
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -36,6 +47,9 @@ from starlette.middleware.sessions import SessionMiddleware as StarletteSessionM
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
+from starsessions import SessionAutoloadMiddleware
+from starsessions import SessionMiddleware as StarSessionMiddleware
+from starsessions.stores.memory import InMemoryStore
 
 from sojourn import AsyncMemoryStore
 from sojourn.asgi import SessionMiddleware
@@ -43,8 +57,16 @@ from sojourn.stores.base import AsyncStore, ClientSideStore
 from sojourn.stores.cookie import CookieStore, generate_key
 from sojourn.stores.sqlite import AsyncSQLiteStore
 
+from ._machine import load_average
+
 ASGIApp = Callable[..., Awaitable[None]]
 SCENARIOS = ("anonymous", "read", "write")
+BARE = "bare Starlette"
+COOKIE = "Starlette SessionMiddleware (signed cookie)"
+STARSESSIONS = "starsessions + InMemoryStore"
+SOJOURN_MEMORY = "sojourn + AsyncMemoryStore"
+TARGET = 1.0
+"""Issue 11: sojourn on memory costs at most this times the Starlette cookie's overhead."""
 
 
 # -- the application ------------------------------------------------------------------------
@@ -77,6 +99,21 @@ def starlette_sessions() -> Starlette:
         https_only=True,
     )
     return Starlette(routes=ROUTES, middleware=[middleware])
+
+
+def starsessions_app(store: Any) -> Starlette:
+    """starsessions as its docs set it up: the session middleware, then autoload on every path.
+
+    ``lifetime`` matches sojourn's default idle timeout (30 minutes) so both send a
+    persistent cookie; ``cookie_https_only`` is its default (the ``Secure`` flag).
+    """
+    return Starlette(
+        routes=ROUTES,
+        middleware=[
+            Middleware(StarSessionMiddleware, store=store, lifetime=1800),
+            Middleware(SessionAutoloadMiddleware),
+        ],
+    )
 
 
 def sojourn_app(store: AsyncStore | ClientSideStore) -> Starlette:
@@ -151,79 +188,168 @@ async def session_cookie(app: ASGIApp) -> bytes | None:
     return cookie
 
 
-async def measure(
-    app: ASGIApp, scenario: str, cookie: bytes | None, requests: int, repeat: int
-) -> float:
-    """Best µs per request of ``repeat`` runs of ``requests`` requests."""
+def request_of(scenario: str, cookie: bytes | None) -> tuple[str, str, bytes | None]:
+    """The method, path and cookie one request of ``scenario`` sends."""
     method, path = ("POST", "/write") if scenario == "write" else ("GET", "/read")
-    sent = None if scenario == "anonymous" else cookie
-    for _ in range(max(50, requests // 10)):  # warm-up
+    return method, path, None if scenario == "anonymous" else cookie
+
+
+async def warm_up(app: ASGIApp, scenario: str, cookie: bytes | None, requests: int) -> None:
+    """Run ``requests`` untimed requests of ``scenario`` and check that the last one succeeded."""
+    method, path, sent = request_of(scenario, cookie)
+    response = await call(app, method, path, sent)
+    for _ in range(requests - 1):
         response = await call(app, method, path, sent)
     if response.status != 200:
         raise RuntimeError(f"{scenario}: status {response.status}")
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(requests):
-            await call(app, method, path, sent)
-        best = min(best, time.perf_counter() - start)
-    return best / requests * 1e6
 
 
-async def run(requests: int, repeat: int) -> dict[str, dict[str, float]]:
-    """Every configuration and scenario, in µs per request."""
+async def timed(app: ASGIApp, scenario: str, cookie: bytes | None, requests: int) -> float:
+    """µs per request over one run of ``requests`` sequential requests of ``scenario``."""
+    method, path, sent = request_of(scenario, cookie)
+    start = time.perf_counter()
+    for _ in range(requests):
+        await call(app, method, path, sent)
+    return (time.perf_counter() - start) / requests * 1e6
+
+
+async def measure(
+    app: ASGIApp, scenario: str, cookie: bytes | None, requests: int, repeat: int
+) -> float:
+    """Best µs per request of ``repeat`` runs of ``requests`` requests, after a warm-up.
+
+    One cell on its own (:mod:`benchmarks.sql_bench` uses it); :func:`run` interleaves instead.
+    """
+    await warm_up(app, scenario, cookie, max(50, requests // 10))
+    return min([await timed(app, scenario, cookie, requests) for _ in range(repeat)])
+
+
+Cell = tuple[str, str]
+
+
+async def run(requests: int, rounds: int) -> dict[Cell, list[float]]:
+    """Every configuration x scenario, timed once per round: µs per request of each round."""
     with tempfile.TemporaryDirectory() as tmp:
         sqlite_store = AsyncSQLiteStore(Path(tmp) / "bench.db")
         memory_store = AsyncMemoryStore()
         configurations: dict[str, ASGIApp] = {
-            "bare Starlette": bare(),
-            "Starlette SessionMiddleware (signed cookie)": starlette_sessions(),
-            "sojourn + AsyncMemoryStore": sojourn_app(memory_store),
+            BARE: bare(),
+            COOKIE: starlette_sessions(),
+            STARSESSIONS: starsessions_app(InMemoryStore()),
+            SOJOURN_MEMORY: sojourn_app(memory_store),
             "sojourn + AsyncSQLiteStore": sojourn_app(sqlite_store),
             "sojourn + CookieStore (sealed cookie)": sojourn_app(CookieStore([generate_key()])),
         }
-        results: dict[str, dict[str, float]] = {}
+        samples: dict[Cell, list[float]] = {
+            (name, s): [] for name in configurations for s in SCENARIOS
+        }
         try:
+            cookies = {name: await session_cookie(app) for name, app in configurations.items()}
             for name, app in configurations.items():
-                cookie = await session_cookie(app)
-                results[name] = {
-                    scenario: await measure(app, scenario, cookie, requests, repeat)
-                    for scenario in SCENARIOS
-                }
-                print(f"  measured {name}", file=sys.stderr, flush=True)
+                for scenario in SCENARIOS:
+                    await warm_up(app, scenario, cookies[name], max(50, requests // 4))
+            names = list(configurations)
+            for number in range(rounds):
+                turn = number % len(names)
+                for name in names[turn:] + names[:turn]:
+                    for scenario in SCENARIOS:
+                        us = await timed(configurations[name], scenario, cookies[name], requests)
+                        samples[(name, scenario)].append(us)
+                print(f"  round {number + 1}/{rounds}", file=sys.stderr, flush=True)
         finally:
             await sqlite_store.aclose()
             await memory_store.aclose()
-    return results
+    return samples
 
 
-def table(results: dict[str, dict[str, float]]) -> str:
+def table(medians: dict[Cell, float]) -> str:
     """A Markdown table: µs per request and the ratio to bare Starlette."""
-    base = results["bare Starlette"]
+    names = list(dict.fromkeys(name for name, _ in medians))
     head = "| app | " + " | ".join(f"{s} µs | x bare" for s in SCENARIOS) + " |"
     rule = "| --- |" + " ---: | ---: |" * len(SCENARIOS)
     rows = [
         f"| {name} | "
-        + " | ".join(f"{cells[s]:.1f} | {cells[s] / base[s]:.2f}" for s in SCENARIOS)
+        + " | ".join(
+            f"{medians[(name, s)]:.1f} | {medians[(name, s)] / medians[(BARE, s)]:.2f}"
+            for s in SCENARIOS
+        )
         + " |"
-        for name, cells in results.items()
+        for name in names
     ]
     return "\n".join([head, rule, *rows])
 
 
+def overhead_table(medians: dict[Cell, float]) -> str:
+    """A Markdown table: µs over bare Starlette per scenario, and that as a ratio to the
+    Starlette cookie middleware's overhead and to starsessions' for the same scenario.
+
+    Each scenario is measured against bare Starlette doing the same request (the anonymous
+    and read rows against its GET, the write row against its POST), so routing cancels out.
+    """
+    names = [name for name in dict.fromkeys(name for name, _ in medians) if name != BARE]
+    head = "| app | " + " | ".join(f"{s} +µs | x cookie | x starsessions" for s in SCENARIOS)
+    rule = "| --- |" + " ---: | ---: | ---: |" * len(SCENARIOS)
+    rows = []
+    for name in names:
+        cells = []
+        for s in SCENARIOS:
+            over = medians[(name, s)] - medians[(BARE, s)]
+            cookie = medians[(COOKIE, s)] - medians[(BARE, s)]
+            star = medians[(STARSESSIONS, s)] - medians[(BARE, s)]
+            cells.append(f"+{over:.1f} | {over / cookie:.2f}x | {over / star:.2f}x")
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join([head + " |", rule, *rows])
+
+
+def verdict(medians: dict[Cell, float]) -> str:
+    """One line per scenario: sojourn on memory against the ≤ 1.0x cookie-overhead target."""
+    lines = []
+    for s in SCENARIOS:
+        over = medians[(SOJOURN_MEMORY, s)] - medians[(BARE, s)]
+        cookie = medians[(COOKIE, s)] - medians[(BARE, s)]
+        ratio = over / cookie
+        mark = "met" if ratio <= TARGET else "MISSED"
+        lines.append(
+            f"- {s}: sojourn memory overhead {ratio:.2f}x the cookie middleware's "
+            f"(target ≤ {TARGET:.1f}x): {mark}"
+        )
+    return "\n".join(lines)
+
+
+def spread(samples: dict[Cell, list[float]]) -> str:
+    """The noisiest cell: (max - min) / median over its rounds, so a reader can weigh the run."""
+    worst, cell = max(
+        ((max(v) - min(v)) / statistics.median(v), cell) for cell, v in samples.items()
+    )
+    return f"largest round-to-round spread: {worst:.0%} of the median ({cell[0]}, {cell[1]})"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.asgi_bench", description=__doc__)
-    parser.add_argument("--requests", type=int, default=2000, help="requests per run")
-    parser.add_argument("--repeat", type=int, default=5, help="runs per cell (best is kept)")
+    parser.add_argument("--requests", type=int, default=2000, help="requests per cell per round")
+    parser.add_argument("--rounds", type=int, default=9, help="interleaved rounds (median kept)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    results = asyncio.run(run(args.requests, args.repeat))
+    before = load_average()
+    samples = asyncio.run(run(args.requests, args.rounds))
+    after = load_average()
+    medians = {cell: statistics.median(values) for cell, values in samples.items()}
     print(
-        f"\n### ASGI: µs per request (best of {args.repeat} runs of {args.requests} requests; "
-        f"Python {platform.python_version()}, {platform.machine()})\n"
+        f"\n### ASGI: µs per request (median of {args.rounds} interleaved rounds of "
+        f"{args.requests} requests per cell; Python {platform.python_version()}, "
+        f"{platform.machine()})\n"
     )
-    print(table(results))
-    print(f"\n(total {time.perf_counter() - started:.1f} s)")
+    print(table(medians))
+    print(
+        "\n### ASGI: overhead over bare Starlette (µs), as a ratio to the Starlette cookie "
+        "middleware's overhead and to starsessions'\n"
+    )
+    print(overhead_table(medians))
+    print()
+    print(verdict(medians))
+    print(f"\n{spread(samples)}")
+    print(f"before: {before}; after: {after}")
+    print(f"(total {time.perf_counter() - started:.1f} s)")
 
 
 if __name__ == "__main__":
