@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sojourn import Engine, Policy, SessionTooLarge, UnencodableValue, new_session_id
-from sojourn._core.codec import CodecLimits
+from sojourn._core.codec import JSON, CodecLimits
 from sojourn._core.ids import store_key
 from sojourn._core.plan import Apply, Create, Delete, Rename
 from sojourn._core.session import Session
@@ -269,3 +269,68 @@ def test_a_change_made_while_a_commit_runs_is_not_mistaken_for_stored() -> None:
     (apply,) = engine.close(session, NOW + 2).ops
     assert isinstance(apply, Apply)
     assert apply.changes.set == {"a": b"3"}
+
+
+class CountingCodec:
+    """The default JSON codec, counting what it encodes: what a commit re-encodes is a cost."""
+
+    def __init__(self) -> None:
+        self.encoded: list[str] = []
+
+    def check(self, key: str, value: object, limits: CodecLimits) -> None:
+        JSON.check(key, value, limits)
+
+    def encode(self, key: str, value: object, limits: CodecLimits) -> bytes:
+        self.encoded.append(key)
+        return JSON.encode(key, value, limits)
+
+    def decode(self, data: bytes, limits: CodecLimits) -> object:
+        return JSON.decode(data, limits)
+
+
+def test_reading_scalars_encodes_nothing_at_commit() -> None:
+    codec = CountingCodec()
+    engine = Engine(codec=codec)
+    _, session = stored(engine, a=b"1", b=b'"text"', c=b"[1]")
+    assert (session["a"], session.get("b"), "c" in session, len(session)) == (1, "text", True, 3)
+    commit = engine.close(session, NOW + 1)
+    assert commit.ops == ()
+    assert commit.vary == "Cookie"
+    assert codec.encoded == []
+
+
+def test_only_set_keys_and_mutable_values_handed_out_are_encoded() -> None:
+    codec = CountingCodec()
+    engine = Engine(codec=codec)
+    _, session = stored(engine, a=b"1", cart=b"[1]", prefs=b'{"x":1}', n=b"5")
+    session["a"] = 1  # set to what it was: encoded, compared, not written
+    session["cart"].append(2)  # changed in place
+    assert session.get("prefs") == {"x": 1}  # handed out: could have been changed
+    assert session["n"] == 5
+    (apply,) = engine.close(session, NOW + 1).ops
+    assert isinstance(apply, Apply)
+    assert apply.changes.set == {"cart": b"[1,2]"}
+    assert sorted(codec.encoded) == ["a", "cart", "prefs"]
+
+
+def test_a_mutable_value_changed_while_a_commit_runs_is_saved_by_the_next() -> None:
+    # A streaming response may change a value it was handed before the headers went out.
+    engine = Engine()
+    _, session = stored(engine, cart=b"[1]", n=b"1")
+    cart = session["cart"]
+    plan = engine.close(session, NOW + 1)
+    cart.append(2)  # while the store call awaits
+    engine.committed(session, plan, NOW + 1, gone=False, final=True)
+    assert session["n"] == 1  # the body uses the session again; the late commit follows
+    (apply,) = engine.close(session, NOW + 2).ops
+    assert isinstance(apply, Apply)
+    assert apply.changes.set == {"cart": b"[1,2]"}
+
+
+def test_removing_a_key_without_setting_any_is_a_removal() -> None:
+    engine = Engine()
+    _, session = stored(engine, a=b"1", b=b"2")
+    del session["a"]
+    (apply,) = engine.close(session, NOW + 1).ops
+    assert isinstance(apply, Apply)
+    assert (apply.changes.set, apply.changes.remove) == ({}, frozenset({"a"}))

@@ -83,7 +83,7 @@ def test_importing_sojourn_loads_no_framework_or_driver() -> None:
 
 
 def session_state_attributes() -> set[str]:
-    """The underscore attributes ``Session.__init__`` sets: the engine's state."""
+    """The underscore attributes ``Session.__init__`` sets: its engine state and its data."""
     source = (CORE / "session.py").read_text()
     tree = ast.parse(source)
     init = next(
@@ -104,7 +104,7 @@ def session_state_attributes() -> set[str]:
 
 def test_no_module_outside_the_core_reads_a_sessions_engine_state() -> None:
     private = session_state_attributes()
-    assert {"_key", "_data", "_doomed_key"} <= private
+    assert {"_state", "_data"} <= private
     reaches = []
     for path in sorted(PACKAGE.rglob("*.py")):
         if CORE in path.parents:
@@ -117,3 +117,24 @@ def test_no_module_outside_the_core_reads_a_sessions_engine_state() -> None:
             ):
                 reaches.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {ast.unparse(node)}")
     assert reaches == []
+
+
+ENGINE = {"plan.py", "client_side.py", "session.py", "state.py"}
+
+
+def test_only_the_engine_moves_a_sessions_state() -> None:
+    # The state object has one owner: the engine plans from it and moves it; the session only
+    # records requests on it. Nothing else in the core reaches it, and nothing outside the
+    # core imports it.
+    reaches = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        inside = CORE in path.parents
+        if inside and path.name in ENGINE:
+            continue
+        if "sojourn._core.state" in imports_of(path):
+            reaches.append(f"{path.relative_to(PACKAGE)} imports sojourn._core.state")
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr == "_state":
+                reaches.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {ast.unparse(node)}")
+    assert reaches == []
+    assert "sojourn._core.state" in imports_of(CORE / "plan.py")

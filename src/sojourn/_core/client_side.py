@@ -79,7 +79,7 @@ def open_unsealed(
             opened.append(item)
     if len(opened) != 1:
         session = engine.new(now, read_only=read_only, meta=meta)
-        session._sealed = True
+        session._state.sealed = True
         return session
     record = opened[0].record
     renewal = engine.renewal(now)
@@ -87,9 +87,10 @@ def open_unsealed(
     if renew:
         record = renewal.apply_to(record)
     session = engine.open(record.key, record, now, read_only=read_only, meta=meta)
-    session._sealed = True
-    session._sealed_meta = dict(record.meta)
-    session._reseal = not session.is_new and (renew or opened[0].stale_key)
+    state = session._state
+    state.sealed = True
+    state.sealed_meta = dict(record.meta)
+    state.reseal = not session.is_new and (renew or opened[0].stale_key)
     return session
 
 
@@ -116,7 +117,7 @@ def plan_sealed(engine: Engine, session: Session, now: float) -> SealedCommit:
     record, touched = _result(session, plan)
     if record is None or not touched:
         return SealedCommit(plan, None)
-    if session._committed:
+    if session._state.committed:
         raise ResponseStarted(
             "a client-side session cannot change after the response headers were sent"
         )
@@ -147,30 +148,27 @@ def finish_sealed(
         headers = _issue(engine, token, sealed.record, now)
         vary = engine.transport.vary
     engine.committed(session, sealed.plan, now, gone=False, final=final)
-    session._reseal = False
+    session._state.reseal = False
     return headers, vary
 
 
 def _result(session: Session, plan: Commit) -> tuple[Record | None, bool]:
     """The record after the plan's operations, and whether a new cookie must carry it."""
-    s = session
+    s = session._state
     record: Record | None = None
-    if s._key is not None:
-        record = Record(
-            key=s._key,
-            fields=dict(s._loaded),
-            principal=s._principal,
-            created_at=s._created_at,
-            renewed_at=s._renewed_at,
-            expires_at=s._expires_at,
-            authenticated_at=s._authenticated_at,
+    if s.key is not None:
+        record = s.record(
+            s.key,
+            s.loaded,
+            renewed_at=s.renewed_at,
+            expires_at=s.expires_at,
             # As with server stores, tracked metadata changes only at creation and login.
-            meta=dict(s._meta if s._sealed_meta is None else s._sealed_meta),
+            meta=s.sealed_meta,
         )
     # Renewal and re-sealing under the newest key ride only on requests that used the session:
     # a stray request (an image, a prefetch) racing a logout or login must not hand back the
     # old session in a fresh cookie.
-    touched = s._reseal and s._accessed
+    touched = s.reseal and s.accessed
     for op in plan.ops:
         if isinstance(op, Create):
             record, touched = op.record, True

@@ -34,6 +34,7 @@ from .ids import (
 from .policy import Policy
 from .records import Changes, Login, Record, Renewal
 from .session import Session
+from .state import SessionState
 from .transport import CookieTransport, Transport
 
 logger = logging.getLogger("sojourn.security")
@@ -131,10 +132,22 @@ class Engine:
     id_bytes: int = ID_BYTES
     no_store: str | None = "private, no-store"
     _cleared: tuple[tuple[str, str], ...] = field(default=(), init=False, repr=False, compare=False)
+    _gone_headers: tuple[tuple[str, str], ...] = field(
+        default=(), init=False, repr=False, compare=False
+    )
+    _vary_only: Commit = field(default=NOTHING, init=False, repr=False, compare=False)
+    _unchanged: Commit = field(default=NOTHING, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # The headers that clear an ID never change for a transport; most commits need them.
-        object.__setattr__(self, "_cleared", tuple(self.transport.clear()))
+        # Decided once per application: the headers that clear an ID never change for a
+        # transport, and the commits of a read and of an empty new session are constants.
+        cleared = tuple(self.transport.clear())
+        gone = self._cache(cleared)
+        vary = self.transport.vary
+        object.__setattr__(self, "_cleared", cleared)
+        object.__setattr__(self, "_gone_headers", gone)
+        object.__setattr__(self, "_vary_only", Commit(vary=vary))
+        object.__setattr__(self, "_unchanged", Commit(headers_if_gone=gone, vary=vary))
 
     # -- opening ----------------------------------------------------------------------------
 
@@ -164,22 +177,11 @@ class Engine:
         self, now: float, *, read_only: bool = False, meta: Mapping[str, str] | None = None
     ) -> Session:
         """A fresh, empty session that will be stored only if something is written."""
-        return Session(
-            key=None,
-            session_id=None,
-            data={},
-            loaded={},
-            principal=None,
-            created_at=now,
-            renewed_at=now,
-            expires_at=self.policy.deadline(now, now),
-            authenticated_at=None,
-            now=now,
-            limits=self.limits,
-            read_only=read_only,
-            meta=meta,
-            codec=self.codec,
-        )
+        state = SessionState(
+            None, None, {}, None, now, now, self.policy.deadline(now, now), None, now,
+            dict(meta) if meta else {},
+        )  # fmt: skip
+        return Session(state, {}, limits=self.limits, read_only=read_only, codec=self.codec)
 
     def open(
         self,
@@ -200,8 +202,8 @@ class Engine:
             return self.new(now, read_only=read_only, meta=meta)
         alive = self.policy.is_alive(record.created_at, record.renewed_at, record.expires_at, now)
         try:
-            decode = self.codec.decode
-            data: dict[str, Any] = {k: decode(v, self.limits) for k, v in record.fields.items()}
+            decode, limits = self.codec.decode, self.limits
+            data: dict[str, Any] = {k: decode(v, limits) for k, v in record.fields.items()}
         except CorruptSession:
             logger.warning(
                 "session.corrupt: undecodable data in session %s", fingerprint_of_key(record.key)
@@ -210,24 +212,14 @@ class Engine:
             data = {}
         if not alive:
             session = self.new(now, read_only=read_only, meta=meta)
-            session._doomed_key = record.key
+            session._state.doomed_key = record.key
             return session
-        return Session(
-            key=record.key,
-            session_id=session_id,
-            data=data,
-            loaded=record.fields,
-            principal=record.principal,
-            created_at=record.created_at,
-            renewed_at=record.renewed_at,
-            expires_at=record.expires_at,
-            authenticated_at=record.authenticated_at,
-            now=now,
-            limits=self.limits,
-            read_only=read_only,
-            meta=record.meta if meta is None else meta,
-            codec=self.codec,
-        )
+        state = SessionState(
+            record.key, session_id, dict(record.fields), record.principal, record.created_at,
+            record.renewed_at, record.expires_at, record.authenticated_at, now,
+            dict(record.meta if meta is None else meta),
+        )  # fmt: skip
+        return Session(state, data, limits=self.limits, read_only=read_only, codec=self.codec)
 
     # -- closing ----------------------------------------------------------------------------
 
@@ -242,46 +234,58 @@ class Engine:
             SessionTooLarge: the session's encoded data is over ``limits.max_session_bytes``.
             UnencodableValue: a value was changed in place into something that is not JSON.
         """
-        s = session
-        if not s._accessed and s._doomed_key is None:
+        s = session._state
+        if not s.accessed and s.doomed_key is None:
             return NOTHING
-        ops: list[Op] = [] if s._doomed_key is None else [Delete(s._doomed_key)]
-        encoded = s._encoded() if s._accessed else dict(s._loaded)
-        size = sum(len(v) for v in encoded.values())
+        ops: list[Op] = [] if s.doomed_key is None else [Delete(s.doomed_key)]
+        encoded = self._encoded(session, s) if s.accessed else s.loaded
+        if not (encoded or s.principal is not None or s.persist):
+            return self._close_empty(s, ops)
+        if s.key is None:
+            return self._close_new(s, ops, encoded, now)
+        return self._close_stored(s, s.key, ops, encoded, now)
+
+    def _encoded(self, session: Session, s: SessionState) -> dict[str, bytes]:
+        """Every value's bytes: the loaded bytes where the value cannot have changed (never set,
+        and immutable or never handed out), a fresh encoding elsewhere; size-checked."""
+        loaded, touched = s.loaded, s.touched
+        data = session._data
+        if not touched and len(data) == len(loaded):
+            encoded = loaded  # nothing set, nothing mutable handed out, nothing removed
+        else:
+            encode, limits = self.codec.encode, self.limits
+            encoded = {
+                key: stored
+                if key not in touched and (stored := loaded.get(key)) is not None
+                else encode(key, value, limits)
+                for key, value in data.items()
+            }
+        size = 0
+        for value in encoded.values():
+            size += len(value)
         if size > self.limits.max_session_bytes:
             raise SessionTooLarge(
                 f"session data is {size} bytes, over the limit of "
                 f"{self.limits.max_session_bytes} bytes"
             )
-        if not (encoded or s._principal is not None or s._persist):
-            return self._close_empty(s, ops)
-        if s._key is None:
-            return self._close_new(s, ops, encoded, now)
-        return self._close_stored(s, s._key, ops, encoded, now)
+        return encoded
 
-    def _close_empty(self, s: Session, ops: list[Op]) -> Commit:
+    def _close_empty(self, s: SessionState, ops: list[Op]) -> Commit:
         """Nothing to keep: delete the stored record, if any, and tell the client to forget an
         ID only if one was killed (a new session that stayed empty sends nothing)."""
-        if s._key is not None:
-            ops.append(Delete(s._key))
-        killed = s._key is not None or s._doomed_key is not None
-        forget = self._cleared if killed else ()
-        return Commit(tuple(ops), self._cache(forget), vary=self.transport.vary)
+        if s.key is None and s.doomed_key is None:
+            return self._vary_only
+        if s.key is not None:
+            ops.append(Delete(s.key))
+        return Commit(tuple(ops), self._cache(self._cleared), vary=self.transport.vary)
 
     def _close_new(
-        self, s: Session, ops: list[Op], encoded: dict[str, bytes], now: float
+        self, s: SessionState, ops: list[Op], encoded: dict[str, bytes], now: float
     ) -> Commit:
         """A new session with content: store it under a fresh ID, and hand the client the ID."""
         new_id = self.id_factory()
-        record = Record(
-            key=store_key(new_id),
-            fields=encoded,
-            principal=s._principal,
-            created_at=s._created_at,
-            renewed_at=now,
-            expires_at=self.deadline(s, now),
-            authenticated_at=s._authenticated_at,
-            meta=dict(s._meta),
+        record = s.record(
+            store_key(new_id), encoded, renewed_at=now, expires_at=self.deadline_of(s, now)
         )
         ops.append(Create(record))
         issue = tuple(self.transport.issue(new_id, self._max_age(record, now), now))
@@ -294,39 +298,46 @@ class Engine:
         )
 
     def _close_stored(
-        self, s: Session, key: str, ops: list[Op], encoded: dict[str, bytes], now: float
+        self, s: SessionState, key: str, ops: list[Op], encoded: dict[str, bytes], now: float
     ) -> Commit:
         """A stored session with content: rotate if asked, then apply what changed (or the
         renewal or expiry cap that is due); nothing at all when nothing is."""
-        changed = {k: v for k, v in encoded.items() if s._loaded.get(k) != v}
-        removed = frozenset(k for k in s._loaded if k not in encoded)
+        loaded = s.loaded
+        if encoded is loaded:
+            changed: dict[str, bytes] = {}
+            removed: frozenset[str] = frozenset()
+        else:
+            changed = {k: v for k, v in encoded.items() if loaded.get(k) != v}
+            removed = frozenset(k for k in loaded if k not in encoded)
+        due = self.policy.renewal_due(s.created_at, s.renewed_at, now)
+        over_cap = s.expires_cap is not None and s.expires_at > s.expires_cap
+        if not (changed or removed or s.rotate or s.logged_in or due or over_cap or ops):
+            return self._unchanged  # a read: renewal, if due, rode on the load
         login = None
-        if s._logged_in and s._principal is not None:
-            login = Login(s._principal, s._authenticated_at or now)
-        due = self.policy.renewal_due(s._created_at, s._renewed_at, now)
-        over_cap = s._expires_cap is not None and s._expires_at > s._expires_cap
+        if s.logged_in and s.principal is not None:
+            login = Login(s.principal, s.authenticated_at or now)
         headers: tuple[tuple[str, str], ...] = ()
         issued: str | None = None
-        if s._rotate:
+        if s.rotate:
             issued = self.id_factory()
             ops.append(Rename(key, store_key(issued), now))
             key = store_key(issued)
-            max_age = self._max_age_at(s._created_at, now)
+            max_age = self._max_age_at(s.created_at, now)
             headers = tuple(self.transport.issue(issued, max_age, now))
         if changed or removed or login or issued or due or over_cap:
             changes = Changes(
                 now=now,
-                expires_at=self.deadline(s, now),
+                expires_at=self.deadline_of(s, now),
                 set=changed,
                 remove=removed,
                 login=login,
-                meta=dict(s._meta) if login else None,
+                meta=dict(s.meta) if login else None,
             )
             ops.append(Apply(key, changes))
         return Commit(
             tuple(ops),
             self._cache(headers),
-            headers_if_gone=self._cache(self._cleared),
+            headers_if_gone=self._gone_headers,
             vary=self.transport.vary,
             issued_id=issued,
             fields=encoded,
@@ -342,49 +353,50 @@ class Engine:
             gone: an ``Apply`` or ``Rename`` reported the session gone.
             final: the response headers are sent; changes that need a new ID are refused.
         """
-        s = session
-        s._doomed_key = None
-        s._rotate = False
-        s._logged_in = False
-        s._persist = False
-        s._committed = s._committed or final
+        s = session._state
+        s.committed = s.committed or final
+        s.accessed = False
+        if not commit.ops and s.doomed_key is None and not (s.rotate or s.logged_in):
+            s.persist = False
+            return  # a read, or an empty new session: nothing moved
+        s.doomed_key = None
+        s.rotate = False
+        s.logged_in = False
+        s.persist = False
         if gone:
-            s._key = None
-            s._id = None
-            s._data.clear()
-            s._loaded.clear()
-            s._principal = None
-            s._accessed = False
+            s.forget()
+            session._data.clear()
             return
         if commit.issued_id is not None:
-            s._id = commit.issued_id
-            s._key = store_key(commit.issued_id)
-        elif s._key is not None and Delete(s._key) in commit.ops:
-            s._key = None  # emptied: its record was deleted, and nothing backs it any more
-            s._id = None
-        if s._key is not None and commit.ops:
-            s._loaded = dict(commit.fields) if commit.fields is not None else s._encoded()
-            s._renewed_at = now
-            s._expires_at = self.deadline(s, s._renewed_at)
-        elif s._key is None:
-            s._loaded.clear()
-        s._accessed = False
+            s.session_id = commit.issued_id
+            s.key = store_key(commit.issued_id)
+        elif s.key is not None and Delete(s.key) in commit.ops:
+            s.key = None  # emptied: its record was deleted, and nothing backs it any more
+            s.session_id = None
+        # ``touched`` stays: a value set while the store call ran, or a mutable value handed
+        # out before it, may still differ from what was stored, and a later commit must look.
+        if s.key is not None and commit.ops:
+            s.loaded = dict(commit.fields) if commit.fields is not None else {}
+            s.renewed_at = now
+            s.expires_at = self.deadline_of(s, now)
+        elif s.key is None:
+            s.loaded = {}
 
-    def deadline(self, session: Session, now: float) -> float:
-        """The deadline a write at ``now`` gives ``session``: the policy's, shortened (never
+    def deadline_of(self, state: SessionState, now: float) -> float:
+        """The deadline a write at ``now`` gives a session: the policy's, shortened (never
         extended) by the session's :meth:`~Session.cap_expiry`."""
-        deadline = self.policy.deadline(session._created_at, now)
-        cap = session._expires_cap
+        deadline = self.policy.deadline(state.created_at, now)
+        cap = state.expires_cap
         return deadline if cap is None else min(deadline, cap)
 
     def discard(self, session: Session, key: str) -> None:
         """Delete the stored record ``key`` at ``session``'s next commit (a corrupt record the
         load found; the session itself stays fresh and unsaved)."""
-        session._doomed_key = key
+        session._state.doomed_key = key
 
     def key_of(self, session: Session) -> str | None:
         """The store key (ID digest) backing ``session``, or ``None`` if nothing is stored."""
-        return session._key
+        return session._state.key
 
     def session_id(self, session: Session) -> str | None:
         """The ID backing ``session`` as of its last load or commit (``None`` if unstored).
@@ -392,7 +404,7 @@ class Engine:
         For adapters whose framework writes the cookie itself; application code never needs
         the raw ID (use :attr:`Session.fingerprint` for labels).
         """
-        return session._id
+        return session._state.session_id
 
     def _max_age(self, record: Record, now: float) -> float:
         return self._max_age_at(record.created_at, now)

@@ -6,8 +6,8 @@ read or write marks the session *accessed*, which is what decides ``Vary: Cookie
 CVE-2023-30861 and CVE-2026-27205 were reads that forgot to).
 
 The session never holds store handles or does I/O. Its lifecycle requests (``regenerate``,
-``login``, ``invalidate``) are recorded here and turned into store operations by
-:mod:`sojourn._core.plan`. Attributes with a leading underscore belong to that module.
+``login``, ``invalidate``) are recorded on its :class:`~sojourn._core.state.SessionState` and
+turned into store operations by :mod:`sojourn._core.plan`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,14 @@ from typing import Any
 from .codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .errors import ReadOnlySession, ResponseStarted, UnencodableValue
 from .ids import fingerprint_of_key
+from .state import SessionState
 
 MAX_KEY_LENGTH = 200
+
+_IMMUTABLE = frozenset({str, int, float, bool, type(None)})
+"""Value types that cannot change in place: reading one never makes its key dirty."""
+
+_MISSING: Any = object()
 
 
 class Session(MutableMapping[str, Any]):
@@ -28,56 +34,52 @@ class Session(MutableMapping[str, Any]):
     Use it like a dict of JSON values. Lifecycle methods: :meth:`login` (after
     authentication: new ID, principal recorded), :meth:`regenerate` (new ID, same data) and
     :meth:`invalidate` (logout: the record is deleted and the cookie cleared).
+
+    The engine builds sessions (:meth:`sojourn.Engine.new`, :meth:`sojourn.Engine.open`); the
+    state it plans from is one :class:`~sojourn._core.state.SessionState`, which nothing
+    outside the core reads.
     """
+
+    __slots__ = ("_codec", "_data", "_limits", "_read_only", "_state")
 
     def __init__(
         self,
-        *,
-        key: str | None,
-        session_id: str | None,
+        state: SessionState,
         data: dict[str, Any],
-        loaded: Mapping[str, bytes],
-        principal: str | None,
-        created_at: float,
-        renewed_at: float,
-        expires_at: float,
-        authenticated_at: float | None,
-        now: float,
+        *,
         limits: CodecLimits = DEFAULT_LIMITS,
         read_only: bool = False,
-        meta: Mapping[str, str] | None = None,
         codec: ValueCodec = JSON,
     ) -> None:
-        self._key = key
-        self._id = session_id
+        self._state = state
         self._data = data
-        self._loaded: dict[str, bytes] = dict(loaded)
-        self._principal = principal
-        self._created_at = created_at
-        self._renewed_at = renewed_at
-        self._expires_at = expires_at
-        self._authenticated_at = authenticated_at
-        self._now = now
         self._limits = limits
         self._codec = codec
         self._read_only = read_only
-        self._meta = dict(meta or {})
-        self._accessed = False
-        self._rotate = False
-        self._logged_in = False
-        self._doomed_key: str | None = None  # a loaded record to delete (logout, corrupt, stale)
-        self._committed = False  # headers sent: changes needing a new cookie are refused
-        self._sealed = False  # client-side: every change needs a new cookie
-        self._reseal = False  # client-side: re-seal even if unchanged (renewal, retired key)
-        self._sealed_meta: dict[str, str] | None = None  # client-side: metadata as unsealed
-        self._persist = False  # store at the next commit even if empty (Django's save())
-        self._expires_cap: float | None = None  # the record never outlives this instant
 
     # -- the mapping ----------------------------------------------------------------------
+    # A value handed out that is not an immutable scalar may be changed in place
+    # (``session["cart"].append(x)``): its key is marked touched, so the commit encodes it
+    # and compares. Keys only set are touched too; nothing else is encoded at commit.
 
     def __getitem__(self, key: str) -> Any:
-        self._accessed = True
-        return self._data[key]
+        state = self._state
+        state.accessed = True
+        value = self._data[key]
+        if type(value) not in _IMMUTABLE:
+            state.touched.add(key)
+        return value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``session[key]``, or ``default`` when the key is absent."""
+        state = self._state
+        state.accessed = True
+        value = self._data.get(key, _MISSING)
+        if value is _MISSING:
+            return default
+        if type(value) not in _IMMUTABLE:
+            state.touched.add(key)
+        return value
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._writable()
@@ -86,30 +88,32 @@ class Session(MutableMapping[str, Any]):
                 f"session keys must be non-empty str of at most {MAX_KEY_LENGTH} characters"
             )
         self._codec.check(key, value, self._limits)
-        self._accessed = True
+        state = self._state
+        state.accessed = True
+        state.touched.add(key)
         self._data[key] = value
 
     def __delitem__(self, key: str) -> None:
         self._writable()
-        self._accessed = True
+        self._state.accessed = True
         del self._data[key]
 
     def __iter__(self) -> Iterator[str]:
-        self._accessed = True
+        self._state.accessed = True
         return iter(list(self._data))
 
     def __len__(self) -> int:
-        self._accessed = True
+        self._state.accessed = True
         return len(self._data)
 
     def __contains__(self, key: object) -> bool:
-        self._accessed = True
+        self._state.accessed = True
         return key in self._data
 
     def clear(self) -> None:
         """Remove every key (the session itself lives on; see :meth:`invalidate`)."""
         self._writable()
-        self._accessed = True
+        self._state.accessed = True
         self._data.clear()
 
     def __repr__(self) -> str:
@@ -121,39 +125,42 @@ class Session(MutableMapping[str, Any]):
     @property
     def fingerprint(self) -> str | None:
         """A short, non-secret label for pages and logs; ``None`` until the session is stored."""
-        return fingerprint_of_key(self._key) if self._key else None
+        key = self._state.key
+        return fingerprint_of_key(key) if key else None
 
     @property
     def principal(self) -> str | None:
         """The logged-in user, as given to :meth:`login`."""
-        self._accessed = True
-        return self._principal
+        state = self._state
+        state.accessed = True
+        return state.principal
 
     @property
     def authenticated_at(self) -> float | None:
         """When :meth:`login` was last called for this session (epoch seconds)."""
-        self._accessed = True
-        return self._authenticated_at
+        state = self._state
+        state.accessed = True
+        return state.authenticated_at
 
     @property
     def created_at(self) -> float:
         """When the session was created or last logged in (epoch seconds)."""
-        return self._created_at
+        return self._state.created_at
 
     @property
     def expires_at(self) -> float:
         """When the session ends if left idle (epoch seconds, as of this request)."""
-        return self._expires_at
+        return self._state.expires_at
 
     @property
     def is_new(self) -> bool:
         """True if no stored record backs this session (yet)."""
-        return self._key is None
+        return self._state.key is None
 
     @property
     def accessed(self) -> bool:
         """True once the application read or wrote anything."""
-        return self._accessed
+        return self._state.accessed
 
     @property
     def read_only(self) -> bool:
@@ -163,7 +170,7 @@ class Session(MutableMapping[str, Any]):
     @property
     def meta(self) -> Mapping[str, str]:
         """Tracked metadata (user agent, IP) when the application enabled tracking."""
-        return dict(self._meta)
+        return dict(self._state.meta)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -173,7 +180,7 @@ class Session(MutableMapping[str, Any]):
         Call it whenever the user's privileges change; :meth:`login` calls it for you.
         """
         self._lifecycle()
-        self._rotate = True
+        self._state.request_rotation()
 
     def login(self, principal: str) -> None:
         """Record that ``principal`` authenticated: new ID, principal and time recorded.
@@ -182,11 +189,8 @@ class Session(MutableMapping[str, Any]):
         """
         if not isinstance(principal, str) or not principal or len(principal) > MAX_KEY_LENGTH:
             raise UnencodableValue("principal must be a non-empty str of at most 200 characters")
-        self.regenerate()
-        self._principal = principal
-        self._authenticated_at = self._now
-        self._created_at = self._now
-        self._logged_in = True
+        self._lifecycle()
+        self._state.request_login(principal)
 
     def persist(self) -> None:
         """Store the session at the next commit even if it holds no data and no principal.
@@ -196,8 +200,9 @@ class Session(MutableMapping[str, Any]):
         before that commit. It lasts for one commit.
         """
         self._writable()
-        self._accessed = True
-        self._persist = True
+        state = self._state
+        state.accessed = True
+        state.persist = True
 
     def cap_expiry(self, at: float | None) -> None:
         """Never let the stored record outlive ``at`` (epoch seconds); ``None`` lifts the cap.
@@ -206,7 +211,7 @@ class Session(MutableMapping[str, Any]):
         stored deadline later than ``at`` (as a renewal on load may have made it). It is not
         stored: set it on every request that needs it (Django's ``set_expiry``).
         """
-        self._expires_cap = at
+        self._state.expires_cap = at
 
     def follow_principal(self, principal: str | None) -> None:
         """Follow who the framework says is logged in (Flask-Login's ``_user_id``, Django's
@@ -217,12 +222,13 @@ class Session(MutableMapping[str, Any]):
         what remains (a flashed "signed out" message, a CSRF token) moves to a new ID with no
         principal. The same user changes nothing.
         """
-        if principal is not None and principal != self._principal:
+        current = self._state.principal
+        if principal is not None and principal != current:
             self.login(principal)
-        elif principal is None and self._principal is not None:
+        elif principal is None and current is not None:
             kept = dict(self._data)
             self.invalidate()
-            self._data.update(kept)
+            self._data.update(kept)  # new keys of a new session: all encoded at commit
 
     def invalidate(self) -> None:
         """End the session: its record is deleted and the client told to forget the ID.
@@ -231,41 +237,29 @@ class Session(MutableMapping[str, Any]):
         "you have been logged out" message) goes into a new session with a new ID.
         """
         self._lifecycle()
-        if self._key is not None:
-            self._doomed_key = self._key
-        self._key = None
-        self._id = None
+        self._state.end()
         self._data.clear()
-        self._loaded.clear()
-        self._principal = None
-        self._authenticated_at = None
-        self._created_at = self._now
-        self._rotate = False
-        self._logged_in = False
 
-    # -- helpers for the engine -------------------------------------------------------------
+    # -- guards -----------------------------------------------------------------------------
 
     def _writable(self) -> None:
         if self._read_only:
             raise ReadOnlySession("this session is read-only here (WebSocket connections)")
-        if self._committed and (self._key is None or self._sealed):
+        state = self._state
+        if state.committed and (state.key is None or state.sealed):
             raise ResponseStarted(
                 "a new session, or any change to a client-side session, cannot be saved after "
                 "the response headers were sent"
             )
 
     def _lifecycle(self) -> None:
-        self._accessed = True
+        self._state.accessed = True
         if self._read_only:
             raise ReadOnlySession("this session is read-only here (WebSocket connections)")
-        if self._committed:
+        if self._state.committed:
             raise ResponseStarted(
                 "the session ID cannot change after the response headers were sent"
             )
-
-    def _encoded(self) -> dict[str, bytes]:
-        encode = self._codec.encode
-        return {key: encode(key, value, self._limits) for key, value in self._data.items()}
 
 
 class SessionInfo:
