@@ -19,6 +19,7 @@ MODULES = (
     "benchmarks.django_bench",
     "benchmarks.redis_bench",
     "benchmarks.sql_bench",
+    "benchmarks.e2e_bench",
 )
 
 
