@@ -20,6 +20,7 @@ MODULES = (
     "benchmarks.redis_bench",
     "benchmarks.sql_bench",
     "benchmarks.e2e_bench",
+    "benchmarks.scale_bench",
 )
 
 
