@@ -255,6 +255,24 @@ def pg_populations(small: int, large: int) -> Iterator[list[Population]]:
         yield populations
 
 
+def reachable(name: str) -> bool:
+    """Whether the server behind ``name`` answers; a note on stderr when it does not."""
+    try:
+        if name == "RedisStore":
+            import redis
+
+            with redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2) as client:
+                client.ping()
+        else:
+            import psycopg
+
+            psycopg.connect(PG_URL, connect_timeout=2).close()
+    except Exception as exc:
+        print(f"  skipping {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 # -- measuring ---------------------------------------------------------------------------------
 
 
@@ -342,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
         "| --- | --- | ---: | ---: | ---: |",
     ]
     for name, populations_of in stores:
+        if not reachable(name):
+            continue
         print(f"  {name}: filling {args.small:,} and {args.large:,}", file=sys.stderr, flush=True)
         with populations_of() as populations:
             samples = measure(populations, args.loads, args.rounds, rng)
