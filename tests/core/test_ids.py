@@ -71,3 +71,27 @@ def test_store_keys_and_fingerprints_reveal_nothing() -> None:
     assert label not in session_id
     assert label not in key
     assert fingerprint(session_id) == label
+
+
+def _canonical_by_decoding(value: str, nbytes: int) -> bool:
+    """The reference: the text decodes to ``nbytes`` bytes that encode back to the same text."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", value):
+        return False
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except ValueError:
+        return False
+    return len(raw) == nbytes and base64.urlsafe_b64encode(raw).rstrip(b"=").decode() == value
+
+
+@pytest.mark.parametrize("nbytes", [16, 24, 32, 33, 48])
+def test_validation_agrees_with_decoding_and_reencoding(nbytes: int) -> None:
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    valid = new_session_id(nbytes)
+    for last in alphabet + "+/=.":  # every last character: the padding bits decide
+        value = valid[:-1] + last
+        assert is_valid_session_id(value, nbytes) is _canonical_by_decoding(value, nbytes)
+    for _ in range(200):
+        value = "".join(random.choice(alphabet + "+/") for _ in range(len(valid)))
+        assert is_valid_session_id(value, nbytes) is _canonical_by_decoding(value, nbytes)
+    assert is_valid_session_id(valid, nbytes)

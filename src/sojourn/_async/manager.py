@@ -32,7 +32,7 @@ from .._core.ids import fingerprint_of_key
 from .._core.opening import Opened, metadata
 from .._core.plan import Apply, Commit, Create, Delete, Engine, Rename
 from .._core.session import Session, SessionInfo
-from .._core.transport import Headers
+from .._core.transport import Headers, reads
 from ..stores.base import (
     AsyncStore,
     AsyncSupportsPrincipals,
@@ -96,6 +96,14 @@ class AsyncManager:
         self.clock = clock
         self.on_store_error = on_store_error
         self.track_metadata = track_metadata
+        # What an adapter must translate from a request, decided once: only the headers the
+        # transport reads (and the user agent when it is tracked), and the query string only
+        # for a query transport. ``None``: every header.
+        names, self.reads_query = reads(self.engine.transport)
+        if names is not None and track_metadata:
+            names = names | {"user-agent"}
+        self.request_headers: frozenset[str] | None = names
+        self._fail = on_store_error == "fail"
         # Decided once: isinstance against a runtime protocol costs ~10 µs, too much per request.
         self._sealed: ClientSideStore | None = None
         self._server_store: AsyncStore | None = None
@@ -132,6 +140,8 @@ class AsyncManager:
         """
         presented = tuple(self.engine.transport.extract(headers, query))
         meta = metadata(user_agent, client_ip) if self.track_metadata else None
+        if not presented and self._sealed is None:  # no ID: no store call, nothing can fail
+            return Opened(self.engine.new(self.clock(), read_only=read_only, meta=meta))
         try:
             session = await self.load(presented, read_only=read_only, meta=meta)
         except StoreUnavailable as exc:
@@ -139,7 +149,7 @@ class AsyncManager:
                 "session.store_error: the session store is unavailable on load: %s", exc
             )
             fresh = self.engine.new(self.clock(), read_only=read_only, meta=meta)
-            return Opened(fresh, presented, refuse=self.on_store_error == "fail", save=False)
+            return Opened(fresh, presented, refuse=self._fail, save=False)
         return Opened(session, presented)
 
     async def load(
@@ -162,12 +172,17 @@ class AsyncManager:
             unseal, name = self._sealed.unseal, self._cookie_name
             unsealed = [unseal(token, name, now) for token in sealed_candidates(raw_ids)]
             return open_unsealed(self.engine, unsealed, now, read_only=read_only, meta=meta)
-        candidates = self.engine.candidates(raw_ids)
+        engine = self.engine
+        candidates = engine.candidates(raw_ids)
+        if not candidates:
+            return engine.new(now, read_only=read_only, meta=meta)
+        load = self._server().load
+        renewal = engine.renewal(now)
         live: list[tuple[str, Record]] = []
         corrupt: list[str] = []
         for session_id, key in candidates:
             try:
-                record = await self._call(self._server().load, key, now, self.engine.renewal(now))
+                record = await self._call(load, key, now, renewal)
             except CorruptSession:
                 logger.warning("session.corrupt: session %s", fingerprint_of_key(key))
                 corrupt.append(key)
@@ -205,15 +220,16 @@ class AsyncManager:
                 token = self._sealed.seal(sealed.record, self._cookie_name)
             headers, vary = finish_sealed(self.engine, session, sealed, token, now, final=final)
             return Outcome(headers, vary)  # the token is the cookie: there is no ID to hand on
+        engine = self.engine
         for _ in range(CREATE_ATTEMPTS):
-            plan = self.engine.close(session, now)
+            plan = engine.close(session, now)
             try:
-                gone = await self._run(plan)
+                gone = await self._run(plan) if plan.ops else False
             except SessionExists:
                 continue  # a 256-bit ID collided: plan again with a fresh one
-            self.engine.committed(session, plan, now, gone=gone, final=final)
+            engine.committed(session, plan, now, gone=gone, final=final)
             headers = plan.headers_if_gone if gone else plan.headers
-            return Outcome(headers, plan.vary, self.engine.session_id(session), gone)
+            return Outcome(headers, plan.vary, engine.session_id(session), gone)
         raise StoreUnavailable("could not create a session with a fresh ID")
 
     # -- by ID, for framework APIs that name sessions (Django's exists/delete/clear_expired) --

@@ -111,15 +111,25 @@ def encode_value(
             ``lenient``, not something ``json.dumps`` turns into JSON).
         SessionTooLarge: the encoded value is over ``limits.max_value_bytes``.
     """
-    _check(key, value, 0, limits, lenient=lenient)
-    data = json.dumps(
-        value, ensure_ascii=False, allow_nan=False, separators=(",", ":"), check_circular=False
-    ).encode("utf-8")
+    if type(value) not in _PLAIN:
+        _check(key, value, 0, limits, lenient=lenient)
+    data = _ENCODER.encode(value).encode("utf-8")
     return check_encoded_size(key, data, limits)
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+_PLAIN = frozenset({str, int, bool, type(None)})
+"""Scalars with nothing to check: any value of exactly these types is valid JSON."""
+
+# Made once: ``json.dumps`` and ``json.loads`` with options build a new encoder or decoder on
+# every call, which showed in request profiles.
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, separators=(",", ":"), check_circular=False
+)
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def _depth_ok(value: object, max_depth: int) -> bool:
@@ -143,10 +153,10 @@ def decode_value(data: bytes, limits: CodecLimits = DEFAULT_LIMITS) -> JSONValue
     if len(data) > limits.max_value_bytes:
         raise CorruptSession("stored value is over the size limit")
     try:
-        value: JSONValue = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+        value: JSONValue = _DECODER.decode(data.decode("utf-8"))
     except (ValueError, RecursionError, MemoryError) as exc:  # JSONDecodeError is a ValueError
         raise CorruptSession(f"stored value is not valid JSON ({type(exc).__name__})") from None
-    if not _depth_ok(value, limits.max_depth):
+    if isinstance(value, list | dict) and not _depth_ok(value, limits.max_depth):
         raise CorruptSession("stored value is nested too deeply")
     return value
 
@@ -199,7 +209,8 @@ class JSONCodec:
         self.lenient = lenient
 
     def check(self, key: str, value: object, limits: CodecLimits) -> None:
-        _check(key, value, 0, limits, lenient=self.lenient)
+        if type(value) not in _PLAIN:
+            _check(key, value, 0, limits, lenient=self.lenient)
 
     def encode(self, key: str, value: object, limits: CodecLimits) -> bytes:
         return encode_value(key, value, limits, lenient=self.lenient)

@@ -74,6 +74,8 @@ def cookie_values(
     """
     if sum(len(h) for h in headers) > max_bytes:
         return []
+    if all(name not in h for h in headers):
+        return []  # most requests without a session still carry other cookies: skip parsing
     return [value for h in headers for n, value in parse_cookie_header(h, max_bytes) if n == name]
 
 

@@ -9,7 +9,7 @@ everything from one place. Pure data with reference semantics for stores written
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from .errors import ConfigurationError
 
@@ -74,23 +74,25 @@ class Changes:
 
     def apply_to(self, record: Record) -> Record:
         """The record after this change set: a reference for stores written in Python."""
-        fields = {k: v for k, v in record.fields.items() if k not in self.remove}
+        remove = self.remove
+        if remove:
+            fields = {k: v for k, v in record.fields.items() if k not in remove}
+        else:
+            fields = dict(record.fields)
         fields.update(self.set)
-        updated = replace(
-            record,
-            fields=fields,
-            renewed_at=self.now,
-            expires_at=self.expires_at,
-            meta=dict(self.meta) if self.meta is not None else record.meta,
+        login = self.login
+        # Built directly rather than with dataclasses.replace, which inspects the fields on
+        # every call: the memory store applies a change set on every write.
+        return Record(
+            record.key,
+            fields,
+            record.principal if login is None else login.principal,
+            record.created_at if login is None else login.at,
+            self.now,
+            self.expires_at,
+            record.authenticated_at if login is None else login.at,
+            dict(self.meta) if self.meta is not None else record.meta,
         )
-        if self.login is not None:
-            updated = replace(
-                updated,
-                principal=self.login.principal,
-                authenticated_at=self.login.at,
-                created_at=self.login.at,
-            )
-        return updated
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +129,12 @@ class Renewal:
         """The record after renewal (unchanged when not due): a reference for Python stores."""
         if not self.due(record):
             return record
-        return replace(record, renewed_at=self.now, expires_at=self.deadline(record.created_at))
+        r = record
+        deadline = self.deadline(r.created_at)
+        return Record(
+            r.key, r.fields, r.principal, r.created_at, self.now, deadline, r.authenticated_at,
+            r.meta,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

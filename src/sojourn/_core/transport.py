@@ -22,6 +22,20 @@ logger = logging.getLogger("sojourn.security")
 Headers = Sequence[tuple[str, str]]
 """Request headers as ``(lower-case name, value)`` pairs, repeated names kept."""
 
+
+def reads(transport: object) -> tuple[frozenset[str] | None, bool]:
+    """The request headers a transport reads (``None``: it may read any) and whether it
+    reads the query string, so an adapter translates only those.
+
+    Built-in transports say so in ``request_headers`` and ``reads_query``; a transport that
+    does not is handed every header and the query string.
+    """
+    names = getattr(transport, "request_headers", None)
+    return (
+        None if names is None else frozenset(names),
+        bool(getattr(transport, "reads_query", True)),
+    )
+
 MAX_TOKEN_HEADER_BYTES = 4096
 
 
@@ -55,6 +69,9 @@ class CookieTransport:
     """The ID in a cookie: the default, with secure attributes (see :class:`CookieSettings`)."""
 
     cookie: CookieSettings = field(default_factory=CookieSettings)
+
+    request_headers = ("cookie",)
+    reads_query = False
 
     @property
     def vary(self) -> str:
@@ -106,6 +123,12 @@ class HeaderTransport:
             if not name or name != name.lower() or not name.replace("-", "").isalnum():
                 raise ConfigurationError("header names must be lower-case tokens")
 
+    reads_query = False
+
+    @property
+    def request_headers(self) -> tuple[str, ...]:
+        return (self.header,)
+
     @property
     def vary(self) -> str:
         return self.header.title()
@@ -139,6 +162,9 @@ class QueryTransport:
 
     parameter: str = "sid"
     response_header: str = "x-session-token"
+
+    request_headers = ()
+    reads_query = True
 
     @property
     def vary(self) -> str | None:

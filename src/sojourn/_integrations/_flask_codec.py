@@ -46,10 +46,21 @@ class TaggedJSONCodec:
             Register extra tags on it (``codec.serializer.register(MyTag)``) as on Flask's.
     """
 
-    __slots__ = ("serializer",)
+    __slots__ = ("_decoder", "_encoder", "serializer")
 
     def __init__(self, serializer: TaggedJSONSerializer | None = None) -> None:
         self.serializer = serializer or TaggedJSONSerializer()
+        # Made once: json.dumps / json.loads with options build a new one on every call.
+        self._encoder = json.JSONEncoder(
+            ensure_ascii=False,
+            allow_nan=False,
+            separators=(",", ":"),
+            default=DefaultJSONProvider.default,  # Flask's conversions (date, Decimal, …)
+        )
+        # Bottom-up, as the serializer's own loads untags: each object as it is parsed.
+        self._decoder = json.JSONDecoder(
+            object_hook=self.serializer.untag, parse_constant=_reject_constant
+        )
 
     def check(self, key: str, value: object, limits: CodecLimits) -> None:
         if type(value) in _UNTAGGED:
@@ -61,13 +72,7 @@ class TaggedJSONCodec:
         if type(value) in _UNTAGGED:  # no tag applies (Markup is a str subclass, not str)
             return encode_value(key, value, limits)
         try:
-            text = json.dumps(
-                self.serializer.tag(value),
-                ensure_ascii=False,
-                allow_nan=False,
-                separators=(",", ":"),
-                default=DefaultJSONProvider.default,  # Flask's conversions (date, Decimal, …)
-            )
+            text = self._encoder.encode(self.serializer.tag(value))
         except (TypeError, ValueError, RecursionError) as exc:
             raise UnencodableValue(
                 f"session key {key!r}: {type(value).__name__} cannot be stored "
@@ -79,12 +84,7 @@ class TaggedJSONCodec:
         if len(data) > limits.max_value_bytes:
             raise CorruptSession("stored value is over the size limit")
         try:
-            # Bottom-up, as the serializer's own loads untags: each object as it is parsed.
-            return json.loads(
-                data.decode("utf-8"),
-                object_hook=self.serializer.untag,
-                parse_constant=_reject_constant,
-            )
+            return self._decoder.decode(data.decode("utf-8"))
         except Exception as exc:  # a tag's constructor may raise anything on bad input
             raise CorruptSession(
                 f"stored value is not Flask tagged JSON ({type(exc).__name__})"

@@ -71,13 +71,27 @@ def get_manager(scope: Scope) -> AsyncManager:
 
 
 def _merged(raw: list[tuple[bytes, bytes]], outcome: Outcome) -> list[tuple[bytes, bytes]]:
+    vary = outcome.vary
+    if not outcome.headers and vary is not None:
+        # The common case, a session used and nothing issued: add ``Vary`` unless the
+        # application set one, without translating every header both ways.
+        for name, _ in raw:
+            if name.lower() == b"vary":
+                break
+        else:
+            return [*raw, (b"vary", vary.encode("latin-1"))]
     existing = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
-    merged = merge_response_headers(existing, outcome.headers, outcome.vary)
+    merged = merge_response_headers(existing, outcome.headers, vary)
     return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in merged]
 
 
-def _request_headers(scope: Scope) -> list[tuple[str, str]]:
-    return [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]]
+def _request_headers(
+    raw: list[tuple[bytes, bytes]], wanted: frozenset[bytes] | None
+) -> list[tuple[str, str]]:
+    """The request headers the manager reads, as text (ASGI names are lower-case bytes)."""
+    if wanted is None:
+        return [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw]
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw if k in wanted]
 
 
 class SessionMiddleware:
@@ -138,21 +152,27 @@ class SessionMiddleware:
             on_store_error=self.options.on_store_error,
             track_metadata=self.options.track_metadata,
         )
+        names = self.manager.request_headers
+        self._wanted = None if names is None else frozenset(n.encode("latin-1") for n in names)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Typed as Any so that every framework's own scope and callable types are accepted.
-        if scope["type"] not in ("http", "websocket"):
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
             await self.app(scope, receive, send)
             return
-        headers = _request_headers(scope)
-        client = scope.get("client")
-        websocket = scope["type"] == "websocket"
-        opened = await self.manager.open(
-            headers,
-            scope.get("query_string", b"").decode("latin-1"),
-            user_agent=next((v for k, v in headers if k == "user-agent"), None),
-            client_ip=client[0] if client else None,
-            read_only=websocket,
+        manager = self.manager
+        headers = _request_headers(scope["headers"], self._wanted)
+        websocket = kind == "websocket"
+        if manager.track_metadata:
+            client = scope.get("client")
+            user_agent = next((v for k, v in headers if k == "user-agent"), None)
+            client_ip = client[0] if client else None
+        else:
+            user_agent = client_ip = None
+        query = scope.get("query_string", b"").decode("latin-1") if manager.reads_query else ""
+        opened = await manager.open(
+            headers, query, user_agent=user_agent, client_ip=client_ip, read_only=websocket
         )
         scope["sojourn.manager"] = self.manager
         scope["session"] = session = opened.session
@@ -165,19 +185,21 @@ class SessionMiddleware:
         await self._serve(scope, receive, send, session)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, session: Session) -> None:
-        state = {"committed": False, "refused": False}
+        committed = refused = False
+        commit = self.manager.commit
 
         async def send_with_session(message: Message) -> None:
-            if state["refused"]:
+            nonlocal committed, refused
+            if refused:
                 return  # the store failed at commit: the 503 went out instead
             # A failed request (5xx) saves nothing (SEC-59).
             if message["type"] == "http.response.start" and message["status"] < 500:
-                state["committed"] = True
+                committed = True
                 try:
-                    outcome = await self.manager.commit(session, final=True)
+                    outcome = await commit(session, final=True)
                 except StoreUnavailable:
                     logger.error("session.store_error: the session store failed on commit")
-                    state["refused"] = True
+                    refused = True
                     await self._refuse(scope, send)
                     return
                 if outcome.headers or outcome.vary:
@@ -186,7 +208,7 @@ class SessionMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_session)
-        if state["committed"] and not state["refused"] and session.accessed:
+        if committed and not refused and session.accessed:
             await self._late_commit(session)
 
     async def _late_commit(self, session: Session) -> None:
