@@ -36,6 +36,7 @@ def reads(transport: object) -> tuple[frozenset[str] | None, bool]:
         bool(getattr(transport, "reads_query", True)),
     )
 
+
 MAX_TOKEN_HEADER_BYTES = 4096
 
 
