@@ -46,13 +46,23 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
 )
 
 
+def unavailable(exc: BaseException) -> StoreUnavailable:
+    """The :class:`~sojourn.StoreUnavailable` a driver failure becomes (raise it ``from exc``).
+
+    The stores' per-request path catches :data:`UNAVAILABLE` itself and raises this, because a
+    ``with`` block around a generator-based context manager costs more than the rest of the
+    Python a read does; the other paths use :func:`translate_errors`.
+    """
+    return StoreUnavailable(f"Redis is unavailable: {type(exc).__name__}: {exc}")
+
+
 @contextmanager
 def translate_errors() -> Iterator[None]:
-    """The one place where driver failures become :class:`~sojourn.StoreUnavailable`."""
+    """Driver failures inside the block become :class:`~sojourn.StoreUnavailable`."""
     try:
         yield
     except UNAVAILABLE as exc:
-        raise StoreUnavailable(f"Redis is unavailable: {type(exc).__name__}: {exc}") from exc
+        raise unavailable(exc) from exc
 
 
 def check_prefix(prefix: str) -> str:
@@ -89,6 +99,15 @@ def num(value: float) -> str:
     if not math.isfinite(value):
         raise ConfigurationError("times must be finite")
     return repr(float(value))
+
+
+def pexpireat(value: float) -> str:
+    """``PEXPIREAT``'s milliseconds for a deadline: the same ``ceil(value * 1000)`` in doubles that
+    the scripts' ``ms()`` computes, so a TTL set from Python or from Lua ends at the same
+    instant."""
+    if not math.isfinite(value):
+        raise ConfigurationError("times must be finite")
+    return str(math.ceil(float(value) * 1000))
 
 
 def as_bytes(value: object) -> bytes:
@@ -159,6 +178,41 @@ def decode(digest: str, raw: Mapping[bytes, bytes], with_fields: bool = True) ->
             if with_fields
             else {}
         )
+    except UnicodeDecodeError:
+        raise CorruptSession("a session hash cannot be decoded") from None
+    return _record(digest, fields, raw)
+
+
+def decode_flat(digest: str, flat: list[object]) -> Record:
+    """The record in an ``HGETALL`` reply (a flat field/value list), read in one pass.
+
+    Every request decodes one of these, so the user's fields go straight into their dict and
+    only the few metadata fields into another, instead of a dict of everything first.
+
+    Raises:
+        CorruptSession: as :func:`decode`, or the reply is not a list of pairs.
+    """
+    if len(flat) % 2:
+        raise CorruptSession("malformed hash reply")
+    fields: dict[str, bytes] = {}
+    raw: dict[bytes, bytes] = {}
+    items = iter(flat)
+    try:
+        for name, value in zip(items, items, strict=True):
+            n = name if type(name) is bytes else as_bytes(name)
+            v = value if type(value) is bytes else as_bytes(value)
+            if n.startswith(DATA):
+                fields[n[2:].decode()] = v  # 2 == len(DATA)
+            else:
+                raw[n] = v
+    except UnicodeDecodeError:
+        raise CorruptSession("a session hash cannot be decoded") from None
+    return _record(digest, fields, raw)
+
+
+def _record(digest: str, fields: dict[str, bytes], raw: Mapping[bytes, bytes]) -> Record:
+    """The record with these user fields and the metadata fields in ``raw``."""
+    try:
         principal_raw = raw.get(PRINCIPAL)
         principal = principal_raw.decode() if principal_raw is not None else None
         meta_raw = raw.get(META)
@@ -169,6 +223,7 @@ def decode(digest: str, raw: Mapping[bytes, bytes], with_fields: bool = True) ->
         isinstance(k, str) and isinstance(v, str) for k, v in meta.items()
     ):
         raise CorruptSession("session metadata is not a mapping of strings")
+    authenticated = raw.get(AUTHENTICATED)
     return Record(
         key=digest,
         fields=fields,
@@ -176,7 +231,7 @@ def decode(digest: str, raw: Mapping[bytes, bytes], with_fields: bool = True) ->
         created_at=_time(raw, CREATED),
         renewed_at=_time(raw, RENEWED),
         expires_at=_time(raw, EXPIRES),
-        authenticated_at=_time(raw, AUTHENTICATED) if AUTHENTICATED in raw else None,
+        authenticated_at=_time(raw, AUTHENTICATED) if authenticated is not None else None,
         meta=meta,
     )
 

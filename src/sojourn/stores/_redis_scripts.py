@@ -4,157 +4,235 @@ Each script touches exactly one key (or, for :data:`RENAME`, two keys given in `
 runs in one Cluster slot. A session is a hash: ``d:<name>`` fields hold the user's data, ``m:*``
 fields hold metadata (see :mod:`sojourn.stores._redis_layout`). Times travel as decimal strings
 (Python's ``repr`` of a float, which Lua parses exactly) and are written back with ``%.17g``, so
-no precision is lost on the way through Lua's doubles. Every write ends with ``PEXPIREAT`` at the
-record's ``expires_at``, so every session key carries a TTL and purge is Redis's own expiry.
+no precision is lost on the way through Lua's doubles. Every write of ``m:e`` comes with a
+``PEXPIREAT`` at that deadline, so every session key carries a TTL and purge is Redis's own
+expiry.
+
+The scripts run on every request, so they do as little as they can: every command a script
+runs is paid for by every request that runs it (the server is single-threaded), and so is the
+Lua around it and every argument the client encodes. Hence one ``HMGET`` or ``HGETALL`` to read,
+one ``HSET`` for everything a write sets, ``HDEL`` only when something is removed, the principal
+index (another slot, so the caller's second round trip) only when its bound is passed, and no
+write at all on a read whose renewal is not due. What is constant for a store (the renewal
+policy, the index slack) is written into its scripts (:func:`load`, :func:`apply`) instead of
+travelling with every call; what the caller can work out itself (the ``PEXPIREAT``
+milliseconds, the metadata fields of a login) it sends ready-made. Comparisons are written so
+that a ``nan`` read from a damaged hash makes them false, which always means "write nothing".
 """
 
 from __future__ import annotations
 
-# Helpers prepended to every script (Lua has no modules inside EVAL).
+import hashlib
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Script:
+    """A script's text and its SHA-1, computed once when it is made (``EVALSHA`` sends the SHA)."""
+
+    text: str
+    sha: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        # The scripts are ASCII, so the SHA is the same whatever encoding a client is set to.
+        digest = hashlib.sha1(self.text.encode("ascii"), usedforsecurity=False).hexdigest()
+        object.__setattr__(self, "sha", digest)
+
+
+# Helpers prepended to the scripts that need them (Lua has no modules inside EVAL).
 _PRELUDE = """
 local function fmt(x) return string.format('%.17g', x) end
 local function ms(x) return string.format('%.0f', math.ceil(x * 1000)) end
-local function live(key, now)
-  if redis.call('TYPE', key)['ok'] ~= 'hash' then return false end
-  local e = tonumber(redis.call('HGET', key, 'm:e'))
-  return e ~= nil and e > now, e
-end
--- Claim an index refresh when the deadline passes what the principal index was last told
--- ('m:x'); the caller then bumps the index entry. Returns 1 if it must.
-local function index_due(key, e, slack)
-  if redis.call('HEXISTS', key, 'm:p') == 0 then return 0 end
-  local x = tonumber(redis.call('HGET', key, 'm:x')) or 0
-  if e <= x then return 0 end
-  redis.call('HSET', key, 'm:x', fmt(e + slack))
-  return 1
+-- redis.call(cmd, key, ARGV[i..j]) in slices that fit Lua's C stack (unpack fails past ~8000
+-- values). Slices are even, so field/value pairs never straddle two calls; the common case is
+-- one call.
+local function ranged(cmd, key, i, j)
+  while i <= j do
+    local k = math.min(i + 3999, j)
+    redis.call(cmd, key, unpack(ARGV, i, k))
+    i = k + 1
+  end
 end
 """
 
-LOAD = (
-    _PRELUDE
-    + """
--- KEYS[1] session; ARGV: now, renew ('1'|'0'), idle, lifetime, interval, index slack.
--- Returns nil (missing or expired), {-1} (not a hash), or {index_due, HGETALL}.
--- One HGETALL reads everything; a due renewal adds an HSET and a PEXPIREAT.
+READ = Script(
+    """
+-- KEYS[1] session; no ARGV. Returns nil (missing), {-1} (not a hash) or {0, HGETALL}, the
+-- shape of a renewing load's reply; the caller drops an expired record itself.
+local all = redis.pcall('HGETALL', KEYS[1])
+if all['err'] then return {-1} end
+if #all == 0 then return false end
+return {0, all}
+"""
+)
+
+_LOAD = """
+-- KEYS[1] session; ARGV: now. Returns nil (missing), {-1} (not a hash), or {index_due,
+-- HGETALL}; the caller drops an expired record itself, so a read whose renewal is not due is
+-- one HGETALL and nothing else.
 local key = KEYS[1]
 local all = redis.pcall('HGETALL', key)
 if all['err'] then return {-1} end
 if #all == 0 then return false end
-local pos = {}
-for i = 1, #all, 2 do pos[all[i]] = i + 1 end
-local function get(name) local p = pos[name]; if p then return all[p] end end
-local now = tonumber(ARGV[1])
-local e = tonumber(get('m:e'))
-if e == nil then return {0, all} end
-if e <= now then return false end
-local due = 0
-if ARGV[2] == '1' then
-  local c, r = tonumber(get('m:c')), tonumber(get('m:r'))
-  if c ~= nil and r ~= nil then
-    local deadline = math.min(c + tonumber(ARGV[4]), now + tonumber(ARGV[3]))
-    if now - r >= tonumber(ARGV[5]) and deadline > e then
-      local d = fmt(deadline)
-      redis.call('HSET', key, 'm:r', ARGV[1], 'm:e', d)
-      redis.call('PEXPIREAT', key, ms(deadline))
-      all[pos['m:r']] = ARGV[1]
-      all[pos['m:e']] = d
-      if get('m:p') and deadline > (tonumber(get('m:x')) or 0) then
-        local x = fmt(deadline + tonumber(ARGV[6]))
-        redis.call('HSET', key, 'm:x', x)
-        if pos['m:x'] then all[pos['m:x']] = x else all[#all + 1] = 'm:x'; all[#all + 1] = x end
-        due = 1
-      end
-    end
-  end
+-- CREATE writes m:c, m:r and m:e first and a small hash keeps insertion order, so this scan
+-- usually stops after three fields.
+local ic, ir, ie
+for i = 1, #all, 2 do
+  local name = all[i]
+  if name == 'm:e' then ie = i + 1 elseif name == 'm:r' then ir = i + 1
+  elseif name == 'm:c' then ic = i + 1 end
+  if ic and ir and ie then break end
 end
+if not (ic and ir and ie) then return {0, all} end
+local now = tonumber(ARGV[1])
+local e, r = tonumber(all[ie]), tonumber(all[ir])
+if not (e and r and e > now and now - r >= INTERVAL) then return {0, all} end
+local c = tonumber(all[ic])
+if not c then return {0, all} end
+local deadline = math.min(c + LIFETIME, now + IDLE)
+if not (deadline > e) then return {0, all} end
+-- The renewal is due.
+local d = fmt(deadline)
+all[ir] = ARGV[1]
+all[ie] = d
+local ip, ix
+for i = 1, #all, 2 do
+  local name = all[i]
+  if name == 'm:p' then ip = i + 1 elseif name == 'm:x' then ix = i + 1 end
+end
+local due = 0
+if ip and deadline > (tonumber(ix and all[ix]) or 0) then
+  -- The deadline passes what the principal index was told: claim the refresh (the caller
+  -- bumps the index entry to this new bound).
+  local x = fmt(deadline + SLACK)
+  redis.call('HSET', key, 'm:r', ARGV[1], 'm:e', d, 'm:x', x)
+  if ix then all[ix] = x else all[#all + 1] = 'm:x'; all[#all + 1] = x end
+  due = 1
+else
+  redis.call('HSET', key, 'm:r', ARGV[1], 'm:e', d)
+end
+redis.call('PEXPIREAT', key, ms(deadline))
 return {due, all}
 """
-)
 
-CREATE = (
+
+def load(idle: str, lifetime: str, interval: str, index_slack: str) -> Script:
+    """The renewing load for one renewal policy and index slack (numbers as Lua literals).
+
+    They are the same on every request of an application, so they are part of the script
+    rather than arguments: each argument costs the client an encoding step and the script a
+    ``tonumber`` on every read. A store makes this once per policy it sees (in practice one).
+    """
+    constants = f"local IDLE, LIFETIME, INTERVAL, SLACK = {idle}, {lifetime}, {interval}, "
+    return Script(_PRELUDE + constants + index_slack + "\n" + _LOAD)
+
+
+CREATE = Script(
     _PRELUDE
     + """
--- KEYS[1] session; ARGV: now, expires_at, then field/value pairs.
--- Returns 0 if a live record holds the key (nothing written), else 1.
+-- KEYS[1] session; ARGV: now, PEXPIREAT milliseconds, then field/value pairs.
+-- Returns 0 if a live record holds the key (nothing written), else 1. A key of another type,
+-- or a hash without a readable deadline, is not a live record and is replaced.
 local key = KEYS[1]
-if live(key, tonumber(ARGV[1])) then return 0 end
+local e = redis.pcall('HGET', key, 'm:e')
+if type(e) == 'string' then
+  local t = tonumber(e)
+  if t and t > tonumber(ARGV[1]) then return 0 end
+end
 redis.call('DEL', key)
-for i = 3, #ARGV, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
-redis.call('PEXPIREAT', key, ms(tonumber(ARGV[2])))
+ranged('HSET', key, 3, #ARGV)
+redis.call('PEXPIREAT', key, ARGV[2])
 return 1
 """
 )
 
-APPLY = (
-    _PRELUDE
-    + """
--- KEYS[1] session; ARGV: now, expires_at, index slack, login ('1'|'0'), principal, login at,
--- meta ('1'|'0'), meta JSON ('' = none), n (pairs to set), n field/value pairs, fields to remove.
--- Returns 0 when the record is missing or expired (nothing written: no resurrection), else
--- {1, index_due, principal, indexed_until}.
+_APPLY = """
+-- KEYS[1] session. ARGV: now, expires_at, its PEXPIREAT milliseconds, login ('1'|'0'), n, then
+-- n field/value items to set, then the fields to remove. One HSET sets them with m:r, m:e and,
+-- when the principal index must be told (a login, or a deadline past the bound m:x the index
+-- holds), a new m:x. Returns 0 when the record is missing, expired or not a hash (nothing
+-- written: no resurrection), 1 when applied, or {principal} when applied and the index must be
+-- told the new bound (a login is indexed by the caller, who knows the principal).
 local key = KEYS[1]
-if not live(key, tonumber(ARGV[1])) then return 0 end
-local n = tonumber(ARGV[9])
-local first_remove = 10 + 2 * n
-for i = first_remove, #ARGV do redis.call('HDEL', key, ARGV[i]) end
-for i = 10, first_remove - 1, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
-local e = tonumber(ARGV[2])
-redis.call('HSET', key, 'm:r', ARGV[1], 'm:e', ARGV[2])
-if ARGV[7] == '1' then
-  if ARGV[8] == '' then redis.call('HDEL', key, 'm:j')
-  else redis.call('HSET', key, 'm:j', ARGV[8]) end
-end
-local due
+local m = redis.pcall('HMGET', key, 'm:e', 'm:p', 'm:x')
+if m['err'] then return 0 end
+local e = tonumber(m[1])
+if not (e and e > tonumber(ARGV[1])) then return 0 end
+local last = 5 + tonumber(ARGV[5])
+if #ARGV > last then ranged('HDEL', key, last + 1, #ARGV) end
+local new = tonumber(ARGV[2])
+local x, reply
 if ARGV[4] == '1' then
-  redis.call('HSET', key, 'm:p', ARGV[5], 'm:a', ARGV[6], 'm:c', ARGV[6],
-             'm:x', fmt(e + tonumber(ARGV[3])))
-  due = 1
-else
-  due = index_due(key, e, tonumber(ARGV[3]))
+  x, reply = fmt(new + SLACK), 1
+elseif m[2] and new > (tonumber(m[3]) or 0) then
+  x, reply = fmt(new + SLACK), {m[2]}
 end
-redis.call('PEXPIREAT', key, ms(e))
-return {1, due, redis.call('HGET', key, 'm:p') or '', redis.call('HGET', key, 'm:x') or ''}
+if last - 5 > 4000 then
+  ranged('HSET', key, 6, last)
+  last = 5
+end
+if x then
+  redis.call('HSET', key, 'm:r', ARGV[1], 'm:e', ARGV[2], 'm:x', x, unpack(ARGV, 6, last))
+else
+  redis.call('HSET', key, 'm:r', ARGV[1], 'm:e', ARGV[2], unpack(ARGV, 6, last))
+end
+-- The key's TTL already ends at ms(e) (every write of m:e sets it), so an unchanged deadline
+-- needs no PEXPIREAT.
+if new ~= e then redis.call('PEXPIREAT', key, ARGV[3]) end
+return reply or 1
 """
-)
 
-RENAME = (
-    _PRELUDE
-    + """
+
+def apply(index_slack: str) -> Script:
+    """The apply script for a store's index slack (a Lua literal), a constant as in :func:`load`."""
+    return Script(_PRELUDE + "local SLACK = " + index_slack + "\n" + _APPLY)
+
+
+RENAME = Script(
+    """
 -- KEYS[1] old, KEYS[2] new (one slot, or a single node); ARGV: now.
 -- RENAME keeps the TTL and leaves nothing under the old key, atomically.
--- Returns 0 if the old record is missing or expired, else {1, principal, indexed_until}.
-if not live(KEYS[1], tonumber(ARGV[1])) then return 0 end
+-- Returns 0 if the old record is missing, expired or not a hash, else {1, principal,
+-- indexed_until}.
+local m = redis.pcall('HMGET', KEYS[1], 'm:e', 'm:p', 'm:x')
+if m['err'] then return 0 end
+local e = tonumber(m[1])
+if not (e and e > tonumber(ARGV[1])) then return 0 end
 redis.call('RENAME', KEYS[1], KEYS[2])
-return {1, redis.call('HGET', KEYS[2], 'm:p') or '', redis.call('HGET', KEYS[2], 'm:x') or ''}
+return {1, m[2] or '', m[3] or ''}
 """
 )
 
-TAKE = (
-    _PRELUDE
-    + """
+TAKE = Script(
+    """
 -- Cross-slot rename, step 1 (on the old key's slot): read and delete the live record in one
 -- atomic step, so any later apply to the old key finds nothing. KEYS[1] old; ARGV: now.
--- Returns 0 if missing or expired, else the HGETALL of the record now removed.
-if not live(KEYS[1], tonumber(ARGV[1])) then return 0 end
-local all = redis.call('HGETALL', KEYS[1])
+-- Returns 0 if missing, expired or not a hash, else the HGETALL of the record now removed.
+local all = redis.pcall('HGETALL', KEYS[1])
+if all['err'] then return 0 end
+local e
+for i = 1, #all, 2 do
+  if all[i] == 'm:e' then e = tonumber(all[i + 1]); break end
+end
+if not (e and e > tonumber(ARGV[1])) then return 0 end
 redis.call('DEL', KEYS[1])
 return all
 """
 )
 
-PUT = (
+PUT = Script(
     _PRELUDE
     + """
 -- Cross-slot rename, step 2 (on the new key's slot): write the taken record under the new key.
--- KEYS[1] new; ARGV: expires_at, then field/value pairs. Returns 1.
+-- KEYS[1] new; ARGV: PEXPIREAT milliseconds, then field/value pairs. Returns 1.
 redis.call('DEL', KEYS[1])
-for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('PEXPIREAT', KEYS[1], ms(tonumber(ARGV[1])))
+ranged('HSET', KEYS[1], 2, #ARGV)
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 return 1
 """
 )
 
-INDEX_ADD = (
+INDEX_ADD = Script(
     _PRELUDE
     + """
 -- KEYS[1] a principal's index (sorted set: digest -> an upper bound of its expiry).
@@ -172,17 +250,21 @@ return 1
 """
 )
 
-INDEX_READ = """
+INDEX_READ = Script(
+    """
 -- KEYS[1] a principal's index; ARGV: now. Drops entries whose bound has passed, returns the rest.
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 return redis.call('ZRANGE', KEYS[1], 0, -1)
 """
+)
 
-DELETE_IF_OWNED = """
+DELETE_IF_OWNED = Script(
+    """
 -- KEYS[1] session; ARGV: principal. Deletes the record only if it still belongs to principal
 -- (it may have been logged in as someone else since it was indexed). Returns 1 if deleted.
-if redis.call('TYPE', KEYS[1])['ok'] ~= 'hash' then return 0 end
-if redis.call('HGET', KEYS[1], 'm:p') ~= ARGV[1] then return 0 end
+local p = redis.pcall('HGET', KEYS[1], 'm:p')
+if p ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 return 1
 """
+)

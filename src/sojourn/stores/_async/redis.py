@@ -4,6 +4,11 @@ One hash per session under a hash tag, change sets applied field by field inside
 that refuse to touch a missing or expired record, expiry by ``PEXPIREAT``, and a sorted-set
 index per principal. Reading a session (with its renewal when due) is one ``EVALSHA``. The
 layout and the scripts are shared with the sync twin; see :mod:`sojourn.stores._redis_layout`.
+
+The scripts are called by ``EVALSHA`` with their SHA computed at import, directly on the
+client rather than through redis-py's ``Script`` objects (which add a per-call import, a
+``Pipeline`` check and a copy of the arguments); a ``NOSCRIPT`` answer (a restart, a failover, a
+``SCRIPT FLUSH``) loads the script and retries, on a single server and on Cluster alike.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from typing import Any
 
 import redis.asyncio
 from redis.asyncio.cluster import RedisCluster
-from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 
 from ..._core.errors import ConfigurationError, CorruptSession, SessionExists
 from .. import _redis_layout as L
@@ -54,20 +59,18 @@ class AsyncRedisStore:
             raise ConfigurationError("index_slack must not be negative")
         self.client = client
         self.prefix = L.check_prefix(prefix)
-        self.index_slack = index_slack
+        self._index_slack = float(index_slack)
         self.cross_slot = isinstance(client, RedisCluster) if cross_slot is None else cross_slot
         self._owns_client = False
-        # register_script computes the SHA locally (no I/O); each call is EVALSHA and falls
-        # back to SCRIPT LOAD when the server answers NOSCRIPT (after a restart or failover).
-        self._load = client.register_script(scripts.LOAD)
-        self._create = client.register_script(scripts.CREATE)
-        self._apply = client.register_script(scripts.APPLY)
-        self._rename = client.register_script(scripts.RENAME)
-        self._take = client.register_script(scripts.TAKE)
-        self._put = client.register_script(scripts.PUT)
-        self._index_add = client.register_script(scripts.INDEX_ADD)
-        self._index_read = client.register_script(scripts.INDEX_READ)
-        self._delete_if_owned = client.register_script(scripts.DELETE_IF_OWNED)
+        self._apply_script = scripts.apply(L.num(index_slack))
+        # The renewing load is made for the renewal's timeouts, which come from the policy and
+        # so are the same on every request: made on the first, again only if they change.
+        self._loading: tuple[float, float, float, scripts.Script] | None = None
+
+    @property
+    def index_slack(self) -> float:
+        """The ``index_slack`` the store was made with; read-only, as its scripts embed it."""
+        return self._index_slack
 
     @classmethod
     def from_url(
@@ -101,77 +104,119 @@ class AsyncRedisStore:
     def _key(self, digest: str) -> str:
         return L.session_key(self.prefix, digest)
 
-    async def _call(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
-        with L.translate_errors():
-            return await script(keys=keys, args=args)
+    async def _eval(self, script: scripts.Script, keys: int, *keys_and_args: Any) -> Any:
+        """Run ``script`` on its ``keys`` (the first items of ``keys_and_args``)."""
+        client = self.client
+        try:
+            try:
+                return await client.evalsha(script.sha, keys, *keys_and_args)
+            except NoScriptError:
+                await client.script_load(script.text)
+                return await client.evalsha(script.sha, keys, *keys_and_args)
+        except L.UNAVAILABLE as exc:
+            raise L.unavailable(exc) from exc
+
+    def _loader(self, renewal: Renewal) -> scripts.Script:
+        """The load script for ``renewal``'s timeouts."""
+        made = self._loading
+        idle, lifetime, interval = renewal.idle_timeout, renewal.lifetime, renewal.interval
+        if made is None or made[0] != idle or made[1] != lifetime or made[2] != interval:
+            script = scripts.load(
+                L.num(idle), L.num(lifetime), L.num(interval), L.num(self.index_slack)
+            )
+            made = self._loading = (idle, lifetime, interval, script)
+        return made[3]
 
     async def _index(
-        self, principal: str, digest: str, until: bytes, now: float, drop: str = ""
+        self, principal: str, digest: str, until: bytes | str, now: float, drop: str = ""
     ) -> None:
         key = L.index_key(self.prefix, principal)
-        await self._call(self._index_add, [key], [digest, until, drop, L.num(now)])
+        await self._eval(scripts.INDEX_ADD, 1, key, digest, until, drop, L.num(now))
 
     # -- the store protocol ---------------------------------------------------------------------
 
     async def load(self, key: str, now: float, renewal: Renewal | None = None) -> Record | None:
-        """See :meth:`sojourn.stores.base.AsyncStore.load`: one ``EVALSHA``."""
-        args: list[Any] = [L.num(now), b"0"]
-        if renewal is not None:
-            args = [
-                L.num(now),
-                b"1",
-                L.num(renewal.idle_timeout),
-                L.num(renewal.lifetime),
-                L.num(renewal.interval),
-                L.num(self.index_slack),
-            ]
-        reply = await self._call(self._load, [self._key(key)], args)
+        """See :meth:`sojourn.stores.base.AsyncStore.load`: one ``EVALSHA``.
+
+        Without a due renewal the script runs one ``HGETALL`` and writes nothing; whether the
+        record has expired is decided here, from the deadline the reply carries.
+        """
+        if renewal is None:
+            reply = await self._eval(scripts.READ, 1, self._key(key))
+        else:
+            reply = await self._eval(self._loader(renewal), 1, self._key(key), L.num(now))
         if reply is None:
             return None
         if not isinstance(reply, list) or len(reply) != 2 or not isinstance(reply[1], list):
             raise CorruptSession("a session key holds something other than a session hash")
-        raw = L.pairs(reply[1])
-        record = L.decode(key, raw)
+        record = L.decode_flat(key, reply[1])
         if record.expires_at <= now:
             return None
         if reply[0] == 1 and record.principal is not None:
             # The renewal moved the deadline past what the index knows: tell the index.
-            await self._index(record.principal, key, raw[L.INDEXED_UNTIL], now)
+            until = L.pairs(reply[1])[L.INDEXED_UNTIL]
+            await self._index(record.principal, key, until, now)
         return record
 
     async def create(self, record: Record) -> None:
         """See :meth:`sojourn.stores.base.AsyncStore.create`."""
         fields = L.record_fields(record, self.index_slack)
-        args = [L.num(record.renewed_at), L.num(record.expires_at), *fields]
-        if not await self._call(self._create, [self._key(record.key)], args):
+        created = await self._eval(
+            scripts.CREATE,
+            1,
+            self._key(record.key),
+            L.num(record.renewed_at),
+            L.pexpireat(record.expires_at),
+            *fields,
+        )
+        if not created:
             raise SessionExists(record.key)
         if record.principal is not None:
-            until = L.num(record.expires_at + self.index_slack).encode()
+            until = L.num(record.expires_at + self.index_slack)
             await self._index(record.principal, record.key, until, record.renewed_at)
 
     async def apply(self, key: str, changes: Changes) -> bool:
-        """See :meth:`sojourn.stores.base.AsyncStore.apply`: one ``EVALSHA``."""
-        login = changes.login
-        args: list[Any] = [
-            L.num(changes.now),
-            L.num(changes.expires_at),
-            L.num(self.index_slack),
-            b"1" if login is not None else b"0",
-            login.principal if login is not None else b"",
-            L.num(login.at) if login is not None else b"",
-            b"1" if changes.meta is not None else b"0",
-            L.encode_meta(changes.meta) if changes.meta else b"",
-            str(len(changes.set)),
-        ]
+        """See :meth:`sojourn.stores.base.AsyncStore.apply`: one ``EVALSHA``.
+
+        The script reads three metadata fields (one ``HMGET``), then sets everything the change
+        set names in one ``HSET``, removes with one ``HDEL`` only when something is removed, and
+        moves the TTL only when the deadline moved. The principal index is told when the change
+        set logs in, or when the new deadline passes the bound the index holds (``m:x``).
+        """
+        now, expires_at, login = changes.now, changes.expires_at, changes.login
+        items: list[Any] = []
+        if login is not None:
+            at = L.num(login.at)
+            items += [L.PRINCIPAL, login.principal, L.AUTHENTICATED, at, L.CREATED, at]
+        remove: list[Any] = [L.DATA + name.encode() for name in changes.remove]
+        meta = changes.meta
+        if meta is not None:
+            if meta:
+                items += [L.META, L.encode_meta(meta)]
+            else:
+                remove.append(L.META)
         for name, value in changes.set.items():
-            args += [L.DATA + name.encode(), value]
-        args += [L.DATA + name.encode() for name in changes.remove]
-        reply = await self._call(self._apply, [self._key(key)], args)
-        if not reply:
+            items += [L.DATA + name.encode(), value]
+        reply = await self._eval(
+            self._apply_script,
+            1,
+            self._key(key),
+            L.num(now),
+            L.num(expires_at),
+            L.pexpireat(expires_at),
+            b"0" if login is None else b"1",
+            len(items),
+            *items,
+            *remove,
+        )
+        if reply == 0:
             return False
-        _, due, principal, until = reply
-        if due == 1 and principal:
-            await self._index(L.as_bytes(principal).decode(), key, L.as_bytes(until), changes.now)
+        if reply != 1 or login is not None:
+            # A login, or a deadline past the index's bound (the script claimed the refresh).
+            principal = login.principal if login is not None else L.as_bytes(reply[0]).decode()
+            if principal:
+                until = L.num(expires_at + self.index_slack)
+                await self._index(principal, key, until, now)
         return True
 
     async def rename(self, old: str, new: str, now: float) -> bool:
@@ -185,18 +230,18 @@ class AsyncRedisStore:
         """
         old_key, new_key = self._key(old), self._key(new)
         if not self.cross_slot:
-            reply = await self._call(self._rename, [old_key, new_key], [L.num(now)])
+            reply = await self._eval(scripts.RENAME, 2, old_key, new_key, L.num(now))
             if not reply:
                 return False
             _, principal, until = reply
         else:
-            taken = await self._call(self._take, [old_key], [L.num(now)])
+            taken = await self._eval(scripts.TAKE, 1, old_key, L.num(now))
             if not taken:
                 return False
             raw = L.pairs(taken)
             expires = L.decode(old, raw, with_fields=False).expires_at
             flat = [item for pair in raw.items() for item in pair]
-            await self._call(self._put, [new_key], [L.num(expires), *flat])
+            await self._eval(scripts.PUT, 1, new_key, L.pexpireat(expires), *flat)
             principal, until = raw.get(L.PRINCIPAL, b""), raw.get(L.INDEXED_UNTIL, b"")
         if principal and until:
             await self._index(L.as_bytes(principal).decode(), new, L.as_bytes(until), now, drop=old)
@@ -226,7 +271,7 @@ class AsyncRedisStore:
         whose session is gone, expired or now someone else's are removed from the index.
         """
         index = L.index_key(self.prefix, principal)
-        members = await self._call(self._index_read, [index], [L.num(now)])
+        members = await self._eval(scripts.INDEX_READ, 1, index, L.num(now))
         digests = [L.as_bytes(m).decode() for m in members]
         if not digests:
             return []
@@ -264,7 +309,7 @@ class AsyncRedisStore:
         deleted = 0
         for digest in doomed:
             deleted += int(
-                await self._call(self._delete_if_owned, [self._key(digest)], [principal])
+                await self._eval(scripts.DELETE_IF_OWNED, 1, self._key(digest), principal)
             )
         if doomed:
             with L.translate_errors():
