@@ -7,9 +7,10 @@ Redis, one primary-key probe in PostgreSQL. What can change is everything around
 CPU's caches), so the only honest test is to build both populations and measure both.
 
 Each store gets two populations side by side, a small one (``--small``, 1,000) and a large one
-(``--large``, 1,000,000), and they are measured alternately round by round: each round times
-``--loads`` loads of random existing keys on one population, then on the other (the order
-flipping every round), so a noisy moment on a shared machine hits both alike.
+(``--large``, 1,000,000), and they are measured alternately: each of ``--rounds`` rounds times
+``--loads`` loads of random existing keys per population, taken in turns of ``--chunk`` (100)
+loads, one population then the other (the order flipping every turn), so a noisy moment on a
+shared machine hits both alike.
 
 - Redis (127.0.0.1:6379): each population in its own database (``--redis-dbs``, 8 and 9 by
   default), since Redis's key space is per database: a 1k prefix inside a 1M database would
@@ -282,7 +283,6 @@ def timed_loads(population: Population, loads: int, rng: random.Random) -> list[
     load = population.store.load
     samples: list[float] = []
     missing = 0
-    gc.collect()
     clock = time.perf_counter_ns
     for key in keys:
         now = time.time()
@@ -297,18 +297,28 @@ def timed_loads(population: Population, loads: int, rng: random.Random) -> list[
 
 
 def measure(
-    populations: list[Population], loads: int, rounds: int, rng: random.Random
+    populations: list[Population], loads: int, rounds: int, chunk: int, rng: random.Random
 ) -> list[list[float]]:
-    """All the samples of each population, measured alternately (order flipped each round)."""
+    """All the samples of each population, taken in alternating chunks of ``chunk`` loads.
+
+    A chunk lasts milliseconds, so a burst of noise from the machine's other tenants lands on
+    both populations alike (whole rounds of one population each would let a burst of a few
+    hundred ms inflate one side's p99); the order within each pair of chunks flips every time.
+    ``loads`` is per population per round, and the collector runs between rounds, not inside.
+    """
     for population in populations:  # warm-up: connections, scripts, plans
         timed_loads(population, min(loads, 500), rng)
     samples: list[list[float]] = [[] for _ in populations]
-    for number in range(rounds):
-        order = list(range(len(populations)))
-        if number % 2:
-            order.reverse()
-        for index in order:
-            samples[index] += timed_loads(populations[index], loads, rng)
+    flip = False
+    for _ in range(rounds):
+        gc.collect()
+        for _ in range(max(1, loads // chunk)):
+            order = list(range(len(populations)))
+            if flip:
+                order.reverse()
+            flip = not flip
+            for index in order:
+                samples[index] += timed_loads(populations[index], chunk, rng)
     return samples
 
 
@@ -338,7 +348,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--small", type=int, default=1000, help="sessions in the small store")
     parser.add_argument("--large", type=int, default=1_000_000, help="sessions in the large store")
     parser.add_argument("--loads", type=int, default=3000, help="timed loads per round")
-    parser.add_argument("--rounds", type=int, default=10, help="rounds per store (alternating)")
+    parser.add_argument("--rounds", type=int, default=10, help="rounds per store")
+    parser.add_argument(
+        "--chunk", type=int, default=100, help="loads per turn when alternating populations"
+    )
     parser.add_argument(
         "--redis-dbs", default="8,9", help="the two empty Redis databases to fill: small,large"
     )
@@ -364,12 +377,13 @@ def main(argv: list[str] | None = None) -> int:
             continue
         print(f"  {name}: filling {args.small:,} and {args.large:,}", file=sys.stderr, flush=True)
         with populations_of() as populations:
-            samples = measure(populations, args.loads, args.rounds, rng)
+            samples = measure(populations, args.loads, args.rounds, args.chunk, rng)
         lines += rows(name, populations, samples)
     after = load_average()
     print(
         f"\n### load latency by live sessions: store.load(key, now, renewal not due), "
-        f"{args.rounds} alternating rounds x {args.loads} random keys per population\n"
+        f"{args.rounds} rounds x {args.loads} random keys per population, alternating every "
+        f"{args.chunk} loads\n"
     )
     print("\n".join(lines))
     print(
