@@ -7,6 +7,7 @@ mocked); failures are produced by killing or freezing a real ``redis-server``.
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 import signal
 import subprocess
@@ -252,6 +253,202 @@ def test_a_read_is_one_round_trip_and_a_write_is_one_round_trip(
     for key in store.client.scan_iter(match=store.prefix + "*"):
         store.client.delete(key)
     store.close()
+
+
+# -- what the scripts run ----------------------------------------------------------------------
+
+
+def _hash_key(store: RedisStore, digest: str) -> str:
+    return f"{store.prefix}{{{digest}}}"
+
+
+def _index_key(store: RedisStore, principal: str) -> str:
+    return f"{store.prefix}p:{{{hashlib.sha256(principal.encode()).hexdigest()}}}"
+
+
+def test_a_read_whose_renewal_is_not_due_writes_nothing(
+    store: RedisStore, admin: redis.Redis
+) -> None:
+    now = time.time()
+    record = make_record(now, principal="uma")
+    store.create(record)
+    key = _hash_key(store, record.key)
+    renewal = Renewal(now=now + 5, idle_timeout=600, lifetime=3600, interval=60)
+    store.load(record.key, now + 5, renewal)  # the script is loaded
+    stored, expiry = admin.hgetall(key), admin.pexpiretime(key)
+    before = calls(admin)
+    assert store.load(record.key, now + 6, renewal) is not None  # within the interval
+    assert store.load(record.key, now + 6) is not None  # no renewal asked for
+    assert delta(admin, before) == {"evalsha": 2, "hgetall": 2}
+    assert admin.hgetall(key) == stored
+    assert admin.pexpiretime(key) == expiry
+
+
+def test_a_due_renewal_writes_one_hset_and_one_pexpireat(
+    store: RedisStore, admin: redis.Redis
+) -> None:
+    now = time.time()
+    record = make_record(now, principal="vic")
+    store.create(record)
+    index_score = admin.zscore(_index_key(store, "vic"), record.key)
+    due = Renewal(now=now + 120, idle_timeout=600, lifetime=3600, interval=60)
+    store.load(record.key, now, due)  # the script is loaded (not due at now)
+    before = calls(admin)
+    loaded = store.load(record.key, now + 120, due)
+    assert loaded is not None
+    assert loaded.expires_at == now + 720
+    # The new deadline is within the index's bound (expires_at + one hour): no index call.
+    assert delta(admin, before) == {"evalsha": 1, "hgetall": 1, "hset": 1, "pexpireat": 1}
+    assert admin.zscore(_index_key(store, "vic"), record.key) == index_score
+    key = _hash_key(store, record.key)
+    assert admin.pexpiretime(key) == math.ceil((now + 720) * 1000)
+
+
+def test_a_write_is_hmget_hset_and_pexpireat(store: RedisStore, admin: redis.Redis) -> None:
+    now = time.time()
+    record = make_record(now)
+    store.create(record)
+    key = _hash_key(store, record.key)
+    store.apply(record.key, Changes(now=now, expires_at=now + 600))  # the script is loaded
+
+    def applying(changes: Changes) -> dict[str, int]:
+        before = calls(admin)
+        assert store.apply(record.key, changes) is True
+        return delta(admin, before)
+
+    changes = Changes(now=now + 1, expires_at=now + 601, set={"a": b"2", "c": b"3"})
+    assert applying(changes) == {"evalsha": 1, "hmget": 1, "hset": 1, "pexpireat": 1}
+    assert admin.pexpiretime(key) == math.ceil((now + 601) * 1000)
+    changes = Changes(now=now + 2, expires_at=now + 602, remove=frozenset({"b", "zz"}))
+    assert applying(changes) == {
+        "evalsha": 1,
+        "hmget": 1,
+        "hdel": 1,
+        "hset": 1,
+        "pexpireat": 1,
+    }
+    # A deadline that did not move (an absolute cap) leaves the TTL as it is.
+    changes = Changes(now=now + 3, expires_at=now + 602, set={"a": b"4"})
+    assert applying(changes) == {"evalsha": 1, "hmget": 1, "hset": 1}
+    assert admin.pexpiretime(key) == math.ceil((now + 602) * 1000)
+    loaded = store.load(record.key, now + 3)
+    assert loaded is not None
+    assert dict(loaded.fields) == {"a": b"4", "c": b"3"}
+    assert (loaded.renewed_at, loaded.expires_at) == (now + 3, now + 602)
+
+
+def test_the_index_is_touched_only_when_the_deadline_passes_its_bound(
+    server: RedisServer, admin: redis.Redis
+) -> None:
+    store = RedisStore.from_url(
+        f"redis://127.0.0.1:{server.port}", prefix=_prefix(), index_slack=100
+    )
+    now = time.time()
+    record = make_record(now, principal="wes", idle=600)
+    store.create(record)
+    index = _index_key(store, "wes")
+    key = _hash_key(store, record.key)
+    assert admin.zscore(index, record.key) == now + 700
+    assert admin.hget(key, "m:x") == repr(now + 700).encode()
+    store.apply(record.key, Changes(now=now, expires_at=now + 600))  # the script is loaded
+
+    before = calls(admin)
+    changes = Changes(now=now + 50, expires_at=now + 650, set={"a": b"5"})
+    assert store.apply(record.key, changes) is True  # 650 is within the bound, 700
+    assert delta(admin, before) == {"evalsha": 1, "hmget": 1, "hset": 1, "pexpireat": 1}
+    assert admin.zscore(index, record.key) == now + 700
+
+    before = calls(admin)
+    changes = Changes(now=now + 150, expires_at=now + 750, set={"a": b"6"})
+    assert store.apply(record.key, changes) is True  # 750 passes it: the index is told
+    used = delta(admin, before)
+    assert used["evalsha"] == 2  # the apply, then the index's script
+    assert used["zadd"] == 1
+    assert admin.zscore(index, record.key) == now + 850
+    assert float(admin.hget(key, "m:x") or b"") == now + 850
+    assert [r.key for r in store.sessions_of("wes", now + 740)] == [record.key]
+    for name in admin.scan_iter(match=store.prefix + "*"):
+        admin.delete(name)
+    store.close()
+
+
+def test_a_login_sets_its_metadata_in_the_same_hset_and_indexes(
+    store: RedisStore, admin: redis.Redis
+) -> None:
+    now = time.time()
+    record = make_record(now, meta={"ip": "10.0.0.9"})
+    store.create(record)
+    store.apply(record.key, Changes(now=now, expires_at=now + 600))  # the script is loaded
+    before = calls(admin)
+    login = Changes(now=now + 1, expires_at=now + 601, login=Login("xena", now + 1), meta={})
+    assert store.apply(record.key, login) is True
+    used = delta(admin, before)
+    assert (used["hmget"], used["hset"], used["hdel"]) == (1, 1, 1)  # hdel: the meta went
+    assert used["zadd"] == 1
+    loaded = store.load(record.key, now + 1)
+    assert loaded is not None
+    assert (loaded.principal, loaded.authenticated_at, loaded.created_at) == (
+        "xena",
+        now + 1,
+        now + 1,
+    )
+    assert dict(loaded.meta) == {}
+    assert admin.hget(_hash_key(store, record.key), "m:x") == repr(now + 601 + 3600).encode()
+    assert [r.key for r in store.sessions_of("xena", now + 1)] == [record.key]
+
+
+def test_change_sets_larger_than_luas_stack_are_written_whole(server: RedisServer) -> None:
+    # unpack() in Lua fails past about 8000 values: the scripts set and remove in slices.
+    store = RedisStore.from_url(f"redis://127.0.0.1:{server.port}", prefix=_prefix())
+    moving = RedisStore(store.client, prefix=store.prefix, cross_slot=True)
+    now = time.time()
+    many = {f"k{i}": str(i).encode() for i in range(6000)}
+    record = make_record(now, fields=many)
+    store.create(record)
+    changes = Changes(
+        now=now + 1,
+        expires_at=now + 601,
+        set={f"n{i}": b"1" for i in range(5000)},
+        remove=frozenset(f"k{i}" for i in range(4500)),
+    )
+    assert store.apply(record.key, changes) is True
+    new = new_key()
+    assert moving.rename(record.key, new, now + 2) is True  # take + put: 11500 fields
+    loaded = store.load(new, now + 2)
+    assert loaded is not None
+    assert dict(loaded.fields) == changes.apply_to(record).fields
+    for name in store.client.scan_iter(match=store.prefix + "*"):
+        store.client.delete(name)
+    store.close()
+
+
+def test_renewals_follow_the_timeouts_each_request_brings(store: RedisStore) -> None:
+    # The renewing load is made for a policy's timeouts; other timeouts get their own.
+    now = time.time()
+    record = make_record(now, idle=100)
+    store.create(record)
+    first = Renewal(now=now + 60, idle_timeout=100, lifetime=3600, interval=10)
+    loaded = store.load(record.key, now + 60, first)
+    assert loaded is not None
+    assert loaded.expires_at == now + 160
+    second = Renewal(now=now + 80, idle_timeout=500, lifetime=3600, interval=10)
+    loaded = store.load(record.key, now + 80, second)
+    assert loaded is not None
+    assert loaded.expires_at == now + 580
+    again = Renewal(now=now + 95, idle_timeout=100, lifetime=3600, interval=10)
+    loaded = store.load(record.key, now + 95, again)  # 195 < 580: not due
+    assert loaded is not None
+    assert loaded.expires_at == now + 580
+
+
+def test_index_slack_is_fixed_at_construction(store: RedisStore) -> None:
+    from sojourn import ConfigurationError
+
+    assert store.index_slack == 3600.0
+    with pytest.raises(AttributeError):
+        store.index_slack = 10.0  # type: ignore[misc]
+    with pytest.raises(ConfigurationError):
+        RedisStore(store.client, index_slack=float("inf"))
 
 
 def test_scripts_are_reloaded_after_the_server_forgets_them(

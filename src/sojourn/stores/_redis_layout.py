@@ -19,11 +19,14 @@ import json
 import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 from redis import exceptions as redis_errors
 
 from .._core.errors import ConfigurationError, CorruptSession, StoreUnavailable
 from .base import Record
+
+_isfinite = math.isfinite
 
 DATA = b"d:"
 CREATED = b"m:c"
@@ -153,19 +156,6 @@ def pairs(flat: list[object]) -> dict[bytes, bytes]:
     return {as_bytes(flat[i]): as_bytes(flat[i + 1]) for i in range(0, len(flat), 2)}
 
 
-def _time(raw: Mapping[bytes, bytes], name: bytes) -> float:
-    value = raw.get(name)
-    if value is None:
-        raise CorruptSession("a session hash lacks a timestamp")
-    try:
-        result = float(value)
-    except ValueError:
-        raise CorruptSession("a session hash has a malformed timestamp") from None
-    if not math.isfinite(result):
-        raise CorruptSession("a session hash has a malformed timestamp")
-    return result
-
-
 def decode(digest: str, raw: Mapping[bytes, bytes], with_fields: bool = True) -> Record:
     """The record stored in a session hash.
 
@@ -196,15 +186,16 @@ def decode_flat(digest: str, flat: list[object]) -> Record:
         raise CorruptSession("malformed hash reply")
     fields: dict[str, bytes] = {}
     raw: dict[bytes, bytes] = {}
-    items = iter(flat)
+    items: Iterator[Any] = iter(flat)
     try:
         for name, value in zip(items, items, strict=True):
-            n = name if type(name) is bytes else as_bytes(name)
-            v = value if type(value) is bytes else as_bytes(value)
-            if n.startswith(DATA):
-                fields[n[2:].decode()] = v  # 2 == len(DATA)
+            # A decoding client's str fails startswith(bytes) with TypeError: take the slow path.
+            if name.startswith(DATA):
+                fields[name[2:].decode()] = value  # 2 == len(DATA)
             else:
-                raw[n] = v
+                raw[name] = value
+    except (AttributeError, TypeError):
+        return decode(digest, pairs(flat))
     except UnicodeDecodeError:
         raise CorruptSession("a session hash cannot be decoded") from None
     return _record(digest, fields, raw)
@@ -213,27 +204,36 @@ def decode_flat(digest: str, flat: list[object]) -> Record:
 def _record(digest: str, fields: dict[str, bytes], raw: Mapping[bytes, bytes]) -> Record:
     """The record with these user fields and the metadata fields in ``raw``."""
     try:
-        principal_raw = raw.get(PRINCIPAL)
+        created, renewed = float(raw[CREATED]), float(raw[RENEWED])
+        expires = float(raw[EXPIRES])
+        authenticated_raw = raw.get(AUTHENTICATED)
+        authenticated = float(authenticated_raw) if authenticated_raw is not None else None
+    except KeyError:
+        raise CorruptSession("a session hash lacks a timestamp") from None
+    except ValueError:
+        raise CorruptSession("a session hash has a malformed timestamp") from None
+    if not (
+        _isfinite(created)
+        and _isfinite(renewed)
+        and _isfinite(expires)
+        and (authenticated is None or _isfinite(authenticated))
+    ):
+        raise CorruptSession("a session hash has a malformed timestamp")
+    principal_raw = raw.get(PRINCIPAL)
+    meta_raw = raw.get(META)
+    meta: dict[str, str] = {}
+    try:
         principal = principal_raw.decode() if principal_raw is not None else None
-        meta_raw = raw.get(META)
-        meta = json.loads(meta_raw) if meta_raw else {}
+        loaded = json.loads(meta_raw) if meta_raw else meta
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise CorruptSession("a session hash cannot be decoded") from None
-    if not isinstance(meta, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in meta.items()
-    ):
-        raise CorruptSession("session metadata is not a mapping of strings")
-    authenticated = raw.get(AUTHENTICATED)
-    return Record(
-        key=digest,
-        fields=fields,
-        principal=principal,
-        created_at=_time(raw, CREATED),
-        renewed_at=_time(raw, RENEWED),
-        expires_at=_time(raw, EXPIRES),
-        authenticated_at=_time(raw, AUTHENTICATED) if authenticated is not None else None,
-        meta=meta,
-    )
+    if loaded is not meta:
+        if not isinstance(loaded, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()
+        ):
+            raise CorruptSession("session metadata is not a mapping of strings")
+        meta = loaded
+    return Record(digest, fields, principal, created, renewed, expires, authenticated, meta)
 
 
 META_FIELDS = [CREATED, RENEWED, EXPIRES, PRINCIPAL, AUTHENTICATED, META]
