@@ -122,3 +122,22 @@ def test_turning_secure_off_warns(caplog: pytest.LogCaptureFixture) -> None:
     settings_ = CookieSettings(secure=False)
     assert settings_.cookie_name == "sid"
     assert "without Secure" in caplog.text
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(["sid", " sid", "sid ", "\tsid\t", "sid2", "xsid", "SID", "a", ""]),
+            st.text(alphabet='sid=;" \t,x\u00a0', max_size=12),
+        ),
+        max_size=8,
+    ).map(lambda parts: ";".join(p if "=" in p else p + "=v" for p in parts)),
+    st.sampled_from(["sid", "__Host-sid", "a.b", "x"]),
+)
+def test_the_search_finds_what_the_parser_finds(header: str, name: str) -> None:
+    # cookie_values searches for the one name instead of splitting every pair: the two must
+    # agree on every header, junk included.
+    header = header.replace("sid", name)
+    parsed = [value for n, value in parse_cookie_header(header) if n == name]
+    assert cookie_values([header], name) == parsed

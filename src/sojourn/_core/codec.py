@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeAlias
 
@@ -130,6 +131,7 @@ _ENCODER = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, separators=(",", ":"), check_circular=False
 )
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def _depth_ok(value: object, max_depth: int) -> bool:
@@ -153,7 +155,17 @@ def decode_value(data: bytes, limits: CodecLimits = DEFAULT_LIMITS) -> JSONValue
     if len(data) > limits.max_value_bytes:
         raise CorruptSession("stored value is over the size limit")
     try:
-        value: JSONValue = _DECODER.decode(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        try:
+            # What encode_value wrote is one JSON value with no whitespace around it: the
+            # scanner alone reads it. Anything else (whitespace, trailing bytes, junk) takes
+            # the full decoder, which accepts or refuses it exactly as json.loads would.
+            value: JSONValue
+            value, end = _SCAN(text, 0)
+        except StopIteration:
+            end = -1
+        if end != len(text):
+            value = _DECODER.decode(text)
     except (ValueError, RecursionError, MemoryError) as exc:  # JSONDecodeError is a ValueError
         raise CorruptSession(f"stored value is not valid JSON ({type(exc).__name__})") from None
     if isinstance(value, list | dict) and not _depth_ok(value, limits.max_depth):

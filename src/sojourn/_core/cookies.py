@@ -71,12 +71,29 @@ def cookie_values(
     """Every value of cookie ``name`` across one or more ``Cookie`` header lines.
 
     HTTP/2 may split cookies over several lines; their total size is capped as one header.
+    The result is what :func:`parse_cookie_header` finds under ``name``, found by one search
+    per line instead of splitting every pair (a test checks the two agree).
     """
     if sum(len(h) for h in headers) > max_bytes:
         return []
-    if all(name not in h for h in headers):
-        return []  # most requests without a session still carry other cookies: skip parsing
-    return [value for h in headers for n, value in parse_cookie_header(h, max_bytes) if n == name]
+    if _TOKEN.fullmatch(name) is None:  # only a token can be searched for as a pair's name
+        return [v for h in headers for n, v in parse_cookie_header(h, max_bytes) if n == name]
+    found: list[str] = []
+    for header in headers:
+        if name not in header:
+            continue  # most requests without a session still carry other cookies
+        for raw in _pair_pattern(name).findall(header):
+            value = raw.strip(" \t")
+            if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+                value = value[1:-1]
+            found.append(value)
+    return found
+
+
+@functools.lru_cache(maxsize=64)
+def _pair_pattern(name: str) -> re.Pattern[str]:
+    """The values of the pairs named ``name`` (a token: no ``=``, ``;`` or blanks in it)."""
+    return re.compile(f"(?:^|;)[ \t]*{re.escape(name)}[ \t]*=([^;]*)")
 
 
 def http_date(timestamp: float) -> str:

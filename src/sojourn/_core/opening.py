@@ -9,7 +9,7 @@ only translates its framework's types. Nothing here does I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .session import Session
 
@@ -24,8 +24,7 @@ UNAVAILABLE_HEADERS: tuple[tuple[str, str], ...] = (
 """The answer to a request whose session store is down (SEC-48): short, uncached, retryable."""
 
 
-@dataclass(frozen=True, slots=True)
-class Opened:
+class Opened(NamedTuple):
     """A request's session, as the manager opened it.
 
     Attributes:
@@ -40,6 +39,29 @@ class Opened:
     presented: tuple[str, ...] = ()
     refuse: bool = False
     save: bool = True
+
+
+class Outcome(NamedTuple):
+    """What a commit left behind, for the adapter to tell the client.
+
+    Attributes:
+        headers: response headers to add (a new ID, or one cleared).
+        vary: the request header to add to ``Vary``, or ``None`` when the session was unused.
+        session_id: the ID now backing the session (new after a rotation), or ``None`` when
+            nothing is stored (always ``None`` with a client-side store: the sealed token is
+            the cookie, and there is no ID). Adapters whose framework writes the cookie itself
+            (Flask, Django) hand the client this value.
+        gone: the session was found revoked or expired meanwhile; nothing was resurrected.
+    """
+
+    headers: tuple[tuple[str, str], ...] = ()
+    vary: str | None = None
+    session_id: str | None = None
+    gone: bool = False
+
+
+# Opened and Outcome are made on every request: tuples, which are cheaper to build than frozen
+# dataclasses and just as immutable.
 
 
 def metadata(user_agent: str | None, client_ip: str | None) -> dict[str, str]:
@@ -57,5 +79,6 @@ __all__ = [
     "UNAVAILABLE_HEADERS",
     "UNAVAILABLE_STATUS",
     "Opened",
+    "Outcome",
     "metadata",
 ]

@@ -137,6 +137,9 @@ class Engine:
     )
     _vary_only: Commit = field(default=NOTHING, init=False, repr=False, compare=False)
     _unchanged: Commit = field(default=NOTHING, init=False, repr=False, compare=False)
+    _renewal_terms: tuple[float, float, float] = field(
+        default=(0.0, 0.0, 0.0), init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         # Decided once per application: the headers that clear an ID never change for a
@@ -148,6 +151,9 @@ class Engine:
         object.__setattr__(self, "_gone_headers", gone)
         object.__setattr__(self, "_vary_only", Commit(vary=vary))
         object.__setattr__(self, "_unchanged", Commit(headers_if_gone=gone, vary=vary))
+        policy = self.policy
+        terms = (policy.idle_timeout, policy.lifetime, policy.effective_renew_interval)
+        object.__setattr__(self, "_renewal_terms", terms)
 
     # -- opening ----------------------------------------------------------------------------
 
@@ -156,6 +162,9 @@ class Engine:
 
         Malformed values are dropped here, before any store call (SEC-43).
         """
+        if len(raw) == 1:  # the usual request: one cookie
+            value = raw[0]
+            return [(value, store_key(value))] if is_valid_session_id(value, self.id_bytes) else []
         found: list[tuple[str, str]] = []
         for value in raw:
             if is_valid_session_id(value, self.id_bytes) and all(value != i for i, _ in found):
@@ -166,12 +175,8 @@ class Engine:
 
     def renewal(self, now: float) -> Renewal:
         """The renewal a store should apply on load at ``now``."""
-        return Renewal(
-            now=now,
-            idle_timeout=self.policy.idle_timeout,
-            lifetime=self.policy.lifetime,
-            interval=self.policy.effective_renew_interval,
-        )
+        idle_timeout, lifetime, interval = self._renewal_terms
+        return Renewal(now, idle_timeout, lifetime, interval)
 
     def new(
         self, now: float, *, read_only: bool = False, meta: Mapping[str, str] | None = None
@@ -235,8 +240,11 @@ class Engine:
             UnencodableValue: a value was changed in place into something that is not JSON.
         """
         s = session._state
-        if not s.accessed and s.doomed_key is None:
-            return NOTHING
+        if s.doomed_key is None:
+            if not s.accessed:
+                return NOTHING
+            if s.key is None and not session._data and s.principal is None and not s.persist:
+                return self._vary_only  # a new session, used but left empty
         ops: list[Op] = [] if s.doomed_key is None else [Delete(s.doomed_key)]
         encoded = self._encoded(session, s) if s.accessed else s.loaded
         if not (encoded or s.principal is not None or s.persist):

@@ -20,12 +20,12 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, TypeVar
 
-from .._async.manager import AsyncManager, Outcome
+from .._async.manager import AsyncManager
 from .._core.codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError, SessionError, StoreUnavailable
 from .._core.headers import merge_response_headers
-from .._core.opening import UNAVAILABLE_BODY, UNAVAILABLE_HEADERS, UNAVAILABLE_STATUS
+from .._core.opening import UNAVAILABLE_BODY, UNAVAILABLE_HEADERS, UNAVAILABLE_STATUS, Outcome
 from .._core.plan import Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME
 from .._core.session import Session
@@ -174,7 +174,7 @@ class SessionMiddleware:
         opened = await manager.open(
             headers, query, user_agent=user_agent, client_ip=client_ip, read_only=websocket
         )
-        scope["sojourn.manager"] = self.manager
+        scope["sojourn.manager"] = manager
         scope["session"] = session = opened.session
         if opened.refuse:
             await self._refuse(scope, send)
@@ -182,11 +182,8 @@ class SessionMiddleware:
         if websocket or not opened.save:  # read-only, or anonymous while the store is down
             await self.app(scope, receive, send)
             return
-        await self._serve(scope, receive, send, session)
-
-    async def _serve(self, scope: Scope, receive: Receive, send: Send, session: Session) -> None:
         committed = refused = False
-        commit = self.manager.commit
+        commit = manager.commit
 
         async def send_with_session(message: Message) -> None:
             nonlocal committed, refused
@@ -203,7 +200,8 @@ class SessionMiddleware:
                     await self._refuse(scope, send)
                     return
                 if outcome.headers or outcome.vary:
-                    message = dict(message)
+                    # In place, as Starlette's own middleware does: the message is this
+                    # response's, made for this send.
                     message["headers"] = _merged(message.get("headers", []), outcome)
             await send(message)
 

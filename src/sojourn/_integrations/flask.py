@@ -41,11 +41,11 @@ from flask.sessions import SessionInterface, SessionMixin
 from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError, StoreUnavailable
 from .._core.headers import merge_response_headers
-from .._core.opening import UNAVAILABLE_BODY, UNAVAILABLE_HEADERS
+from .._core.opening import UNAVAILABLE_BODY, UNAVAILABLE_HEADERS, Outcome
 from .._core.plan import Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, Policy
 from .._core.session import Session
-from .._sync.manager import Manager, Outcome
+from .._sync.manager import Manager
 from ..stores.base import ClientSideStore, Store
 from ._flask_codec import TaggedJSONCodec as TaggedJSONCodec
 from ._flask_cookie import ConflictLog, FlaskCookie, config_key, flask_cookie

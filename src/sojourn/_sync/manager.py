@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
 from .._core.client_side import (
@@ -30,7 +29,7 @@ from .._core.errors import (
     StoreUnavailable,
 )
 from .._core.ids import fingerprint_of_key
-from .._core.opening import Opened, metadata
+from .._core.opening import Opened, Outcome, metadata
 from .._core.plan import Apply, Commit, Create, Delete, Engine, Rename
 from .._core.session import Session, SessionInfo
 from .._core.transport import Headers, reads
@@ -49,26 +48,6 @@ CREATE_ATTEMPTS = 3
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a commit left behind, for the adapter to tell the client.
-
-    Attributes:
-        headers: response headers to add (a new ID, or one cleared).
-        vary: the request header to add to ``Vary``, or ``None`` when the session was unused.
-        session_id: the ID now backing the session (new after a rotation), or ``None`` when
-            nothing is stored (always ``None`` with a client-side store: the sealed token is
-            the cookie, and there is no ID). Adapters whose framework writes the cookie itself
-            (Flask, Django) hand the client this value.
-        gone: the session was found revoked or expired meanwhile; nothing was resurrected.
-    """
-
-    headers: tuple[tuple[str, str], ...] = ()
-    vary: str | None = None
-    session_id: str | None = None
-    gone: bool = False
 
 
 class Manager:
@@ -105,6 +84,8 @@ class Manager:
             names = names | {"user-agent"}
         self.request_headers: frozenset[str] | None = names
         self._fail = on_store_error == "fail"
+        self._used = Outcome(vary=self.engine.transport.vary)
+        self._unused = Outcome()
         # Decided once: isinstance against a runtime protocol costs ~10 µs, too much per request.
         self._sealed: ClientSideStore | None = None
         self._server_store: Store | None = None
@@ -183,11 +164,15 @@ class Manager:
         corrupt: list[str] = []
         for session_id, key in candidates:
             try:
-                record = self._call(load, key, now, renewal)
+                record = load(key, now, renewal)
             except CorruptSession:
                 logger.warning("session.corrupt: session %s", fingerprint_of_key(key))
                 corrupt.append(key)
                 continue
+            except SessionError:
+                raise
+            except (OSError, TimeoutError) as exc:  # as _call translates them
+                raise StoreUnavailable(f"session store failed: {type(exc).__name__}") from exc
             if record is not None:
                 live.append((session_id, record))
         if len(live) > 1:
@@ -229,8 +214,12 @@ class Manager:
             except SessionExists:
                 continue  # a 256-bit ID collided: plan again with a fresh one
             engine.committed(session, plan, now, gone=gone, final=final)
-            headers = plan.headers_if_gone if gone else plan.headers
-            return Outcome(headers, plan.vary, engine.session_id(session), gone)
+            if gone:
+                return Outcome(plan.headers_if_gone, plan.vary, None, True)
+            session_id = engine.session_id(session)
+            if session_id is None and not plan.headers:
+                return self._used if plan.vary else self._unused  # nothing stored or sent
+            return Outcome(plan.headers, plan.vary, session_id, False)
         raise StoreUnavailable("could not create a session with a fresh ID")
 
     # -- by ID, for framework APIs that name sessions (Django's exists/delete/clear_expired) --
@@ -276,17 +265,22 @@ class Manager:
     def _run(self, plan: Commit) -> bool:
         """Run a plan's operations; True if the session turned out to be gone."""
         store = self._server()
-        for op in plan.ops:
-            if isinstance(op, Create):
-                self._call(store.create, op.record)
-            elif isinstance(op, Apply):
-                if not self._call(store.apply, op.key, op.changes):
-                    return True
-            elif isinstance(op, Rename):
-                if not self._call(store.rename, op.old, op.new, op.now):
-                    return True
-            elif isinstance(op, Delete):
-                self._call(store.delete, op.key)
+        try:
+            for op in plan.ops:  # the usual first: a write is one Apply
+                if isinstance(op, Apply):
+                    if not store.apply(op.key, op.changes):
+                        return True
+                elif isinstance(op, Create):
+                    store.create(op.record)
+                elif isinstance(op, Rename):
+                    if not store.rename(op.old, op.new, op.now):
+                        return True
+                elif isinstance(op, Delete):
+                    store.delete(op.key)
+        except SessionError:
+            raise
+        except (OSError, TimeoutError) as exc:  # as _call translates them, once per plan
+            raise StoreUnavailable(f"session store failed: {type(exc).__name__}") from exc
         return False
 
     def _server(self) -> Store:
