@@ -186,7 +186,7 @@ class Engine:
             None, None, {}, None, now, now, self.policy.deadline(now, now), None, now,
             dict(meta) if meta else {},
         )  # fmt: skip
-        return Session(state, {}, limits=self.limits, read_only=read_only, codec=self.codec)
+        return Session(state, {}, self.limits, read_only, self.codec)
 
     def open(
         self,
@@ -224,7 +224,7 @@ class Engine:
             record.renewed_at, record.expires_at, record.authenticated_at, now,
             dict(record.meta if meta is None else meta),
         )  # fmt: skip
-        return Session(state, data, limits=self.limits, read_only=read_only, codec=self.codec)
+        return Session(state, data, self.limits, read_only, self.codec)
 
     # -- closing ----------------------------------------------------------------------------
 

@@ -120,10 +120,10 @@ class Renewal:
 
     def due(self, record: Record) -> bool:
         """True if this renewal should be applied to ``record``."""
-        return (
-            self.now - record.renewed_at >= self.interval
-            and self.deadline(record.created_at) > record.expires_at
-        )
+        now = self.now
+        if now - record.renewed_at < self.interval:
+            return False  # the usual answer: renewed within the interval
+        return min(record.created_at + self.lifetime, now + self.idle_timeout) > record.expires_at
 
     def apply_to(self, record: Record) -> Record:
         """The record after renewal (unchanged when not due): a reference for Python stores."""

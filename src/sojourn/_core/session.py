@@ -46,7 +46,6 @@ class Session(MutableMapping[str, Any]):
         self,
         state: SessionState,
         data: dict[str, Any],
-        *,
         limits: CodecLimits = DEFAULT_LIMITS,
         read_only: bool = False,
         codec: ValueCodec = JSON,

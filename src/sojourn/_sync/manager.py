@@ -120,7 +120,8 @@ class Manager:
             The session, and what to do: serve, serve without saving, or refuse with the 503
             answer of :mod:`sojourn._core.opening` when the store is down.
         """
-        presented = tuple(self.engine.transport.extract(headers, query))
+        # A request with nothing the transport reads carries no ID: nothing to extract.
+        presented = tuple(self.engine.transport.extract(headers, query)) if headers or query else ()
         meta = metadata(user_agent, client_ip) if self.track_metadata else None
         if not presented and self._sealed is None:  # no ID: no store call, nothing can fail
             return Opened(self.engine.new(self.clock(), read_only=read_only, meta=meta))

@@ -47,7 +47,11 @@ class MemoryStore:
             record = self._records.get(key)
             if record is not None and record.expires_at == deadline:
                 self._drop(key)
-        if len(heap) > 2 * len(self._records) + 64:  # stale entries from renewals: compact
+        self._compact()
+
+    def _compact(self) -> None:
+        """Rebuild the heap once stale entries (left by renewals) outnumber the records."""
+        if len(self._deadlines) > 2 * len(self._records) + 64:
             self._deadlines = [(r.expires_at, k) for k, r in self._records.items()]
             heapq.heapify(self._deadlines)
 
@@ -59,6 +63,7 @@ class MemoryStore:
         self._records.move_to_end(record.key)
         if old is None or old.expires_at != record.expires_at:
             heapq.heappush(self._deadlines, (record.expires_at, record.key))
+            self._compact()
         if record.principal is not None:
             self._by_principal[record.principal].add(record.key)
         while len(self._records) > self.max_sessions:
@@ -80,7 +85,9 @@ class MemoryStore:
                     del self._by_principal[principal]
 
     def _live(self, key: str, now: float) -> Record | None:
-        self._expire(now)
+        heap = self._deadlines
+        if heap and heap[0][0] <= now:  # most calls: nothing is due
+            self._expire(now)
         record = self._records.get(key)
         if record is None or record.expires_at <= now:
             return None
