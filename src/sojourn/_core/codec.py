@@ -112,9 +112,15 @@ def encode_value(
             ``lenient``, not something ``json.dumps`` turns into JSON).
         SessionTooLarge: the encoded value is over ``limits.max_value_bytes``.
     """
-    if type(value) not in _PLAIN:
-        _check(key, value, 0, limits, lenient=lenient)
-    data = _ENCODER.encode(value).encode("utf-8")
+    # An int or a str is written as json writes it, without the encoder's per-call set-up.
+    if type(value) is int:
+        data = int.__repr__(value).encode()
+    elif type(value) is str:
+        data = _ENCODE_STR(value).encode("utf-8")
+    else:
+        if type(value) not in _PLAIN:
+            _check(key, value, 0, limits, lenient=lenient)
+        data = _ENCODER.encode(value).encode("utf-8")
     return check_encoded_size(key, data, limits)
 
 
@@ -131,6 +137,7 @@ _ENCODER = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, separators=(",", ":"), check_circular=False
 )
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_ENCODE_STR: Callable[[str], str] = json.encoder.encode_basestring  # as ensure_ascii=False does
 _SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
