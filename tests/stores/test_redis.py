@@ -31,6 +31,7 @@ from starlette.routing import Route
 from sojourn import CorruptSession, StoreUnavailable
 from sojourn._core.ids import store_key
 from sojourn.asgi import SessionMiddleware, get_session
+from sojourn.stores import _redis_layout as L
 from sojourn.stores.base import Changes, Login, Record, Renewal
 from sojourn.stores.redis import AsyncRedisStore, RedisStore
 from sojourn.testing._async.contract import make_record, new_key
@@ -225,35 +226,84 @@ def test_a_read_is_one_round_trip_and_a_write_is_one_round_trip(
     server: RedisServer, admin: redis.Redis
 ) -> None:
     trips = RoundTrips()
-    store = RedisStore.from_url(
-        f"redis://127.0.0.1:{server.port}",
-        prefix=_prefix(),
-        connection_class=trips.sync_connection(),
-    )
+    url = f"redis://127.0.0.1:{server.port}"
+    prefix = _prefix()
+    store = RedisStore.from_url(url, prefix=prefix, connection_class=trips.sync_connection())
     now = time.time()
     record = make_record(now, principal="erin")
-    store.create(record)
     renewal = Renewal(now=now, idle_timeout=600, lifetime=3600, interval=60)
-    # Scripts loaded (the renewing load is made for the policy's timeouts), connection open.
-    store.load(record.key, now, renewal)
+    # Scripts loaded (the renewing load is made for the policy's timeouts), connection open:
+    # a second store, which has seen nothing of this session, runs the renewing load.
+    other = RedisStore.from_url(url, prefix=prefix)
+    store.create(record)
+    assert other.load(record.key, now, renewal) is not None
     assert store.apply(record.key, Changes(now=now, expires_at=record.expires_at))
 
-    def measure(operation: Any) -> tuple[int, int]:
+    def measure(operation: Any) -> tuple[int, dict[str, int]]:
         before, sent = calls(admin), trips.count
         operation()
-        return trips.count - sent, delta(admin, before).get("evalsha", 0)
+        return trips.count - sent, delta(admin, before)
 
-    read = measure(lambda: store.load(record.key, now, renewal))
-    assert read == (1, 1)
+    # Written by this store within the interval: no renewal can be due, so no script.
+    read = measure(lambda: store.load(record.key, now + 1, renewal))
+    assert read == (1, {"hgetall": 1})
+    # Not seen by this store: the script decides, in the same round trip.
+    fresh = RedisStore.from_url(url, prefix=prefix, connection_class=trips.sync_connection())
+    fresh.client.ping()  # its connection open
+    unseen = measure(lambda: fresh.load(record.key, now + 2, renewal))
+    assert unseen == (1, {"evalsha": 1, "hgetall": 1})
+    fresh.close()
     due = Renewal(now=now + 120, idle_timeout=600, lifetime=3600, interval=60)
-    renewing_read = measure(lambda: store.load(record.key, now + 120, due))
-    assert renewing_read == (1, 1)  # the renewal runs inside the same script
+    trips_before, before = trips.count, calls(admin)
+    renewed = store.load(record.key, now + 120, due)
+    assert renewed is not None
+    assert renewed.renewed_at == now + 120
+    assert trips.count - trips_before == 1  # the renewal runs inside the same script
+    assert delta(admin, before)["evalsha"] == 1
+    # Seen renewed just now: the next read within the interval is a plain HGETALL again.
+    assert measure(lambda: store.load(record.key, now + 121, due))[1] == {"hgetall": 1}
     changes = Changes(now=now + 121, expires_at=now + 721, set={"a": b"2"})
-    assert measure(lambda: store.apply(record.key, changes)) == (1, 1)
+    trips_before, before = trips.count, calls(admin)
+    assert store.apply(record.key, changes)
+    assert trips.count - trips_before == 1
+    assert delta(admin, before)["evalsha"] == 1
     assert store.load(record.key, now + 121) is not None
     for key in store.client.scan_iter(match=store.prefix + "*"):
         store.client.delete(key)
+    other.close()
     store.close()
+
+
+def test_a_store_that_saw_a_renewal_still_renews_once_the_interval_passed(
+    store: RedisStore, admin: redis.Redis
+) -> None:
+    # What a store remembers only ever skips a check that could not succeed: once the
+    # interval has passed since the renewal it saw, the script runs and renews.
+    now = time.time()
+    record = make_record(now)
+    store.create(record)
+    key = _hash_key(store, record.key)
+    assert store.load(record.key, now + 30, Renewal(now + 30, 600, 3600, 60)) is not None
+    assert admin.hget(key, "m:r") == L.num(now).encode()  # within the interval: untouched
+    loaded = store.load(record.key, now + 61, Renewal(now + 61, 600, 3600, 60))
+    assert loaded is not None
+    assert loaded.renewed_at == now + 61
+    assert admin.hget(key, "m:r") == L.num(now + 61).encode()
+
+
+def test_a_key_holding_another_type_is_corrupt_on_a_plain_read_too(
+    store: RedisStore, admin: redis.Redis
+) -> None:
+    now = time.time()
+    record = make_record(now)
+    store.create(record)
+    assert store.load(record.key, now + 1) is not None
+    admin.delete(_hash_key(store, record.key))
+    admin.set(_hash_key(store, record.key), b"not a hash")
+    with pytest.raises(CorruptSession):
+        store.load(record.key, now + 2, Renewal(now + 2, 600, 3600, 60))
+    with pytest.raises(CorruptSession):
+        store.load(record.key, now + 2)
 
 
 # -- what the scripts run ----------------------------------------------------------------------
@@ -281,7 +331,12 @@ def test_a_read_whose_renewal_is_not_due_writes_nothing(
     before = calls(admin)
     assert store.load(record.key, now + 6, renewal) is not None  # within the interval
     assert store.load(record.key, now + 6) is not None  # no renewal asked for
-    assert delta(admin, before) == {"evalsha": 2, "hgetall": 2}
+    assert delta(admin, before) == {"hgetall": 2}  # seen written just now: no script
+    # A store that has seen nothing of it runs the script, which finds nothing due either.
+    other = RedisStore(store.client, prefix=store.prefix)
+    before = calls(admin)
+    assert other.load(record.key, now + 6, renewal) is not None
+    assert delta(admin, before) == {"evalsha": 1, "hgetall": 1}
     assert admin.hgetall(key) == stored
     assert admin.pexpiretime(key) == expiry
 
@@ -703,12 +758,13 @@ async def test_through_the_middleware_reads_cost_one_command_and_no_id_costs_non
         before, sent = calls(admin), trips.count
         assert (await http.get("/read")).text == "lee"
         assert trips.count - sent == 1
-        assert delta(admin, before).get("evalsha") == 1
+        assert delta(admin, before) == {"hgetall": 1}  # renewed just now: no script needed
 
         before, sent = calls(admin), trips.count
         await http.get("/write", params={"name": "max"})
         assert trips.count - sent == 2  # load, then apply
-        assert delta(admin, before).get("evalsha") == 2
+        commands = delta(admin, before)
+        assert (commands["hgetall"], commands["evalsha"]) == (1, 1)  # plain load, apply script
 
         session_id = http.cookies["__Host-sid"]
     async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as fresh:

@@ -173,6 +173,18 @@ def decode(digest: str, raw: Mapping[bytes, bytes], with_fields: bool = True) ->
     return _record(digest, fields, raw)
 
 
+def decode_hash(digest: str, raw: Mapping[Any, Any]) -> Record:
+    """The record in an ``HGETALL`` reply as redis-py hands it over (a dict).
+
+    Raises:
+        CorruptSession: as :func:`decode`.
+    """
+    try:
+        return decode(digest, raw)
+    except (AttributeError, TypeError):  # a decoding client's str keys and values
+        return decode(digest, {as_bytes(k): as_bytes(v) for k, v in raw.items()})
+
+
 def decode_flat(digest: str, flat: list[object]) -> Record:
     """The record in an ``HGETALL`` reply (a flat field/value list), read in one pass.
 

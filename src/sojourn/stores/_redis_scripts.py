@@ -55,17 +55,6 @@ local function ranged(cmd, key, i, j)
 end
 """
 
-READ = Script(
-    """
--- KEYS[1] session; no ARGV. Returns nil (missing), {-1} (not a hash) or {0, HGETALL}, the
--- shape of a renewing load's reply; the caller drops an expired record itself.
-local all = redis.pcall('HGETALL', KEYS[1])
-if all['err'] then return {-1} end
-if #all == 0 then return false end
-return {0, all}
-"""
-)
-
 _LOAD = """
 -- KEYS[1] session; ARGV: now. Returns nil (missing), {-1} (not a hash), or {index_due,
 -- HGETALL}; the caller drops an expired record itself, so a read whose renewal is not due is

@@ -2,7 +2,9 @@
 
 One hash per session under a hash tag, change sets applied field by field inside Lua scripts
 that refuse to touch a missing or expired record, expiry by ``PEXPIREAT``, and a sorted-set
-index per principal. Reading a session (with its renewal when due) is one ``EVALSHA``. The
+index per principal. Reading a session is one round trip: a plain ``HGETALL`` when the store
+saw the session renewed within the renewal interval, else one ``EVALSHA`` that renews it when
+due. The
 layout and the scripts are shared with the sync twin; see :mod:`sojourn.stores._redis_layout`.
 
 The scripts are called by ``EVALSHA`` with their SHA computed at import, directly on the
@@ -17,7 +19,7 @@ from typing import Any
 
 import redis.asyncio
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 
 from ..._core.errors import ConfigurationError, CorruptSession, SessionExists
 from .. import _redis_layout as L
@@ -27,6 +29,8 @@ from ..base import Changes, Record, Renewal
 Client = redis.asyncio.Redis | RedisCluster
 
 DEFAULT_TIMEOUT = 2.0
+TRACKED_SESSIONS = 100_000
+"""How many sessions' renewal times a store remembers (a float each) before starting over."""
 
 
 class AsyncRedisStore:
@@ -66,6 +70,9 @@ class AsyncRedisStore:
         # The renewing load is made for the renewal's timeouts, which come from the policy and
         # so are the same on every request: made on the first, again only if they change.
         self._loading: tuple[float, float, float, scripts.Script] | None = None
+        # When each session was last renewed or written as this store saw it: a read within
+        # the renewal interval of that needs no renewal check, hence no script.
+        self._renewed: dict[str, float] = {}
 
     @property
     def index_slack(self) -> float:
@@ -104,6 +111,16 @@ class AsyncRedisStore:
     def _key(self, digest: str) -> str:
         return L.session_key(self.prefix, digest)
 
+    def _saw_renewal(self, key: str, renewed_at: float) -> None:
+        """Remember when ``key`` was last renewed or written, as far as this store saw.
+
+        Bounded by emptying it when full: forgetting only costs a script on the next read.
+        """
+        renewed = self._renewed
+        if len(renewed) >= TRACKED_SESSIONS and key not in renewed:
+            renewed.clear()
+        renewed[key] = renewed_at
+
     async def _eval(self, script: scripts.Script, keys: int, *keys_and_args: Any) -> Any:
         """Run ``script`` on its ``keys`` (the first items of ``keys_and_args``)."""
         client = self.client
@@ -136,23 +153,42 @@ class AsyncRedisStore:
     # -- the store protocol ---------------------------------------------------------------------
 
     async def load(self, key: str, now: float, renewal: Renewal | None = None) -> Record | None:
-        """See :meth:`sojourn.stores.base.AsyncStore.load`: one ``EVALSHA``.
+        """See :meth:`sojourn.stores.base.AsyncStore.load`: one round trip.
 
-        Without a due renewal the script runs one ``HGETALL`` and writes nothing; whether the
-        record has expired is decided here, from the deadline the reply carries.
+        When this store saw the session renewed or written within the renewal interval, no
+        renewal can be due (``renewed_at`` only moves forward), so the read is a plain
+        ``HGETALL``, with no script; otherwise it is one ``EVALSHA`` that renews when due. An
+        expired record is dropped here, from the deadline the reply carries.
         """
+        if renewal is not None:
+            seen = self._renewed.get(key)
+            if seen is not None and now - seen < renewal.interval:
+                renewal = None
         if renewal is None:
-            reply = await self._eval(scripts.READ, 1, self._key(key))
+            try:
+                raw = await self.client.hgetall(self._key(key))
+            except L.UNAVAILABLE as exc:
+                raise L.unavailable(exc) from exc
+            except ResponseError:  # WRONGTYPE: the key holds something else
+                raise CorruptSession(
+                    "a session key holds something other than a session hash"
+                ) from None
+            if not raw:
+                return None
+            record = L.decode_hash(key, raw)
+            due = False
         else:
             reply = await self._eval(self._loader(renewal), 1, self._key(key), L.num(now))
-        if reply is None:
-            return None
-        if not isinstance(reply, list) or len(reply) != 2 or not isinstance(reply[1], list):
-            raise CorruptSession("a session key holds something other than a session hash")
-        record = L.decode_flat(key, reply[1])
+            if reply is None:
+                return None
+            if not isinstance(reply, list) or len(reply) != 2 or not isinstance(reply[1], list):
+                raise CorruptSession("a session key holds something other than a session hash")
+            record = L.decode_flat(key, reply[1])
+            due = reply[0] == 1
         if record.expires_at <= now:
             return None
-        if reply[0] == 1 and record.principal is not None:
+        self._saw_renewal(key, record.renewed_at)
+        if due and record.principal is not None:
             # The renewal moved the deadline past what the index knows: tell the index.
             until = L.pairs(reply[1])[L.INDEXED_UNTIL]
             await self._index(record.principal, key, until, now)
@@ -171,6 +207,7 @@ class AsyncRedisStore:
         )
         if not created:
             raise SessionExists(record.key)
+        self._saw_renewal(record.key, record.renewed_at)
         if record.principal is not None:
             until = L.num(record.expires_at + self.index_slack)
             await self._index(record.principal, record.key, until, record.renewed_at)
@@ -210,7 +247,9 @@ class AsyncRedisStore:
             *remove,
         )
         if reply == 0:
+            self._renewed.pop(key, None)
             return False
+        self._saw_renewal(key, now)
         if reply != 1 or login is not None:
             # A login, or a deadline past the index's bound (the script claimed the refresh).
             principal = login.principal if login is not None else L.as_bytes(reply[0]).decode()
@@ -229,6 +268,7 @@ class AsyncRedisStore:
         user signs in again); it never leaves one alive under the old key.
         """
         old_key, new_key = self._key(old), self._key(new)
+        self._renewed.pop(old, None)
         if not self.cross_slot:
             reply = await self._eval(scripts.RENAME, 2, old_key, new_key, L.num(now))
             if not reply:
@@ -252,6 +292,7 @@ class AsyncRedisStore:
 
         The principal index is not touched: readers check each entry against its hash.
         """
+        self._renewed.pop(key, None)
         with L.translate_errors():
             await self.client.delete(self._key(key))
 
