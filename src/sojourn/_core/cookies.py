@@ -71,29 +71,51 @@ def cookie_values(
     """Every value of cookie ``name`` across one or more ``Cookie`` header lines.
 
     HTTP/2 may split cookies over several lines; their total size is capped as one header.
-    The result is what :func:`parse_cookie_header` finds under ``name``, found by one search
-    per line instead of splitting every pair (a test checks the two agree).
     """
-    if sum(len(h) for h in headers) > max_bytes:
-        return []
-    if _TOKEN.fullmatch(name) is None:  # only a token can be searched for as a pair's name
-        return [v for h in headers for n, v in parse_cookie_header(h, max_bytes) if n == name]
-    found: list[str] = []
-    for header in headers:
-        if name not in header:
-            continue  # most requests without a session still carry other cookies
-        for raw in _pair_pattern(name).findall(header):
-            value = raw.strip(" \t")
-            if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
-                value = value[1:-1]
-            found.append(value)
-    return found
+    return _finder(name, max_bytes)(headers)
+
+
+class CookieFinder:
+    """Finds one cookie's values in ``Cookie`` header lines, as :func:`parse_cookie_header`
+    would, by one search per line instead of splitting every pair (a test checks the two
+    agree). Made once per cookie name: a transport holds one.
+    """
+
+    __slots__ = ("_pattern", "max_bytes", "name")
+
+    def __init__(self, name: str, max_bytes: int = DEFAULT_MAX_HEADER_BYTES) -> None:
+        self.name = name
+        self.max_bytes = max_bytes
+        # Only a token (no "=", ";" or blanks) can be searched for as a pair's name.
+        self._pattern = (
+            re.compile(f"(?:^|;)[ \t]*{re.escape(name)}[ \t]*=([^;]*)")
+            if _TOKEN.fullmatch(name)
+            else None
+        )
+
+    def __call__(self, headers: list[str]) -> list[str]:
+        """The values, in order; none when the lines together are over ``max_bytes``."""
+        name, max_bytes = self.name, self.max_bytes
+        if (len(headers[0]) if len(headers) == 1 else sum(map(len, headers))) > max_bytes:
+            return []
+        pattern = self._pattern
+        if pattern is None:
+            return [v for h in headers for n, v in parse_cookie_header(h, max_bytes) if n == name]
+        found: list[str] = []
+        for header in headers:
+            if name not in header:
+                continue  # most requests without a session still carry other cookies
+            for raw in pattern.findall(header):
+                value = raw.strip(" \t")
+                if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+                    value = value[1:-1]
+                found.append(value)
+        return found
 
 
 @functools.lru_cache(maxsize=64)
-def _pair_pattern(name: str) -> re.Pattern[str]:
-    """The values of the pairs named ``name`` (a token: no ``=``, ``;`` or blanks in it)."""
-    return re.compile(f"(?:^|;)[ \t]*{re.escape(name)}[ \t]*=([^;]*)")
+def _finder(name: str, max_bytes: int) -> CookieFinder:
+    return CookieFinder(name, max_bytes)
 
 
 def http_date(timestamp: float) -> str:

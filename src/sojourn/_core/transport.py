@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import parse_qsl
 
-from .cookies import CookieSettings, cookie_values
+from .cookies import CookieFinder, CookieSettings
 from .errors import ConfigurationError
 
 logger = logging.getLogger("sojourn.security")
@@ -70,9 +70,14 @@ class CookieTransport:
     """The ID in a cookie: the default, with secure attributes (see :class:`CookieSettings`)."""
 
     cookie: CookieSettings = field(default_factory=CookieSettings)
+    _find: CookieFinder = field(init=False, repr=False, compare=False)
 
     request_headers = ("cookie",)
     reads_query = False
+
+    def __post_init__(self) -> None:
+        finder = CookieFinder(self.cookie.cookie_name, self.cookie.max_header_bytes)
+        object.__setattr__(self, "_find", finder)
 
     @property
     def vary(self) -> str:
@@ -84,9 +89,8 @@ class CookieTransport:
         return self.cookie.cookie_name
 
     def extract(self, headers: Headers, query: str) -> list[str]:
-        return cookie_values(
-            _header_values(headers, "cookie"), self.cookie.cookie_name, self.cookie.max_header_bytes
-        )
+        values = [value for key, value in headers if key == "cookie"]
+        return self._find(values) if values else []
 
     def issue(self, session_id: str, max_age: float | None, now: float) -> list[tuple[str, str]]:
         age = max_age if self.cookie.persistent else None
