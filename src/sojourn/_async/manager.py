@@ -174,6 +174,8 @@ class AsyncManager:
             except (OSError, TimeoutError) as exc:  # as _call translates them
                 raise StoreUnavailable(f"session store failed: {type(exc).__name__}") from exc
             if record is not None:
+                if len(candidates) == 1:  # the usual request: one cookie, live
+                    return engine.open(session_id, record, now, read_only=read_only, meta=meta)
                 live.append((session_id, record))
         if len(live) > 1:
             logger.warning(
