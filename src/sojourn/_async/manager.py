@@ -347,3 +347,9 @@ class AsyncManager:
         count = await self._call(self._index().delete_sessions_of, principal, keep=keep_key)
         logger.info("session.revoked_all: %d sessions of one principal", count)
         return count
+
+
+__all__ = [
+    "CREATE_ATTEMPTS",
+    "AsyncManager",
+]

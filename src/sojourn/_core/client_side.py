@@ -203,3 +203,15 @@ def _issue(engine: Engine, token: str, record: Record, now: float) -> Headers:
     # Measure the whole Set-Cookie value (name, value and attributes) before rendering it.
     check_sealed_cookie_size(len(engine.transport.issue("", max_age, now)[0][1]) + len(token))
     return engine._cache(tuple(engine.transport.issue(token, max_age, now)))
+
+
+__all__ = [
+    "Headers",
+    "SealedCommit",
+    "check_sealed_cookie_size",
+    "cookie_context",
+    "finish_sealed",
+    "open_unsealed",
+    "plan_sealed",
+    "sealed_candidates",
+]

@@ -257,3 +257,16 @@ def check_encoded_size(key: str, data: bytes, limits: CodecLimits) -> bytes:
             f"{limits.max_value_bytes} bytes per value"
         )
     return data
+
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "JSON",
+    "CodecLimits",
+    "JSONCodec",
+    "JSONValue",
+    "ValueCodec",
+    "check_encoded_size",
+    "decode_value",
+    "encode_value",
+]

@@ -269,3 +269,17 @@ class CookieSettings:
                 *self._attributes(),
             ]
         )
+
+
+__all__ = [
+    "DEFAULT_MAX_HEADER_BYTES",
+    "MAX_AGE_CAP",
+    "MAX_ATTRIBUTE_BYTES",
+    "MAX_COOKIE_BYTES",
+    "SAME_SITE",
+    "CookieFinder",
+    "CookieSettings",
+    "cookie_values",
+    "http_date",
+    "parse_cookie_header",
+]

@@ -47,3 +47,16 @@ class ResponseStarted(SessionError, RuntimeError):
 
 class ReadOnlySession(SessionError, TypeError):
     """The session was opened read-only (e.g. on a WebSocket) and cannot be changed."""
+
+
+__all__ = [
+    "ConfigurationError",
+    "CorruptSession",
+    "ReadOnlySession",
+    "ResponseStarted",
+    "SessionError",
+    "SessionExists",
+    "SessionTooLarge",
+    "StoreUnavailable",
+    "UnencodableValue",
+]

@@ -44,3 +44,8 @@ def merge_response_headers(
                 merged.append(("vary", vary))
     merged.extend(added)
     return merged
+
+
+__all__ = [
+    "merge_response_headers",
+]

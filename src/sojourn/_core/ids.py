@@ -77,3 +77,16 @@ def fingerprint_of_key(key: str) -> str:
 def fingerprint(session_id: str) -> str:
     """The fingerprint of an ID (see :func:`fingerprint_of_key`)."""
     return fingerprint_of_key(store_key(session_id))
+
+
+__all__ = [
+    "ID_BYTES",
+    "MIN_ID_BYTES",
+    "IdFactory",
+    "encoded_length",
+    "fingerprint",
+    "fingerprint_of_key",
+    "is_valid_session_id",
+    "new_session_id",
+    "store_key",
+]

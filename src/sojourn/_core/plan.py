@@ -427,3 +427,16 @@ class Engine:
         if headers and self.no_store:
             return (*headers, ("cache-control", self.no_store))
         return headers
+
+
+__all__ = [
+    "MAX_CANDIDATES",
+    "NOTHING",
+    "Apply",
+    "Commit",
+    "Create",
+    "Delete",
+    "Engine",
+    "Op",
+    "Rename",
+]

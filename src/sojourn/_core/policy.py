@@ -60,3 +60,10 @@ class Policy:
         if now - renewed_at < self.effective_renew_interval:
             return False
         return self.deadline(created_at, now) > self.deadline(created_at, renewed_at)
+
+
+__all__ = [
+    "DEFAULT_IDLE_TIMEOUT",
+    "DEFAULT_LIFETIME",
+    "Policy",
+]

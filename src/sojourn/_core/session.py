@@ -309,3 +309,10 @@ class SessionInfo:
 
     def __repr__(self) -> str:
         return f"<SessionInfo {self.fingerprint} principal={self.principal!r}>"
+
+
+__all__ = [
+    "MAX_KEY_LENGTH",
+    "Session",
+    "SessionInfo",
+]

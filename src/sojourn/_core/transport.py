@@ -186,3 +186,14 @@ class QueryTransport:
 
     def clear(self) -> list[tuple[str, str]]:
         return [(self.response_header, "")]
+
+
+__all__ = [
+    "MAX_TOKEN_HEADER_BYTES",
+    "CookieTransport",
+    "HeaderTransport",
+    "Headers",
+    "QueryTransport",
+    "Transport",
+    "reads",
+]

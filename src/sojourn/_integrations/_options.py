@@ -69,3 +69,12 @@ def build_options(
         chosen = transport or CookieTransport(cookie or CookieSettings())
         engine = Engine(policy=policy, transport=chosen, limits=limits, codec=codec)
     return AdapterOptions(engine, on_store_error, track_metadata)
+
+
+__all__ = [
+    "AdapterOptions",
+    "OnStoreError",
+    "Seconds",
+    "build_options",
+    "seconds",
+]

@@ -346,3 +346,9 @@ class Manager:
         count = self._call(self._index().delete_sessions_of, principal, keep=keep_key)
         logger.info("session.revoked_all: %d sessions of one principal", count)
         return count
+
+
+__all__ = [
+    "CREATE_ATTEMPTS",
+    "Manager",
+]

@@ -21,3 +21,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     from ._commands import cli
 
     cli.main(args=list(argv) if argv is not None else None, prog_name="sojourn")
+
+
+__all__ = [
+    "MISSING_CLICK",
+    "main",
+]

@@ -153,3 +153,17 @@ def keygen(count: int) -> None:
         ) from exc
     for _ in range(count):
         click.echo(generate_key())
+
+
+__all__ = [
+    "DEFAULT_STORE_URL",
+    "MISSING_DEMO",
+    "STORE_OPTION",
+    "build_app",
+    "cli",
+    "count",
+    "demo",
+    "keygen",
+    "purge",
+    "serve",
+]

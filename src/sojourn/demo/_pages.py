@@ -146,3 +146,19 @@ def sessions_table(token: str, sessions: Sequence[SessionInfo]) -> str:
         f"<h2>Your sessions ({len(sessions)})</h2><table>{head}{''.join(rows)}</table>"
         f"<p>{button_form('/sessions/revoke-others', 'sign out everywhere else', token)}</p>"
     )
+
+
+__all__ = [
+    "STYLE",
+    "button_form",
+    "cart_section",
+    "csrf_field",
+    "esc",
+    "login_form",
+    "logout_section",
+    "notices",
+    "page",
+    "session_facts",
+    "sessions_table",
+    "when",
+]

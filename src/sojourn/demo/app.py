@@ -278,3 +278,6 @@ def build_demo(store_url: str = DEFAULT_STORE_URL, *, secure_cookies: bool = Fal
         ConfigurationError: the URL is not understood.
     """
     return create_app(open_store(store_url), secure_cookies=secure_cookies)
+
+
+__all__ = ["DEFAULT_STORE_URL", "build_demo", "create_app"]

@@ -24,3 +24,12 @@ from .base import (
 from .base import (
     Store as Store,
 )
+
+__all__ = [
+    "AsyncStore",
+    "Changes",
+    "Login",
+    "Record",
+    "Renewal",
+    "Store",
+]

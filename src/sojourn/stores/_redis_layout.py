@@ -257,3 +257,34 @@ def decode_meta_fields(digest: str, values: list[object]) -> Record | None:
     if not raw:
         return None
     return decode(digest, raw, with_fields=False)
+
+
+__all__ = [
+    "AUTHENTICATED",
+    "CREATED",
+    "DATA",
+    "EXPIRES",
+    "INDEXED_UNTIL",
+    "META",
+    "META_FIELDS",
+    "PRINCIPAL",
+    "RENEWED",
+    "UNAVAILABLE",
+    "as_bytes",
+    "check_prefix",
+    "decode",
+    "decode_flat",
+    "decode_hash",
+    "decode_meta_fields",
+    "digest_of",
+    "encode_meta",
+    "index_key",
+    "num",
+    "pairs",
+    "pexpireat",
+    "record_fields",
+    "session_key",
+    "session_pattern",
+    "translate_errors",
+    "unavailable",
+]

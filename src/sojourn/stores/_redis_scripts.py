@@ -257,3 +257,17 @@ redis.call('DEL', KEYS[1])
 return 1
 """
 )
+
+
+__all__ = [
+    "CREATE",
+    "DELETE_IF_OWNED",
+    "INDEX_ADD",
+    "INDEX_READ",
+    "PUT",
+    "RENAME",
+    "TAKE",
+    "Script",
+    "apply",
+    "load",
+]

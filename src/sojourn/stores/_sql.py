@@ -238,3 +238,22 @@ def record_from_joined_rows(rows: Sequence[Sequence[object]]) -> Record | None:
         authenticated_at=record.authenticated_at,
         meta=record.meta,
     )
+
+
+__all__ = [
+    "DEFAULT_TABLE",
+    "MAX_SERVER_TABLE",
+    "SCHEMA_TABLE",
+    "SCHEMA_VERSION",
+    "SESSION_COLUMNS",
+    "check_schema_version",
+    "decode_meta",
+    "encode_meta",
+    "field_value",
+    "fields_from_rows",
+    "record_from_joined_rows",
+    "record_from_row",
+    "record_from_session_row",
+    "validate_sql_table",
+    "validate_table",
+]

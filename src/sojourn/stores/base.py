@@ -209,3 +209,22 @@ class ClientSideStore(Protocol):
             StoreUnavailable: a revocation check the store depends on failed.
         """
         ...
+
+
+__all__ = [
+    "MIN_TOKEN_CHARS",
+    "AsyncStore",
+    "AsyncSupportsCount",
+    "AsyncSupportsPrincipals",
+    "AsyncSupportsPurge",
+    "Changes",
+    "ClientSideStore",
+    "Login",
+    "Record",
+    "Renewal",
+    "Store",
+    "SupportsCount",
+    "SupportsPrincipals",
+    "SupportsPurge",
+    "Unsealed",
+]

@@ -214,3 +214,9 @@ class AsyncMemoryStore:
 
     async def purge_expired(self, now: float, batch_size: int = 1000) -> int:
         return self.sync.purge_expired(now, batch_size)
+
+
+__all__ = [
+    "AsyncMemoryStore",
+    "MemoryStore",
+]

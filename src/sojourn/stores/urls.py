@@ -144,3 +144,12 @@ def redact(url: str) -> str:
     host = parts.netloc.rsplit("@", 1)[1]
     user = parts.username or ""
     return parts._replace(netloc=f"{user}:***@{host}").geturl()
+
+
+__all__ = [
+    "SCHEMES",
+    "open_store",
+    "open_sync_store",
+    "redact",
+    "sqlite_path",
+]

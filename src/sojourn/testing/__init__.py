@@ -16,3 +16,15 @@ from ._sync.contract import CountContract as CountContract
 from ._sync.contract import PrincipalIndexContract as PrincipalIndexContract
 from ._sync.contract import PurgeContract as PurgeContract
 from ._sync.contract import StoreContract as StoreContract
+
+__all__ = [
+    "AsyncCountContract",
+    "AsyncPrincipalIndexContract",
+    "AsyncPurgeContract",
+    "AsyncStoreContract",
+    "CountContract",
+    "FakeClock",
+    "PrincipalIndexContract",
+    "PurgeContract",
+    "StoreContract",
+]

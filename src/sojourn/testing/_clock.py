@@ -22,3 +22,8 @@ class FakeClock:
         """Move the clock forward and return the new time."""
         self.now += seconds
         return self.now
+
+
+__all__ = [
+    "FakeClock",
+]

@@ -20,3 +20,9 @@ def sync_concurrently(operations: Iterable[Callable[[], T]]) -> list[T]:
     jobs = list(operations)
     with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
         return [future.result() for future in [pool.submit(job) for job in jobs]]
+
+
+__all__ = [
+    "async_concurrently",
+    "sync_concurrently",
+]

@@ -522,3 +522,11 @@ class AsyncMySQLStore:
             await cursor.execute(self._sql.count, (now,))
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
+
+
+__all__ = [
+    "AsyncMySQLPool",
+    "AsyncMySQLStore",
+    "schema_sql",
+    "schema_statements",
+]

@@ -409,3 +409,10 @@ class AsyncPostgresStore:
             cursor = await conn.execute(self._sql.count, (now,))
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
+
+
+__all__ = [
+    "AsyncPostgresStore",
+    "schema_sql",
+    "schema_statements",
+]

@@ -387,3 +387,10 @@ class AsyncRedisStore:
             except (CorruptSession, ValueError):
                 continue
         return live
+
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "TRACKED_SESSIONS",
+    "AsyncRedisStore",
+]

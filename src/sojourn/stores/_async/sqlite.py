@@ -428,3 +428,9 @@ def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
         if conn.in_transaction:  # also when COMMIT itself failed
             conn.execute("ROLLBACK")
         raise
+
+
+__all__ = [
+    "AsyncSQLiteStore",
+    "schema_sql",
+]

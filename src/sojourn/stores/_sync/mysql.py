@@ -523,3 +523,11 @@ class MySQLStore:
             cursor.execute(self._sql.count, (now,))
             row = cursor.fetchone()
         return int(row[0]) if row else 0
+
+
+__all__ = [
+    "MySQLPool",
+    "MySQLStore",
+    "schema_sql",
+    "schema_statements",
+]

@@ -408,3 +408,10 @@ class PostgresStore:
             cursor = conn.execute(self._sql.count, (now,))
             row = cursor.fetchone()
         return int(row[0]) if row else 0
+
+
+__all__ = [
+    "PostgresStore",
+    "schema_sql",
+    "schema_statements",
+]

@@ -384,3 +384,10 @@ class RedisStore:
             except (CorruptSession, ValueError):
                 continue
         return live
+
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "TRACKED_SESSIONS",
+    "RedisStore",
+]

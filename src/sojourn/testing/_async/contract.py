@@ -478,3 +478,16 @@ class AsyncCountContract(AsyncStoreFixtures):
         await store.create(make_record(now, idle=100))
         await store.create(make_record(now, idle=1))
         assert await store.count(now + 2) == before + 1
+
+
+__all__ = [
+    "IDLE",
+    "LIFETIME",
+    "AsyncCountContract",
+    "AsyncPrincipalIndexContract",
+    "AsyncPurgeContract",
+    "AsyncStoreContract",
+    "AsyncStoreFixtures",
+    "make_record",
+    "new_key",
+]

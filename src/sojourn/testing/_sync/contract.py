@@ -428,3 +428,16 @@ class CountContract(StoreFixtures):
         store.create(make_record(now, idle=100))
         store.create(make_record(now, idle=1))
         assert store.count(now + 2) == before + 1
+
+
+__all__ = [
+    "IDLE",
+    "LIFETIME",
+    "CountContract",
+    "PrincipalIndexContract",
+    "PurgeContract",
+    "StoreContract",
+    "StoreFixtures",
+    "make_record",
+    "new_key",
+]
