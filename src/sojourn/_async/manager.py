@@ -211,8 +211,16 @@ class AsyncManager:
         engine = self.engine
         for _ in range(CREATE_ATTEMPTS):
             plan = engine.close(session, now)
+            if not plan.ops:  # a read, or a session untouched or left empty: no store call
+                engine.committed(session, plan, now, gone=False, final=final)
+                if plan.headers:
+                    return Outcome(plan.headers, plan.vary, engine.session_id(session), False)
+                session_id = engine.session_id(session)
+                if session_id is None:
+                    return self._used if plan.vary else self._unused
+                return Outcome((), plan.vary, session_id, False)
             try:
-                gone = await self._run(plan) if plan.ops else False
+                gone = await self._run(plan)
             except SessionExists:
                 continue  # a 256-bit ID collided: plan again with a fresh one
             engine.committed(session, plan, now, gone=gone, final=final)

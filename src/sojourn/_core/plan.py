@@ -244,8 +244,17 @@ class Engine:
         if s.doomed_key is None:
             if not s.accessed:
                 return NOTHING
-            if s.key is None and not session._data and s.principal is None and not s.persist:
-                return self._vary_only  # a new session, used but left empty
+            if s.key is None:
+                if not session._data and s.principal is None and not s.persist:
+                    return self._vary_only  # a new session, used but left empty
+            elif (
+                not s.touched
+                and len(session._data) == len(s.loaded)
+                and not (s.rotate or s.logged_in or s.persist)
+                and s.expires_cap is None
+                and now - s.renewed_at < self.policy._interval
+            ):
+                return self._unchanged  # a read: nothing set or removed, no renewal due
         ops: list[Op] = [] if s.doomed_key is None else [Delete(s.doomed_key)]
         encoded = self._encoded(session, s) if s.accessed else s.loaded
         if not (encoded or s.principal is not None or s.persist):

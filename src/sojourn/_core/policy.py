@@ -8,7 +8,7 @@ whatever the store's own expiry did: a store may lack TTLs or keep legacy record
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import ConfigurationError
 
@@ -31,6 +31,7 @@ class Policy:
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
     lifetime: float = DEFAULT_LIFETIME
     renew_interval: float | None = None
+    _interval: float = field(default=0.0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.idle_timeout <= 0 or self.lifetime <= 0:
@@ -39,13 +40,15 @@ class Policy:
             raise ConfigurationError("idle_timeout cannot exceed lifetime")
         if self.renew_interval is not None and not 0 <= self.renew_interval < self.idle_timeout:
             raise ConfigurationError("renew_interval must be in [0, idle_timeout)")
+        interval = self.renew_interval
+        if interval is None:
+            interval = min(60.0, self.idle_timeout / 10)
+        object.__setattr__(self, "_interval", interval)  # asked on every read: decided once
 
     @property
     def effective_renew_interval(self) -> float:
         """The renewal interval in force (see ``renew_interval``)."""
-        if self.renew_interval is not None:
-            return self.renew_interval
-        return min(60.0, self.idle_timeout / 10)
+        return self._interval
 
     def deadline(self, created_at: float, renewed_at: float) -> float:
         """The instant a session created and last renewed at these times ends."""
@@ -57,7 +60,7 @@ class Policy:
 
     def renewal_due(self, created_at: float, renewed_at: float, now: float) -> bool:
         """True if a read at ``now`` should slide the idle deadline forward."""
-        if now - renewed_at < self.effective_renew_interval:
+        if now - renewed_at < self._interval:
             return False
         return self.deadline(created_at, now) > self.deadline(created_at, renewed_at)
 
