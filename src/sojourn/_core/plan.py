@@ -364,20 +364,23 @@ class Engine:
 
     def committed(
         self, session: Session, commit: Commit, now: float, *, gone: bool, final: bool
-    ) -> None:
+    ) -> str | None:
         """Bring ``session`` in line with what the store now holds after ``commit`` ran.
 
         Args:
             now: the time the commit was planned at.
             gone: an ``Apply`` or ``Rename`` reported the session gone.
             final: the response headers are sent; changes that need a new ID are refused.
+
+        Returns:
+            The ID now backing the session (see :meth:`session_id`), ``None`` if nothing does.
         """
         s = session._state
         s.committed = s.committed or final
         s.accessed = False
         if not commit.ops and s.doomed_key is None and not (s.rotate or s.logged_in):
             s.persist = False
-            return  # a read, or an empty new session: nothing moved
+            return s.session_id  # a read, or an empty new session: nothing moved
         s.doomed_key = None
         s.rotate = False
         s.logged_in = False
@@ -385,7 +388,7 @@ class Engine:
         if gone:
             s.forget()
             session._data.clear()
-            return
+            return None
         if commit.issued_id is not None:
             s.session_id = commit.issued_id
             s.key = store_key(commit.issued_id)
@@ -400,6 +403,7 @@ class Engine:
             s.expires_at = self.deadline_of(s, now)
         elif s.key is None:
             s.loaded = {}
+        return s.session_id
 
     def deadline_of(self, state: SessionState, now: float) -> float:
         """The deadline a write at ``now`` gives a session: the policy's, shortened (never

@@ -213,21 +213,17 @@ class Manager:
         for _ in range(CREATE_ATTEMPTS):
             plan = engine.close(session, now)
             if not plan.ops:  # a read, or a session untouched or left empty: no store call
-                engine.committed(session, plan, now, gone=False, final=final)
-                if plan.headers:
-                    return Outcome(plan.headers, plan.vary, engine.session_id(session), False)
-                session_id = engine.session_id(session)
-                if session_id is None:
+                session_id = engine.committed(session, plan, now, gone=False, final=final)
+                if session_id is None and not plan.headers:
                     return self._used if plan.vary else self._unused
-                return Outcome((), plan.vary, session_id, False)
+                return Outcome(plan.headers, plan.vary, session_id, False)
             try:
                 gone = self._run(plan)
             except SessionExists:
                 continue  # a 256-bit ID collided: plan again with a fresh one
-            engine.committed(session, plan, now, gone=gone, final=final)
+            session_id = engine.committed(session, plan, now, gone=gone, final=final)
             if gone:
                 return Outcome(plan.headers_if_gone, plan.vary, None, True)
-            session_id = engine.session_id(session)
             if session_id is None and not plan.headers:
                 return self._used if plan.vary else self._unused  # nothing stored or sent
             return Outcome(plan.headers, plan.vary, session_id, False)
