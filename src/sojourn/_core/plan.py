@@ -183,8 +183,10 @@ class Engine:
         self, now: float, *, read_only: bool = False, meta: Mapping[str, str] | None = None
     ) -> Session:
         """A fresh, empty session that will be stored only if something is written."""
+        # policy.deadline(now, now) is now + idle_timeout: the idle timeout never exceeds the
+        # lifetime (Policy refuses it).
         state = SessionState(
-            None, None, {}, None, now, now, self.policy.deadline(now, now), None, now,
+            None, None, {}, None, now, now, now + self.policy.idle_timeout, None, now,
             dict(meta) if meta else {},
         )  # fmt: skip
         return Session(state, {}, self.limits, read_only, self.codec)
