@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import gc
 import hashlib
 import math
@@ -98,6 +99,9 @@ class Population:
     size: int
     store: LoadingStore
     seconds_to_fill: float
+    unseen: Callable[[], LoadingStore] | None = None
+    """A store on the same data that has seen none of it (a Redis store remembers what it saw
+    renewed, and reads those sessions without a script); ``None``: the store remembers nothing."""
 
 
 # -- Redis -------------------------------------------------------------------------------------
@@ -174,7 +178,9 @@ def redis_populations(small: int, large: int, dbs: Sequence[int]) -> Iterator[li
             redis_check(store, client, prefix, now)
             if client.dbsize() != size:
                 raise RuntimeError(f"Redis db {db} holds {client.dbsize()} keys, not {size}")
-            populations.append(Population(f"{size:,} (db {db})", size, store, seconds))
+            population = Population(f"{size:,} (db {db})", size, store, seconds)
+            population.unseen = functools.partial(RedisStore, store.client, prefix=prefix)
+            populations.append(population)
         yield populations
 
 
@@ -277,10 +283,23 @@ def reachable(name: str) -> bool:
 # -- measuring ---------------------------------------------------------------------------------
 
 
-def timed_loads(population: Population, loads: int, rng: random.Random) -> list[float]:
-    """µs of each of ``loads`` loads of random existing sessions, as a request makes them."""
+def timed_loads(
+    population: Population, loads: int, rng: random.Random, *, seen: bool
+) -> list[float]:
+    """µs of each of ``loads`` loads of random existing sessions, as a request makes them.
+
+    ``seen``: each session was read by this store just before (a returning user's next
+    request); otherwise the store has seen none of them (the first request a process serves
+    for each session), so both populations are measured on the same path whatever their size.
+    """
     keys = [digest(rng.randrange(population.size)) for _ in range(loads)]
-    load = population.store.load
+    store = population.store
+    if seen:
+        for key in keys:
+            store.load(key, time.time())
+    elif population.unseen is not None:
+        store = population.unseen()
+    load = store.load
     samples: list[float] = []
     missing = 0
     clock = time.perf_counter_ns
@@ -297,7 +316,13 @@ def timed_loads(population: Population, loads: int, rng: random.Random) -> list[
 
 
 def measure(
-    populations: list[Population], loads: int, rounds: int, chunk: int, rng: random.Random
+    populations: list[Population],
+    loads: int,
+    rounds: int,
+    chunk: int,
+    rng: random.Random,
+    *,
+    seen: bool,
 ) -> list[list[float]]:
     """All the samples of each population, taken in alternating chunks of ``chunk`` loads.
 
@@ -307,7 +332,7 @@ def measure(
     ``loads`` is per population per round, and the collector runs between rounds, not inside.
     """
     for population in populations:  # warm-up: connections, scripts, plans
-        timed_loads(population, min(loads, 500), rng)
+        timed_loads(population, min(loads, 500), rng, seen=seen)
     samples: list[list[float]] = [[] for _ in populations]
     flip = False
     for _ in range(rounds):
@@ -318,7 +343,7 @@ def measure(
                 order.reverse()
             flip = not flip
             for index in order:
-                samples[index] += timed_loads(populations[index], chunk, rng)
+                samples[index] += timed_loads(populations[index], chunk, rng, seen=seen)
     return samples
 
 
@@ -377,8 +402,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         print(f"  {name}: filling {args.small:,} and {args.large:,}", file=sys.stderr, flush=True)
         with populations_of() as populations:
-            samples = measure(populations, args.loads, args.rounds, args.chunk, rng)
-        lines += rows(name, populations, samples)
+            for seen, path in ((False, "first read"), (True, "read again")):
+                samples = measure(populations, args.loads, args.rounds, args.chunk, rng, seen=seen)
+                lines += rows(f"{name}, {path}", populations, samples)
     after = load_average()
     print(
         f"\n### load latency by live sessions: store.load(key, now, renewal not due), "
@@ -389,7 +415,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "\nThe ratio row gives large/small for the median (against the target) and for p99. "
         "Renewal: checked on every load but never due (renewed at population time, 1 h "
-        "interval), so no load writes."
+        "interval), so no load writes. 'first read': the store has seen none of the sessions "
+        "(a Redis load then runs its renewing script); 'read again': each was read just before "
+        "(a Redis store that saw a session within the renewal interval reads it with a plain "
+        "HGETALL). Each path is compared with itself across sizes."
     )
     print(f"before: {before}; after: {after}")
     print(f"(total {time.perf_counter() - started:.1f} s)")
