@@ -24,9 +24,8 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware as StarletteSessionMiddleware
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse
-from starlette.routing import Route
+
+from .asgi_bench import ROUTES  # the same handlers, so both benchmarks measure one app
 
 BARE = "bare"
 COOKIE = "starlette-cookie"
@@ -35,22 +34,6 @@ SOJOURN_REDIS = "sojourn-redis"
 STARSESSIONS_REDIS = "starsessions-redis"
 CONFIGS = (BARE, COOKIE, SOJOURN_MEMORY, SOJOURN_REDIS, STARSESSIONS_REDIS)
 REDIS_CONFIGS = (SOJOURN_REDIS, STARSESSIONS_REDIS)
-
-
-async def read(request: Request) -> PlainTextResponse:
-    session = request.scope.get("session")
-    value = session.get("n") if session is not None else None
-    return PlainTextResponse(str(value))
-
-
-async def write(request: Request) -> PlainTextResponse:
-    session = request.scope.get("session")
-    if session is not None:
-        session["n"] = int(session.get("n", 0)) + 1
-    return PlainTextResponse("ok")
-
-
-ROUTES = [Route("/read", read, methods=["GET"]), Route("/write", write, methods=["POST"])]
 
 
 def build(config: str, redis_url: str, prefix: str) -> Starlette:
