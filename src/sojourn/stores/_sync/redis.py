@@ -30,8 +30,10 @@ from ..base import Changes, Record, Renewal
 Client = redis.Redis | RedisCluster
 
 DEFAULT_TIMEOUT = 2.0
-TRACKED_SESSIONS = 100_000
-"""How many sessions' renewal times a store remembers (a float each) before starting over."""
+TRACKED_SESSIONS = 10_000
+"""How many sessions' renewal times a store remembers before starting over: about 170 bytes
+each (the digest and a float), so under 2 MB; a forgotten session costs one script on its next
+read, nothing else."""
 
 
 class RedisStore:
