@@ -21,6 +21,7 @@ and have no tag get Flask's own conversions (``date`` to an HTTP date string, ``
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask.json.provider import DefaultJSONProvider
@@ -36,6 +37,7 @@ from .._core.codec import (
 from .._core.errors import CorruptSession, UnencodableValue
 
 _UNTAGGED = frozenset({str, int, float, bool, type(None)})
+_UNCHECKED = frozenset({str, int, bool, type(None)})  # always JSON: only a float can be wrong
 
 
 class TaggedJSONCodec:
@@ -46,7 +48,7 @@ class TaggedJSONCodec:
             Register extra tags on it (``codec.serializer.register(MyTag)``) as on Flask's.
     """
 
-    __slots__ = ("_decoder", "_encoder", "serializer")
+    __slots__ = ("_decoder", "_encoder", "_scan", "serializer")
 
     def __init__(self, serializer: TaggedJSONSerializer | None = None) -> None:
         self.serializer = serializer or TaggedJSONSerializer()
@@ -61,9 +63,13 @@ class TaggedJSONCodec:
         self._decoder = json.JSONDecoder(
             object_hook=self.serializer.untag, parse_constant=_reject_constant
         )
+        scan: Callable[[str, int], tuple[Any, int]] = self._decoder.scan_once  # type: ignore[attr-defined]
+        self._scan = scan
 
     def check(self, key: str, value: object, limits: CodecLimits) -> None:
-        if type(value) in _UNTAGGED:
+        if type(value) in _UNCHECKED:
+            return  # what _check would say of it: nothing
+        if type(value) is float:
             _check(key, value, 0, limits)  # only a NaN or an infinity can be wrong here
         else:
             self.encode(key, value, limits)
@@ -84,7 +90,17 @@ class TaggedJSONCodec:
         if len(data) > limits.max_value_bytes:
             raise CorruptSession("stored value is over the size limit")
         try:
-            return self._decoder.decode(data.decode("utf-8"))
+            text = data.decode("utf-8")
+            # What encode wrote is one JSON value with no whitespace around it: the scanner
+            # alone reads it (untagging each object as the full decoder does). Anything else
+            # takes the full decoder, which accepts or refuses it exactly as before.
+            try:
+                value, end = self._scan(text, 0)
+            except StopIteration:
+                end = -1
+            if end != len(text):
+                value = self._decoder.decode(text)
+            return value
         except Exception as exc:  # a tag's constructor may raise anything on bad input
             raise CorruptSession(
                 f"stored value is not Flask tagged JSON ({type(exc).__name__})"
@@ -92,3 +108,6 @@ class TaggedJSONCodec:
 
     def __repr__(self) -> str:
         return "TaggedJSONCodec()"
+
+
+__all__ = ["TaggedJSONCodec"]

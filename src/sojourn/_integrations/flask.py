@@ -28,15 +28,19 @@ from __future__ import annotations
 
 import atexit
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from inspect import getattr_static
 from typing import Any
 
 from flask import Flask, Request, Response, request
 from flask import session as flask_session
 from flask.sessions import SessionInterface, SessionMixin
+from werkzeug.datastructures import Headers
+from werkzeug.sansio.response import Response as BaseResponse
 
 from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError, StoreUnavailable
@@ -48,7 +52,14 @@ from .._core.session import Session
 from .._sync.manager import Manager
 from ..stores.base import ClientSideStore, Store
 from ._flask_codec import TaggedJSONCodec as TaggedJSONCodec
-from ._flask_cookie import ConflictLog, FlaskCookie, config_key, flask_cookie
+from ._flask_cookie import (
+    ConflictLog,
+    FlaskCookie,
+    config_key,
+    flask_cookie,
+    helpers_are_flasks,
+    plain_config_key,
+)
 from ._options import AdapterOptions, build_options, seconds
 from .wsgi import request_headers
 
@@ -88,11 +99,18 @@ class FlaskSession(SessionMixin):
         self._cookie = cookie
         self._principal_key = principal_key
         self._principal_changed = False
+        self._refused = False  # counted in _REFUSALS until saved
 
     # -- the mapping --------------------------------------------------------------------------
 
     def __getitem__(self, key: str) -> Any:
         return self.sojourn[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``session[key]``, or ``default`` when the key is absent, as ``Mapping.get`` answers
+        but without raising and catching a ``KeyError`` for an absent key: Flask asks for
+        ``_permanent`` (``session.permanent``) on most saves, and apps ``get`` absent keys."""
+        return self.sojourn.get(key, default)
 
     def __setitem__(self, key: str, value: Any) -> None:
         self.sojourn[key] = value
@@ -129,6 +147,17 @@ class FlaskSession(SessionMixin):
 
     def __repr__(self) -> str:
         return f"<FlaskSession {self.sojourn!r}>"
+
+    @property
+    def permanent(self) -> bool:
+        """Flask's ``_permanent`` key, read as ``SessionMixin.permanent`` reads it, one call
+        shorter (Flask reads it on every save that does not modify the session)."""
+        permanent: bool = self.sojourn.get("_permanent", False)  # as stored, like Flask's
+        return permanent
+
+    @permanent.setter
+    def permanent(self, value: bool) -> None:
+        self["_permanent"] = bool(value)
 
     @property
     def new(self) -> bool:  # type: ignore[override]
@@ -226,32 +255,60 @@ class SojournSessionInterface(SessionInterface):
         }
         self._managers: dict[tuple[Any, ...], tuple[Manager, FlaskCookie]] = {}
         self._conflicts = ConflictLog()
+        # Decided once: a subclass that overrides a cookie helper has it called per request.
+        self._plain_helpers = helpers_are_flasks(self)
+        # App classes seen, by whether plain_config_key reads what Flask's helpers would.
+        self._plain_apps: set[type[Flask]] = set()
+        self._other_apps: set[type[Flask]] = set()
 
     # -- per-request configuration ------------------------------------------------------------
 
     def _resolve(self, app: Flask) -> tuple[Manager, FlaskCookie | None]:
-        """The manager for this request's config (remembered per distinct configuration)."""
+        """The manager for this request's config (remembered per distinct configuration).
+
+        The config is read on every request, as Flask reads it; with Flask's own helpers (the
+        usual case) straight from ``app.config`` (:func:`plain_config_key`), else through them.
+        """
         if not self._follow_config:
             return self.manager, None
-        key = config_key(app, self)
+        if type(app) in self._plain_apps:
+            key = plain_config_key(app)
+        elif type(app) in self._other_apps or not self._learn_app(app):
+            key = config_key(app, self)
+        else:
+            key = plain_config_key(app)
         found = self._managers.get(key)
         if found is None:
-            cookie = flask_cookie(app, key, self._explicit_cookie, self._conflicts)
-            if not cookie.secure and not (app.debug or app.testing):
-                # Flask's default; the other adapters refuse it unless asked (SEC-10).
-                logger.warning(
-                    "sojourn.flask: the session cookie %r is sent without Secure "
-                    "(SESSION_COOKIE_SECURE = False, Flask's default): set it to True in "
-                    "production",
-                    cookie.name,
-                )
-            policy = self._policy(app.permanent_session_lifetime)
-            engine = replace(self.options.engine, transport=cookie, policy=policy)
-            found = (self._manager_for(engine), cookie)
+            found = self._configure(app)
             if len(self._managers) >= MAX_CONFIGURATIONS:
                 self._managers.clear()
             self._managers[key] = found
         return found
+
+    def _learn_app(self, app: Flask) -> bool:
+        """Whether :func:`plain_config_key` reads what Flask's helpers would for this app:
+        this interface keeps Flask's cookie helpers, and ``app.permanent_session_lifetime`` is
+        Flask's own config attribute (an app class may override it); remembered per class."""
+        plain = self._plain_helpers and getattr_static(
+            type(app), "permanent_session_lifetime", None
+        ) is getattr_static(Flask, "permanent_session_lifetime")
+        (self._plain_apps if plain else self._other_apps).add(type(app))
+        return plain
+
+    def _configure(self, app: Flask) -> tuple[Manager, FlaskCookie]:
+        """The manager and cookie of this request's config, read through Flask's helpers."""
+        cookie = flask_cookie(app, config_key(app, self), self._explicit_cookie, self._conflicts)
+        if not cookie.secure and not (app.debug or app.testing):
+            # Flask's default; the other adapters refuse it unless asked (SEC-10).
+            logger.warning(
+                "sojourn.flask: the session cookie %r is sent without Secure "
+                "(SESSION_COOKIE_SECURE = False, Flask's default): set it to True in "
+                "production",
+                cookie.name,
+            )
+        policy = self._policy(app.permanent_session_lifetime)
+        engine = replace(self.options.engine, transport=cookie, policy=policy)
+        return self._manager_for(engine), cookie
 
     def _manager_for(self, engine: Engine) -> Manager:
         return Manager(
@@ -300,9 +357,7 @@ class SojournSessionInterface(SessionInterface):
             client_ip=environ.get("REMOTE_ADDR"),
         )
         environ["sojourn.manager"] = manager
-        if opened.refuse:
-            environ[STORE_ERROR_KEY] = True  # the before_request hook answers 503
-        return FlaskSession(
+        session = FlaskSession(
             opened.session,
             save=opened.save,
             presented=opened.presented,
@@ -310,10 +365,18 @@ class SojournSessionInterface(SessionInterface):
             cookie=cookie,
             principal_key=self.principal_key,
         )
+        if opened.refuse:
+            _REFUSALS.add()  # before the flag: the hook looks at the flag only while counted
+            session._refused = True
+            environ[STORE_ERROR_KEY] = True  # the before_request hook answers 503
+        return session
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         if not isinstance(session, FlaskSession):
             return
+        if session._refused:  # its before_request hook has run (or never will)
+            session._refused = False
+            _REFUSALS.discard()
         accessed = session.accessed or session.sojourn.accessed
         manager = session._manager or self.manager
         if not session._save or response.status_code >= 500:
@@ -356,12 +419,13 @@ class SojournSessionInterface(SessionInterface):
     ) -> None:
         """Flask's own cookie rules (``SecureCookieSessionInterface.save_session``), applied
         to the ID the commit left."""
-        _extra_headers(response, outcome)
+        if outcome.headers:
+            _extra_headers(response, outcome)
         line = self._cookie_line(app, session, cookie, outcome)
         if line is not None:
-            response.headers.add("Set-Cookie", line)
+            _add_header(response.headers, "Set-Cookie", line)
         if accessed or line is not None:
-            response.vary.add("Cookie")  # once: each access re-parses the header
+            _vary_cookie(response)
 
     def _cookie_line(
         self, app: Flask, session: FlaskSession, cookie: FlaskCookie, outcome: Outcome
@@ -384,6 +448,42 @@ def _extra_headers(response: Response, outcome: Outcome) -> None:
             response.headers[name] = value
 
 
+_VARY = BaseResponse.vary
+# Werkzeug's Headers keep their (name, value) pairs in a list; where it is there (every
+# Werkzeug Flask 3 runs on), the two headers every save may add are appended to it directly.
+_HEADER_LIST = isinstance(getattr(Headers(), "_list", None), list)
+
+
+def _add_header(headers: Headers, name: str, value: str) -> None:
+    """``headers.add(name, value)``: the same pair appended, with its newline check (a regular
+    expression search, the dearest part of ``add``) done as two substring tests. A value with
+    a newline, or headers of another class, go to ``add``, which raises or does its own."""
+    if _HEADER_LIST and type(headers) is Headers and "\r" not in value and "\n" not in value:
+        headers._list.append((name, value))
+    else:
+        headers.add(name, value)
+
+
+def _vary_cookie(response: Response) -> None:
+    """``response.vary.add("Cookie")``, without its parse and re-serialisation of ``Vary``
+    when the answer is plain: with no ``Vary`` header yet it appends ``Vary: Cookie`` (what the
+    property's setter appends), and with a first ``Vary`` of exactly ``Cookie`` (the one the
+    property reads) there is nothing to add. Any other ``Vary``, headers that are not
+    Werkzeug's ``Headers``, or a response class with its own ``vary``, go through the
+    property itself."""
+    headers = response.headers
+    if _HEADER_LIST and type(headers) is Headers and type(response).vary is _VARY:
+        for name, value in headers._list:
+            if len(name) == 4 and name.lower() == "vary":  # Headers match names by lower()
+                if value == "Cookie":
+                    return
+                break
+        else:
+            headers._list.append(("Vary", "Cookie"))
+            return
+    response.vary.add("Cookie")
+
+
 def _merge(response: Response, outcome: Outcome, vary_if_accessed: str | None) -> None:
     """A transport's headers (header/query transports, sealed cookies) merged as is."""
     vary = outcome.vary or vary_if_accessed
@@ -401,8 +501,38 @@ def _become_unavailable(response: Response) -> None:
     response.headers.extend(UNAVAILABLE_HEADERS)
 
 
+class _Refusals:
+    """How many sessions were opened refused (the store was down) and are not yet saved.
+
+    The before_request hook runs on every request, and reading ``request.environ`` through
+    Flask's context proxy costs more than the rest of the hook; while no refused session is
+    outstanding, no request can carry the flag, and the hook answers without looking. A
+    refused session is counted before its request is flagged, in the same thread, and
+    uncounted when it is saved, which Flask does after the hook; a session that is never
+    saved stays counted, which only makes every hook look again. Changes take a lock
+    (refusals are rare); the hook reads the count without one.
+    """
+
+    __slots__ = ("_lock", "open")
+
+    def __init__(self) -> None:
+        self.open = 0
+        self._lock = threading.Lock()
+
+    def add(self) -> None:
+        with self._lock:
+            self.open += 1
+
+    def discard(self) -> None:
+        with self._lock:
+            self.open -= 1
+
+
+_REFUSALS = _Refusals()
+
+
 def _refuse_when_store_is_down() -> Response | None:
-    if request.environ.get(STORE_ERROR_KEY):
+    if _REFUSALS.open and request.environ.get(STORE_ERROR_KEY):
         return Response(UNAVAILABLE_BODY, status=503, headers=UNAVAILABLE_HEADERS)
     return None
 
