@@ -334,3 +334,23 @@ def test_removing_a_key_without_setting_any_is_a_removal() -> None:
     (apply,) = engine.close(session, NOW + 1).ops
     assert isinstance(apply, Apply)
     assert (apply.changes.set, apply.changes.remove) == ({}, frozenset({"a"}))
+
+
+def test_reading_a_stored_empty_session_deletes_it() -> None:
+    # A session stored empty (Django's save()) is not worth keeping: the first commit that
+    # used it deletes it and clears the cookie, whether the request read or wrote.
+    engine = Engine()
+    session_id = new_session_id()
+    record = Record(
+        key=store_key(session_id),
+        fields={},
+        principal=None,
+        created_at=NOW,
+        renewed_at=NOW,
+        expires_at=NOW + engine.policy.idle_timeout,
+    )
+    session = engine.open(session_id, record, NOW)
+    assert "x" not in session
+    commit = engine.close(session, NOW + 1)
+    assert commit.ops == (Delete(store_key(session_id)),)
+    assert any(name == "set-cookie" for name, _ in commit.headers)

@@ -875,3 +875,47 @@ async def test_from_url_builds_a_cluster_client(cluster: RedisClusterHarness) ->
     for key in keys:
         await store.client.delete(key)
     await store.aclose()
+
+
+def test_a_server_error_on_a_plain_read_is_not_taken_for_a_corrupt_session(
+    server: RedisServer, admin: redis.Redis
+) -> None:
+    # Only WRONGTYPE says the key holds something else. NOPERM, BUSY and the like say nothing
+    # about the record: they must reach the caller as they do from the script, never as
+    # CorruptSession (which the manager answers by deleting the record).
+    prefix = _prefix()
+    admin.acl_setuser(
+        "no-hgetall", enabled=True, nopass=True, keys=["*"], categories=["+@all"],
+        commands=["-hgetall"],
+    )  # fmt: skip
+    limited = RedisStore.from_url(f"redis://no-hgetall:x@127.0.0.1:{server.port}", prefix=prefix)
+    try:
+        now = time.time()
+        record = make_record(now)
+        limited.create(record)  # seen by this store: its next read is a plain HGETALL
+        with pytest.raises(redis.exceptions.ResponseError, match="no permissions"):
+            limited.load(record.key, now + 1, Renewal(now + 1, 600, 3600, 60))
+        assert admin.exists(_hash_key(limited, record.key))
+    finally:
+        limited.close()
+        admin.acl_deluser("no-hgetall")
+        for key in admin.scan_iter(match=prefix + "*"):
+            admin.delete(key)
+
+
+def test_a_write_planned_before_a_renewal_this_store_saw_does_not_postpone_the_next(
+    store: RedisStore,
+) -> None:
+    # Another process's write, planned before the renewal this store saw but landing after
+    # it, moves renewed_at back; the plain read notices and renews, as the script would.
+    now = time.time()
+    record = make_record(now)
+    store.create(record)
+    other = RedisStore(store.client, prefix=store.prefix)
+    renewed = store.load(record.key, now + 120, Renewal(now + 120, 600, 3600, 60))
+    assert renewed is not None
+    assert renewed.renewed_at == now + 120
+    assert other.apply(record.key, Changes(now=now + 100, expires_at=now + 700, set={"a": b"2"}))
+    loaded = store.load(record.key, now + 170, Renewal(now + 170, 600, 3600, 60))
+    assert loaded is not None
+    assert loaded.renewed_at == now + 170

@@ -251,6 +251,7 @@ class Engine:
                     return self._vary_only  # a new session, used but left empty
             elif (
                 not s.touched
+                and session._data  # an empty stored session is deleted (the general path)
                 and len(session._data) == len(s.loaded)
                 and not (s.rotate or s.logged_in or s.persist)
                 and s.expires_cap is None

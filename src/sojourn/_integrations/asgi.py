@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any, TypeVar
 
 from .._async.manager import AsyncManager
@@ -70,7 +70,9 @@ def get_manager(scope: Scope) -> AsyncManager:
     return manager
 
 
-def _merged(raw: list[tuple[bytes, bytes]], outcome: Outcome) -> list[tuple[bytes, bytes]]:
+def _merged(raw: Iterable[tuple[bytes, bytes]], outcome: Outcome) -> list[tuple[bytes, bytes]]:
+    if not isinstance(raw, list):
+        raw = list(raw)  # ASGI allows any iterable, which may be read only once
     vary = outcome.vary
     if not outcome.headers and vary is not None:
         # The common case, a session used and nothing issued: add ``Vary`` unless the
@@ -91,7 +93,10 @@ def _request_headers(
     """The request headers the manager reads, as text (ASGI names are lower-case bytes)."""
     if wanted is None:
         return [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw]
-    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw if k in wanted]
+    # ASGI asks servers for lower-case names but does not promise them.
+    return [
+        (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw if k.lower() in wanted
+    ]
 
 
 class SessionMiddleware:
@@ -200,9 +205,9 @@ class SessionMiddleware:
                     await self._refuse(scope, send)
                     return
                 if outcome.headers or outcome.vary:
-                    # In place, as Starlette's own middleware does: the message is this
-                    # response's, made for this send.
-                    message["headers"] = _merged(message.get("headers", []), outcome)
+                    # A copy: an application may send the same message for every response,
+                    # and one user's Set-Cookie must never stay in it for the next.
+                    message = {**message, "headers": _merged(message.get("headers", []), outcome)}
             await send(message)
 
         await self.app(scope, receive, send_with_session)

@@ -163,16 +163,15 @@ class RedisStore:
         ``HGETALL``, with no script; otherwise it is one ``EVALSHA`` that renews when due. An
         expired record is dropped here, from the deadline the reply carries.
         """
-        if renewal is not None:
-            seen = self._renewed.get(key)
-            if seen is not None and now - seen < renewal.interval:
-                renewal = None
-        if renewal is None:
+        seen = self._renewed.get(key) if renewal is not None else None
+        if renewal is None or (seen is not None and now - seen < renewal.interval):
             try:
                 raw = self.client.hgetall(self._key(key))
             except L.UNAVAILABLE as exc:
                 raise L.unavailable(exc) from exc
-            except ResponseError:  # WRONGTYPE: the key holds something else
+            except ResponseError as exc:
+                if not str(exc).startswith("WRONGTYPE"):
+                    raise  # BUSY, NOPERM …: not the record's fault, as on the script path
                 raise CorruptSession(
                     "a session key holds something other than a session hash"
                 ) from None
@@ -180,6 +179,11 @@ class RedisStore:
                 return None
             record = L.decode_hash(key, raw)
             due = False
+            if renewal is not None and renewal.due(record):
+                # A write planned before the renewal this store saw landed after it and moved
+                # renewed_at back: renew now, as the script would have (a rare second trip).
+                self._renewed.pop(key, None)
+                return self.load(key, now, renewal)
         else:
             reply = self._eval(self._loader(renewal), 1, self._key(key), L.num(now))
             if reply is None:
