@@ -159,9 +159,11 @@ class RedisStore:
         """See :meth:`sojourn.stores.base.Store.load`: one round trip.
 
         When this store saw the session renewed or written within the renewal interval, no
-        renewal can be due (``renewed_at`` only moves forward), so the read is a plain
-        ``HGETALL``, with no script; otherwise it is one ``EVALSHA`` that renews when due. An
-        expired record is dropped here, from the deadline the reply carries.
+        renewal is due, so the read is a plain ``HGETALL``, with no script; otherwise it is one
+        ``EVALSHA`` that renews when due. If the record a plain read returns is due after all
+        (a write planned earlier elsewhere landed later and moved ``renewed_at`` back), the
+        script runs at once. An expired record is dropped here, from the deadline the reply
+        carries.
         """
         seen = self._renewed.get(key) if renewal is not None else None
         if renewal is None or (seen is not None and now - seen < renewal.interval):
