@@ -383,7 +383,8 @@ class SojournSessionInterface(SessionInterface):
             if accessed:
                 response.vary.add(manager.engine.transport.vary or "Cookie")
             return
-        session._follow_principal()
+        if session._principal_changed:  # the usual request leaves the principal key alone
+            session._follow_principal()
         try:
             outcome = manager.commit(session.sojourn, final=True)
         except StoreUnavailable as exc:
