@@ -141,6 +141,7 @@ class Engine:
     _renewal_terms: tuple[float, float, float] = field(
         default=(0.0, 0.0, 0.0), init=False, repr=False, compare=False
     )
+    _vary: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Decided once per application: the headers that clear an ID never change for a
@@ -155,6 +156,7 @@ class Engine:
         policy = self.policy
         terms = (policy.idle_timeout, policy.lifetime, policy.effective_renew_interval)
         object.__setattr__(self, "_renewal_terms", terms)
+        object.__setattr__(self, "_vary", vary)
 
     # -- opening ----------------------------------------------------------------------------
 
@@ -298,7 +300,7 @@ class Engine:
             return self._vary_only
         if s.key is not None:
             ops.append(Delete(s.key))
-        return Commit(tuple(ops), self._cache(self._cleared), vary=self.transport.vary)
+        return Commit(tuple(ops), self._cache(self._cleared), vary=self._vary)
 
     def _close_new(
         self, s: SessionState, ops: list[Op], encoded: dict[str, bytes], now: float
@@ -313,7 +315,7 @@ class Engine:
         return Commit(
             tuple(ops),
             self._cache(issue),
-            vary=self.transport.vary,
+            vary=self._vary,
             issued_id=new_id,
             fields=encoded,
         )
@@ -333,8 +335,12 @@ class Engine:
                 removed = frozenset(gone)
         due = self.policy.renewal_due(s.created_at, s.renewed_at, now)
         over_cap = s.expires_cap is not None and s.expires_at > s.expires_cap
-        if not (changed or removed or s.rotate or s.logged_in or due or over_cap or ops):
-            return self._unchanged  # a read: renewal, if due, rode on the load
+        if not (s.rotate or s.logged_in or ops):
+            if not (changed or removed or due or over_cap):
+                return self._unchanged  # a read: renewal, if due, rode on the load
+            # The usual write: one change set, nothing to send but Vary.
+            changes = Changes(now, self.deadline_of(s, now), changed, removed)
+            return Commit((Apply(key, changes),), (), self._gone_headers, self._vary, None, encoded)
         login = None
         if s.logged_in and s.principal is not None:
             login = Login(s.principal, s.authenticated_at or now)
@@ -360,7 +366,7 @@ class Engine:
             tuple(ops),
             self._cache(headers),
             headers_if_gone=self._gone_headers,
-            vary=self.transport.vary,
+            vary=self._vary,
             issued_id=issued,
             fields=encoded,
         )
