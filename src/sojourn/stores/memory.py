@@ -121,7 +121,17 @@ class MemoryStore:
             record = self._live(key, changes.now)
             if record is None:
                 return False
-            self._put(changes.apply_to(record))
+            updated = changes.apply_to(record)
+            if updated.principal != record.principal:
+                self._put(updated)  # the index moves too
+                return True
+            # The usual write: same principal, so only the record and its deadline change.
+            records = self._records
+            records[key] = updated
+            records.move_to_end(key)
+            if updated.expires_at != record.expires_at:
+                heapq.heappush(self._deadlines, (updated.expires_at, key))
+                self._compact()
             return True
 
     def rename(self, old: str, new: str, now: float) -> bool:
