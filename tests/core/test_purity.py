@@ -138,3 +138,24 @@ def test_only_the_engine_moves_a_sessions_state() -> None:
                 reaches.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {ast.unparse(node)}")
     assert reaches == []
     assert "sojourn._core.state" in imports_of(CORE / "plan.py")
+
+
+def test_every_module_that_defines_public_names_declares_all() -> None:
+    # One public path per thing: each module says what it exports, so a star import, the docs
+    # and a reader agree on what is API and what is a helper.
+    missing = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        defines = any(
+            isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            and not node.name.startswith("_")
+            for node in tree.body
+        )
+        declares = any(
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+            for node in tree.body
+        )
+        if defines and not declares:
+            missing.append(str(path.relative_to(PACKAGE)))
+    assert missing == []
