@@ -13,6 +13,7 @@ from sojourn import (
     Engine,
     Manager,
     MemoryStore,
+    StoreUnavailable,
 )
 from sojourn.testing import FakeClock
 
@@ -86,3 +87,48 @@ def test_every_adapter_refuses_it_when_built() -> None:
     ):
         with pytest.raises(ConfigurationError, match="on_store_error"):
             build()
+
+
+def test_a_request_without_an_id_opens_at_once_without_the_store() -> None:
+    # BrokenStore fails every call: opening at once must not make one.
+    m = manager(BrokenStore(MemoryStore(), fail_on=frozenset({"load", "create", "apply"})))
+    session = m.open_at_once([])
+    assert session is not None
+    assert session.is_new
+    session["cart"] = [1]  # served and committed as one open() returned
+    assert m.commit_at_once(session) is None
+    with pytest.raises(StoreUnavailable):
+        m.commit(session)
+
+
+def test_opening_at_once_declines_what_needs_the_full_open() -> None:
+    store = MemoryStore()
+    session_id = stored_id(store)
+    assert manager(store).open_at_once([("cookie", f"sid={session_id}")]) is None
+    assert manager(store).open_at_once([], "sid=x") is None  # a query the transport may read
+    assert manager(store, track_metadata=True).open_at_once([]) is None  # metadata to record
+
+
+def test_committing_at_once_finishes_reads_and_declines_writes() -> None:
+    store = MemoryStore()
+    session_id = stored_id(store)
+    m = manager(store)
+    session = m.open([("cookie", f"sid={session_id}")]).session
+    assert session["cart"] == [1]
+    # A list was handed out and may have changed: only commit() can tell, so at once declines.
+    assert m.commit_at_once(session) is None
+    assert m.commit(session).vary == "Cookie"
+    session = m.open([("cookie", f"sid={session_id}")]).session
+    assert "cart" in session
+    outcome = m.commit_at_once(session)
+    assert outcome is not None
+    assert (outcome.headers, outcome.vary, outcome.session_id) == ((), "Cookie", session_id)
+    assert not session.accessed  # the session follows the commit, as after commit()
+    session["cart"] = [2]
+    assert m.commit_at_once(session) is None  # a write needs the store
+    assert m.commit(session).session_id == session_id
+    fresh = m.open([]).session
+    assert fresh.get("x") is None
+    outcome = m.commit_at_once(fresh)
+    assert outcome is not None
+    assert (outcome.headers, outcome.vary, outcome.session_id) == ((), "Cookie", None)

@@ -31,6 +31,7 @@ from .ids import (
     new_session_id,
     store_key,
 )
+from .opening import Outcome
 from .policy import Policy
 from .records import Changes, Login, Record, Renewal
 from .session import Session
@@ -41,6 +42,7 @@ logger = logging.getLogger("sojourn.security")
 
 MAX_CANDIDATES = 3
 _NONE_REMOVED: frozenset[str] = frozenset()
+_UNUSED = Outcome()
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +144,7 @@ class Engine:
         default=(0.0, 0.0, 0.0), init=False, repr=False, compare=False
     )
     _vary: str | None = field(default=None, init=False, repr=False, compare=False)
+    _used: Outcome = field(default=Outcome(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Decided once per application: the headers that clear an ID never change for a
@@ -157,6 +160,7 @@ class Engine:
         terms = (policy.idle_timeout, policy.lifetime, policy.effective_renew_interval)
         object.__setattr__(self, "_renewal_terms", terms)
         object.__setattr__(self, "_vary", vary)
+        object.__setattr__(self, "_used", Outcome(vary=vary))
 
     # -- opening ----------------------------------------------------------------------------
 
@@ -245,21 +249,9 @@ class Engine:
             UnencodableValue: a value was changed in place into something that is not JSON.
         """
         s = session._state
-        if s.doomed_key is None:
-            if not s.accessed:
-                return NOTHING
-            if s.key is None:
-                if not session._data and s.principal is None and not s.persist:
-                    return self._vary_only  # a new session, used but left empty
-            elif (
-                not s.touched
-                and session._data  # an empty stored session is deleted (the general path)
-                and len(session._data) == len(s.loaded)
-                and not (s.rotate or s.logged_in or s.persist)
-                and s.expires_cap is None
-                and now - s.renewed_at < self.policy._interval
-            ):
-                return self._unchanged  # a read: nothing set or removed, no renewal due
+        constant = self.settled(session, now)
+        if constant is not None:
+            return constant
         ops: list[Op] = [] if s.doomed_key is None else [Delete(s.doomed_key)]
         encoded = self._encoded(session, s) if s.accessed else s.loaded
         if not (encoded or s.principal is not None or s.persist):
@@ -267,6 +259,51 @@ class Engine:
         if s.key is None:
             return self._close_new(s, ops, encoded, now)
         return self._close_stored(s, s.key, ops, encoded, now)
+
+    def settled(self, session: Session, now: float) -> Commit | None:
+        """The commit of ``session`` when it needs no store operation and none is planned:
+        untouched, a new session used but left empty, or a read (nothing set, removed or asked
+        of it, no renewal due). ``None``: plan it with :meth:`close`.
+
+        The common requests end here, before anything is encoded or compared, so a manager can
+        finish them without a store call or a coroutine.
+        """
+        s = session._state
+        if s.doomed_key is not None:
+            return None
+        if not s.accessed:
+            return NOTHING
+        data = session._data
+        if s.key is None:
+            if not data and s.principal is None and not s.persist:
+                return self._vary_only  # a new session, used but left empty
+            return None
+        if (
+            not s.touched
+            and data  # an empty stored session is deleted (by close)
+            and len(data) == len(s.loaded)
+            and not (s.rotate or s.logged_in or s.persist)
+            and s.expires_cap is None
+            and now - s.renewed_at < self.policy._interval
+        ):
+            return self._unchanged  # a read: nothing set or removed, no renewal due
+        return None
+
+    def settle(self, session: Session, now: float, *, final: bool) -> Outcome | None:
+        """Finish the commit of ``session`` when it needs no store operation (see
+        :meth:`settled`): the session follows it as after :meth:`committed`, and the outcome
+        is returned. ``None``: nothing was done; plan with :meth:`close` and run the plan.
+        """
+        plan = self.settled(session, now)
+        if plan is None:
+            return None
+        return self.outcome_of(plan, self.committed(session, plan, now, gone=False, final=final))
+
+    def outcome_of(self, plan: Commit, session_id: str | None) -> Outcome:
+        """What a commit that ran ``plan`` (the session not found gone) tells the adapter."""
+        if session_id is None and not plan.headers:
+            return self._used if plan.vary else _UNUSED  # nothing stored or sent: constants
+        return Outcome(plan.headers, plan.vary, session_id, False)
 
     def _encoded(self, session: Session, s: SessionState) -> dict[str, bytes]:
         """Every value's bytes: the loaded bytes where the value cannot have changed (never set,

@@ -87,16 +87,9 @@ def _merged(raw: Iterable[tuple[bytes, bytes]], outcome: Outcome) -> list[tuple[
     return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in merged]
 
 
-def _request_headers(
-    raw: list[tuple[bytes, bytes]], wanted: frozenset[bytes] | None
-) -> list[tuple[str, str]]:
-    """The request headers the manager reads, as text (ASGI names are lower-case bytes)."""
-    if wanted is None:
-        return [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw]
-    # ASGI asks servers for lower-case names but does not promise them.
-    return [
-        (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw if k.lower() in wanted
-    ]
+def _request_headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    """Every request header as text, names lower-cased (ASGI names are bytes)."""
+    return [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw]
 
 
 class SessionMiddleware:
@@ -167,7 +160,14 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
         manager = self.manager
-        headers = _request_headers(scope["headers"], self._wanted)
+        wanted = self._wanted
+        if wanted is None:
+            headers = _request_headers(scope["headers"])
+        else:  # the usual: only the headers the transport reads (ASGI does not promise case)
+            headers = []
+            for name, value in scope["headers"]:
+                if name.lower() in wanted:
+                    headers.append((name.decode("latin-1").lower(), value.decode("latin-1")))
         websocket = kind == "websocket"
         if manager.track_metadata:
             client = scope.get("client")
@@ -176,19 +176,27 @@ class SessionMiddleware:
         else:
             user_agent = client_ip = None
         query = scope.get("query_string", b"").decode("latin-1") if manager.reads_query else ""
-        opened = await manager.open(
-            headers, query, user_agent=user_agent, client_ip=client_ip, read_only=websocket
-        )
         scope["sojourn.manager"] = manager
-        scope["session"] = session = opened.session
-        if opened.refuse:
-            await self._refuse(scope, send)
-            return
-        if websocket or not opened.save:  # read-only, or anonymous while the store is down
+        session = manager.open_at_once(headers, query, read_only=websocket)
+        if session is None:
+            opened = await manager.open(
+                headers, query, user_agent=user_agent, client_ip=client_ip, read_only=websocket
+            )
+            session = opened.session
+            if opened.refuse:
+                scope["session"] = session
+                await self._refuse(scope, send)
+                return
+            if not opened.save:  # anonymous while the store is down: nothing is saved
+                scope["session"] = session
+                await self.app(scope, receive, send)
+                return
+        scope["session"] = session
+        if websocket:  # read-only
             await self.app(scope, receive, send)
             return
         committed = refused = False
-        commit = manager.commit
+        commit, commit_at_once = manager.commit, manager.commit_at_once
 
         async def send_with_session(message: Message) -> None:
             nonlocal committed, refused
@@ -198,7 +206,7 @@ class SessionMiddleware:
             if message["type"] == "http.response.start" and message["status"] < 500:
                 committed = True
                 try:
-                    outcome = await commit(session, final=True)
+                    outcome = commit_at_once(session) or await commit(session, final=True)
                 except StoreUnavailable:
                     logger.error("session.store_error: the session store failed on commit")
                     refused = True

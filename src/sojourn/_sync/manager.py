@@ -84,8 +84,6 @@ class Manager:
             names = names | {"user-agent"}
         self.request_headers: frozenset[str] | None = names
         self._fail = on_store_error == "fail"
-        self._used = Outcome(vary=self.engine.transport.vary)
-        self._unused = Outcome()
         # Decided once: isinstance against a runtime protocol costs ~10 µs, too much per request.
         self._sealed: ClientSideStore | None = None
         self._server_store: Store | None = None
@@ -96,6 +94,29 @@ class Manager:
             self._sealed = store
         else:
             self._server_store = store
+
+    def open_at_once(
+        self, headers: Headers, query: str = "", *, read_only: bool = False
+    ) -> Session | None:
+        """The request's session when opening it needs no store: the request carries nothing
+        the transport reads (so no ID) and sessions live on a server store; serve it and commit
+        it as one :meth:`open` returned. ``None``: call :meth:`open`. Sync, so an adapter
+        spends no coroutine on a request without a session; the caller passes what it would
+        pass to :meth:`open` (tracked metadata excepted: ``None`` whenever the manager tracks
+        it).
+        """
+        if headers or query or self._sealed is not None or self.track_metadata:
+            return None
+        return self.engine.new(self.clock(), read_only=read_only)
+
+    def commit_at_once(self, session: Session, *, final: bool = True) -> Outcome | None:
+        """The outcome of committing ``session`` when that needs no store call (untouched, a
+        read, a new session left empty; see :meth:`Engine.settled`). ``None``: call
+        :meth:`commit`, which plans and runs it. Sync, as :meth:`open_at_once`.
+        """
+        if self._sealed is not None:
+            return None
+        return self.engine.settle(session, self.clock(), final=final)
 
     def open(
         self,
@@ -213,21 +234,21 @@ class Manager:
         for _ in range(CREATE_ATTEMPTS):
             plan = engine.close(session, now)
             if not plan.ops:  # a read, or a session untouched or left empty: no store call
-                session_id = engine.committed(session, plan, now, gone=False, final=final)
-                if session_id is None and not plan.headers:
-                    return self._used if plan.vary else self._unused
-                return Outcome(plan.headers, plan.vary, session_id, False)
+                return self._finished(session, plan, now, final)
             try:
                 gone = self._run(plan)
             except SessionExists:
                 continue  # a 256-bit ID collided: plan again with a fresh one
-            session_id = engine.committed(session, plan, now, gone=gone, final=final)
             if gone:
+                engine.committed(session, plan, now, gone=True, final=final)
                 return Outcome(plan.headers_if_gone, plan.vary, None, True)
-            if session_id is None and not plan.headers:
-                return self._used if plan.vary else self._unused  # nothing stored or sent
-            return Outcome(plan.headers, plan.vary, session_id, False)
+            return self._finished(session, plan, now, final)
         raise StoreUnavailable("could not create a session with a fresh ID")
+
+    def _finished(self, session: Session, plan: Commit, now: float, final: bool) -> Outcome:
+        """The outcome of ``plan``, run (or needing no run), once the session follows it."""
+        session_id = self.engine.committed(session, plan, now, gone=False, final=final)
+        return self.engine.outcome_of(plan, session_id)
 
     # -- by ID, for framework APIs that name sessions (Django's exists/delete/clear_expired) --
 
