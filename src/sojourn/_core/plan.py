@@ -101,7 +101,7 @@ class Commit(NamedTuple):
     headers_if_gone: tuple[tuple[str, str], ...] = ()
     vary: str | None = None
     issued_id: str | None = None
-    fields: Mapping[str, bytes] | None = None
+    fields: dict[str, bytes] | None = None
 
     @property
     def empty(self) -> bool:
@@ -370,7 +370,10 @@ class Engine:
             gone = loaded.keys() - encoded.keys()
             if gone:
                 removed = frozenset(gone)
-        due = self.policy.renewal_due(s.created_at, s.renewed_at, now)
+        policy = self.policy  # renewal is asked only once the interval has passed
+        due = now - s.renewed_at >= policy._interval and policy.renewal_due(
+            s.created_at, s.renewed_at, now
+        )
         over_cap = s.expires_cap is not None and s.expires_at > s.expires_cap
         if not (s.rotate or s.logged_in or ops):
             if not (changed or removed or due or over_cap):
@@ -444,7 +447,8 @@ class Engine:
         # ``touched`` stays: a value set while the store call ran, or a mutable value handed
         # out before it, may still differ from what was stored, and a later commit must look.
         if s.key is not None and commit.ops:
-            s.loaded = dict(commit.fields) if commit.fields is not None else {}
+            # The plan's own dict, made for it (or the loaded one, unchanged): no copy needed.
+            s.loaded = commit.fields if commit.fields is not None else {}
             s.renewed_at = now
             s.expires_at = self.deadline_of(s, now)
         elif s.key is None:
@@ -454,7 +458,8 @@ class Engine:
     def deadline_of(self, state: SessionState, now: float) -> float:
         """The deadline a write at ``now`` gives a session: the policy's, shortened (never
         extended) by the session's :meth:`~Session.cap_expiry`."""
-        deadline = self.policy.deadline(state.created_at, now)
+        policy = self.policy  # policy.deadline(created_at, now), without the call
+        deadline = min(state.created_at + policy.lifetime, now + policy.idle_timeout)
         cap = state.expires_cap
         return deadline if cap is None else min(deadline, cap)
 

@@ -130,8 +130,10 @@ class MemoryStore:
             records[key] = updated
             records.move_to_end(key)
             if updated.expires_at != record.expires_at:
-                heapq.heappush(self._deadlines, (updated.expires_at, key))
-                self._compact()
+                heap = self._deadlines
+                heapq.heappush(heap, (updated.expires_at, key))
+                if len(heap) > 2 * len(records) + 64:
+                    self._compact()
             return True
 
     def rename(self, old: str, new: str, now: float) -> bool:
