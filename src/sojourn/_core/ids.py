@@ -48,12 +48,13 @@ def is_valid_session_id(value: str, nbytes: int = ID_BYTES) -> bool:
     unused low bits are zero, which is what makes the text canonical (two spellings never map
     to one ID; ``test_ids`` checks this against a decode and re-encode).
     """
-    return len(value) == encoded_length(nbytes) and _shape(nbytes).fullmatch(value) is not None
+    return id_pattern(nbytes).fullmatch(value) is not None
 
 
 @functools.cache
-def _shape(nbytes: int) -> re.Pattern[str]:
-    """The pattern of a canonical unpadded base64url text of ``nbytes`` bytes."""
+def id_pattern(nbytes: int = ID_BYTES) -> re.Pattern[str]:
+    """The pattern of a canonical unpadded base64url text of ``nbytes`` bytes: what
+    :func:`is_valid_session_id` matches (exact length included), for callers that hold it."""
     length = encoded_length(nbytes)
     spare = length * 6 - nbytes * 8  # low bits of the last character that carry nothing
     last = "".join(c for i, c in enumerate(_ALPHABET_TEXT) if i % (1 << spare) == 0)
@@ -86,6 +87,7 @@ __all__ = [
     "encoded_length",
     "fingerprint",
     "fingerprint_of_key",
+    "id_pattern",
     "is_valid_session_id",
     "new_session_id",
     "store_key",

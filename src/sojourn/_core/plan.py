@@ -27,7 +27,7 @@ from .ids import (
     ID_BYTES,
     IdFactory,
     fingerprint_of_key,
-    is_valid_session_id,
+    id_pattern,
     new_session_id,
     store_key,
 )
@@ -169,12 +169,13 @@ class Engine:
 
         Malformed values are dropped here, before any store call (SEC-43).
         """
+        valid = id_pattern(self.id_bytes).fullmatch  # is_valid_session_id, held
         if len(raw) == 1:  # the usual request: one cookie
             value = raw[0]
-            return [(value, store_key(value))] if is_valid_session_id(value, self.id_bytes) else []
+            return [(value, store_key(value))] if valid(value) else []
         found: list[tuple[str, str]] = []
         for value in raw:
-            if is_valid_session_id(value, self.id_bytes) and all(value != i for i, _ in found):
+            if valid(value) and all(value != i for i, _ in found):
                 found.append((value, store_key(value)))
                 if len(found) == MAX_CANDIDATES:
                     break
@@ -214,7 +215,12 @@ class Engine:
         """
         if session_id is None or record is None:
             return self.new(now, read_only=read_only, meta=meta)
-        alive = self.policy.is_alive(record.created_at, record.renewed_at, record.expires_at, now)
+        policy = self.policy  # policy.is_alive(...), without the calls
+        alive = now < min(
+            record.expires_at,
+            record.created_at + policy.lifetime,
+            record.renewed_at + policy.idle_timeout,
+        )
         try:
             decode, limits = self.codec.decode, self.limits
             data: dict[str, Any] = {k: decode(v, limits) for k, v in record.fields.items()}
