@@ -8,13 +8,15 @@ everything from one place. Pure data with reference semantics for stores written
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import ConfigurationError
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Record:
     """What a store keeps for one session.
 
@@ -41,6 +43,29 @@ class Record:
     authenticated_at: float | None = None
     meta: Mapping[str, str] = field(default_factory=dict)
 
+    def __init__(
+        self,
+        key: str,
+        fields: Mapping[str, bytes],
+        principal: str | None,
+        created_at: float,
+        renewed_at: float,
+        expires_at: float,
+        authenticated_at: float | None = None,
+        meta: Mapping[str, str] | None = None,
+    ) -> None:
+        # As the generated one, but each slot is set through its descriptor instead of
+        # object.__setattr__: records are built on every load and write (see _slot_setters).
+        key_, fields_, principal_, created_, renewed_, expires_, authenticated_, meta_ = _RECORD
+        key_(self, key)
+        fields_(self, fields)
+        principal_(self, principal)
+        created_(self, created_at)
+        renewed_(self, renewed_at)
+        expires_(self, expires_at)
+        authenticated_(self, authenticated_at)
+        meta_(self, {} if meta is None else meta)
+
 
 @dataclass(frozen=True, slots=True)
 class Login:
@@ -50,7 +75,7 @@ class Login:
     at: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Changes:
     """A change set for one live session, applied atomically.
 
@@ -71,6 +96,23 @@ class Changes:
     remove: frozenset[str] = frozenset()
     login: Login | None = None
     meta: Mapping[str, str] | None = None
+
+    def __init__(
+        self,
+        now: float,
+        expires_at: float,
+        set: Mapping[str, bytes] | None = None,
+        remove: frozenset[str] = frozenset(),
+        login: Login | None = None,
+        meta: Mapping[str, str] | None = None,
+    ) -> None:
+        now_, expires_, set_, remove_, login_, meta_ = _CHANGES  # as Record: made per write
+        now_(self, now)
+        expires_(self, expires_at)
+        set_(self, {} if set is None else set)
+        remove_(self, remove)
+        login_(self, login)
+        meta_(self, meta)
 
     def apply_to(self, record: Record) -> Record:
         """The record after this change set: a reference for stores written in Python."""
@@ -95,7 +137,7 @@ class Changes:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Renewal:
     """Sliding renewal, done by ``load`` in the same round trip as the read.
 
@@ -110,9 +152,14 @@ class Renewal:
     lifetime: float
     interval: float
 
-    def __post_init__(self) -> None:
-        if self.idle_timeout <= 0 or self.lifetime <= 0 or self.interval < 0:
+    def __init__(self, now: float, idle_timeout: float, lifetime: float, interval: float) -> None:
+        if idle_timeout <= 0 or lifetime <= 0 or interval < 0:
             raise ConfigurationError("renewal needs positive timeouts")
+        now_, idle_, lifetime_, interval_ = _RENEWAL  # as Record: made per load
+        now_(self, now)
+        idle_(self, idle_timeout)
+        lifetime_(self, lifetime)
+        interval_(self, interval)
 
     def deadline(self, created_at: float) -> float:
         """The deadline a renewal at ``now`` gives a record created at ``created_at``."""
@@ -150,6 +197,28 @@ class Unsealed:
 
     record: Record
     stale_key: bool = False
+
+
+def _slot_setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
+    """The ``__set__`` of each named slot of a frozen slots dataclass.
+
+    Setting a slot through its descriptor skips the instance's (frozen) ``__setattr__``, as the
+    generated ``__init__`` does with ``object.__setattr__``, at half its cost; the classes
+    whose instances are made on every request use it in their ``__init__``. The names are
+    checked against the class's fields, so a renamed field fails at import, not later.
+    """
+    declared = [f.name for f in dataclasses.fields(cls)]
+    if list(names) != declared:
+        raise TypeError(f"{cls.__name__}: slot setters for {names}, fields are {declared}")
+    return tuple(cls.__dict__[name].__set__ for name in names)
+
+
+_RECORD = _slot_setters(
+    Record, "key", "fields", "principal", "created_at", "renewed_at", "expires_at",
+    "authenticated_at", "meta",
+)  # fmt: skip
+_CHANGES = _slot_setters(Changes, "now", "expires_at", "set", "remove", "login", "meta")
+_RENEWAL = _slot_setters(Renewal, "now", "idle_timeout", "lifetime", "interval")
 
 
 MIN_TOKEN_CHARS = 44
