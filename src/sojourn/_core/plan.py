@@ -297,15 +297,13 @@ class Engine:
 
     def settle(self, session: Session, now: float, *, final: bool) -> Outcome | None:
         """Finish the commit of ``session`` when it needs no store operation (see
-        :meth:`settled`): the session follows it as after :meth:`committed`, and the outcome
+        :meth:`settled`): the session follows it as after :meth:`committed`, whose outcome
         is returned. ``None``: nothing was done; plan with :meth:`close` and run the plan.
         """
         plan = self.settled(session, now)
-        if plan is None:
-            return None
-        return self.outcome_of(plan, self.committed(session, plan, now, gone=False, final=final))
+        return None if plan is None else self.committed(session, plan, now, gone=False, final=final)
 
-    def outcome_of(self, plan: Commit, session_id: str | None) -> Outcome:
+    def _outcome(self, plan: Commit, session_id: str | None) -> Outcome:
         """What a commit that ran ``plan`` (the session not found gone) tells the adapter."""
         if session_id is None and not plan.headers:
             return self._used if plan.vary else _UNUSED  # nothing stored or sent: constants
@@ -419,7 +417,7 @@ class Engine:
 
     def committed(
         self, session: Session, commit: Commit, now: float, *, gone: bool, final: bool
-    ) -> str | None:
+    ) -> Outcome:
         """Bring ``session`` in line with what the store now holds after ``commit`` ran.
 
         Args:
@@ -428,14 +426,15 @@ class Engine:
             final: the response headers are sent; changes that need a new ID are refused.
 
         Returns:
-            The ID now backing the session (see :meth:`session_id`), ``None`` if nothing does.
+            What the adapter tells the client: the commit's headers (the clearing ones when the
+            session was gone) and the ID now backing the session, ``None`` if nothing does.
         """
         s = session._state
         s.committed = s.committed or final
         s.accessed = False
         if not commit.ops and s.doomed_key is None and not (s.rotate or s.logged_in):
             s.persist = False
-            return s.session_id  # a read, or an empty new session: nothing moved
+            return self._outcome(commit, s.session_id)  # a read, or an empty new one: no move
         s.doomed_key = None
         s.rotate = False
         s.logged_in = False
@@ -443,7 +442,7 @@ class Engine:
         if gone:
             s.forget()
             session._data.clear()
-            return None
+            return Outcome(commit.headers_if_gone, commit.vary, None, True)
         if commit.issued_id is not None:
             s.session_id = commit.issued_id
             s.key = store_key(commit.issued_id)
@@ -459,7 +458,7 @@ class Engine:
             s.expires_at = self.deadline_of(s, now)
         elif s.key is None:
             s.loaded = {}
-        return s.session_id
+        return self._outcome(commit, s.session_id)
 
     def deadline_of(self, state: SessionState, now: float) -> float:
         """The deadline a write at ``now`` gives a session: the policy's, shortened (never

@@ -234,21 +234,13 @@ class Manager:
         for _ in range(CREATE_ATTEMPTS):
             plan = engine.close(session, now)
             if not plan.ops:  # a read, or a session untouched or left empty: no store call
-                return self._finished(session, plan, now, final)
+                return engine.committed(session, plan, now, gone=False, final=final)
             try:
                 gone = self._run(plan)
             except SessionExists:
                 continue  # a 256-bit ID collided: plan again with a fresh one
-            if gone:
-                engine.committed(session, plan, now, gone=True, final=final)
-                return Outcome(plan.headers_if_gone, plan.vary, None, True)
-            return self._finished(session, plan, now, final)
+            return engine.committed(session, plan, now, gone=gone, final=final)
         raise StoreUnavailable("could not create a session with a fresh ID")
-
-    def _finished(self, session: Session, plan: Commit, now: float, final: bool) -> Outcome:
-        """The outcome of ``plan``, run (or needing no run), once the session follows it."""
-        session_id = self.engine.committed(session, plan, now, gone=False, final=final)
-        return self.engine.outcome_of(plan, session_id)
 
     # -- by ID, for framework APIs that name sessions (Django's exists/delete/clear_expired) --
 
