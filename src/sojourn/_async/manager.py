@@ -45,6 +45,15 @@ store_logger = logging.getLogger("sojourn")  # where the adapters have always lo
 
 CREATE_ATTEMPTS = 3
 
+DRIVER_FAILURES = (OSError, TimeoutError)
+"""Errors from a store's driver that mean it cannot be reached, not a bug."""
+
+
+def store_failed(exc: BaseException) -> StoreUnavailable:
+    """The one translation of a driver failure into :class:`StoreUnavailable`."""
+    return StoreUnavailable(f"session store failed: {type(exc).__name__}")
+
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -192,8 +201,8 @@ class AsyncManager:
                 continue
             except SessionError:
                 raise
-            except (OSError, TimeoutError) as exc:  # as _call translates them
-                raise StoreUnavailable(f"session store failed: {type(exc).__name__}") from exc
+            except DRIVER_FAILURES as exc:
+                raise store_failed(exc) from exc
             if record is not None:
                 if len(candidates) == 1:  # the usual request: one cookie, live
                     return engine.open(session_id, record, now, read_only=read_only, meta=meta)
@@ -298,8 +307,8 @@ class AsyncManager:
                     await store.delete(op.key)
         except SessionError:
             raise
-        except (OSError, TimeoutError) as exc:  # as _call translates them, once per plan
-            raise StoreUnavailable(f"session store failed: {type(exc).__name__}") from exc
+        except DRIVER_FAILURES as exc:  # translated once per plan, not per operation
+            raise store_failed(exc) from exc
         return False
 
     def _server(self) -> AsyncStore:
@@ -313,13 +322,17 @@ class AsyncManager:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
-        """Run one store operation, translating stray driver errors in one place."""
+        """Run one store operation, translating stray driver errors (see :func:`store_failed`).
+
+        The request path (``load``, ``_run``) translates the same way inline, without this
+        wrapper's coroutine.
+        """
         try:
             return await operation(*args, **kwargs)
         except SessionError:
             raise
-        except (OSError, TimeoutError) as exc:
-            raise StoreUnavailable(f"session store failed: {type(exc).__name__}") from exc
+        except DRIVER_FAILURES as exc:
+            raise store_failed(exc) from exc
 
     # -- the principal index ------------------------------------------------------------------
 
@@ -368,5 +381,7 @@ class AsyncManager:
 
 __all__ = [
     "CREATE_ATTEMPTS",
+    "DRIVER_FAILURES",
     "AsyncManager",
+    "store_failed",
 ]

@@ -477,14 +477,6 @@ class Engine:
         """The store key (ID digest) backing ``session``, or ``None`` if nothing is stored."""
         return session._state.key
 
-    def session_id(self, session: Session) -> str | None:
-        """The ID backing ``session`` as of its last load or commit (``None`` if unstored).
-
-        For adapters whose framework writes the cookie itself; application code never needs
-        the raw ID (use :attr:`Session.fingerprint` for labels).
-        """
-        return session._state.session_id
-
     def _max_age(self, record: Record, now: float) -> float:
         return self._max_age_at(record.created_at, now)
 
