@@ -55,17 +55,20 @@ class MemoryStore:
             self._deadlines = [(r.expires_at, k) for k, r in self._records.items()]
             heapq.heapify(self._deadlines)
 
-    def _put(self, record: Record) -> None:
-        old = self._records.get(record.key)
+    def _put(self, record: Record, old: Record | None = None) -> None:
+        """Store ``record``; ``old`` is the record it replaces when the caller holds it."""
+        records, key = self._records, record.key
+        if old is None:
+            old = records.get(key)
         if old is not None and old.principal != record.principal and old.principal is not None:
-            self._by_principal[old.principal].discard(record.key)
-        self._records[record.key] = record
-        self._records.move_to_end(record.key)
+            self._by_principal[old.principal].discard(key)
+        records[key] = record
+        records.move_to_end(key)
         if old is None or old.expires_at != record.expires_at:
-            heapq.heappush(self._deadlines, (record.expires_at, record.key))
+            heapq.heappush(self._deadlines, (record.expires_at, key))
             self._compact()
         if record.principal is not None:
-            self._by_principal[record.principal].add(record.key)
+            self._by_principal[record.principal].add(key)
         while len(self._records) > self.max_sessions:
             evicted, _ = self._records.popitem(last=False)
             self._unindex(evicted)
@@ -121,19 +124,7 @@ class MemoryStore:
             record = self._live(key, changes.now)
             if record is None:
                 return False
-            updated = changes.apply_to(record)
-            if updated.principal != record.principal:
-                self._put(updated)  # the index moves too
-                return True
-            # The usual write: same principal, so only the record and its deadline change.
-            records = self._records
-            records[key] = updated
-            records.move_to_end(key)
-            if updated.expires_at != record.expires_at:
-                heap = self._deadlines
-                heapq.heappush(heap, (updated.expires_at, key))
-                if len(heap) > 2 * len(records) + 64:
-                    self._compact()
+            self._put(changes.apply_to(record), record)
             return True
 
     def rename(self, old: str, new: str, now: float) -> bool:
