@@ -6,8 +6,8 @@ import pytest
 
 from sojourn import Engine, Policy, SessionTooLarge, UnencodableValue, new_session_id
 from sojourn._core.codec import JSON, CodecLimits
-from sojourn._core.ids import store_key
-from sojourn._core.plan import Apply, Create, Delete, Rename
+from sojourn._core.ids import marker_key, store_key
+from sojourn._core.plan import Apply, Create, Delete, Mark, Rename
 from sojourn._core.session import Session
 from sojourn.stores.base import Record
 
@@ -92,19 +92,25 @@ def test_in_place_edits_are_detected() -> None:
     assert dict(op.changes.set) == {"cart": b'["x"]'}
 
 
-def test_login_renames_then_applies_with_the_principal() -> None:
+def test_login_renames_marks_then_applies_with_the_principal() -> None:
     engine = Engine()
     session_id, session = stored(engine)
     session.login("alice")
     commit = engine.close(session, NOW + 3)
-    rename, apply = commit.ops
+    rename, mark, apply = commit.ops
     assert isinstance(rename, Rename)
+    assert isinstance(mark, Mark)
     assert isinstance(apply, Apply)
     assert rename.old == store_key(session_id)
     assert apply.key == rename.new != rename.old
     assert apply.changes.login is not None
     assert apply.changes.login.principal == "alice"
-    assert commit.headers_if_gone[0][1].startswith("__Host-sid=; Max-Age=0")
+    assert commit.writes  # a login found gone must be redone, never answered as done
+    # The marker names the successor by its store key only, holds no data and no principal.
+    assert mark.record.key == marker_key(rename.old)
+    assert mark.record.meta == {"rotation": "login", "successor": rename.new}
+    assert mark.record.fields == {} and mark.record.principal is None
+    assert session_id not in repr(mark.record) and commit.issued_id not in repr(mark.record)
 
 
 def test_invalidate_deletes_and_clears() -> None:
@@ -229,7 +235,8 @@ def test_following_a_new_user_is_a_login() -> None:
     session.follow_principal("8")
     commit = engine.close(session, NOW + 1)
     assert isinstance(commit.ops[0], Rename)
-    apply = commit.ops[1]
+    assert isinstance(commit.ops[1], Mark)
+    apply = commit.ops[2]
     assert isinstance(apply, Apply)
     assert apply.changes.login is not None
     assert apply.changes.login.principal == "8"

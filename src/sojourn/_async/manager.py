@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import suppress
 from typing import ParamSpec, TypeVar
 
 from .._core.client_side import (
@@ -23,13 +24,25 @@ from .._core.client_side import (
 from .._core.errors import (
     ConfigurationError,
     CorruptSession,
+    SessionEnded,
     SessionError,
     SessionExists,
+    SessionGone,
+    SessionRotated,
     StoreUnavailable,
 )
-from .._core.ids import fingerprint_of_key
+from .._core.ids import fingerprint_of_key, marker_key
 from .._core.opening import Opened, Outcome, metadata
-from .._core.plan import Apply, Commit, Create, Delete, Engine, Rename
+from .._core.plan import (
+    ROTATED_PERIODICALLY,
+    Apply,
+    Commit,
+    Create,
+    Delete,
+    Engine,
+    Mark,
+    Rename,
+)
 from .._core.session import Session, SessionInfo
 from .._core.transport import Headers, reads
 from ..stores.base import (
@@ -66,6 +79,10 @@ class AsyncManager:
             ``CookieStore``) keeps them sealed in the cookie instead.
         engine: the configured core (timeouts, transport, limits); defaults are secure.
         clock: returns the current time in epoch seconds; tests inject a fake one.
+        on_store_error: ``"fail"`` or ``"anonymous"`` (what adapters do when the store is down).
+        track_metadata: record user agent and client IP for "your devices" pages.
+        on_lost_write: ``"conflict"`` (default): a commit whose changes did not land raises
+            :class:`SessionGone`; ``"ignore"``: it is logged and the outcome says ``gone``.
     """
 
     def __init__(
@@ -76,9 +93,14 @@ class AsyncManager:
         clock: Callable[[], float] = time.time,
         on_store_error: str = "fail",
         track_metadata: bool = False,
+        on_lost_write: str = "conflict",
     ) -> None:
         if on_store_error not in ("fail", "anonymous"):
             raise ConfigurationError("on_store_error must be 'fail' or 'anonymous'")
+        if on_lost_write not in ("conflict", "ignore"):
+            raise ConfigurationError("on_lost_write must be 'conflict' or 'ignore'")
+        # "ignore": a lost write is only logged and the outcome says gone; no SessionGone.
+        self._raise_lost = on_lost_write == "conflict"
         self.store = store
         self.engine = engine or Engine()
         self.clock = clock
@@ -92,6 +114,8 @@ class AsyncManager:
             names = names | {"user-agent"}
         self.request_headers: frozenset[str] | None = names
         self._fail = on_store_error == "fail"
+        # Periodic rotation's grace window: a load that misses looks for a successor marker.
+        self._forwarding = self.engine.policy.rotate_every is not None
         # Decided once: isinstance against a runtime protocol costs ~10 µs, too much per request.
         self._sealed: ClientSideStore | None = None
         self._server_store: AsyncStore | None = None
@@ -203,6 +227,13 @@ class AsyncManager:
                 raise
             except DRIVER_FAILURES as exc:
                 raise store_failed(exc) from exc
+            if record is None and self._forwarding:
+                record = await self._through_marker(key, now)
+                if record is not None:
+                    session = engine.open(session_id, record, now, read_only=read_only, meta=meta)
+                    if not session.is_new:
+                        engine.follow_marker(session)
+                    return session
             if record is not None:
                 if len(candidates) == 1:  # the usual request: one cookie, live
                     return engine.open(session_id, record, now, read_only=read_only, meta=meta)
@@ -223,12 +254,20 @@ class AsyncManager:
     async def commit(self, session: Session, *, final: bool = True) -> Outcome:
         """Save ``session`` and return the headers the response needs.
 
+        A commit that finds the session gone sends no cookie. If it set or removed keys, it
+        raises (its changes did not land); otherwise the outcome says ``gone``. A login whose
+        session ended meanwhile becomes a fresh authenticated session.
+
         Args:
             final: the response headers go out with this commit; later changes that would
                 need a new ID are refused.
 
         Raises:
             StoreUnavailable: the store is down; no header points at unsaved state.
+            SessionRotated: the changes did not land: the ID was rotated under this request
+                (a login or ``regenerate`` elsewhere). The session is now empty and unsaved.
+            SessionEnded: the changes did not land: the session was logged out, revoked or
+                expired under this request.
         """
         now = self.clock()
         if self._sealed is not None:
@@ -244,11 +283,75 @@ class AsyncManager:
             if not plan.ops:  # a read, or a session untouched or left empty: no store call
                 return engine.committed(session, plan, now, gone=False, final=final)
             try:
-                gone = await self._run(plan)
+                failed = await self._run(plan)
+                if failed is None:
+                    if plan.ends is not None and not await self._ending(plan.ends, now):
+                        plan = plan._replace(headers=())  # a login moved it: keep its cookie
+                    return engine.committed(session, plan, now, gone=False, final=final)
+                if isinstance(failed, Rename) and engine.restart_login(session, plan):
+                    continue  # a login never fails silently: a fresh authenticated session
+                fate = await self._fate(failed, now)
             except SessionExists:
                 continue  # a 256-bit ID collided: plan again with a fresh one
-            return engine.committed(session, plan, now, gone=gone, final=final)
+            except SessionError:
+                raise
+            except DRIVER_FAILURES as exc:
+                raise store_failed(exc) from exc
+            if fate is None:  # forwarded to the successor of a periodic rotation: it landed
+                plan = plan._replace(headers=())  # the client keeps the ID it holds
+                return engine.committed(session, plan, now, gone=False, final=final)
+            outcome = engine.committed(session, plan, now, gone=True, final=final)
+            if plan.writes:
+                logger.warning(
+                    "session.lost_write: session %s was %s under a request; its changes were "
+                    "not saved",
+                    fingerprint_of_key(failed.key if isinstance(failed, Apply) else failed.old),
+                    fate.reason,
+                )
+                if self._raise_lost:
+                    raise fate("the session changed under this request; its changes were lost")
+            return outcome
         raise StoreUnavailable("could not create a session with a fresh ID")
+
+    async def _fate(self, failed: Apply | Rename, now: float) -> type[SessionGone] | None:
+        """What became of the session an operation found gone: rotated or ended; ``None`` when
+        a late change set was forwarded to the successor of a periodic rotation (within its
+        grace window) and landed there."""
+        key = failed.key if isinstance(failed, Apply) else failed.old
+        store = self._server()
+        marker = await store.load(marker_key(key), now)
+        found = self.engine.successor(marker, now)
+        if found is None:
+            return SessionEnded
+        if isinstance(failed, Apply) and marker is not None and self.engine.forwards(marker, now):
+            if await store.apply(found[1], failed.changes):
+                return None
+            return SessionEnded  # the successor is gone too: a logout or revocation
+        return SessionRotated
+
+    async def _ending(self, key: str, now: float) -> bool:
+        """A logout of ``key`` ran: True if its clearing headers should go out. False when a
+        login had moved the session away (the client holds the new ID, which is not this
+        request's to clear); after a periodic rotation the successor is the same session, and
+        is logged out too."""
+        store = self._server()
+        found = self.engine.successor(await store.load(marker_key(key), now), now)
+        if found is None:
+            return True
+        if found[0] == ROTATED_PERIODICALLY:
+            await store.delete(found[1])
+            return True
+        return False
+
+    async def _through_marker(self, key: str, now: float) -> Record | None:
+        """The session a missing ``key`` was periodically rotated into, while its grace window
+        lasts (``None`` otherwise): requests already in flight with the previous ID."""
+        store = self._server()
+        marker = await store.load(marker_key(key), now)
+        if marker is None or not self.engine.forwards(marker, now):
+            return None
+        found = self.engine.successor(marker, now)
+        return None if found is None else await store.load(found[1], now, self.engine.renewal(now))
 
     # -- by ID, for framework APIs that name sessions (Django's exists/delete/clear_expired) --
 
@@ -290,26 +393,30 @@ class AsyncManager:
             return 0
         return await self._call(self.store.purge_expired, self.clock())
 
-    async def _run(self, plan: Commit) -> bool:
-        """Run a plan's operations; True if the session turned out to be gone."""
+    async def _run(self, plan: Commit) -> Apply | Rename | None:
+        """Run a plan's operations; the one that found the session gone, if any."""
         store = self._server()
         try:
             for op in plan.ops:  # the usual first: a write is one Apply
                 if isinstance(op, Apply):
                     if not await store.apply(op.key, op.changes):
-                        return True
+                        return op
                 elif isinstance(op, Create):
                     await store.create(op.record)
                 elif isinstance(op, Rename):
                     if not await store.rename(op.old, op.new, op.now):
-                        return True
+                        return op
                 elif isinstance(op, Delete):
                     await store.delete(op.key)
+                elif isinstance(op, Mark):
+                    # An existing marker (an earlier rotation from the same key) is kept.
+                    with suppress(SessionExists):
+                        await store.create(op.record)
         except SessionError:
             raise
         except DRIVER_FAILURES as exc:  # translated once per plan, not per operation
             raise store_failed(exc) from exc
-        return False
+        return None
 
     def _server(self) -> AsyncStore:
         if self._server_store is None:

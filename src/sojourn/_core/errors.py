@@ -45,6 +45,29 @@ class ResponseStarted(SessionError, RuntimeError):
     """The session changed in a way that needs a new cookie after the headers were sent."""
 
 
+class SessionGone(SessionError, RuntimeError):
+    """A commit's changes did not land: the session was rotated or ended underneath it.
+
+    Raised to code that commits by hand; the adapters answer it with ``409`` and a
+    ``Sojourn-Session`` header naming :attr:`reason`, and never with a cookie, so a retry
+    succeeds and no late response deletes a cookie the client was given since.
+    """
+
+    reason = "ended"
+
+
+class SessionRotated(SessionGone):
+    """The session's ID was rotated (a login or ``regenerate`` elsewhere) under this request."""
+
+    reason = "rotated"
+
+
+class SessionEnded(SessionGone):
+    """The session was logged out, revoked or expired under this request."""
+
+    reason = "ended"
+
+
 class ReadOnlySession(SessionError, TypeError):
     """The session was opened read-only (e.g. on a WebSocket) and cannot be changed."""
 
@@ -54,8 +77,11 @@ __all__ = [
     "CorruptSession",
     "ReadOnlySession",
     "ResponseStarted",
+    "SessionEnded",
     "SessionError",
     "SessionExists",
+    "SessionGone",
+    "SessionRotated",
     "SessionTooLarge",
     "StoreUnavailable",
     "UnencodableValue",

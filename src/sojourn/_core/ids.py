@@ -66,6 +66,15 @@ def store_key(session_id: str) -> str:
     return hashlib.sha256(session_id.encode("ascii")).hexdigest()
 
 
+def marker_key(key: str) -> str:
+    """Where the successor marker of the rotated store key ``key`` is kept.
+
+    A digest of the old key with its own domain separator: a store key like any other (so
+    every store can keep it), never the key of a session, and not derivable from a new ID.
+    """
+    return hashlib.sha256(b"sojourn.successor\0" + key.encode("ascii")).hexdigest()
+
+
 def fingerprint_of_key(key: str) -> str:
     """A 12-character label for a session, safe for pages and logs.
 
@@ -89,6 +98,7 @@ __all__ = [
     "fingerprint_of_key",
     "id_pattern",
     "is_valid_session_id",
+    "marker_key",
     "new_session_id",
     "store_key",
 ]

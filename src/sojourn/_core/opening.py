@@ -23,6 +23,22 @@ UNAVAILABLE_HEADERS: tuple[tuple[str, str], ...] = (
 )
 """The answer to a request whose session store is down (SEC-48): short, uncached, retryable."""
 
+CONFLICT_STATUS = 409
+CONFLICT_BODY = b"Conflict: the session changed during this request; its changes were not saved.\n"
+LOST_WRITE_HEADER = "Sojourn-Session"
+"""Names why a write did not land: ``rotated`` (retry: the client now holds the new ID) or
+``ended`` (logged out, revoked or expired: a retry starts anew)."""
+
+
+def conflict_headers(reason: str) -> tuple[tuple[str, str], ...]:
+    """The headers of the ``409`` a lost write answers: uncached, no cookie, the reason named."""
+    return (
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("Content-Length", str(len(CONFLICT_BODY))),
+        ("Cache-Control", "no-store"),
+        (LOST_WRITE_HEADER, reason),
+    )
+
 
 class Opened(NamedTuple):
     """A request's session, as the manager opened it.
@@ -75,10 +91,14 @@ def metadata(user_agent: str | None, client_ip: str | None) -> dict[str, str]:
 
 
 __all__ = [
+    "CONFLICT_BODY",
+    "CONFLICT_STATUS",
+    "LOST_WRITE_HEADER",
     "UNAVAILABLE_BODY",
     "UNAVAILABLE_HEADERS",
     "UNAVAILABLE_STATUS",
     "Opened",
     "Outcome",
+    "conflict_headers",
     "metadata",
 ]

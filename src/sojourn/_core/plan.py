@@ -11,12 +11,17 @@ Rules the plan keeps:
 - Strict mode: an unknown ID is never adopted; new sessions always get an ID from the factory.
 - A request that reads but does not change a session writes nothing (renewal rides on the
   load); a request that never touches it adds no ``Vary``.
-- One ``Set-Cookie`` per response at most, and never for an ID that was not stored.
+- One ``Set-Cookie`` per response at most, and never for an ID that was not stored; a commit
+  that finds its session gone sends none (a later response may have given the client a new ID).
+- A rotation leaves a successor marker under the old key's :func:`~.ids.marker_key`: the
+  successor's store key and the kind of rotation, so that stragglers can be told apart from
+  logouts (see "Rotation and the races around it" in the design).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -28,6 +33,7 @@ from .ids import (
     IdFactory,
     fingerprint_of_key,
     id_pattern,
+    marker_key,
     new_session_id,
     store_key,
 )
@@ -41,6 +47,9 @@ from .transport import CookieTransport, Transport
 logger = logging.getLogger("sojourn.security")
 
 MAX_CANDIDATES = 3
+MARKER_SECONDS = 30.0
+"""The least time a successor marker is kept: long enough to tell a straggler that its ID was
+rotated (not ended), whatever the periodic grace window."""
 _NONE_REMOVED: frozenset[str] = frozenset()
 _UNUSED = Outcome()
 
@@ -76,7 +85,20 @@ class Delete:
     key: str
 
 
-Op = Create | Apply | Rename | Delete
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """Leave a successor marker (``create`` it; one already there is left as it is)."""
+
+    record: Record
+
+
+Op = Create | Apply | Rename | Delete | Mark
+
+ROTATED_BY_LOGIN = "login"
+ROTATED_BY_REGENERATE = "regenerate"
+ROTATED_PERIODICALLY = "periodic"
+ROTATED_AT = "rotated_at"
+"""The metadata entry holding when a session's current ID was issued (periodic rotation)."""
 
 
 class Commit(NamedTuple):
@@ -85,23 +107,27 @@ class Commit(NamedTuple):
 
     Attributes:
         ops: store operations, in order.
-        headers: response headers to add when every operation succeeded.
-        headers_if_gone: response headers to add instead when an ``Apply`` or ``Rename``
-            found the session gone (revoked or expired meanwhile): the client is told to
-            forget its ID, and nothing is resurrected.
+        headers: response headers to add when every operation succeeded (none at all when
+            an ``Apply`` or ``Rename`` finds the session gone: nothing is resurrected, and no
+            late response clears or replaces a cookie the client was given since).
         vary: the request header to add to ``Vary``, or ``None`` when the session was not used.
         issued_id: the ID a ``Create`` or ``Rename`` stores, so the session can follow it.
         fields: the session's values as this commit stores them, encoded, when it writes:
             the session's new baseline for change detection (not encoded a second time, and
             not what the data became after planning).
+        writes: the commit sets or removes keys: if the session is found gone, the request
+            must be told its changes were lost (``SessionGone``), never answered as saved.
+        ends: the store key this request's own logout deletes; its clearing headers are sent
+            unless that session had been rotated away by a login meanwhile.
     """
 
     ops: tuple[Op, ...] = ()
     headers: tuple[tuple[str, str], ...] = ()
-    headers_if_gone: tuple[tuple[str, str], ...] = ()
     vary: str | None = None
     issued_id: str | None = None
     fields: dict[str, bytes] | None = None
+    writes: bool = False
+    ends: str | None = None
 
     @property
     def empty(self) -> bool:
@@ -135,11 +161,8 @@ class Engine:
     id_bytes: int = ID_BYTES
     no_store: str | None = "private, no-store"
     _cleared: tuple[tuple[str, str], ...] = field(default=(), init=False, repr=False, compare=False)
-    _gone_headers: tuple[tuple[str, str], ...] = field(
-        default=(), init=False, repr=False, compare=False
-    )
     _vary_only: Commit = field(default=NOTHING, init=False, repr=False, compare=False)
-    _unchanged: Commit = field(default=NOTHING, init=False, repr=False, compare=False)
+    _rotate_every: float = field(default=math.inf, init=False, repr=False, compare=False)
     _renewal_terms: tuple[float, float, float] = field(
         default=(0.0, 0.0, 0.0), init=False, repr=False, compare=False
     )
@@ -150,13 +173,12 @@ class Engine:
         # Decided once per application: the headers that clear an ID never change for a
         # transport, and the commits of a read and of an empty new session are constants.
         cleared = tuple(self.transport.clear())
-        gone = self._cache(cleared)
         vary = self.transport.vary
         object.__setattr__(self, "_cleared", cleared)
-        object.__setattr__(self, "_gone_headers", gone)
-        object.__setattr__(self, "_vary_only", Commit(vary=vary))
-        object.__setattr__(self, "_unchanged", Commit(headers_if_gone=gone, vary=vary))
+        object.__setattr__(self, "_vary_only", Commit(vary=vary))  # a read, or an unused new one
         policy = self.policy
+        if policy.rotate_every is not None:
+            object.__setattr__(self, "_rotate_every", policy.rotate_every)
         terms = (policy.idle_timeout, policy.lifetime, policy.effective_renew_interval)
         object.__setattr__(self, "_renewal_terms", terms)
         object.__setattr__(self, "_vary", vary)
@@ -239,7 +261,35 @@ class Engine:
             record.renewed_at, record.expires_at, record.authenticated_at, now,
             dict(record.meta if meta is None else meta),
         )  # fmt: skip
+        if self._rotate_every != math.inf:
+            state.rotated_at = rotated_at(record)
         return Session(state, data, self.limits, read_only, self.codec)
+
+    def follow_marker(self, session: Session) -> None:
+        """``session`` was loaded through the successor marker of its previous ID (periodic
+        rotation's grace window): it keeps that ID, is never sent the new one, and never
+        rotates again from it."""
+        session._state.via_marker = True
+
+    def successor(self, marker: Record | None, now: float) -> tuple[str, str] | None:
+        """What a successor marker says: ``(kind of rotation, successor's store key)``, or
+        ``None`` when there is no marker (the session was ended, not rotated)."""
+        if marker is None or marker.fields or marker.principal is not None:
+            return None  # not a marker: markers hold no data and belong to no one
+        kind, successor = marker.meta.get("rotation"), marker.meta.get("successor")
+        if not kind or not successor:
+            return None
+        return kind, successor
+
+    def forwards(self, marker: Record, now: float) -> bool:
+        """True if the previous ID behind ``marker`` still serves its session at ``now``: only
+        after a periodic rotation, and only within the grace window."""
+        found = self.successor(marker, now)
+        return (
+            found is not None
+            and found[0] == ROTATED_PERIODICALLY
+            and now - marker.created_at < self.policy.rotation_grace
+        )
 
     # -- closing ----------------------------------------------------------------------------
 
@@ -291,8 +341,9 @@ class Engine:
             and not (s.rotate or s.logged_in or s.persist)
             and s.expires_cap is None
             and now - s.renewed_at < self.policy._interval
+            and (now - s.rotated_at < self._rotate_every or s.via_marker)
         ):
-            return self._unchanged  # a read: nothing set or removed, no renewal due
+            return self._vary_only  # a read: nothing set or removed, no renewal or rotation due
         return None
 
     def settle(self, session: Session, now: float, *, final: bool) -> Outcome | None:
@@ -341,7 +392,8 @@ class Engine:
             return self._vary_only
         if s.key is not None:
             ops.append(Delete(s.key))
-        return Commit(tuple(ops), self._cache(self._cleared), vary=self._vary)
+        ends = s.doomed_key if s.key is None else s.key
+        return Commit(tuple(ops), self._cache(self._cleared), vary=self._vary, ends=ends)
 
     def _close_new(
         self, s: SessionState, ops: list[Op], encoded: dict[str, bytes], now: float
@@ -379,23 +431,31 @@ class Engine:
             s.created_at, s.renewed_at, now
         )
         over_cap = s.expires_cap is not None and s.expires_at > s.expires_cap
-        if not (s.rotate or s.logged_in or ops):
-            if not (changed or removed or due or over_cap):
-                return self._unchanged  # a read: renewal, if due, rode on the load
+        periodic = now - s.rotated_at >= self._rotate_every and not s.via_marker
+        writes = bool(changed or removed)
+        if not (s.rotate or s.logged_in or ops or periodic):
+            if not (writes or due or over_cap):
+                return self._vary_only  # a read: renewal, if due, rode on the load
             # The usual write: one change set, nothing to send but Vary.
             changes = Changes(now, self.deadline_of(s, now), changed, removed)
-            return Commit((Apply(key, changes),), (), self._gone_headers, self._vary, None, encoded)
+            return Commit((Apply(key, changes),), (), self._vary, None, encoded, writes)
         login = None
         if s.logged_in and s.principal is not None:
             login = Login(s.principal, s.authenticated_at or now)
         headers: tuple[tuple[str, str], ...] = ()
         issued: str | None = None
-        if s.rotate:
+        meta = dict(s.meta) if login else None
+        if s.rotate or periodic:
             issued = self.id_factory()
-            ops.append(Rename(key, store_key(issued), now))
-            key = store_key(issued)
+            kind = ROTATED_BY_REGENERATE if s.rotate else ROTATED_PERIODICALLY
+            new_key = store_key(issued)
+            ops.append(Rename(key, new_key, now))
+            ops.append(self._marker(key, new_key, ROTATED_BY_LOGIN if login else kind, now))
+            key = new_key
             max_age = self._max_age_at(s.created_at, now)
             headers = tuple(self.transport.issue(issued, max_age, now))
+            if self._rotate_every != math.inf:  # the new ID's age, for the next rotation
+                meta = {**s.meta, ROTATED_AT: repr(now)}
         if changed or removed or login or issued or due or over_cap:
             changes = Changes(
                 now=now,
@@ -403,17 +463,53 @@ class Engine:
                 set=changed,
                 remove=removed,
                 login=login,
-                meta=dict(s.meta) if login else None,
+                meta=meta,
             )
             ops.append(Apply(key, changes))
         return Commit(
             tuple(ops),
             self._cache(headers),
-            headers_if_gone=self._gone_headers,
             vary=self._vary,
             issued_id=issued,
             fields=encoded,
+            writes=writes or login is not None,
         )
+
+    def _marker(self, old: str, new: str, kind: str, now: float) -> Mark:
+        """The successor marker a rotation from ``old`` to ``new`` leaves (see :class:`Mark`):
+        no data, no principal (never indexed), the successor's key and not its ID."""
+        until = now + max(self.policy.rotation_grace, MARKER_SECONDS)
+        meta = {"rotation": kind, "successor": new}
+        return Mark(Record(marker_key(old), {}, None, now, now, until, None, meta))
+
+    def restart_login(self, session: Session, plan: Commit) -> bool:
+        """Make a login whose session ended meanwhile (``plan``'s rename found it gone) a fresh
+        authenticated session: the principal and what this request set, none of the ended
+        session's data. Plan it again with :meth:`close`; it is created under a new ID.
+
+        Returns:
+            ``False`` (nothing changed) when ``session`` is not logging in: a ``regenerate``
+            whose session ended is a loss like any other, never a new session.
+        """
+        s = session._state
+        if not (s.logged_in and s.principal is not None):
+            return False
+        data = session._data
+        mine: set[str] = set()
+        for op in plan.ops:
+            if isinstance(op, Apply):
+                mine.update(op.changes.set)
+        kept = {key: data[key] for key in mine if key in data}
+        principal, authenticated_at = s.principal, s.authenticated_at
+        s.forget()
+        data.clear()
+        data.update(kept)
+        s.principal, s.authenticated_at = principal, authenticated_at
+        s.doomed_key = None
+        s.rotate = False
+        s.logged_in = True
+        s.accessed = True
+        return True
 
     def committed(
         self, session: Session, commit: Commit, now: float, *, gone: bool, final: bool
@@ -442,7 +538,7 @@ class Engine:
         if gone:
             s.forget()
             session._data.clear()
-            return Outcome(commit.headers_if_gone, commit.vary, None, True)
+            return Outcome((), commit.vary, None, True)
         if commit.issued_id is not None:
             s.session_id = commit.issued_id
             s.key = store_key(commit.issued_id)
@@ -490,14 +586,30 @@ class Engine:
         return headers
 
 
+def rotated_at(record: Record) -> float:
+    """When ``record``'s current ID was issued: its last rotation, else its creation or login."""
+    try:
+        at = float(record.meta.get(ROTATED_AT, "0"))
+    except ValueError:
+        at = 0.0
+    return max(at, record.created_at)
+
+
 __all__ = [
+    "MARKER_SECONDS",
     "MAX_CANDIDATES",
     "NOTHING",
+    "ROTATED_AT",
+    "ROTATED_BY_LOGIN",
+    "ROTATED_BY_REGENERATE",
+    "ROTATED_PERIODICALLY",
     "Apply",
     "Commit",
     "Create",
     "Delete",
     "Engine",
+    "Mark",
     "Op",
     "Rename",
+    "rotated_at",
 ]

@@ -14,6 +14,7 @@ from .errors import ConfigurationError
 
 DEFAULT_IDLE_TIMEOUT = 30 * 60.0  # Spring Session's default, and OWASP's upper bound for low risk
 DEFAULT_LIFETIME = 24 * 60 * 60.0  # alexedwards/scs's default absolute cap
+DEFAULT_ROTATION_GRACE = 30.0  # SEC-23's upper bound: long enough for requests in flight
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,11 +27,18 @@ class Policy:
         renew_interval: the least time between two renewals by read-only requests; ``None``
             means a tenth of ``idle_timeout`` (at most 60 s). A session may therefore end up to
             this much earlier than ``idle_timeout`` after its last read, never later.
+        rotate_every: the age after which a stored session's ID is replaced at its next commit
+            (periodic rotation, SEC-23); ``None``: only logins and ``regenerate()`` rotate.
+        rotation_grace: seconds during which the previous ID of a periodically rotated session
+            still serves requests already in flight (never after a logout or revocation of
+            the session, and never for an ID replaced by a login).
     """
 
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
     lifetime: float = DEFAULT_LIFETIME
     renew_interval: float | None = None
+    rotate_every: float | None = None
+    rotation_grace: float = DEFAULT_ROTATION_GRACE
     _interval: float = field(default=0.0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -40,6 +48,10 @@ class Policy:
             raise ConfigurationError("idle_timeout cannot exceed lifetime")
         if self.renew_interval is not None and not 0 <= self.renew_interval < self.idle_timeout:
             raise ConfigurationError("renew_interval must be in [0, idle_timeout)")
+        if self.rotate_every is not None and self.rotate_every <= 0:
+            raise ConfigurationError("rotate_every must be positive (or None for no rotation)")
+        if not 0 <= self.rotation_grace <= 300:
+            raise ConfigurationError("rotation_grace must be between 0 and 300 seconds")
         interval = self.renew_interval
         if interval is None:
             interval = min(60.0, self.idle_timeout / 10)
@@ -68,5 +80,6 @@ class Policy:
 __all__ = [
     "DEFAULT_IDLE_TIMEOUT",
     "DEFAULT_LIFETIME",
+    "DEFAULT_ROTATION_GRACE",
     "Policy",
 ]

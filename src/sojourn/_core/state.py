@@ -44,6 +44,10 @@ class SessionState:
         sealed: a client-side session: every change needs a new cookie.
         reseal: client-side: seal again even if unchanged (renewal, retired key).
         sealed_meta: client-side: the metadata as unsealed.
+        rotated_at: when the session's current ID was issued (periodic rotation's clock).
+        via_marker: loaded through the successor marker of an ID rotated periodically, in its
+            grace window: the request holds the previous ID, which it keeps (it is never sent
+            the new one) and which never rotates again.
     """
 
     __slots__ = (
@@ -64,10 +68,12 @@ class SessionState:
         "renewed_at",
         "reseal",
         "rotate",
+        "rotated_at",
         "sealed",
         "sealed_meta",
         "session_id",
         "touched",
+        "via_marker",
     )
 
     def __init__(
@@ -104,6 +110,8 @@ class SessionState:
         self.sealed = False
         self.reseal = False
         self.sealed_meta: dict[str, str] | None = None
+        self.rotated_at = created_at
+        self.via_marker = False
 
     # -- requests recorded by the session's lifecycle methods ---------------------------------
 

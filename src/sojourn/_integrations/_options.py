@@ -10,11 +10,12 @@ from .._core.codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError
 from .._core.plan import Engine
-from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, Policy
+from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, DEFAULT_ROTATION_GRACE, Policy
 from .._core.transport import CookieTransport, Transport
 
 Seconds = float | int | timedelta
 OnStoreError = Literal["fail", "anonymous"]
+OnLostWrite = Literal["conflict", "ignore"]
 
 
 def seconds(value: Seconds) -> float:
@@ -31,11 +32,15 @@ class AdapterOptions:
         on_store_error: ``"fail"`` (default) answers 503 when the store is down;
             ``"anonymous"`` serves the request without a session (changes are not saved).
         track_metadata: record user agent and client IP for "your devices" pages.
+        on_lost_write: ``"conflict"`` (default) answers ``409`` with ``Sojourn-Session:
+            rotated|ended`` when a request's changes did not land because its session was
+            rotated or ended meanwhile; ``"ignore"`` serves the application's response.
     """
 
     engine: Engine = field(default_factory=Engine)
     on_store_error: OnStoreError = "fail"
     track_metadata: bool = False
+    on_lost_write: OnLostWrite = "conflict"
 
 
 def build_options(
@@ -50,6 +55,9 @@ def build_options(
     on_store_error: OnStoreError = "fail",
     track_metadata: bool = False,
     engine: Engine | None = None,
+    rotate_every: Seconds | None = None,
+    rotation_grace: Seconds = DEFAULT_ROTATION_GRACE,
+    on_lost_write: OnLostWrite = "conflict",
 ) -> AdapterOptions:
     """Validate adapter keyword options and build the engine from them.
 
@@ -65,14 +73,19 @@ def build_options(
             idle_timeout=seconds(idle_timeout),
             lifetime=seconds(lifetime),
             renew_interval=None if renew_interval is None else seconds(renew_interval),
+            rotate_every=None if rotate_every is None else seconds(rotate_every),
+            rotation_grace=seconds(rotation_grace),
         )
         chosen = transport or CookieTransport(cookie or CookieSettings())
         engine = Engine(policy=policy, transport=chosen, limits=limits, codec=codec)
-    return AdapterOptions(engine, on_store_error, track_metadata)
+    if on_lost_write not in ("conflict", "ignore"):
+        raise ConfigurationError("on_lost_write must be 'conflict' or 'ignore'")
+    return AdapterOptions(engine, on_store_error, track_metadata, on_lost_write)
 
 
 __all__ = [
     "AdapterOptions",
+    "OnLostWrite",
     "OnStoreError",
     "Seconds",
     "build_options",

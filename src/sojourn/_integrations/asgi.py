@@ -23,17 +23,25 @@ from typing import Any, TypeVar
 from .._async.manager import AsyncManager
 from .._core.codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .._core.cookies import CookieSettings
-from .._core.errors import ConfigurationError, SessionError, StoreUnavailable
+from .._core.errors import ConfigurationError, SessionError, SessionGone, StoreUnavailable
 from .._core.headers import merge_response_headers
-from .._core.opening import UNAVAILABLE_BODY, UNAVAILABLE_HEADERS, UNAVAILABLE_STATUS, Outcome
+from .._core.opening import (
+    CONFLICT_BODY,
+    CONFLICT_STATUS,
+    UNAVAILABLE_BODY,
+    UNAVAILABLE_HEADERS,
+    UNAVAILABLE_STATUS,
+    Outcome,
+    conflict_headers,
+)
 from .._core.plan import Engine
-from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME
+from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, DEFAULT_ROTATION_GRACE
 from .._core.session import Session
 from .._core.transport import Transport
 from ..stores.base import AsyncStore, ClientSideStore, Store
 from ..stores.threaded import ThreadedStore as ThreadedStore
 from ..stores.threaded import as_async_store as as_async_store
-from ._options import AdapterOptions, OnStoreError, Seconds, build_options
+from ._options import AdapterOptions, OnLostWrite, OnStoreError, Seconds, build_options
 
 logger = logging.getLogger("sojourn")
 
@@ -109,6 +117,11 @@ class SessionMiddleware:
         on_store_error: ``"fail"`` answers 503 when the store is down; ``"anonymous"`` serves
             the request with a fresh session whose changes are discarded.
         track_metadata: record user agent and client IP for "your devices" pages.
+        rotate_every: replace a session's ID once it is this old (periodic rotation, off by
+            default); the previous ID serves requests in flight for ``rotation_grace`` seconds.
+        on_lost_write: ``"conflict"`` answers ``409`` (``Sojourn-Session: rotated|ended``, no
+            cookie) when a request's changes did not land because its session was rotated or
+            ended meanwhile; ``"ignore"`` serves the application's response.
         engine: a fully configured :class:`~sojourn.Engine`, instead of the options above.
         clock: the time source, in epoch seconds; tests inject a fake one.
     """
@@ -127,6 +140,9 @@ class SessionMiddleware:
         codec: ValueCodec = JSON,
         on_store_error: OnStoreError = "fail",
         track_metadata: bool = False,
+        rotate_every: Seconds | None = None,
+        rotation_grace: Seconds = DEFAULT_ROTATION_GRACE,
+        on_lost_write: OnLostWrite = "conflict",
         engine: Engine | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -142,6 +158,9 @@ class SessionMiddleware:
             on_store_error=on_store_error,
             track_metadata=track_metadata,
             engine=engine,
+            rotate_every=rotate_every,
+            rotation_grace=rotation_grace,
+            on_lost_write=on_lost_write,
         )
         self.manager = AsyncManager(
             as_async_store(store),
@@ -149,6 +168,7 @@ class SessionMiddleware:
             clock=clock,
             on_store_error=self.options.on_store_error,
             track_metadata=self.options.track_metadata,
+            on_lost_write=self.options.on_lost_write,
         )
         names = self.manager.request_headers
         self._wanted = None if names is None else frozenset(n.encode("latin-1") for n in names)
@@ -212,6 +232,10 @@ class SessionMiddleware:
                     refused = True
                     await self._refuse(scope, send)
                     return
+                except SessionGone as exc:  # the changes did not land: say so, send no cookie
+                    refused = True
+                    await _conflict(send, exc.reason)
+                    return
                 if outcome.headers or outcome.vary:
                     # A copy: an application may send the same message for every response,
                     # and one user's Set-Cookie must never stay in it for the next.
@@ -247,6 +271,15 @@ class SessionMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": UNAVAILABLE_BODY})
+
+
+async def _conflict(send: Send, reason: str) -> None:
+    """The ``409`` a lost write answers instead of the application's response."""
+    headers = [
+        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in conflict_headers(reason)
+    ]
+    await send({"type": "http.response.start", "status": CONFLICT_STATUS, "headers": headers})
+    await send({"type": "http.response.body", "body": CONFLICT_BODY})
 
 
 __all__ = [

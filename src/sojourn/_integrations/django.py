@@ -34,7 +34,7 @@ from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessio
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from .._core.errors import ConfigurationError, StoreUnavailable
+from .._core.errors import ConfigurationError, SessionGone, StoreUnavailable
 from .._core.ids import is_valid_session_id, new_session_id
 from .._core.opening import UNAVAILABLE_BODY, UNAVAILABLE_HEADERS
 from .._core.session import Session
@@ -130,8 +130,11 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
         now = self._mgr().clock()
         session.cap_expiry(self._expiry_cap(data, now))
         session.persist()
-        outcome = self._call(self._mgr().commit, session, final=False)
-        if outcome.gone:
+        try:
+            outcome = self._call(self._mgr().commit, session, final=False)
+        except SessionGone:  # its changes did not land: Django's own answer to that
+            outcome = None
+        if outcome is None or outcome.gone:
             self._session_key = None
             raise UpdateError  # deleted meanwhile (logout elsewhere): nothing resurrected
         self._session_key = outcome.session_id

@@ -31,7 +31,7 @@ from django.utils.module_loading import import_string
 
 from .._core.errors import ConfigurationError
 from .._core.plan import Engine
-from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, Policy
+from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, DEFAULT_ROTATION_GRACE, Policy
 from .._sync.manager import Manager
 from ..stores.base import ClientSideStore, Store
 from .django_codec import DJANGO_JSON
@@ -66,10 +66,16 @@ def clock() -> float:
 
 
 def configured_policy() -> Policy:
-    """The idle timeout and lifetime from ``SOJOURN_IDLE_TIMEOUT`` / ``SOJOURN_LIFETIME``."""
+    """The timeouts from ``SOJOURN_IDLE_TIMEOUT`` / ``SOJOURN_LIFETIME``, and periodic
+    rotation from ``SOJOURN_ROTATE_EVERY`` / ``SOJOURN_ROTATION_GRACE``."""
+    rotate_every = getattr(settings, "SOJOURN_ROTATE_EVERY", None)
     return Policy(
         idle_timeout=_seconds(getattr(settings, "SOJOURN_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT)),
         lifetime=_seconds(getattr(settings, "SOJOURN_LIFETIME", DEFAULT_LIFETIME)),
+        rotate_every=None if rotate_every is None else _seconds(rotate_every),
+        rotation_grace=_seconds(
+            getattr(settings, "SOJOURN_ROTATION_GRACE", DEFAULT_ROTATION_GRACE)
+        ),
     )
 
 

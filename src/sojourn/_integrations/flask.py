@@ -43,9 +43,16 @@ from werkzeug.datastructures import Headers
 from werkzeug.sansio.response import Response as BaseResponse
 
 from .._core.cookies import CookieSettings
-from .._core.errors import ConfigurationError, StoreUnavailable
+from .._core.errors import ConfigurationError, SessionGone, StoreUnavailable
 from .._core.headers import merge_response_headers
-from .._core.opening import UNAVAILABLE_BODY, UNAVAILABLE_HEADERS, Outcome
+from .._core.opening import (
+    CONFLICT_BODY,
+    CONFLICT_STATUS,
+    UNAVAILABLE_BODY,
+    UNAVAILABLE_HEADERS,
+    Outcome,
+    conflict_headers,
+)
 from .._core.plan import Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, Policy
 from .._core.session import Session
@@ -317,6 +324,7 @@ class SojournSessionInterface(SessionInterface):
             clock=self.clock,
             on_store_error=self.options.on_store_error,
             track_metadata=self.options.track_metadata,
+            on_lost_write=self.options.on_lost_write,
         )
 
     def _policy(self, flask_lifetime: timedelta) -> Policy:
@@ -335,7 +343,8 @@ class SojournSessionInterface(SessionInterface):
         default_lifetime = max(flask_seconds, idle, DEFAULT_LIFETIME)
         lifetime = seconds(explicit.get("lifetime", default_lifetime))
         renew = explicit.get("renew_interval")
-        return Policy(
+        return replace(  # rotation as configured, the timeouts from Flask's config
+            self.options.engine.policy,
             idle_timeout=idle,
             lifetime=lifetime,
             renew_interval=None if renew is None else seconds(renew),
@@ -391,6 +400,9 @@ class SojournSessionInterface(SessionInterface):
             logger.error("session.store_error: the session store failed on save: %s", exc)
             _become_unavailable(response)
             return
+        except SessionGone as exc:  # the changes did not land: say so, send no cookie
+            _become_conflict(response, exc.reason)
+            return
         if session._cookie is None or self._sealed:
             # Another transport, or a sealed token that is itself the cookie: pass it on.
             _merge(response, outcome, manager.engine.transport.vary if accessed else None)
@@ -433,6 +445,8 @@ class SojournSessionInterface(SessionInterface):
     ) -> str | None:
         """The ``Set-Cookie`` value Flask would send for this session now, if any."""
         session_id = outcome.session_id
+        if outcome.gone:  # rotated or ended under this request: the cookie is not ours to touch
+            return None
         if session_id is None:  # nothing stored: Flask's "if not session"
             return cookie.clear()[0][1] if session.modified or outcome.headers else None
         issued = session_id not in session._presented
@@ -492,6 +506,14 @@ def _merge(response: Response, outcome: Outcome, vary_if_accessed: str | None) -
         merged = merge_response_headers(list(response.headers.items()), outcome.headers, vary)
         response.headers.clear()
         response.headers.extend(merged)
+
+
+def _become_conflict(response: Response, reason: str) -> None:
+    """Turn the application's response into the 409 a lost write answers."""
+    response.status_code = CONFLICT_STATUS
+    response.headers.clear()
+    response.set_data(CONFLICT_BODY)
+    response.headers.extend(conflict_headers(reason))
 
 
 def _become_unavailable(response: Response) -> None:

@@ -25,9 +25,14 @@ from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any, Protocol
 
-from .._core.errors import SessionError, StoreUnavailable
+from .._core.errors import SessionError, SessionGone, StoreUnavailable
 from .._core.headers import merge_response_headers
-from .._core.opening import UNAVAILABLE_BODY, UNAVAILABLE_HEADERS
+from .._core.opening import (
+    CONFLICT_BODY,
+    UNAVAILABLE_BODY,
+    UNAVAILABLE_HEADERS,
+    conflict_headers,
+)
 from .._core.session import Session
 from .._sync.manager import Manager
 from ..stores.base import ClientSideStore, Store
@@ -76,7 +81,13 @@ def get_manager(environ: Environ) -> Manager:
 
 
 class _CommitFailed(Exception):
-    """Raised through the application when the commit in ``start_response`` failed."""
+    """Raised through the application when the commit in ``start_response`` failed: the
+    store was down (``reason`` empty: 503), or the changes did not land (``reason`` names
+    why: 409)."""
+
+    def __init__(self, reason: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class _Request:
@@ -116,6 +127,9 @@ class _Request:
                 logger.error("session.store_error: the session store failed on commit")
                 self.failed = True
                 raise _CommitFailed from exc
+            except SessionGone as exc:
+                self.failed = True
+                raise _CommitFailed(exc.reason) from exc
             self.committed = True
             self.headers, self.vary = outcome.headers, outcome.vary
         elif self.session.accessed:
@@ -176,8 +190,9 @@ class SessionMiddleware:
         clock: the time source, in epoch seconds; tests inject a fake one.
         **options: ``idle_timeout``, ``lifetime``, ``renew_interval`` (seconds or timedelta),
             ``cookie`` (:class:`~sojourn.CookieSettings`), ``transport``, ``limits``,
-            ``on_store_error`` (``"fail"`` or ``"anonymous"``), ``track_metadata``, ``engine``
-            — the same as the ASGI middleware.
+            ``on_store_error`` (``"fail"`` or ``"anonymous"``), ``track_metadata``,
+            ``rotate_every``, ``rotation_grace``, ``on_lost_write``, ``engine`` — the same as
+            the ASGI middleware.
     """
 
     def __init__(
@@ -196,6 +211,7 @@ class SessionMiddleware:
             clock=clock,
             on_store_error=self.options.on_store_error,
             track_metadata=self.options.track_metadata,
+            on_lost_write=self.options.on_lost_write,
         )
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
@@ -214,8 +230,8 @@ class SessionMiddleware:
         request = _Request(self.manager, session, start_response)
         try:
             result = self.app(environ, request)
-        except _CommitFailed:
-            return self._refuse(start_response)
+        except _CommitFailed as failed:
+            return self._refuse(start_response, failed.reason)
         # An application may call start_response lazily, on the first iteration of its body;
         # pull that first chunk here so a commit failure can still become a clean 503.
         if request.committed:
@@ -226,16 +242,20 @@ class SessionMiddleware:
             for chunk in iterator:
                 first.append(chunk)
                 break
-        except _CommitFailed:
+        except _CommitFailed as failed:
             _close(result)
-            return self._refuse(start_response)
+            return self._refuse(start_response, failed.reason)
         except BaseException:
             _close(result)
             raise
         return _Body(result, _chain(first, iterator), request)
 
     @staticmethod
-    def _refuse(start_response: StartResponse) -> list[bytes]:
+    def _refuse(start_response: StartResponse, lost: str = "") -> list[bytes]:
+        """503 when the store is down; 409 naming ``lost`` when the changes did not land."""
+        if lost:
+            start_response("409 Conflict", list(conflict_headers(lost)))
+            return [CONFLICT_BODY]
         start_response("503 Service Unavailable", list(UNAVAILABLE_HEADERS))
         return [UNAVAILABLE_BODY]
 
