@@ -109,8 +109,11 @@ def test_login_renames_marks_then_applies_with_the_principal() -> None:
     # The marker names the successor by its store key only, holds no data and no principal.
     assert mark.record.key == marker_key(rename.old)
     assert mark.record.meta == {"rotation": "login", "successor": rename.new}
-    assert mark.record.fields == {} and mark.record.principal is None
-    assert session_id not in repr(mark.record) and commit.issued_id not in repr(mark.record)
+    assert mark.record.fields == {}
+    assert mark.record.principal is None
+    assert commit.issued_id is not None
+    assert session_id not in repr(mark.record)
+    assert commit.issued_id not in repr(mark.record)
 
 
 def test_invalidate_deletes_and_clears() -> None:

@@ -298,8 +298,9 @@ class AsyncManager:
             except DRIVER_FAILURES as exc:
                 raise store_failed(exc) from exc
             if fate is None:  # forwarded to the successor of a periodic rotation: it landed
-                plan = plan._replace(headers=())  # the client keeps the ID it holds
-                return engine.committed(session, plan, now, gone=False, final=final)
+                plan = plan._replace(headers=())  # the client holds (or gets) the new ID
+                outcome = engine.committed(session, plan, now, gone=False, final=final)
+                return outcome._replace(previous=True)
             outcome = engine.committed(session, plan, now, gone=True, final=final)
             if plan.writes:
                 logger.warning(

@@ -68,12 +68,16 @@ class Outcome(NamedTuple):
             the cookie, and there is no ID). Adapters whose framework writes the cookie itself
             (Flask, Django) hand the client this value.
         gone: the session was found revoked or expired meanwhile; nothing was resurrected.
+        previous: ``session_id`` is the previous ID of a session rotated periodically, still
+            serving this request in its grace window: the client already holds (or is about to
+            receive) the new one, so an adapter that writes the cookie itself must not send it.
     """
 
     headers: tuple[tuple[str, str], ...] = ()
     vary: str | None = None
     session_id: str | None = None
     gone: bool = False
+    previous: bool = False
 
 
 # Opened and Outcome are made on every request: tuples, which are cheaper to build than frozen

@@ -530,6 +530,8 @@ class Engine:
         s.accessed = False
         if not commit.ops and s.doomed_key is None and not (s.rotate or s.logged_in):
             s.persist = False
+            if s.via_marker:
+                return self._outcome(commit, s.session_id)._replace(previous=True)
             return self._outcome(commit, s.session_id)  # a read, or an empty new one: no move
         s.doomed_key = None
         s.rotate = False
@@ -554,6 +556,8 @@ class Engine:
             s.expires_at = self.deadline_of(s, now)
         elif s.key is None:
             s.loaded = {}
+        if s.via_marker and commit.issued_id is None:
+            return self._outcome(commit, s.session_id)._replace(previous=True)
         return self._outcome(commit, s.session_id)
 
     def deadline_of(self, state: SessionState, now: float) -> float:

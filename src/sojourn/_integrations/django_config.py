@@ -31,7 +31,7 @@ from django.utils.module_loading import import_string
 
 from .._core.errors import ConfigurationError
 from .._core.plan import Engine
-from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, DEFAULT_ROTATION_GRACE, Policy
+from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, Policy
 from .._sync.manager import Manager
 from ..stores.base import ClientSideStore, Store
 from .django_codec import DJANGO_JSON
@@ -67,15 +67,19 @@ def clock() -> float:
 
 def configured_policy() -> Policy:
     """The timeouts from ``SOJOURN_IDLE_TIMEOUT`` / ``SOJOURN_LIFETIME``, and periodic
-    rotation from ``SOJOURN_ROTATE_EVERY`` / ``SOJOURN_ROTATION_GRACE``."""
+    rotation from ``SOJOURN_ROTATE_EVERY``.
+
+    Periodic rotation has no grace window under Django: Django's middleware sends the key it
+    holds with every save, so a request still holding the previous ID would hand it back to a
+    client that has the new one. Requests in flight with the previous ID see a fresh session,
+    and their saves raise ``UpdateError`` (Django's ``SessionInterrupted``).
+    """
     rotate_every = getattr(settings, "SOJOURN_ROTATE_EVERY", None)
     return Policy(
         idle_timeout=_seconds(getattr(settings, "SOJOURN_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT)),
         lifetime=_seconds(getattr(settings, "SOJOURN_LIFETIME", DEFAULT_LIFETIME)),
         rotate_every=None if rotate_every is None else _seconds(rotate_every),
-        rotation_grace=_seconds(
-            getattr(settings, "SOJOURN_ROTATION_GRACE", DEFAULT_ROTATION_GRACE)
-        ),
+        rotation_grace=0.0,
     )
 
 

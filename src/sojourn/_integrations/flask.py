@@ -445,8 +445,8 @@ class SojournSessionInterface(SessionInterface):
     ) -> str | None:
         """The ``Set-Cookie`` value Flask would send for this session now, if any."""
         session_id = outcome.session_id
-        if outcome.gone:  # rotated or ended under this request: the cookie is not ours to touch
-            return None
+        if outcome.gone or outcome.previous:
+            return None  # rotated or ended under this request: the cookie is not ours to touch
         if session_id is None:  # nothing stored: Flask's "if not session"
             return cookie.clear()[0][1] if session.modified or outcome.headers else None
         issued = session_id not in session._presented
