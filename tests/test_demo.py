@@ -116,9 +116,13 @@ async def test_login_rotates_the_id_and_shows_both_fingerprints(clients: ClientF
         f"session ID rotated: fingerprint {fingerprint(before)} -&gt; {fingerprint(after)}" in page
     )
     assert signed_in_as(page) == "alice"
-    # The old ID is dead.
+    # The old ID is dead: a request still carrying it gets no session of its own either (its
+    # cookie would replace the login's), but is told the ID was rotated.
     stale = await clients({"sid": before}).get("/")
-    assert signed_in_as(stale.text) == "nobody (anonymous)"
+    assert stale.status_code == 409
+    assert stale.headers["sojourn-session"] == "rotated"
+    assert "set-cookie" not in stale.headers
+    assert "alice" not in stale.text
 
 
 @pytest.mark.anyio

@@ -265,6 +265,14 @@ class Engine:
             state.rotated_at = rotated_at(record)
         return Session(state, data, self.limits, read_only, self.codec)
 
+    def missed(self, session: Session, key: str) -> None:
+        """``session`` stands in for the ID behind ``key``, which the store did not know."""
+        session._state.missed_key = key
+
+    def missed_key_of(self, session: Session) -> str | None:
+        """The key of the unknown ID ``session`` stands in for (see :meth:`missed`)."""
+        return session._state.missed_key
+
     def follow_marker(self, session: Session) -> None:
         """``session`` was loaded through the successor marker of its previous ID (periodic
         rotation's grace window): it keeps that ID, is never sent the new one, and never
@@ -481,6 +489,19 @@ class Engine:
         until = now + max(self.policy.rotation_grace, MARKER_SECONDS)
         meta = {"rotation": kind, "successor": new}
         return Mark(Record(marker_key(old), {}, None, now, now, until, None, meta))
+
+    def rejoin(self, session: Session, successor: str) -> bool:
+        """Make ``session``, whose periodic rotation found its ID already rotated by another
+        request (inside the grace window), commit to the ``successor`` key instead, keeping the
+        previous ID as :meth:`follow_marker` does. ``False`` (nothing changed) when the
+        session was rotating for a login or ``regenerate``, which must never land elsewhere.
+        """
+        s = session._state
+        if s.rotate or s.logged_in or s.key is None:
+            return False
+        s.key = successor
+        s.via_marker = True
+        return True
 
     def restart_login(self, session: Session, plan: Commit) -> bool:
         """Make a login whose session ended meanwhile (``plan``'s rename found it gone) a fresh

@@ -45,6 +45,10 @@ class SessionState:
         reseal: client-side: seal again even if unchanged (renewal, retired key).
         sealed_meta: client-side: the metadata as unsealed.
         rotated_at: when the session's current ID was issued (periodic rotation's clock).
+        missed_key: the store key of the ID the request presented and the store did not know
+            (a fresh session stands in): before creating a session for it, the manager asks
+            whether that ID was rotated meanwhile, so a straggler cannot replace the cookie of
+            the rotation with one of its own.
         via_marker: loaded through the successor marker of an ID rotated periodically, in its
             grace window: the request holds the previous ID, which it keeps (it is never sent
             the new one) and which never rotates again.
@@ -62,6 +66,7 @@ class SessionState:
         "loaded",
         "logged_in",
         "meta",
+        "missed_key",
         "now",
         "persist",
         "principal",
@@ -112,6 +117,7 @@ class SessionState:
         self.sealed_meta: dict[str, str] | None = None
         self.rotated_at = created_at
         self.via_marker = False
+        self.missed_key: str | None = None
 
     # -- requests recorded by the session's lifecycle methods ---------------------------------
 

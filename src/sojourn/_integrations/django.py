@@ -54,6 +54,9 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
     Attributes:
         store_error: the outage a store call met during this request, if any; the middleware
             answers 503 when it is set, whichever code (a view, another middleware) hit it.
+        moved_away: a ``flush()`` found that a login elsewhere had already moved the session to
+            a new key: the client holds that key now, and :class:`SessionMiddleware` does not
+            delete its cookie.
     """
 
     _session_key: str | None  # a validating property of SessionBase (annotation only)
@@ -65,6 +68,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
         self._deleted = False  # delete() ended the session this key names: save() refuses
         self._manager: Manager | None = None  # looked up once per request, not per call
         self.store_error: StoreUnavailable | None = None
+        self.moved_away = False
 
     @classmethod
     def get_manager(cls) -> Manager:
@@ -191,7 +195,8 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
             session = self._sojourn
             if session is not None and not session.is_new:
                 session.invalidate()
-                self._call(self._mgr().commit, session, final=False)
+                outcome = self._call(self._mgr().commit, session, final=False)
+                self.moved_away = outcome.gone
             elif self.session_key is not None:
                 self._call(self._mgr().delete, self.session_key)
             self._sojourn = None
@@ -338,10 +343,33 @@ class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]  # Djang
             return unavailable()  # met earlier, maybe by another middleware
         try:
             if self.transport is None:
-                return super().process_response(request, response)
+                answered: HttpResponseBase = super().process_response(request, response)
+                if self._stale_deletion(request, answered):
+                    # The cookie now names the session a rotation moved to: not ours to delete.
+                    answered.cookies.pop(settings.SESSION_COOKIE_NAME, None)
+                return answered
             return self._respond(request, response, self.transport)
         except StoreUnavailable:
             return unavailable()
+
+    @staticmethod
+    def _stale_deletion(request: HttpRequest, response: HttpResponseBase) -> bool:
+        """Whether Django's middleware is deleting a cookie whose session was rotated away
+        meanwhile (a stale logout, or a request that still carried the pre-rotation key and
+        found nothing): the client holds the new key, which a deletion would throw away."""
+        name = settings.SESSION_COOKIE_NAME
+        morsel = response.cookies.get(name)
+        if morsel is None or morsel.value:  # no cookie, or a key handed out: not a deletion
+            return False
+        session = getattr(request, "session", None)
+        if not isinstance(session, SessionStore):
+            return False
+        if session.moved_away:
+            return True
+        presented = request.COOKIES.get(name)
+        if not presented or session._deleted:  # this request's own logout: delete, as Django
+            return False
+        return session._call(session._mgr().was_rotated, presented)
 
     def _respond(
         self, request: HttpRequest, response: HttpResponseBase, transport: Transport

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
-from typing import ParamSpec, TypeVar
+from typing import Literal, ParamSpec, TypeVar
 
 from .._core.client_side import (
     cookie_context,
@@ -58,6 +58,7 @@ logger = logging.getLogger("sojourn.security")
 store_logger = logging.getLogger("sojourn")  # where the adapters have always logged outages
 
 CREATE_ATTEMPTS = 3
+REJOINED: Literal["rejoined"] = "rejoined"
 
 DRIVER_FAILURES = (OSError, TimeoutError)
 """Errors from a store's driver that mean it cannot be reached, not a bug."""
@@ -248,6 +249,8 @@ class Manager:
             session = self.engine.open(*live[0], now, read_only=read_only, meta=meta)
         else:
             session = self.engine.new(now, read_only=read_only, meta=meta)
+            if len(candidates) == 1 and not corrupt:
+                self.engine.missed(session, candidates[0][1])
         if corrupt and not live and not read_only:
             self.engine.discard(session, corrupt[0])
         return session
@@ -284,14 +287,25 @@ class Manager:
             if not plan.ops:  # a read, or a session untouched or left empty: no store call
                 return engine.committed(session, plan, now, gone=False, final=final)
             try:
+                missed = engine.missed_key_of(session)
+                creates = missed is not None and any(isinstance(op, Create) for op in plan.ops)
+                if creates and missed is not None and self._rotated(missed, now):
+                    # A straggler of a rotation: a session of its own would replace the cookie.
+                    engine.committed(session, plan, now, gone=True, final=final)
+                    raise SessionRotated("this request's session ID was rotated meanwhile")
                 failed = self._run(plan)
                 if failed is None:
                     if plan.ends is not None and not self._ending(plan.ends, now):
-                        plan = plan._replace(headers=())  # a login moved it: keep its cookie
+                        # A login had moved the session away: its cookie is not ours to clear.
+                        plan = plan._replace(headers=())
+                        outcome = engine.committed(session, plan, now, gone=False, final=final)
+                        return outcome._replace(gone=True)
                     return engine.committed(session, plan, now, gone=False, final=final)
                 if isinstance(failed, Rename) and engine.restart_login(session, plan):
                     continue  # a login never fails silently: a fresh authenticated session
-                fate = self._fate(failed, now)
+                fate = self._fate(session, failed, now)
+                if fate == REJOINED:
+                    continue  # another request rotated it first: commit to its successor
             except SessionExists:
                 continue  # a 256-bit ID collided: plan again with a fresh one
             except SessionError:
@@ -315,21 +329,36 @@ class Manager:
             return outcome
         raise StoreUnavailable("could not create a session with a fresh ID")
 
-    def _fate(self, failed: Apply | Rename, now: float) -> type[SessionGone] | None:
-        """What became of the session an operation found gone: rotated or ended; ``None`` when
-        a late change set was forwarded to the successor of a periodic rotation (within its
-        grace window) and landed there."""
+    def _fate(
+        self, session: Session, failed: Apply | Rename, now: float
+    ) -> type[SessionGone] | Literal["rejoined"] | None:
+        """What became of the session an operation found gone: rotated or ended.
+
+        Within the grace window of a periodic rotation, a late change set is forwarded to the
+        successor (``None``: it landed there), and a request that was itself about to rotate
+        periodically follows the successor instead (``"rejoined"``: plan the commit again).
+        """
         key = failed.key if isinstance(failed, Apply) else failed.old
-        store = self._server()
+        store, engine = self._server(), self.engine
         marker = store.load(marker_key(key), now)
-        found = self.engine.successor(marker, now)
+        found = engine.successor(marker, now)
         if found is None:
             return SessionEnded
-        if isinstance(failed, Apply) and marker is not None and self.engine.forwards(marker, now):
-            if store.apply(found[1], failed.changes):
+        if marker is not None and engine.forwards(marker, now):
+            if isinstance(failed, Rename):
+                if engine.rejoin(session, found[1]):
+                    return REJOINED
+            elif store.apply(found[1], failed.changes):
                 return None
-            return SessionEnded  # the successor is gone too: a logout or revocation
+            else:
+                return SessionEnded  # the successor is gone too: a logout or revocation
         return SessionRotated
+
+    def _rotated(self, key: str, now: float) -> bool:
+        """True if the ID behind ``key`` was rotated lately (its successor marker is there):
+        the client holds, or is about to receive, the new ID, and a session created now for
+        the old one would replace that cookie."""
+        return self.engine.successor(self._server().load(marker_key(key), now), now) is not None
 
     def _ending(self, key: str, now: float) -> bool:
         """A logout of ``key`` ran: True if its clearing headers should go out. False when a
@@ -370,6 +399,19 @@ class Manager:
             except CorruptSession:
                 return False
             return not self.engine.open(found, record, now).is_new
+        return False
+
+    def was_rotated(self, session_id: str) -> bool:
+        """True if ``session_id`` was rotated lately (a login, ``regenerate`` or periodic
+        rotation, within the last :data:`~sojourn._core.plan.MARKER_SECONDS` or the grace
+        window): its client holds, or is about to receive, the new ID, so a response must not
+        delete or replace the cookie on its behalf. A malformed ID is ``False``.
+
+        Raises:
+            StoreUnavailable: the store is down.
+        """
+        for _, key in self.engine.candidates([session_id])[:1]:
+            return self._call(self._rotated, key, self.clock())
         return False
 
     def delete(self, session_id: str) -> None:
