@@ -14,8 +14,11 @@ from ._core.errors import ConfigurationError as ConfigurationError
 from ._core.errors import CorruptSession as CorruptSession
 from ._core.errors import ReadOnlySession as ReadOnlySession
 from ._core.errors import ResponseStarted as ResponseStarted
+from ._core.errors import SessionEnded as SessionEnded
 from ._core.errors import SessionError as SessionError
 from ._core.errors import SessionExists as SessionExists
+from ._core.errors import SessionGone as SessionGone
+from ._core.errors import SessionRotated as SessionRotated
 from ._core.errors import SessionTooLarge as SessionTooLarge
 from ._core.errors import StoreUnavailable as StoreUnavailable
 from ._core.errors import UnencodableValue as UnencodableValue
@@ -64,9 +67,12 @@ __all__ = [
     "Renewal",
     "ResponseStarted",
     "Session",
+    "SessionEnded",
     "SessionError",
     "SessionExists",
+    "SessionGone",
     "SessionInfo",
+    "SessionRotated",
     "SessionTooLarge",
     "Store",
     "StoreUnavailable",
