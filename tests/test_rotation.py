@@ -190,3 +190,23 @@ def test_periodic_rotation_issues_a_new_id_once_and_forwards_in_the_grace_window
     assert m.commit(through_old).headers == ()  # never a third ID
     clock.advance(10)
     assert m.load([old]).is_new  # past the window
+
+
+def test_a_stale_logout_ends_a_regenerated_session_but_not_a_new_login(store: Store) -> None:
+    clock = FakeClock()
+    m = manager(store, clock)
+    for rotation, survives in (("regenerate", False), ("login", True)):
+        old = stored(m, cart="1")
+        logout = m.load([old])  # a tab's logout, loaded before the rotation
+        rotating = m.load([old])
+        if rotation == "login":
+            rotating.login("alice")
+        else:
+            rotating.regenerate()
+        new = m.commit(rotating).session_id
+        assert new is not None
+        logout.invalidate()
+        outcome = m.commit(logout)
+        assert (not m.load([new]).is_new) is survives, rotation
+        clears = any("Max-Age=0" in value for _, value in outcome.headers)
+        assert clears is not survives, rotation

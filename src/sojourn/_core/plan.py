@@ -279,7 +279,7 @@ class Engine:
         rotates again from it."""
         session._state.via_marker = True
 
-    def successor(self, marker: Record | None, now: float) -> tuple[str, str] | None:
+    def successor(self, marker: Record | None) -> tuple[str, str] | None:
         """What a successor marker says: ``(kind of rotation, successor's store key)``, or
         ``None`` when there is no marker (the session was ended, not rotated)."""
         if marker is None or marker.fields or marker.principal is not None:
@@ -292,7 +292,7 @@ class Engine:
     def forwards(self, marker: Record, now: float) -> bool:
         """True if the previous ID behind ``marker`` still serves its session at ``now``: only
         after a periodic rotation, and only within the grace window."""
-        found = self.successor(marker, now)
+        found = self.successor(marker)
         return (
             found is not None
             and found[0] == ROTATED_PERIODICALLY

@@ -35,7 +35,7 @@ from .._core.errors import (
 from .._core.ids import fingerprint_of_key, marker_key
 from .._core.opening import Opened, Outcome, metadata
 from .._core.plan import (
-    ROTATED_PERIODICALLY,
+    ROTATED_BY_LOGIN,
     Apply,
     Commit,
     Create,
@@ -341,7 +341,7 @@ class Manager:
         key = failed.key if isinstance(failed, Apply) else failed.old
         store, engine = self._server(), self.engine
         marker = store.load(marker_key(key), now)
-        found = engine.successor(marker, now)
+        found = engine.successor(marker)
         if found is None:
             return SessionEnded
         if marker is not None and engine.forwards(marker, now):
@@ -358,18 +358,18 @@ class Manager:
         """True if the ID behind ``key`` was rotated lately (its successor marker is there):
         the client holds, or is about to receive, the new ID, and a session created now for
         the old one would replace that cookie."""
-        return self.engine.successor(self._server().load(marker_key(key), now), now) is not None
+        return self.engine.successor(self._server().load(marker_key(key), now)) is not None
 
     def _ending(self, key: str, now: float) -> bool:
         """A logout of ``key`` ran: True if its clearing headers should go out. False when a
-        login had moved the session away (the client holds the new ID, which is not this
-        request's to clear); after a periodic rotation the successor is the same session, and
-        is logged out too."""
+        login had moved the session away (a new authentication, whose cookie the client holds
+        and which is not this request's to end); after a ``regenerate`` or a periodic rotation
+        the successor is the same session, and is logged out too."""
         store = self._server()
-        found = self.engine.successor(store.load(marker_key(key), now), now)
+        found = self.engine.successor(store.load(marker_key(key), now))
         if found is None:
             return True
-        if found[0] == ROTATED_PERIODICALLY:
+        if found[0] != ROTATED_BY_LOGIN:
             store.delete(found[1])
             return True
         return False
@@ -381,7 +381,7 @@ class Manager:
         marker = store.load(marker_key(key), now)
         if marker is None or not self.engine.forwards(marker, now):
             return None
-        found = self.engine.successor(marker, now)
+        found = self.engine.successor(marker)
         return None if found is None else store.load(found[1], now, self.engine.renewal(now))
 
     # -- by ID, for framework APIs that name sessions (Django's exists/delete/clear_expired) --
