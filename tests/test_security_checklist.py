@@ -21,7 +21,7 @@ from tests.sec_collect import ENV
 from tests.security_items import ID_PATTERN, ITEMS, TESTED, Documented, Status, Unimplemented
 
 ROOT = Path(__file__).resolve().parent.parent
-COLLECT = ("-m", "pytest", "--collect-only", "-q", "-p", "tests.sec_collect")
+COLLECT: tuple[str, ...] = ("-m", "pytest", "--collect-only", "-q", "-p", "tests.sec_collect")
 COLLECT += ("-p", "no:cacheprovider")
 
 
