@@ -76,6 +76,7 @@ async def login(client: httpx.AsyncClient, user: str, password: str) -> httpx.Re
     return await client.post("/login", data={"username": user, "password": password, "csrf": token})
 
 
+@pytest.mark.sec("SEC-53")
 @pytest.mark.anyio
 async def test_home_shows_the_session_but_never_its_id(clients: ClientFactory) -> None:
     client = clients()

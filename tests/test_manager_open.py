@@ -44,6 +44,7 @@ def test_a_request_with_a_live_cookie_opens_its_session() -> None:
     assert (opened.refuse, opened.save) == (False, True)
 
 
+@pytest.mark.sec("SEC-48")
 def test_a_store_outage_is_refused_by_default() -> None:
     broken = BrokenStore(MemoryStore(), fail_on=frozenset({"load"}))
     opened = manager(broken).open([("cookie", "sid=" + "A" * 43)])
@@ -51,6 +52,7 @@ def test_a_store_outage_is_refused_by_default() -> None:
     assert opened.session.is_new
 
 
+@pytest.mark.sec("SEC-48")
 def test_or_served_anonymously_and_never_saved() -> None:
     broken = BrokenStore(MemoryStore(), fail_on=frozenset({"load"}))
     opened = manager(broken, on_store_error="anonymous").open([("cookie", "sid=" + "A" * 43)])

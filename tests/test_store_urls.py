@@ -69,6 +69,7 @@ def test_unknown_schemes_are_refused(url: str) -> None:
         open_sync_store(url)
 
 
+@pytest.mark.sec("SEC-55")
 def test_errors_never_echo_the_url() -> None:
     with pytest.raises(ConfigurationError) as caught:
         open_store("bogus://user:hunter2@host/db")
@@ -144,5 +145,6 @@ def test_a_store_class_without_from_url_is_a_configuration_error(
         ("mysql://root@h/test", "mysql://root@h/test"),
     ],
 )
+@pytest.mark.sec("SEC-55")
 def test_redact_hides_passwords(url: str, shown: str) -> None:
     assert redact(url) == shown

@@ -100,6 +100,7 @@ def cookie_value(header: str) -> str:
     return header.split(";", 1)[0].split("=", 1)[1]
 
 
+@pytest.mark.sec("SEC-06")
 @pytest.mark.anyio
 async def test_anonymous_read_sets_no_cookie_and_writes_nothing(
     store: AsyncStore, clock: FakeClock
@@ -115,6 +116,7 @@ async def test_anonymous_read_sets_no_cookie_and_writes_nothing(
     assert await store.load(store_key(bogus), clock()) is None
 
 
+@pytest.mark.sec("SEC-10")
 @pytest.mark.anyio
 async def test_a_write_sets_a_secure_cookie(store: AsyncStore, clock: FakeClock) -> None:
     async with client_for(make_app(store, clock)) as client:
@@ -129,6 +131,7 @@ async def test_a_write_sets_a_secure_cookie(store: AsyncStore, clock: FakeClock)
         assert await store.load(store_key(cookie_value(header)), clock()) is not None
 
 
+@pytest.mark.sec("SEC-05")
 @pytest.mark.anyio
 async def test_an_unknown_id_is_never_adopted(store: AsyncStore, clock: FakeClock) -> None:
     planted = new_session_id()
@@ -144,6 +147,7 @@ async def test_an_unknown_id_is_never_adopted(store: AsyncStore, clock: FakeCloc
     assert await store.load(store_key(planted), clock()) is None
 
 
+@pytest.mark.sec("SEC-07", "SEC-08")
 @pytest.mark.anyio
 async def test_login_issues_a_new_id_and_the_old_one_is_dead(
     store: AsyncStore, clock: FakeClock
@@ -163,6 +167,7 @@ async def test_login_issues_a_new_id_and_the_old_one_is_dead(
         assert (await replay.get("/read")).json() == {"name": None, "keys": []}
 
 
+@pytest.mark.sec("SEC-25")
 @pytest.mark.anyio
 async def test_invalidate_clears_the_cookie_and_the_record(
     store: AsyncStore, clock: FakeClock
@@ -179,6 +184,7 @@ async def test_invalidate_clears_the_cookie_and_the_record(
     assert await store.load(store_key(cookie_value(header)), clock()) is None
 
 
+@pytest.mark.sec("SEC-47")
 @pytest.mark.anyio
 async def test_twenty_concurrent_writers_on_one_session_all_survive(
     store: AsyncStore, clock: FakeClock
@@ -192,6 +198,7 @@ async def test_twenty_concurrent_writers_on_one_session_all_survive(
     assert keys == sorted(["name", *(f"k{i}" for i in range(20))])
 
 
+@pytest.mark.sec("SEC-20")
 @pytest.mark.anyio
 async def test_a_session_idle_past_the_timeout_is_not_served(
     store: AsyncStore, clock: FakeClock
@@ -204,6 +211,7 @@ async def test_a_session_idle_past_the_timeout_is_not_served(
         assert (await client.get("/read")).json()["name"] is None
 
 
+@pytest.mark.sec("SEC-20")
 @pytest.mark.anyio
 async def test_reads_renew_the_idle_deadline(store: AsyncStore, clock: FakeClock) -> None:
     async with client_for(make_app(store, clock, idle_timeout=10)) as client:
@@ -213,6 +221,7 @@ async def test_reads_renew_the_idle_deadline(store: AsyncStore, clock: FakeClock
             assert (await client.get("/read")).json()["name"] == "busy"
 
 
+@pytest.mark.sec("SEC-21")
 @pytest.mark.anyio
 async def test_the_absolute_lifetime_ends_a_busy_session(
     store: AsyncStore, clock: FakeClock
@@ -227,6 +236,7 @@ async def test_the_absolute_lifetime_ends_a_busy_session(
         assert (await client.get("/read")).json()["name"] is None
 
 
+@pytest.mark.sec("SEC-17")
 @pytest.mark.anyio
 async def test_a_route_that_never_touches_the_session_gets_no_vary(
     store: AsyncStore, clock: FakeClock

@@ -106,6 +106,7 @@ async def test_a_write_sets_a_secure_sealed_cookie(store: CookieStore, clock: Fa
         assert "set-cookie" not in read_back.headers  # reading needs no new cookie
 
 
+@pytest.mark.sec("SEC-05")
 @pytest.mark.anyio
 async def test_a_planted_value_is_never_adopted(store: CookieStore, clock: FakeClock) -> None:
     async with client_for(make_app(store, clock)) as client:
@@ -117,6 +118,7 @@ async def test_a_planted_value_is_never_adopted(store: CookieStore, clock: FakeC
             assert session_cookie(response) is None
 
 
+@pytest.mark.sec("SEC-07")
 @pytest.mark.anyio
 async def test_login_reseals_under_a_new_fingerprint_and_keeps_data(
     store: CookieStore, clock: FakeClock
@@ -143,6 +145,7 @@ async def test_logout_clears_the_cookie(store: CookieStore, clock: FakeClock) ->
         assert (await client.get("/read")).json()["name"] is None
 
 
+@pytest.mark.sec("SEC-28")
 @pytest.mark.anyio
 async def test_a_replayed_cookie_is_refused_once_revoked_by_the_hook(clock: FakeClock) -> None:
     revoked_before: dict[str, float] = {}
@@ -165,6 +168,7 @@ async def test_a_replayed_cookie_is_refused_once_revoked_by_the_hook(clock: Fake
         assert (await thief.get("/whoami")).json()["principal"] is None
 
 
+@pytest.mark.sec("SEC-22")
 @pytest.mark.anyio
 async def test_idle_timeout_is_enforced_from_the_sealed_cookie(
     store: CookieStore, clock: FakeClock
@@ -182,6 +186,7 @@ async def test_idle_timeout_is_enforced_from_the_sealed_cookie(
         assert (await replay.get("/read")).json()["name"] is None
 
 
+@pytest.mark.sec("SEC-30", "SEC-39")
 @pytest.mark.anyio
 async def test_flipping_any_byte_of_the_cookie_gives_a_fresh_session_and_a_200(
     store: CookieStore, clock: FakeClock
@@ -208,6 +213,7 @@ async def test_flipping_any_byte_of_the_cookie_gives_a_fresh_session_and_a_200(
             assert response.json() == {"name": None, "keys": []}, position
 
 
+@pytest.mark.sec("SEC-36")
 @pytest.mark.anyio
 async def test_a_cookie_under_a_retired_key_is_accepted_resealed_then_refused(
     clock: FakeClock,
@@ -233,6 +239,7 @@ async def test_a_cookie_under_a_retired_key_is_accepted_resealed_then_refused(
         assert (await client.get("/read")).json()["name"] == "changed"
 
 
+@pytest.mark.sec("SEC-13")
 @pytest.mark.anyio
 async def test_a_session_too_large_for_a_cookie_fails_naming_the_limit(
     store: CookieStore, clock: FakeClock
@@ -252,6 +259,7 @@ def test_a_header_transport_is_refused(store: CookieStore) -> None:
         SessionMiddleware(app, store=store, transport=HeaderTransport())
 
 
+@pytest.mark.sec("SEC-33")
 @pytest.mark.anyio
 async def test_cookies_from_another_cookie_name_do_not_open(clock: FakeClock) -> None:
     from sojourn import CookieSettings
@@ -267,6 +275,7 @@ async def test_cookies_from_another_cookie_name_do_not_open(clock: FakeClock) ->
         assert (await client.get("/read")).json()["name"] is None
 
 
+@pytest.mark.sec("SEC-13")
 @pytest.mark.anyio
 async def test_the_largest_session_that_fits_uses_the_whole_4096_bytes(
     store: CookieStore, clock: FakeClock
@@ -304,6 +313,7 @@ class CountingCookieStore(CookieStore):
         return super().unseal(token, context, now)
 
 
+@pytest.mark.sec("SEC-51", "SEC-52")
 @pytest.mark.anyio
 async def test_a_cookie_header_full_of_junk_costs_at_most_three_attempts(clock: FakeClock) -> None:
     store = CountingCookieStore([NEW_KEY])
@@ -318,6 +328,7 @@ async def test_a_cookie_header_full_of_junk_costs_at_most_three_attempts(clock: 
     assert store.attempts == 3  # three for the long junk, none for values too short
 
 
+@pytest.mark.sec("SEC-28", "SEC-48")
 @pytest.mark.anyio
 async def test_a_failing_accept_hook_answers_503(clock: FakeClock) -> None:
     healthy = True

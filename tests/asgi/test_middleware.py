@@ -36,6 +36,7 @@ def memory() -> AsyncMemoryStore:
     return AsyncMemoryStore()
 
 
+@pytest.mark.sec("SEC-43")
 @pytest.mark.anyio
 async def test_no_store_call_without_a_session_id(memory: AsyncMemoryStore) -> None:
     counting = CountingStore(memory)
@@ -49,6 +50,7 @@ async def test_no_store_call_without_a_session_id(memory: AsyncMemoryStore) -> N
     assert counting.calls == []
 
 
+@pytest.mark.sec("SEC-47")
 @pytest.mark.anyio
 async def test_a_read_only_request_costs_one_store_call_and_no_write(
     memory: AsyncMemoryStore,
@@ -81,6 +83,7 @@ async def test_unchanged_in_place_values_are_not_written_but_edits_are(
     assert counting.calls == ["create", "load", "apply"]
 
 
+@pytest.mark.sec("SEC-59")
 @pytest.mark.anyio
 async def test_a_server_error_response_is_not_committed(memory: AsyncMemoryStore) -> None:
     async def broken(request: Request) -> Response:
@@ -97,6 +100,7 @@ async def test_a_server_error_response_is_not_committed(memory: AsyncMemoryStore
         assert (await client.get("/read")).json()["keys"] == ["name"]
 
 
+@pytest.mark.sec("SEC-17")
 @pytest.mark.anyio
 async def test_vary_is_merged_with_the_apps_own(memory: AsyncMemoryStore) -> None:
     async def varied(request: Request) -> Response:
@@ -110,6 +114,7 @@ async def test_vary_is_merged_with_the_apps_own(memory: AsyncMemoryStore) -> Non
     assert response.headers.get_list("vary") == ["Accept-Encoding, Cookie"]
 
 
+@pytest.mark.sec("SEC-51")
 @pytest.mark.anyio
 async def test_two_live_session_cookies_give_no_session(memory: AsyncMemoryStore) -> None:
     app = make_app(memory, FakeClock())
@@ -123,6 +128,7 @@ async def test_two_live_session_cookies_give_no_session(memory: AsyncMemoryStore
         assert (await both.get("/read", headers=one_live)).json()["name"] == "one"
 
 
+@pytest.mark.sec("SEC-19")
 @pytest.mark.anyio
 async def test_header_transport_round_trip(memory: AsyncMemoryStore) -> None:
     app = make_app(memory, FakeClock(), transport=HeaderTransport())
@@ -142,6 +148,7 @@ async def test_header_transport_round_trip(memory: AsyncMemoryStore) -> None:
         assert query.json()["name"] is None  # never accepted from the query string
 
 
+@pytest.mark.sec("SEC-10")
 @pytest.mark.anyio
 async def test_plain_http_cookies_must_be_asked_for(memory: AsyncMemoryStore) -> None:
     app = make_app(memory, FakeClock(), cookie=CookieSettings(secure=False))
@@ -154,6 +161,7 @@ async def test_plain_http_cookies_must_be_asked_for(memory: AsyncMemoryStore) ->
         assert (await client.get("/read")).json()["name"] == "dev"
 
 
+@pytest.mark.sec("SEC-57")
 @pytest.mark.anyio
 async def test_changes_after_a_streaming_response_starts_are_saved(
     memory: AsyncMemoryStore,
@@ -176,6 +184,7 @@ async def test_changes_after_a_streaming_response_starts_are_saved(
         assert "late" in (await client.get("/read")).json()["keys"]
 
 
+@pytest.mark.sec("SEC-57")
 @pytest.mark.anyio
 async def test_a_new_session_cannot_start_after_the_headers_went_out(
     memory: AsyncMemoryStore,
@@ -202,6 +211,7 @@ async def test_a_new_session_cannot_start_after_the_headers_went_out(
     assert len(errors) == 1
 
 
+@pytest.mark.sec("SEC-57")
 def test_websocket_sessions_are_read_only() -> None:
     seen: dict[str, Any] = {}
 
@@ -225,6 +235,7 @@ def test_websocket_sessions_are_read_only() -> None:
     assert seen == {"name": "socket", "error": "ReadOnlySession"}
 
 
+@pytest.mark.sec("SEC-26")
 @pytest.mark.anyio
 async def test_revoke_from_another_session_ends_an_in_flight_request_cleanly(
     memory: AsyncMemoryStore,
@@ -256,6 +267,7 @@ async def test_revoke_from_another_session_ends_an_in_flight_request_cleanly(
     assert await memory.load(store_key(cookie_value(header)), FakeClock()()) is None
 
 
+@pytest.mark.sec("SEC-57")
 @pytest.mark.anyio
 async def test_lifespan_passes_through(memory: AsyncMemoryStore) -> None:
     started: list[str] = []

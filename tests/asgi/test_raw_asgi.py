@@ -37,6 +37,7 @@ def cookie_of(headers: Headers) -> bytes:
     return line.split(b";")[0]
 
 
+@pytest.mark.sec("SEC-56")
 async def test_a_message_the_app_sends_for_every_response_never_keeps_a_cookie() -> None:
     # One user's Set-Cookie written into a shared message would go to every later visitor.
     start = {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"t")]}

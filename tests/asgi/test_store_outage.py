@@ -23,6 +23,7 @@ def broken_app(tmp_path: Path, **options: object) -> Starlette:
     return make_app(store, FakeClock(), **options)
 
 
+@pytest.mark.sec("SEC-48", "SEC-55")
 @pytest.mark.anyio
 async def test_a_store_down_on_load_answers_503(tmp_path: Path) -> None:
     async with client_for(broken_app(tmp_path)) as client:
@@ -35,6 +36,7 @@ async def test_a_store_down_on_load_answers_503(tmp_path: Path) -> None:
     assert session_cookie(response) is None
 
 
+@pytest.mark.sec("SEC-48")
 @pytest.mark.anyio
 async def test_a_store_down_on_commit_answers_503_without_a_cookie(tmp_path: Path) -> None:
     async with client_for(broken_app(tmp_path)) as client:
@@ -50,6 +52,7 @@ async def test_requests_without_an_id_never_touch_a_down_store(tmp_path: Path) -
     assert response.status_code == 200
 
 
+@pytest.mark.sec("SEC-48")
 @pytest.mark.anyio
 async def test_anonymous_mode_serves_without_saving(tmp_path: Path) -> None:
     app = broken_app(tmp_path, on_store_error="anonymous")

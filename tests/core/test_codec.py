@@ -27,11 +27,13 @@ def test_json_values_round_trip(value: object) -> None:
     "value",
     [math.nan, math.inf, (1, 2), {1, 2}, b"x", datetime.date(2020, 1, 1), object(), {1: "a"}],
 )
+@pytest.mark.sec("SEC-38")
 def test_non_json_values_are_rejected_with_the_key_named(value: object) -> None:
     with pytest.raises(UnencodableValue, match="'cart'"):
         encode_value("cart", {"inner": [value]})
 
 
+@pytest.mark.sec("SEC-40")
 def test_depth_and_size_limits() -> None:
     limits = CodecLimits(max_value_bytes=100, max_depth=3)
     encode_value("ok", [[["x"]]][0], limits)
@@ -55,11 +57,13 @@ def test_depth_and_size_limits() -> None:
         b"x" * (64 * 1024 + 1),
     ],
 )
+@pytest.mark.sec("SEC-39", "SEC-40")
 def test_bad_stored_bytes_are_corrupt(data: bytes) -> None:
     with pytest.raises(CorruptSession):
         decode_value(data)
 
 
+@pytest.mark.sec("SEC-38")
 def test_a_pickle_is_never_unpickled(monkeypatch: pytest.MonkeyPatch) -> None:
     def sentinel(*args: object, **kwargs: object) -> None:
         raise AssertionError("pickle.loads was called")
@@ -105,6 +109,7 @@ def test_decoding_accepts_and_refuses_exactly_what_json_loads_does(text: str) ->
     assert decode_value(text.encode()) == expected
 
 
+@pytest.mark.sec("SEC-40")
 def test_a_small_int_limit_still_applies_to_ints() -> None:
     with pytest.raises(SessionTooLarge):
         encode_value("n", 10**20, CodecLimits(max_value_bytes=10))

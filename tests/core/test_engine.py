@@ -27,6 +27,7 @@ def stored(engine: Engine, **fields: bytes) -> tuple[str, Session]:
     return session_id, engine.open(session_id, record, NOW)
 
 
+@pytest.mark.sec("SEC-06")
 def test_an_untouched_session_commits_nothing() -> None:
     engine = Engine()
     _, session = stored(engine)
@@ -34,6 +35,7 @@ def test_an_untouched_session_commits_nothing() -> None:
     assert engine.close(engine.new(NOW), NOW).empty
 
 
+@pytest.mark.sec("SEC-17", "SEC-47")
 def test_reading_adds_vary_but_writes_nothing() -> None:
     engine = Engine()
     _, session = stored(engine)
@@ -44,6 +46,7 @@ def test_reading_adds_vary_but_writes_nothing() -> None:
     assert commit.vary == "Cookie"
 
 
+@pytest.mark.sec("SEC-05", "SEC-45")
 def test_a_new_session_with_data_is_created_with_a_fresh_id() -> None:
     ids = iter([new_session_id()])
     engine = Engine(id_factory=lambda: next(ids))
@@ -59,6 +62,7 @@ def test_a_new_session_with_data_is_created_with_a_fresh_id() -> None:
     assert commit.headers[0][1].startswith(f"__Host-sid={commit.issued_id};")
 
 
+@pytest.mark.sec("SEC-06")
 def test_an_empty_new_session_is_never_stored() -> None:
     engine = Engine()
     session = engine.new(NOW)
@@ -69,6 +73,7 @@ def test_an_empty_new_session_is_never_stored() -> None:
     assert commit.headers == ()
 
 
+@pytest.mark.sec("SEC-47")
 def test_only_changed_keys_are_applied() -> None:
     engine = Engine()
     _, session = stored(engine, a=b"1", b=b"2", c=b"[1]")
@@ -92,6 +97,7 @@ def test_in_place_edits_are_detected() -> None:
     assert dict(op.changes.set) == {"cart": b'["x"]'}
 
 
+@pytest.mark.sec("SEC-07", "SEC-09")
 def test_login_renames_marks_then_applies_with_the_principal() -> None:
     engine = Engine()
     session_id, session = stored(engine)
@@ -116,6 +122,7 @@ def test_login_renames_marks_then_applies_with_the_principal() -> None:
     assert commit.issued_id not in repr(mark.record)
 
 
+@pytest.mark.sec("SEC-25")
 def test_invalidate_deletes_and_clears() -> None:
     engine = Engine()
     session_id, session = stored(engine)
@@ -154,6 +161,7 @@ def test_a_read_past_the_renewal_interval_touches_nothing_the_store_renewed() ->
     assert engine.close(fresh, NOW + 5).ops == ()
 
 
+@pytest.mark.sec("SEC-20", "SEC-21")
 def test_a_record_dead_by_policy_is_not_served_and_is_deleted() -> None:
     engine = Engine(policy=Policy(idle_timeout=10, lifetime=20))
     session_id = new_session_id()
@@ -164,6 +172,7 @@ def test_a_record_dead_by_policy_is_not_served_and_is_deleted() -> None:
     assert engine.close(session, NOW + 30).ops == (Delete(record.key),)
 
 
+@pytest.mark.sec("SEC-39")
 def test_corrupt_data_gives_a_fresh_session(caplog: pytest.LogCaptureFixture) -> None:
     engine = Engine()
     session_id = new_session_id()
@@ -174,6 +183,7 @@ def test_corrupt_data_gives_a_fresh_session(caplog: pytest.LogCaptureFixture) ->
     assert session_id not in caplog.text
 
 
+@pytest.mark.sec("SEC-40")
 def test_size_limit_is_enforced_at_commit() -> None:
     engine = Engine(limits=CodecLimits(max_session_bytes=10))
     session = engine.new(NOW)
@@ -182,6 +192,7 @@ def test_size_limit_is_enforced_at_commit() -> None:
         engine.close(session, NOW)
 
 
+@pytest.mark.sec("SEC-38")
 def test_non_json_values_fail_at_assignment() -> None:
     session = Engine().new(NOW)
     with pytest.raises(UnencodableValue, match="'when'"):
@@ -190,6 +201,7 @@ def test_non_json_values_fail_at_assignment() -> None:
         session[1] = "x"  # type: ignore[index]
 
 
+@pytest.mark.sec("SEC-43", "SEC-51")
 def test_candidates_are_validated_deduplicated_and_capped() -> None:
     engine = Engine()
     ids = [new_session_id() for _ in range(5)]
@@ -197,6 +209,7 @@ def test_candidates_are_validated_deduplicated_and_capped() -> None:
     assert [i for i, _ in found] == ids[:3]
 
 
+@pytest.mark.sec("SEC-53")
 def test_repr_never_shows_the_id() -> None:
     engine = Engine()
     session_id, session = stored(engine)
@@ -208,6 +221,7 @@ def test_repr_never_shows_the_id() -> None:
 @pytest.mark.parametrize(
     ("idle", "lifetime", "interval"), [(0, 10, None), (10, 5, None), (10, 20, 10), (-1, 1, None)]
 )
+@pytest.mark.sec("SEC-21")
 def test_bad_policies_are_refused(idle: float, lifetime: float, interval: float | None) -> None:
     from sojourn import ConfigurationError
 

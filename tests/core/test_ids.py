@@ -12,6 +12,7 @@ from sojourn import ConfigurationError, fingerprint, new_session_id
 from sojourn._core.ids import is_valid_session_id, store_key
 
 
+@pytest.mark.sec("SEC-01")
 def test_ids_are_43_url_safe_characters_and_unique() -> None:
     ids = [new_session_id() for _ in range(20_000)]
     assert len(set(ids)) == len(ids)
@@ -19,6 +20,7 @@ def test_ids_are_43_url_safe_characters_and_unique() -> None:
     assert all(len(base64.urlsafe_b64decode(i + "=")) == 32 for i in ids[:100])
 
 
+@pytest.mark.sec("SEC-01")
 def test_ids_do_not_use_the_random_module(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*args: object) -> None:
         raise AssertionError("random used")
@@ -28,6 +30,7 @@ def test_ids_do_not_use_the_random_module(monkeypatch: pytest.MonkeyPatch) -> No
     assert is_valid_session_id(new_session_id())
 
 
+@pytest.mark.sec("SEC-01")
 def test_every_bit_is_about_half_set() -> None:
     ids = [base64.urlsafe_b64decode(new_session_id() + "=") for _ in range(4000)]
     for bit in range(0, 256, 7):
@@ -35,6 +38,7 @@ def test_every_bit_is_about_half_set() -> None:
         assert 0.44 < share < 0.56
 
 
+@pytest.mark.sec("SEC-01")
 def test_short_ids_are_refused() -> None:
     with pytest.raises(ConfigurationError):
         new_session_id(15)
@@ -58,10 +62,12 @@ def test_short_ids_are_refused() -> None:
         "a" * 42 + "B",  # non-canonical: the last character carries non-zero padding bits
     ],
 )
+@pytest.mark.sec("SEC-43")
 def test_malformed_ids_are_invalid(value: str) -> None:
     assert not is_valid_session_id(value)
 
 
+@pytest.mark.sec("SEC-41", "SEC-53")
 def test_store_keys_and_fingerprints_reveal_nothing() -> None:
     session_id = new_session_id()
     key = store_key(session_id)
@@ -84,6 +90,7 @@ def _canonical_by_decoding(value: str, nbytes: int) -> bool:
     return len(raw) == nbytes and base64.urlsafe_b64encode(raw).rstrip(b"=").decode() == value
 
 
+@pytest.mark.sec("SEC-43")
 @pytest.mark.parametrize("nbytes", [16, 24, 32, 33, 48])
 def test_validation_agrees_with_decoding_and_reencoding(nbytes: int) -> None:
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"

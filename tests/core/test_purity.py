@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import sojourn
 
 CORE = Path(sojourn.__file__).parent / "_core"
@@ -63,6 +65,7 @@ def test_relative_imports_are_resolved_so_the_check_can_fail() -> None:
     assert "sojourn.stores.memory" in imports_of(PACKAGE / "stores" / "threaded.py")
 
 
+@pytest.mark.sec("SEC-38", "SEC-01")
 def test_no_code_executing_serializer_or_random_anywhere() -> None:
     for path in sorted(Path(sojourn.__file__).parent.rglob("*.py")):
         bad = {name.split(".")[0] for name in imports_of(path)} & FORBIDDEN_ANYWHERE

@@ -82,6 +82,7 @@ def test_write_read_login_logout(adapter: Any) -> None:
     assert read_user(client) is None
 
 
+@pytest.mark.sec("SEC-30")
 def test_any_flipped_character_gives_a_fresh_session_and_a_200(adapter: Any) -> None:
     store = CookieStore([KEY])
     client = adapter(store)
@@ -97,6 +98,7 @@ def test_any_flipped_character_gives_a_fresh_session_and_a_200(adapter: Any) -> 
         assert json.loads(response.text) == {"principal": None}, position
 
 
+@pytest.mark.sec("SEC-22")
 def test_idle_timeout_is_enforced(adapter: Any) -> None:
     clock = FakeClock()
     client = adapter(CookieStore([KEY]), idle_timeout=10, clock=clock)
@@ -109,6 +111,7 @@ def test_idle_timeout_is_enforced(adapter: Any) -> None:
     assert read_user(client) is None
 
 
+@pytest.mark.sec("SEC-36")
 def test_rotation_accepts_reseals_then_refuses(adapter: Any) -> None:
     old_client = adapter(CookieStore([OLD_KEY]))
     old_client.get(f"{BASE}/write?user=kept")

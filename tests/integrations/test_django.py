@@ -62,6 +62,7 @@ def body(client: DjangoClient, url: str) -> object:
 # -- the acceptance scenario --------------------------------------------------------------------
 
 
+@pytest.mark.sec("SEC-06")
 def test_anonymous_read_sets_no_cookie_and_writes_nothing(store: Store) -> None:
     counting = CountingStore(store)
     with override_settings(SOJOURN_STORE=counting):
@@ -73,6 +74,7 @@ def test_anonymous_read_sets_no_cookie_and_writes_nothing(store: Store) -> None:
     assert counting.calls == []
 
 
+@pytest.mark.sec("SEC-10")
 def test_write_sets_a_secure_cookie(store: Store) -> None:
     client = Client()
     response = client.get("/write?user=alice", secure=True)
@@ -88,6 +90,7 @@ def test_write_sets_a_secure_cookie(store: Store) -> None:
     assert body(client, "/read") == {"user": "alice"}
 
 
+@pytest.mark.sec("SEC-05")
 def test_unknown_well_formed_id_is_never_adopted(store: Store) -> None:
     client = Client()
     forged = "A" * 43
@@ -99,6 +102,7 @@ def test_unknown_well_formed_id_is_never_adopted(store: Store) -> None:
     assert record_of(store, forged) is None
 
 
+@pytest.mark.sec("SEC-08", "SEC-60")
 def test_auth_login_rotates_the_id_and_the_old_one_is_dead(store: Store) -> None:
     client = Client()
     client.get("/write?cart=3", secure=True)
@@ -119,6 +123,7 @@ def test_auth_login_rotates_the_id_and_the_old_one_is_dead(store: Store) -> None
     assert body(replay, "/whoami") == {"user": None}
 
 
+@pytest.mark.sec("SEC-08", "SEC-25", "SEC-60")
 def test_auth_logout_clears_cookie_and_record(store: Store) -> None:
     client = Client()
     client.get("/login?user=alice", secure=True)
@@ -146,6 +151,7 @@ def test_concurrent_requests_on_one_session_keep_every_key(store: Store) -> None
     assert body(seed, "/all") == {"seed": "1", **{f"k{i}": str(i) for i in range(20)}}
 
 
+@pytest.mark.sec("SEC-20")
 def test_idle_session_is_not_served(store: Store) -> None:
     clock = FakeClock()
     with override_settings(SOJOURN_CLOCK=clock, SOJOURN_IDLE_TIMEOUT=1):
@@ -159,6 +165,7 @@ def test_idle_session_is_not_served(store: Store) -> None:
 # -- Django's own session behaviour ------------------------------------------------------------
 
 
+@pytest.mark.sec("SEC-07", "SEC-60")
 def test_cycle_key_keeps_data_under_a_new_key(store: Store) -> None:
     client = Client()
     client.get("/write?user=alice", secure=True)
@@ -174,6 +181,7 @@ def test_cycle_key_keeps_data_under_a_new_key(store: Store) -> None:
     assert body(client, "/read") == {"user": "alice"}
 
 
+@pytest.mark.sec("SEC-25", "SEC-60")
 def test_flush_deletes_the_record_and_issues_a_new_key(store: Store) -> None:
     client = Client()
     client.get("/write?user=alice", secure=True)
@@ -198,6 +206,7 @@ def test_set_expiry_zero_gives_a_browser_session_cookie(store: Store) -> None:
     assert persistent["max-age"]
 
 
+@pytest.mark.sec("SEC-59")
 def test_5xx_response_saves_nothing(store: Store) -> None:
     counting = CountingStore(store)
     with override_settings(SOJOURN_STORE=counting):
@@ -233,6 +242,7 @@ def test_session_store_api(store: Store) -> None:
     assert not session.exists(key)
 
 
+@pytest.mark.sec("SEC-26")
 def test_save_does_not_resurrect_a_deleted_session(store: Store) -> None:
     from django.contrib.sessions.backends.base import UpdateError
 
@@ -259,6 +269,7 @@ def test_get_expiry_age_is_capped_by_the_lifetime(store: Store) -> None:
         assert session.get_expire_at_browser_close()
 
 
+@pytest.mark.sec("SEC-24")
 def test_clear_expired_purges(store: Store) -> None:
     clock = FakeClock()
     with override_settings(SOJOURN_CLOCK=clock, SOJOURN_IDLE_TIMEOUT=60):

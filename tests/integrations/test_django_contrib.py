@@ -76,6 +76,7 @@ def get(client: DjangoClient, url: str) -> object:
 # -- django.contrib.auth ---------------------------------------------------------------------------
 
 
+@pytest.mark.sec("SEC-08", "SEC-60")
 def test_login_logout(store: Store) -> None:
     client = Client()
     get(client, "/login?user=alice")
@@ -87,6 +88,7 @@ def test_login_logout(store: Store) -> None:
     assert get(client, "/whoami") == {"user": None}
 
 
+@pytest.mark.sec("SEC-60")
 def test_update_session_auth_hash_keeps_this_session_and_ends_the_others(store: Store) -> None:
     mine, other = Client(), Client()
     get(mine, "/login?user=alice")
@@ -128,6 +130,7 @@ def test_messages_in_the_session(store: Store) -> None:
 # -- clearsessions ---------------------------------------------------------------------------------
 
 
+@pytest.mark.sec("SEC-24")
 def test_clearsessions_purges_expired_records(store: Store) -> None:
     clock = FakeClock()
     with override_settings(SOJOURN_CLOCK=clock, SOJOURN_IDLE_TIMEOUT=60):
@@ -178,10 +181,12 @@ def with_key() -> DjangoClient:
     return client
 
 
+@pytest.mark.sec("SEC-48")
 def test_a_read_in_a_view_answers_503(down: Store) -> None:
     assert_unavailable(with_key(), "/read")
 
 
+@pytest.mark.sec("SEC-48")
 def test_the_save_answers_503(down: Store) -> None:
     assert_unavailable(Client(raise_request_exception=False), "/write?user=alice")
 

@@ -150,6 +150,7 @@ def test_auth_logout_clears_the_cookie() -> None:
     assert body(client, "/all") == {}
 
 
+@pytest.mark.sec("SEC-28")
 def test_a_copied_cookie_outlives_logout_unless_the_hook_refuses_it() -> None:
     # The documented limit: nothing on the server to delete, so a copy still opens...
     client = Client()
@@ -238,6 +239,7 @@ def test_a_policy_shorter_than_the_sealed_deadline_wins() -> None:
         assert body(client, "/read") == {"user": None}
 
 
+@pytest.mark.sec("SEC-30")
 def test_tampering_with_any_byte_gives_an_empty_session() -> None:
     client = Client()
     get(client, "/login?user=alice")
@@ -260,6 +262,7 @@ def test_tampering_with_any_byte_gives_an_empty_session() -> None:
     assert body(client, "/whoami") == {"user": "alice"}
 
 
+@pytest.mark.sec("SEC-33")
 def test_a_token_from_another_cookie_name_does_not_open() -> None:
     client = Client()
     get(client, "/write?user=alice")
@@ -270,6 +273,7 @@ def test_a_token_from_another_cookie_name_does_not_open() -> None:
         assert body(other, "/read") == {"user": None}
 
 
+@pytest.mark.sec("SEC-36")
 def test_key_rotation() -> None:
     with override_settings(SOJOURN_COOKIE_KEYS=[OLD_KEY]):
         client = Client()
@@ -437,6 +441,7 @@ def test_clear_then_save_keeps_the_session_identity() -> None:
     assert after.fields == {"b": b"2"}
 
 
+@pytest.mark.sec("SEC-38")
 def test_values_are_json_never_pickled() -> None:
     session = SessionStore()
     session["when"] = datetime.now(UTC)

@@ -149,6 +149,7 @@ def test_header_logout_clears(header: Store) -> None:
     assert body(get(client, "/whoami", token)) == {"user": None}
 
 
+@pytest.mark.sec("SEC-12")
 def test_header_ignores_a_cookie_with_a_valid_id(header: Store) -> None:
     token = issued(get(Client(), "/write?user=alice"))
     client = Client()
@@ -162,6 +163,7 @@ def test_header_ignores_a_cookie_with_a_valid_id(header: Store) -> None:
     assert body(get(Client(), "/read", token)) == {"user": "alice"}
 
 
+@pytest.mark.sec("SEC-05")
 def test_header_unknown_token_is_never_adopted(header: Store) -> None:
     forged = "A" * 43
     response = get(Client(), "/write?user=mallory", forged)
@@ -177,6 +179,7 @@ def test_header_foreign_bearer_token_is_left_alone(header: Store) -> None:
     assert TOKEN not in response
 
 
+@pytest.mark.sec("SEC-19")
 def test_header_differing_duplicates_are_refused(header: Store) -> None:
     token = issued(get(Client(), "/write?user=alice"))
     other = issued(get(Client(), "/write?user=bob"))
@@ -261,6 +264,7 @@ def test_query_login_and_logout(query: Store) -> None:
     assert record_of(query, after) is None
 
 
+@pytest.mark.sec("SEC-12")
 def test_query_is_opt_in(store: Store) -> None:
     # Without SOJOURN_TRANSPORT the key never comes from the URL.
     with override_settings(SOJOURN_TRANSPORT=QueryTransport()):

@@ -122,6 +122,7 @@ def session_id(client: FlaskClient) -> str | None:
 # -- the acceptance scenario --------------------------------------------------------------------
 
 
+@pytest.mark.sec("SEC-06")
 def test_anonymous_read_sets_no_cookie_and_writes_nothing(store: Store) -> None:
     counting = CountingStore(store)
     client = make_app(counting).test_client()
@@ -132,6 +133,7 @@ def test_anonymous_read_sets_no_cookie_and_writes_nothing(store: Store) -> None:
     assert counting.calls == []
 
 
+@pytest.mark.sec("SEC-10")
 def test_write_sets_a_secure_cookie(store: Store) -> None:
     client = make_app(store).test_client()
     response = get(client, "/write?user=alice")
@@ -149,6 +151,7 @@ def test_write_sets_a_secure_cookie(store: Store) -> None:
     assert again.headers.getlist("Set-Cookie") == []
 
 
+@pytest.mark.sec("SEC-05")
 def test_unknown_well_formed_id_is_never_adopted(store: Store) -> None:
     client = make_app(store).test_client()
     forged = "A" * 43
@@ -160,6 +163,7 @@ def test_unknown_well_formed_id_is_never_adopted(store: Store) -> None:
     assert record_of(store, forged) is None
 
 
+@pytest.mark.sec("SEC-07", "SEC-08")
 def test_login_issues_a_new_id_and_the_old_one_is_dead(store: Store) -> None:
     app = make_app(store)
     client = app.test_client()
@@ -178,6 +182,7 @@ def test_login_issues_a_new_id_and_the_old_one_is_dead(store: Store) -> None:
     assert get(replay, "/principal").json == {"principal": None}
 
 
+@pytest.mark.sec("SEC-25")
 def test_invalidate_clears_cookie_and_record(store: Store) -> None:
     client = make_app(store).test_client()
     get(client, "/login?user=alice")
@@ -190,6 +195,7 @@ def test_invalidate_clears_cookie_and_record(store: Store) -> None:
     assert session_id(client) is None
 
 
+@pytest.mark.sec("SEC-47")
 def test_concurrent_requests_on_one_session_keep_every_key(store: Store) -> None:
     app = make_app(store)
     seed = app.test_client()
@@ -207,6 +213,7 @@ def test_concurrent_requests_on_one_session_keep_every_key(store: Store) -> None
     assert get(seed, "/all").json == {"seed": "1", **{f"k{i}": str(i) for i in range(20)}}
 
 
+@pytest.mark.sec("SEC-20")
 def test_idle_session_is_not_served(store: Store) -> None:
     clock = FakeClock()
     client = make_app(store, idle_timeout=1, clock=clock).test_client()
@@ -223,6 +230,7 @@ def test_session_is_a_sojourn_session(store: Store) -> None:
     assert get(make_app(store).test_client(), "/kind").json == {"flask": True}
 
 
+@pytest.mark.sec("SEC-17", "SEC-61")
 def test_vary_on_every_kind_of_access(store: Store) -> None:
     # Flask's CVE-2023-30861 / CVE-2026-27205 regressions: `in` and reads add Vary too.
     client = make_app(store).test_client()
@@ -238,6 +246,7 @@ def test_flash_messages_round_trip(store: Store) -> None:
     assert get(client, "/flashed").json == {"messages": []}
 
 
+@pytest.mark.sec("SEC-59")
 def test_5xx_and_errors_save_nothing(store: Store) -> None:
     counting = CountingStore(store)
     client = make_app(counting).test_client()
@@ -248,6 +257,7 @@ def test_5xx_and_errors_save_nothing(store: Store) -> None:
     assert "create" not in counting.calls
 
 
+@pytest.mark.sec("SEC-48")
 def test_store_down_answers_503(store: Store) -> None:
     app = make_app(store)
     client = app.test_client()
@@ -275,6 +285,7 @@ def test_store_down_anonymous_fallback(store: Store) -> None:
     assert response.headers.getlist("Set-Cookie") == []
 
 
+@pytest.mark.sec("SEC-61")
 def test_flask_config_maps_onto_the_cookie(store: Store) -> None:
     config = {
         "SESSION_COOKIE_NAME": "app_session",

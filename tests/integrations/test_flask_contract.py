@@ -167,6 +167,7 @@ def test_flask_tagged_value_round_trips_with_its_type(store: Store, name: str) -
         assert type(value["ids"]) is tuple
 
 
+@pytest.mark.sec("SEC-38")
 def test_unserializable_value_raises_unencodable_value_naming_the_key(store: Store) -> None:
     app = make_app(store)
 
@@ -315,6 +316,7 @@ def test_explicit_cookie_name_keeps_the_session_across_requests(store: Store) ->
     assert client.get("/read?key=a").json == {"value": "1"}
 
 
+@pytest.mark.sec("SEC-11")
 @pytest.mark.parametrize("where", ["config", "explicit"])
 def test_host_prefixed_name_without_secure_is_a_configuration_error(
     store: Store, where: str
@@ -401,6 +403,7 @@ def test_modified_is_set_as_flask_sets_it(store: Store, op: str) -> None:
     assert client.get("/op").json == {"modified": expected}
 
 
+@pytest.mark.sec("SEC-17", "SEC-61")
 @pytest.mark.parametrize("how", ["get", "getitem", "contains", "iter", "len"])
 def test_every_kind_of_read_marks_accessed_and_adds_vary(store: Store, how: str) -> None:
     # Flask 3.1.3 marks the session accessed as soon as the view touches `flask.session`.
@@ -439,6 +442,7 @@ def test_new_is_true_until_a_stored_session_is_loaded(store: Store) -> None:
     assert client.get("/new").json == {"new": False}
 
 
+@pytest.mark.sec("SEC-17")
 def test_untouched_session_gets_no_vary_and_no_store_call(store: Store) -> None:
     counting = CountingStore(store)
     response = make_app(counting).test_client().get("/nothing")
@@ -461,6 +465,7 @@ def test_untouched_existing_session_is_loaded_but_not_written(store: Store) -> N
     assert counting.calls == ["load"]
 
 
+@pytest.mark.sec("SEC-17", "SEC-61")
 def test_read_adds_vary_cookie_without_set_cookie(store: Store) -> None:
     client = make_app(store).test_client()
     client.get("/write?x=1")
@@ -570,6 +575,7 @@ def test_clear_deletes_the_cookie_and_the_record(store: Store) -> None:
     assert client.get_cookie("session") is None
 
 
+@pytest.mark.sec("SEC-59")
 def test_5xx_response_saves_nothing(store: Store) -> None:
     # Deliberate difference (SEC-59): Flask saves the session of a 5xx response; Sojourn
     # does not, so a failed request cannot leave half its changes.

@@ -107,6 +107,7 @@ def test_login_user_sets_current_user(store: Store) -> None:
     assert client.get("/me").json == {"user": "alice", "principal": "alice"}
 
 
+@pytest.mark.sec("SEC-08")
 def test_login_rotates_the_id_and_records_the_principal(store: Store) -> None:
     app = login_app(store)
     client = app.test_client()
@@ -122,6 +123,7 @@ def test_login_rotates_the_id_and_records_the_principal(store: Store) -> None:
     assert client.get("/all").json == {"cart": "3"}  # the data moved to the new ID
 
 
+@pytest.mark.sec("SEC-08")
 def test_the_id_from_before_login_does_not_carry_the_login(store: Store) -> None:
     app = login_app(store)
     client = app.test_client()
@@ -190,6 +192,7 @@ def test_flask_login_test_client_logs_the_user_in(store: Store) -> None:
     assert client.get("/me").json == {"user": "bob", "principal": "bob"}
 
 
+@pytest.mark.sec("SEC-08")
 def test_logout_user_ends_the_login_and_kills_the_old_id(store: Store) -> None:
     app = login_app(store)
     client = app.test_client()

@@ -51,6 +51,7 @@ def expires_in(header: str, now: float) -> float:
         ({"PERMANENT_SESSION_LIFETIME": timedelta(days=7)}, 7 * 24 * 3600, 7 * 24 * 3600),
     ],
 )
+@pytest.mark.sec("SEC-61")
 def test_permanent_session_lifetime_maps_onto_the_policy(
     config: dict[str, object], idle: float, lifetime: float
 ) -> None:
@@ -60,6 +61,7 @@ def test_permanent_session_lifetime_maps_onto_the_policy(
     assert (policy.idle_timeout, policy.lifetime) == (idle, lifetime)
 
 
+@pytest.mark.sec("SEC-14", "SEC-61")
 def test_a_permanent_cookie_expires_with_the_session_not_later() -> None:
     clock = FakeClock(time.time())  # Flask dates Expires by the real clock
     client = make_app(clock, lifetime=3600).test_client()
@@ -67,6 +69,7 @@ def test_a_permanent_cookie_expires_with_the_session_not_later() -> None:
     assert 3590 <= expires_in(header, clock()) <= 3600  # not now + 31 days
 
 
+@pytest.mark.sec("SEC-20", "SEC-61")
 def test_the_server_ends_an_idle_permanent_session_whatever_the_cookie_says() -> None:
     clock = FakeClock(time.time())  # Flask dates Expires by the real clock
     client = make_app(clock).test_client()
@@ -78,6 +81,7 @@ def test_the_server_ends_an_idle_permanent_session_whatever_the_cookie_says() ->
     assert client.get("/read").text == "None"
 
 
+@pytest.mark.sec("SEC-10", "SEC-61")
 def test_flasks_insecure_default_is_logged_once_outside_debug_and_testing(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -70,6 +70,7 @@ def bearer(token: str) -> dict[str, str]:
 # -- Flask: HeaderTransport ---------------------------------------------------------------------
 
 
+@pytest.mark.sec("SEC-19")
 def test_flask_header_transport_issues_the_id_in_a_response_header(store: Store) -> None:
     client = flask_client(store, HeaderTransport())
     response = client.get("/write?user=alice", base_url=BASE)
@@ -98,6 +99,7 @@ def test_flask_header_transport_rotates_and_clears_the_token(store: Store) -> No
     assert record_of(store, rotated) is None
 
 
+@pytest.mark.sec("SEC-12")
 def test_flask_header_transport_ignores_cookies_and_query(store: Store) -> None:
     client = flask_client(store, HeaderTransport())
     token = client.get("/write?user=carol", base_url=BASE).headers[TOKEN]
@@ -132,6 +134,7 @@ def test_flask_query_transport_round_trip(store: Store) -> None:
     assert record_of(store, rotated) is None
 
 
+@pytest.mark.sec("SEC-12")
 def test_flask_query_transport_refuses_differing_duplicates(store: Store) -> None:
     client = flask_client(store, QueryTransport())
     token = client.get("/write?user=finn", base_url=BASE).headers[TOKEN]
@@ -140,6 +143,7 @@ def test_flask_query_transport_refuses_differing_duplicates(store: Store) -> Non
     assert both.json == {"user": None, "principal": None}
 
 
+@pytest.mark.sec("SEC-12")
 def test_flask_default_cookie_transport_never_reads_the_query(store: Store) -> None:
     token = flask_client(store, QueryTransport()).get("/write?user=hal", base_url=BASE)
     cookie_client = flask_client(store, CookieTransport())

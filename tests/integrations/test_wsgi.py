@@ -93,6 +93,7 @@ def session_id(client: Client) -> str | None:
 # -- the acceptance scenario --------------------------------------------------------------------
 
 
+@pytest.mark.sec("SEC-06")
 def test_anonymous_read_sets_no_cookie_and_writes_nothing(store: Store) -> None:
     counting = CountingStore(store)
     client = client_for(SessionMiddleware(app, store=counting))
@@ -104,6 +105,7 @@ def test_anonymous_read_sets_no_cookie_and_writes_nothing(store: Store) -> None:
     assert counting.calls == []
 
 
+@pytest.mark.sec("SEC-10")
 def test_write_sets_a_secure_cookie(store: Store) -> None:
     client = client_for(SessionMiddleware(app, store=store))
     response = client.get(f"{BASE}/write?user=alice")
@@ -129,6 +131,7 @@ def test_reading_an_existing_session_sends_no_cookie(store: Store) -> None:
     assert "Cookie" in response.headers["Vary"]
 
 
+@pytest.mark.sec("SEC-05")
 def test_unknown_well_formed_id_is_never_adopted(store: Store) -> None:
     client = client_for(SessionMiddleware(app, store=store))
     forged = "A" * 43
@@ -141,6 +144,7 @@ def test_unknown_well_formed_id_is_never_adopted(store: Store) -> None:
     assert set_cookie_lines(response)[0].startswith(f"{COOKIE}={issued};")
 
 
+@pytest.mark.sec("SEC-07", "SEC-08")
 def test_login_issues_a_new_id_and_the_old_one_is_dead(store: Store) -> None:
     client = client_for(SessionMiddleware(app, store=store))
     client.get(f"{BASE}/write?cart=3")
@@ -161,6 +165,7 @@ def test_login_issues_a_new_id_and_the_old_one_is_dead(store: Store) -> None:
     assert json.loads(replay.get(f"{BASE}/principal").text) == {"principal": None}
 
 
+@pytest.mark.sec("SEC-25")
 def test_invalidate_clears_cookie_and_record(store: Store) -> None:
     client = client_for(SessionMiddleware(app, store=store))
     client.get(f"{BASE}/login?user=alice")
@@ -174,6 +179,7 @@ def test_invalidate_clears_cookie_and_record(store: Store) -> None:
     assert session_id(client) is None
 
 
+@pytest.mark.sec("SEC-47")
 def test_concurrent_requests_on_one_session_keep_every_key(store: Store) -> None:
     middleware = SessionMiddleware(app, store=store)
     seed = client_for(middleware)
@@ -193,6 +199,7 @@ def test_concurrent_requests_on_one_session_keep_every_key(store: Store) -> None
     assert data == {"seed": "1", **{f"k{i}": str(i) for i in range(20)}}
 
 
+@pytest.mark.sec("SEC-20")
 def test_idle_session_is_not_served(store: Store) -> None:
     clock = FakeClock()
     client = client_for(SessionMiddleware(app, store=store, idle_timeout=1, clock=clock))
@@ -205,6 +212,7 @@ def test_idle_session_is_not_served(store: Store) -> None:
 # -- the middleware's own rules ---------------------------------------------------------------
 
 
+@pytest.mark.sec("SEC-17")
 def test_untouched_session_adds_no_vary(store: Store) -> None:
     client = client_for(SessionMiddleware(app, store=store))
     response = client.get(f"{BASE}/nothing")
@@ -212,6 +220,7 @@ def test_untouched_session_adds_no_vary(store: Store) -> None:
     assert set_cookie_lines(response) == []
 
 
+@pytest.mark.sec("SEC-17")
 def test_vary_merges_with_the_applications_own(store: Store) -> None:
     client = client_for(SessionMiddleware(app, store=store))
     response = client.get(f"{BASE}/vary")
@@ -219,6 +228,7 @@ def test_vary_merges_with_the_applications_own(store: Store) -> None:
     assert tokens == {"Accept-Encoding", "Cookie"}
 
 
+@pytest.mark.sec("SEC-59")
 def test_application_error_saves_nothing(store: Store) -> None:
     counting = CountingStore(store)
     client = client_for(SessionMiddleware(app, store=counting))
@@ -231,6 +241,7 @@ def test_application_error_saves_nothing(store: Store) -> None:
     assert "create" not in counting.calls
 
 
+@pytest.mark.sec("SEC-48")
 def test_store_down_on_load_answers_503(store: Store) -> None:
     client = client_for(SessionMiddleware(app, store=store))
     client.get(f"{BASE}/write?user=alice")
@@ -244,6 +255,7 @@ def test_store_down_on_load_answers_503(store: Store) -> None:
     assert set_cookie_lines(response) == []
 
 
+@pytest.mark.sec("SEC-48")
 def test_store_down_on_commit_answers_503_without_cookie(store: Store) -> None:
     broken = BrokenStore(store, fail_on=frozenset({"create"}))
     client = client_for(SessionMiddleware(app, store=broken))
@@ -256,6 +268,7 @@ def test_store_down_on_commit_answers_503_without_cookie(store: Store) -> None:
     assert set_cookie_lines(response) == []
 
 
+@pytest.mark.sec("SEC-48")
 def test_store_down_with_anonymous_fallback_serves_the_request(store: Store) -> None:
     broken = BrokenStore(store, fail_on=frozenset({"load"}))
     client = client_for(SessionMiddleware(app, store=broken, on_store_error="anonymous"))
@@ -276,6 +289,7 @@ def test_lazy_start_response_still_commits(store: Store) -> None:
     assert json.loads(record.fields["lazy"]) == "yes"
 
 
+@pytest.mark.sec("SEC-19")
 def test_header_transport(store: Store) -> None:
     client = client_for(SessionMiddleware(app, store=store, transport=HeaderTransport()))
     response = client.get(f"{BASE}/write?user=alice")

@@ -59,6 +59,7 @@ def token(store: CookieStore) -> str:
 # -- keys -------------------------------------------------------------------------------------
 
 
+@pytest.mark.sec("SEC-35")
 def test_generated_keys_are_text_of_32_random_bytes() -> None:
     assert KEY_A.startswith(KEY_PREFIX)
     assert len(parse_key(KEY_A)) == 32
@@ -81,11 +82,13 @@ def test_raw_bytes_keys_are_accepted() -> None:
         KEY_PREFIX + "not*base64*at*all",
     ],
 )
+@pytest.mark.sec("SEC-35")
 def test_short_or_malformed_keys_are_refused(bad: bytes | str) -> None:
     with pytest.raises(ConfigurationError):
         CookieStore([bad])
 
 
+@pytest.mark.sec("SEC-35")
 def test_no_keys_a_bare_key_or_an_empty_purpose_are_refused() -> None:
     with pytest.raises(ConfigurationError, match="at least one"):
         CookieStore([])
@@ -95,6 +98,7 @@ def test_no_keys_a_bare_key_or_an_empty_purpose_are_refused() -> None:
         CookieStore([KEY_A], purpose="")
 
 
+@pytest.mark.sec("SEC-35")
 def test_the_repr_shows_no_key(store: CookieStore) -> None:
     assert KEY_A not in repr(store)
     assert KEY_A[len(KEY_PREFIX) :] not in repr(store)
@@ -114,24 +118,29 @@ def test_a_sealed_record_opens_unchanged(store: CookieStore, token: str) -> None
     assert opened.stale_key is False
 
 
+@pytest.mark.sec("SEC-32")
 def test_the_token_reveals_nothing_of_the_session(token: str) -> None:
     assert "alice" not in token
     assert "cart" not in token
     assert set(token) <= set(B64)
 
 
+@pytest.mark.sec("SEC-32")
 def test_two_seals_of_one_record_differ(store: CookieStore) -> None:
     assert store.seal(record(), NAME) != store.seal(record(), NAME)
 
 
+@pytest.mark.sec("SEC-33")
 def test_a_token_is_bound_to_its_cookie_name(store: CookieStore, token: str) -> None:
     assert store.unseal(token, "other", NOW) is None
 
 
+@pytest.mark.sec("SEC-33")
 def test_a_token_is_bound_to_its_purpose(token: str) -> None:
     assert CookieStore([KEY_A], purpose="csrf").unseal(token, NAME, NOW) is None
 
 
+@pytest.mark.sec("SEC-22")
 def test_an_expired_token_is_refused(store: CookieStore) -> None:
     sealed = store.seal(record(expires_at=NOW + 1), NAME)
     assert store.unseal(sealed, NAME, NOW) is not None
@@ -139,6 +148,7 @@ def test_an_expired_token_is_refused(store: CookieStore) -> None:
     assert store.unseal(sealed, NAME, NOW + 10_000) is None
 
 
+@pytest.mark.sec("SEC-28")
 def test_the_accept_hook_can_revoke() -> None:
     revoked_before = {"alice": NOW - 5}
 
@@ -155,6 +165,7 @@ def test_the_accept_hook_can_revoke() -> None:
 # -- rotation ----------------------------------------------------------------------------------
 
 
+@pytest.mark.sec("SEC-36")
 def test_old_keys_open_and_say_so_until_removed() -> None:
     old_token = CookieStore([KEY_A]).seal(record(), NAME)
     rotated = CookieStore([KEY_B, KEY_A])
@@ -166,6 +177,7 @@ def test_old_keys_open_and_say_so_until_removed() -> None:
     assert CookieStore([KEY_B]).unseal(old_token, NAME, NOW) is None  # old key retired
 
 
+@pytest.mark.sec("SEC-34", "SEC-36")
 def test_a_token_under_an_unknown_key_is_refused(token: str) -> None:
     assert CookieStore([KEY_B]).unseal(token, NAME, NOW) is None
 
@@ -173,6 +185,7 @@ def test_a_token_under_an_unknown_key_is_refused(token: str) -> None:
 # -- bad tokens --------------------------------------------------------------------------------
 
 
+@pytest.mark.sec("SEC-30")
 def test_changing_any_character_to_any_other_is_refused(store: CookieStore, token: str) -> None:
     for position, original in enumerate(token):
         for replacement in B64 + "=.+/ ~é":
@@ -182,6 +195,7 @@ def test_changing_any_character_to_any_other_is_refused(store: CookieStore, toke
             assert store.unseal(tampered, NAME, NOW) is None, (position, replacement)
 
 
+@pytest.mark.sec("SEC-30")
 def test_flipping_any_bit_of_the_binary_token_is_refused(store: CookieStore, token: str) -> None:
     import base64
 
@@ -194,12 +208,14 @@ def test_flipping_any_bit_of_the_binary_token_is_refused(store: CookieStore, tok
             assert store.unseal(text, NAME, NOW) is None, (position, bit)
 
 
+@pytest.mark.sec("SEC-31")
 def test_every_truncation_is_refused(store: CookieStore, token: str) -> None:
     for length in range(len(token)):
         assert store.unseal(token[:length], NAME, NOW) is None, length
         assert store.unseal(token[length + 1 :], NAME, NOW) is None, length
 
 
+@pytest.mark.sec("SEC-31")
 @pytest.mark.parametrize("suffix", ["A", "AA", "AAAA", "=", "==", " ", "\x00", "x" * 64])
 def test_extended_or_padded_tokens_are_refused(store: CookieStore, token: str, suffix: str) -> None:
     assert store.unseal(token + suffix, NAME, NOW) is None
@@ -209,10 +225,12 @@ def test_extended_or_padded_tokens_are_refused(store: CookieStore, token: str, s
 @pytest.mark.parametrize(
     "value", ["", "A", "é" * 100, "\x00" * 64, "😀", "null", "{}", "x" * (MAX_TOKEN_CHARS + 4)]
 )
+@pytest.mark.sec("SEC-31")
 def test_junk_is_refused(store: CookieStore, value: str) -> None:
     assert store.unseal(value, NAME, NOW) is None
 
 
+@pytest.mark.sec("SEC-31")
 def test_a_token_spliced_from_two_tokens_is_refused(store: CookieStore) -> None:
     first = store.seal(record(principal="alice"), NAME)
     second = store.seal(record(principal="mallory"), NAME)
@@ -221,12 +239,14 @@ def test_a_token_spliced_from_two_tokens_is_refused(store: CookieStore) -> None:
     assert store.unseal(second[:middle] + first[middle:], NAME, NOW) is None
 
 
+@pytest.mark.sec("SEC-30", "SEC-31")
 @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(max_size=600))
 def test_arbitrary_text_is_refused_without_raising(store: CookieStore, text: str) -> None:
     assert store.unseal(text, NAME, NOW) is None
 
 
+@pytest.mark.sec("SEC-30")
 @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_arbitrary_edits_of_a_real_token_are_refused(
@@ -284,6 +304,7 @@ def test_payloads_round_trip(
         b'{"k":"a","d":{},"p":1,"c":0,"r":0,"e":0,"a":null,"m":{}}',
     ],
 )
+@pytest.mark.sec("SEC-39")
 def test_payloads_we_would_not_write_decode_to_nothing(payload: bytes) -> None:
     assert decode_payload(payload) is None
 
@@ -291,12 +312,14 @@ def test_payloads_we_would_not_write_decode_to_nothing(payload: bytes) -> None:
 # -- the security checklist's client-side items (SEC-22, 30, 32, 34, 35, 36) -------------------
 
 
+@pytest.mark.sec("SEC-35")
 @pytest.mark.parametrize("weak", [b"\x00" * 32, b"ab" * 16, b"secret" * 6])
 def test_patterned_keys_are_refused(weak: bytes) -> None:
     with pytest.raises(ConfigurationError, match="random"):
         CookieStore([weak])
 
 
+@pytest.mark.sec("SEC-22")
 def test_a_token_stamped_in_the_future_is_refused(store: CookieStore) -> None:
     ahead = store.seal(
         record(created_at=NOW + 3600, renewed_at=NOW + 3600, expires_at=NOW + 7200), NAME
@@ -306,6 +329,7 @@ def test_a_token_stamped_in_the_future_is_refused(store: CookieStore) -> None:
     assert store.unseal(slightly, NAME, NOW) is not None
 
 
+@pytest.mark.sec("SEC-30")
 def test_rejected_tokens_are_never_decoded(
     store: CookieStore, token: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -327,6 +351,7 @@ def test_rejected_tokens_are_never_decoded(
     assert len(calls) == 1
 
 
+@pytest.mark.sec("SEC-32")
 def test_every_seal_uses_a_fresh_salt(store: CookieStore) -> None:
     import base64
 
@@ -338,6 +363,7 @@ def test_every_seal_uses_a_fresh_salt(store: CookieStore) -> None:
     assert len(salts) == 10_000
 
 
+@pytest.mark.sec("SEC-34")
 def test_a_forged_plain_json_cookie_is_refused(store: CookieStore) -> None:
     import base64
 
@@ -345,6 +371,7 @@ def test_a_forged_plain_json_cookie_is_refused(store: CookieStore) -> None:
     assert store.unseal(base64.urlsafe_b64encode(forged).rstrip(b"=").decode(), NAME, NOW) is None
 
 
+@pytest.mark.sec("SEC-34")
 def test_an_unknown_version_is_refused_even_when_authentic() -> None:
     import base64
     import secrets
@@ -369,12 +396,14 @@ def test_an_unknown_version_is_refused_even_when_authentic() -> None:
     assert CookieStore([KEY_A]).unseal(token, NAME, NOW) is not None
 
 
+@pytest.mark.sec("SEC-36")
 def test_new_tokens_under_a_rotated_list_use_the_newest_key() -> None:
     fresh = CookieStore([KEY_B, KEY_A]).seal(record(), NAME)  # Flask CVE-2025-47278
     assert CookieStore([KEY_B]).unseal(fresh, NAME, NOW) is not None
     assert CookieStore([KEY_A]).unseal(fresh, NAME, NOW) is None
 
 
+@pytest.mark.sec("SEC-28")
 def test_the_docs_warn_that_logout_does_not_stop_a_copied_cookie() -> None:
     from pathlib import Path
 
@@ -383,6 +412,7 @@ def test_the_docs_warn_that_logout_does_not_stop_a_copied_cookie() -> None:
     assert "accept" in text
 
 
+@pytest.mark.sec("SEC-39")
 def test_an_authentic_token_with_a_bad_payload_is_refused_and_logged(
     store: CookieStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -395,6 +425,7 @@ def test_an_authentic_token_with_a_bad_payload_is_refused_and_logged(
     assert "session.corrupt" in caplog.text
 
 
+@pytest.mark.sec("SEC-35")
 def test_keygen_text_passed_as_bytes_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="as str"):
         CookieStore([KEY_A.encode()])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sojourn.stores.base import Changes, Record
 from sojourn.stores.memory import MemoryStore
 
@@ -22,6 +24,7 @@ def test_the_deadline_heap_stays_bounded_under_renewals() -> None:
     assert record.expires_at == NOW + 10_100
 
 
+@pytest.mark.sec("SEC-24", "SEC-49")
 def test_expired_records_are_dropped_by_the_next_load() -> None:
     store = MemoryStore()
     store.create(Record("old", {}, None, NOW, NOW, NOW + 1))

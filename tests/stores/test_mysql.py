@@ -94,6 +94,7 @@ def test_schema_sql_applies_cleanly_and_serves_a_store_without_ddl(table: str) -
 @pytest.mark.parametrize(
     "name", ["", "1abc", "x; DROP TABLE users", "sessions-1", "a" * 49, "s\u00e9ssions", 7]
 )
+@pytest.mark.sec("SEC-44")
 def test_invalid_table_names_are_rejected(name: object) -> None:
     with pytest.raises(ConfigurationError):
         MySQLStore.from_url(URL, table=name)  # type: ignore[arg-type]
@@ -107,6 +108,7 @@ def test_bad_urls_are_rejected(url: str) -> None:
         MySQLStore.from_url(url)
 
 
+@pytest.mark.sec("SEC-44")
 def test_hostile_keys_and_field_names_are_plain_data(table: str) -> None:
     store = MySQLStore.from_url(URL, table=table)
     try:
@@ -132,6 +134,7 @@ def test_hostile_keys_and_field_names_are_plain_data(table: str) -> None:
         store.close()
 
 
+@pytest.mark.sec("SEC-24")
 def test_purge_deletes_only_expired_rows_in_bounded_batches(
     table: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -160,6 +163,7 @@ def test_purge_deletes_only_expired_rows_in_bounded_batches(
         store.close()
 
 
+@pytest.mark.sec("SEC-48")
 def test_an_unreachable_server_raises_store_unavailable() -> None:
     store = MySQLStore.from_url("mysql://root@127.0.0.1:9/test", connect_timeout=1)
     try:

@@ -77,6 +77,7 @@ def test_a_store_without_ddl_rights_fails_loudly_on_a_missing_table(table: str) 
 @pytest.mark.parametrize(
     "name", ["", "1abc", "x; DROP TABLE users", "sessions-1", "a" * 49, "s\u00e9ssions", 7]
 )
+@pytest.mark.sec("SEC-44")
 def test_invalid_table_names_are_rejected(name: object) -> None:
     with pytest.raises(ConfigurationError):
         PostgresStore.from_url(URL, table=name)  # type: ignore[arg-type]
@@ -84,6 +85,7 @@ def test_invalid_table_names_are_rejected(name: object) -> None:
         schema_sql(name)  # type: ignore[arg-type]
 
 
+@pytest.mark.sec("SEC-44")
 def test_hostile_keys_and_field_names_are_plain_data(table: str) -> None:
     store = PostgresStore.from_url(URL, table=table)
     try:
@@ -138,6 +140,7 @@ def test_a_value_that_is_not_utf8_is_refused(table: str) -> None:
         store.close()
 
 
+@pytest.mark.sec("SEC-24")
 def test_purge_deletes_only_expired_rows_in_bounded_batches(
     table: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -168,6 +171,7 @@ def test_purge_deletes_only_expired_rows_in_bounded_batches(
         store.close()
 
 
+@pytest.mark.sec("SEC-48")
 def test_an_unreachable_server_raises_store_unavailable() -> None:
     store = PostgresStore.from_url("postgresql://postgres@127.0.0.1:9/test", connect_timeout=1)
     try:

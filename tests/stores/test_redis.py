@@ -130,6 +130,7 @@ def test_construction_makes_no_connection_and_sets_timeouts() -> None:
     store.close()
 
 
+@pytest.mark.sec("SEC-42")
 @pytest.mark.parametrize("prefix", ["a{b", "x}", 3])
 def test_a_prefix_that_would_break_hash_tags_is_refused(prefix: Any) -> None:
     from sojourn import ConfigurationError
@@ -151,6 +152,7 @@ def test_the_public_module_names_the_extra_when_redis_is_missing() -> None:
 # -- layout and hygiene ---------------------------------------------------------------------
 
 
+@pytest.mark.sec("SEC-41", "SEC-45")
 def test_keys_hold_only_digests_and_all_carry_a_ttl(store: RedisStore, admin: redis.Redis) -> None:
     now = time.time()
     record = make_record(now, principal="alice@example.com", meta={"ip": "10.1.2.3"})
@@ -171,6 +173,7 @@ def test_keys_hold_only_digests_and_all_carry_a_ttl(store: RedisStore, admin: re
     assert loaded.expires_at == pytest.approx(now + 600, abs=0.002)
 
 
+@pytest.mark.sec("SEC-24")
 def test_the_ttl_follows_expires_at(store: RedisStore, admin: redis.Redis) -> None:
     now = time.time()
     record = make_record(now, idle=100)
@@ -182,6 +185,7 @@ def test_the_ttl_follows_expires_at(store: RedisStore, admin: redis.Redis) -> No
     assert 149_000 < admin.pttl(key) <= 150_001
 
 
+@pytest.mark.sec("SEC-39")
 def test_undecodable_records_raise_corrupt_session(store: RedisStore, admin: redis.Redis) -> None:
     now = time.time()
     cases: list[dict[bytes, bytes]] = [
@@ -291,6 +295,7 @@ def test_a_store_that_saw_a_renewal_still_renews_once_the_interval_passed(
     assert admin.hget(key, "m:r") == L.num(now + 61).encode()
 
 
+@pytest.mark.sec("SEC-39")
 def test_a_key_holding_another_type_is_corrupt_on_a_plain_read_too(
     store: RedisStore, admin: redis.Redis
 ) -> None:
@@ -519,6 +524,7 @@ def test_scripts_are_reloaded_after_the_server_forgets_them(
     assert store.apply(record.key, Changes(now=now, expires_at=now + 60, set={"b": b"3"}))
 
 
+@pytest.mark.sec("SEC-46")
 def test_no_operation_ever_uses_keys(store: RedisStore, admin: redis.Redis) -> None:
     before = calls(admin)
     now = time.time()
@@ -587,6 +593,7 @@ def test_a_session_logged_in_as_someone_else_leaves_the_old_index(store: RedisSt
 # -- failures and recovery --------------------------------------------------------------------
 
 
+@pytest.mark.sec("SEC-48")
 @pytest.mark.anyio
 async def test_a_killed_server_raises_store_unavailable_and_the_store_recovers() -> None:
     with start_server() as server:
@@ -620,6 +627,7 @@ async def test_a_killed_server_raises_store_unavailable_and_the_store_recovers()
         await store.aclose()
 
 
+@pytest.mark.sec("SEC-48")
 def test_a_frozen_server_times_out_as_store_unavailable() -> None:
     with start_server() as server:
         store = RedisStore.from_url(
@@ -665,6 +673,7 @@ async def cluster_store(cluster: RedisClusterHarness) -> AsyncIterator[AsyncRedi
     await client.aclose()
 
 
+@pytest.mark.sec("SEC-07")
 @pytest.mark.anyio
 async def test_cluster_rename_crosses_slots_and_the_old_key_stays_dead(
     cluster: RedisClusterHarness, cluster_store: AsyncRedisStore
@@ -789,6 +798,7 @@ async def test_through_the_middleware_reads_cost_one_command_and_no_id_costs_non
     await store.aclose()
 
 
+@pytest.mark.sec("SEC-26")
 @pytest.mark.anyio
 async def test_a_session_revoked_during_a_request_stays_revoked(
     server: RedisServer,

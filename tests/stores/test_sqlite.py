@@ -69,6 +69,7 @@ def test_the_constructor_touches_nothing(tmp_path: Path) -> None:
     "table",
     ["sessions; DROP", "sessions; DROP TABLE x", "1sessions", "", "a" * 64, "x-y", 'x"', "t\n"],
 )
+@pytest.mark.sec("SEC-44")
 def test_invalid_table_names_raise(path: Path, table: str) -> None:
     with pytest.raises(ConfigurationError):
         SQLiteStore(path, table=table)
@@ -228,6 +229,7 @@ def test_rename_moves_the_fields_rows(store: SQLiteStore, path: Path) -> None:
     assert keys == {"new-key"}
 
 
+@pytest.mark.sec("SEC-44")
 def test_hostile_keys_names_and_principals_are_stored_as_plain_data(
     store: SQLiteStore, path: Path
 ) -> None:
@@ -266,6 +268,7 @@ def test_hostile_keys_names_and_principals_are_stored_as_plain_data(
         ("sojourn_sessions_fields", "value", "text, not a blob"),
     ],
 )
+@pytest.mark.sec("SEC-39")
 def test_undecodable_rows_raise_corrupt_session(
     store: SQLiteStore, path: Path, table: str, column: str, value: object
 ) -> None:
@@ -281,6 +284,7 @@ def test_undecodable_rows_raise_corrupt_session(
 # -- maintenance -------------------------------------------------------------------------------
 
 
+@pytest.mark.sec("SEC-24")
 def test_purge_deletes_only_expired_rows_in_batches(store: SQLiteStore, path: Path) -> None:
     now = time.time()
     live = [make_record(now, idle=100) for _ in range(3)]
@@ -338,6 +342,7 @@ def test_a_file_that_is_not_a_database_is_unavailable(path: Path) -> None:
         store.count(time.time())
 
 
+@pytest.mark.sec("SEC-48")
 def test_a_locked_database_is_unavailable_then_recovers(store: SQLiteStore, path: Path) -> None:
     now = time.time()
     store.count(now)  # the schema exists before another connection takes the lock
