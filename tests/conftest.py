@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+pytest_plugins = ["pytester"]  # tests/test_security_checklist.py runs a collection in-process
+
 
 @pytest.fixture
 def anyio_backend() -> str:

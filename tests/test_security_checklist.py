@@ -123,30 +123,30 @@ def test_the_audit_refuses_an_empty_marker() -> None:
     assert problems == ["t::b: sec() needs one or more IDs and no keywords"]
 
 
-def test_the_collector_reads_markers_from_a_real_collection(tmp_path: Path) -> None:
+def test_the_collector_reads_markers_from_a_real_collection(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The plugin sees function, class and module marks (and xfail), so the audit can fail."""
-    (tmp_path / "conftest.py").write_text("")
-    (tmp_path / "test_sample.py").write_text(
-        "import pytest\n"
-        "pytestmark = pytest.mark.sec('SEC-10')\n"
-        "@pytest.mark.sec('SEC-01', 'SEC-02')\n"
-        "def test_a(): pass\n"
-        "@pytest.mark.xfail(strict=True, reason='x')\n"
-        "def test_b(): pass\n"
+    pytester.makeini("[pytest]\nmarkers =\n    sec: checklist items\n")
+    pytester.makepyfile(
+        test_sample="""
+        import pytest
+        pytestmark = pytest.mark.sec("SEC-10")
+        @pytest.mark.sec("SEC-01", "SEC-02")
+        def test_a(): pass
+        @pytest.mark.xfail(strict=True, reason="x")
+        def test_b(): pass
+        @pytest.mark.sec
+        def test_c(): pass
+        """
     )
-    out = tmp_path / "markers.json"
-    result = subprocess.run(
-        [sys.executable, *COLLECT, "--rootdir", str(tmp_path), "-c", os.devnull, str(tmp_path)],
-        cwd=ROOT,
-        env={**os.environ, ENV: str(out), "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    out = pytester.path / "markers.json"
+    monkeypatch.setenv(ENV, str(out))
+    result = pytester.inline_run("--collect-only", "-q", "-p", "tests.sec_collect")
+    assert result.ret == 0
     found = {k.rsplit("::", 1)[1]: v for k, v in json.loads(out.read_text()).items()}
     assert found == {
         "test_a": {"ids": ["SEC-01", "SEC-02", "SEC-10"], "xfail": False, "bad": []},
         "test_b": {"ids": ["SEC-10"], "xfail": True, "bad": []},
+        "test_c": {"ids": ["SEC-10"], "xfail": False, "bad": ["()"]},
     }
