@@ -73,8 +73,9 @@ ITEMS: Final[dict[str, Status]] = {
     "SEC-21": TESTED,  # absolute timeout
     "SEC-22": TESTED,  # client-side expiry inside the sealed payload
     "SEC-23": Unimplemented(
-        "periodic forced rotation with a grace window is being built on the rotation path "
-        "(docs/security.md, 'What is not done yet')"
+        "periodic forced rotation with a grace window is still being built on the rotation "
+        "path (Policy.rotate_every and rotation_grace are in, docs/security.md still lists it "
+        "under 'What is not done yet'); its checklist tests come with it"
     ),
     "SEC-24": TESTED,  # expired records are purged
     # E. Termination

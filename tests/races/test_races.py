@@ -164,6 +164,7 @@ def _logout_race(app: Driver, path: str, **params: str) -> tuple[Reply, str, str
     return in_flight.result(20), user, session_id
 
 
+@pytest.mark.sec("SEC-26")
 @pytest.mark.parametrize("app", PARAMS, indirect=True)
 def test_nothing_in_flight_brings_a_logged_out_session_back(app: Driver) -> None:
     paths = ["/write", "/regenerate"]
@@ -232,6 +233,7 @@ def test_a_logout_after_a_login_moved_the_session_keeps_the_login_cookie(app: Dr
 # -- revocation vs requests in flight -----------------------------------------------------------
 
 
+@pytest.mark.sec("SEC-26", "SEC-27")
 @pytest.mark.parametrize("app", PARAMS, indirect=True)
 def test_sign_out_everywhere_with_requests_in_flight_revives_nothing(app: Driver) -> None:
     problems: Counter[str] = Counter()
