@@ -70,14 +70,15 @@ def test_expired_records_are_never_returned_and_do_not_count() -> None:
 
 
 @pytest.mark.sec("SEC-49")
-@pytest.mark.xfail(
-    strict=True,
-    reason="SEC-49 asks for a startup warning that the memory store is single-process only; "
-    "MemoryStore defines a logger but never logs it",
-)
 def test_the_memory_store_warns_that_it_is_single_process(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with caplog.at_level(logging.DEBUG, logger="sojourn"):
         Manager(MemoryStore())
-    assert any("process" in r.getMessage() and r.levelno >= logging.WARNING for r in caplog.records)
+        AsyncMemoryStore()
+    warnings = [
+        r for r in caplog.records if r.name == "sojourn" and "process only" in r.getMessage()
+    ]
+    assert len(warnings) == 2
+    assert all(r.levelno == logging.WARNING for r in warnings)
+    assert "not shared between workers" in warnings[0].getMessage()

@@ -37,6 +37,10 @@ class MemoryStore:
         self._deadlines: list[tuple[float, str]] = []
         self._by_principal: defaultdict[str, set[str]] = defaultdict(set)
         self._lock = threading.Lock()
+        logger.warning(
+            "MemoryStore keeps sessions in this process only: they are lost on restart and "
+            "not shared between workers; use SQLite or a server store in production"
+        )
 
     # -- internals (call with the lock held) ---------------------------------------------------
 
