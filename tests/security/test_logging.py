@@ -381,3 +381,27 @@ def test_lifecycle_events_are_logged(log: pytest.LogCaptureFixture) -> None:
     names = {e.name for e in events(log)}
     assert {"session.created", "session.rotated", "session.unknown_id"} <= names
     assert {"session.bad_token"} <= names or {"session.bad_signature"} <= names
+
+
+@pytest.mark.sec("SEC-54", "SEC-39")
+def test_session_corrupt_in_a_sealed_django_session(log: pytest.LogCaptureFixture) -> None:
+    from django.test import override_settings
+
+    from tests.security.adapters import django_settings
+
+    key = generate_key()
+    now = time.time()
+    record = sealed_record(now, fields={"k": b"\xff{"})
+    token = CookieStore([key]).seal(record, "sessionid")
+    with (
+        django_settings(True, MemoryStore()),
+        override_settings(SESSION_ENGINE="sojourn.django_cookies", SOJOURN_COOKIE_KEYS=[key]),
+    ):
+        from sojourn.django_cookies import SessionStore
+
+        session = SessionStore(token)
+        assert dict(session.items()) == {}
+        assert session.session_key is None  # the bad token is not carried forward
+    event = only_event(log, "session.corrupt")
+    assert (event.logger, event.level) == (SECURITY, logging.WARNING)
+    assert_clean(log, token)
