@@ -72,11 +72,7 @@ ITEMS: Final[dict[str, Status]] = {
     "SEC-20": TESTED,  # idle timeout from stored timestamps, not the store's TTL
     "SEC-21": TESTED,  # absolute timeout
     "SEC-22": TESTED,  # client-side expiry inside the sealed payload
-    "SEC-23": Unimplemented(
-        "periodic forced rotation with a grace window is still being built on the rotation "
-        "path (Policy.rotate_every and rotation_grace are in, docs/security.md still lists it "
-        "under 'What is not done yet'); its checklist tests come with it"
-    ),
+    "SEC-23": TESTED,  # periodic rotation (rotate_every) with a grace window
     "SEC-24": TESTED,  # expired records are purged
     # E. Termination
     "SEC-25": TESTED,  # destroy deletes the record and clears the cookie

@@ -165,6 +165,7 @@ def test_a_stale_id_that_would_create_a_session_is_refused_as_rotated(store: Sto
         m.commit(straggler)
 
 
+@pytest.mark.sec("SEC-23")
 def test_periodic_rotation_issues_a_new_id_once_and_forwards_in_the_grace_window(
     store: Store,
 ) -> None:

@@ -267,6 +267,7 @@ def test_sign_out_everywhere_with_requests_in_flight_revives_nothing(app: Driver
 # -- periodic rotation vs parallel requests -------------------------------------------------------
 
 
+@pytest.mark.sec("SEC-23")
 @pytest.mark.parametrize("rotating", PARAMS, indirect=True)
 def test_periodic_rotation_serves_requests_in_flight_without_leaking_the_new_id(
     rotating: Driver,
@@ -320,6 +321,7 @@ def test_periodic_rotation_serves_requests_in_flight_without_leaking_the_new_id(
     assert problems == Counter()
 
 
+@pytest.mark.sec("SEC-23")
 @pytest.mark.parametrize("rotating", PARAMS, indirect=True)
 def test_a_logout_closes_the_grace_window_of_both_ids(rotating: Driver) -> None:
     app = rotating
