@@ -9,7 +9,8 @@ is the event's timestamp (UTC epoch seconds).
 The events in the code (grep ``logger.`` under ``src/``): ``session.corrupt`` (store, engine,
 cookie store, Django cookie sessions), ``session.ambiguous_cookie``, ``session.ambiguous_token``,
 ``session.revoked``, ``session.revoked_all``, ``session.future_timestamp``,
-``session.rejected`` and ``session.store_error`` (manager, ASGI, WSGI, Flask).
+``session.rejected``, ``session.lost_write`` and ``session.store_error`` (manager, ASGI,
+WSGI, Flask).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sojourn import (
     MemoryStore,
     Policy,
     Session,
+    SessionEnded,
     fingerprint,
     new_session_id,
 )
@@ -183,6 +185,29 @@ def test_session_revoked_and_revoked_all(log: pytest.LogCaptureFixture) -> None:
     assert event.message == "session.revoked_all: 2 sessions of one principal"
     assert "alice" not in log.text
     assert_clean(log, *ids)
+
+
+@pytest.mark.sec("SEC-54", "SEC-26")
+@pytest.mark.parametrize("mode", ["conflict", "ignore"])
+def test_session_lost_write(log: pytest.LogCaptureFixture, mode: str) -> None:
+    manager = Manager(MemoryStore(), ENGINE, on_lost_write=mode)
+    session_id = stored(manager)
+    late = manager.open(cookie(session_id)).session
+    manager.delete(session_id)  # a logout elsewhere while this request runs
+    late["k"] = "changed"
+    log.clear()
+    if mode == "conflict":
+        with pytest.raises(SessionEnded):
+            manager.commit(late)
+    else:
+        assert manager.commit(late).gone
+    event = only_event(log, "session.lost_write")
+    assert (event.logger, event.level) == (SECURITY, logging.WARNING)
+    assert event.message == (
+        f"session.lost_write: session {fingerprint(session_id)} was ended under a request; "
+        "its changes were not saved"
+    )
+    assert_clean(log, session_id, store_key(session_id))
 
 
 def sealed_manager(**options: Any) -> tuple[Manager, CookieStore]:
