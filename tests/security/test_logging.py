@@ -391,7 +391,7 @@ def test_a_whole_lifecycle_logs_no_id_key_or_token(log: pytest.LogCaptureFixture
     strict=True,
     reason="SEC-54 lists created, rotated, destroyed, expired, unknown-id and bad-signature "
     "events; Sojourn logs none of them (only corrupt, ambiguous_cookie/_token, revoked, "
-    "revoked_all, future_timestamp, rejected, store_error)",
+    "revoked_all, future_timestamp, rejected, lost_write, store_error)",
 )
 def test_lifecycle_events_are_logged(log: pytest.LogCaptureFixture) -> None:
     clock = FakeClock()
