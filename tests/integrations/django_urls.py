@@ -75,6 +75,10 @@ def password(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok")
 
 
+def untouched(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")  # the session is never looked at
+
+
 def fail(request: HttpRequest) -> HttpResponse:
     request.session["boom"] = "1"
     return HttpResponse("no", status=500)
@@ -94,4 +98,5 @@ urlpatterns = [
     path("flash", flash),
     path("flashed", flashed),
     path("password", password),
+    path("untouched", untouched),
 ]

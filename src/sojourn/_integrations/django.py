@@ -5,7 +5,10 @@ Django method becomes one manager call, so the no-lost-update, no-resurrection a
 rules are the engine's, as in every other adapter.
 
 - ``load()``: ``manager.load([key])``. An unknown, expired or corrupt key is never adopted
-  (``session_key`` becomes ``None``); a corrupt or dead record is deleted at once.
+  (``session_key`` becomes ``None``); a corrupt or dead record is deleted at once. A store made
+  by :meth:`SessionStore.presented` from several candidate keys (cookie tossing) hands all of
+  them to ``manager.load``: the session is used only if exactly one is live, as in every other
+  adapter (several live: no session, ``session.ambiguous_cookie`` logged).
 - ``save()``: Django's dict is copied into the Sojourn session (changed keys set, missing keys
   removed), then committed; only the keys that changed are written. A new ``_auth_user_id``
   records the principal with ``Session.login`` (a rotation); a save after a concurrent delete
@@ -22,9 +25,9 @@ query transports of ``SOJOURN_TRANSPORT``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Self, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -34,8 +37,9 @@ from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessio
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
+from .._core.cookies import cookie_values
 from .._core.errors import ConfigurationError, SessionGone, StoreUnavailable
-from .._core.ids import is_valid_session_id, new_session_id
+from .._core.ids import fingerprint, is_valid_session_id, new_session_id
 from .._core.opening import UNAVAILABLE_BODY, UNAVAILABLE_HEADERS
 from .._core.session import Session
 from .._core.transport import CookieTransport, Transport
@@ -67,8 +71,40 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
         self._sojourn: Session | None = None  # the session behind this key, once opened
         self._deleted = False  # delete() ended the session this key names: save() refuses
         self._manager: Manager | None = None  # looked up once per request, not per call
+        self._candidates: list[str] | None = None  # several keys presented, not yet resolved
         self.store_error: StoreUnavailable | None = None
         self.moved_away = False
+
+    @classmethod
+    def presented(cls, raw: Sequence[str]) -> Self:
+        """The store for a request that presented the candidate keys ``raw`` (a transport's).
+
+        With at most one well-formed key this is ``cls(key)``, Django's own construction. With
+        several, the key stays unknown until the session is first used: then the manager sees
+        every candidate and picks the one live session, or none when several are live; until
+        then nothing is read, and the session is not taken for empty (so no cookie is cleared).
+        """
+        keys = list(dict.fromkeys(value for value in raw if is_valid_session_id(value)))
+        if len(keys) <= 1:
+            return cls(keys[0] if keys else None)
+        store = cls(None)
+        store._candidates = keys
+        return store
+
+    @property
+    def session_key(self) -> str | None:
+        """The key of the session; with several candidates presented, resolved first."""
+        if self._candidates is not None:
+            self._open()
+        key: str | None = self._get_session_key()
+        return key
+
+    def is_empty(self) -> bool:
+        # Several candidates not yet looked at may still hold the session: not empty (yet).
+        if self._candidates is not None:
+            return False
+        empty: bool = super().is_empty()
+        return empty
 
     @classmethod
     def get_manager(cls) -> Manager:
@@ -110,14 +146,28 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
         session = self._sojourn
         if session is None:
             manager = self._mgr()
-            key = self.session_key
-            session = self._call(manager.load, [key] if key is not None else [])
+            candidates = self._candidates
+            if candidates is not None:
+                self._candidates = None
+                session = self._call(manager.load, candidates)
+                self._session_key = self._chosen(session, candidates)
+            else:
+                key = self.session_key
+                session = self._call(manager.load, [key] if key is not None else [])
             if session.is_new:
                 # Deletes a corrupt or dead record the load found; costs nothing otherwise.
                 self._call(manager.commit, session, final=False)
                 self._session_key = None  # never adopt an unknown or dead key
             self._sojourn = session
         return session
+
+    @staticmethod
+    def _chosen(session: Session, candidates: list[str]) -> str | None:
+        """Which candidate key the manager opened (the Session shows only its fingerprint)."""
+        label = session.fingerprint
+        if label is None:
+            return None
+        return next((key for key in candidates if fingerprint(key) == label), None)
 
     def _commit(self, session: Session, data: dict[str, Any], *, rotate: bool = False) -> None:
         """Make ``session`` hold ``data`` and store it (Django stores even an empty session)."""
@@ -279,6 +329,24 @@ def configured_transport() -> Transport | None:
     return configured
 
 
+def cookie_lines(request: HttpRequest) -> list[str]:
+    """The request's ``Cookie`` header lines as the client sent them.
+
+    Under ASGI they come from the scope, one per line: Django joins repeated headers into
+    ``HTTP_COOKIE`` with commas, which would hide a second line's cookies from the parser.
+    Under WSGI the server has already made them one ``HTTP_COOKIE`` value.
+    """
+    scope = getattr(request, "scope", None)
+    if isinstance(scope, dict) and isinstance(scope.get("headers"), list | tuple):
+        return [
+            value.decode("latin-1")
+            for name, value in scope["headers"]
+            if name.lower() == b"cookie" and isinstance(value, bytes)
+        ]
+    header = request.META.get("HTTP_COOKIE", "")
+    return [header] if isinstance(header, str) and header else []
+
+
 def unavailable() -> HttpResponse:
     """The answer to a request whose session store is down: 503, ``Retry-After``."""
     response = HttpResponse(UNAVAILABLE_BODY, status=503)
@@ -294,7 +362,11 @@ class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]  # Djang
     answers ``503`` with ``Retry-After`` (never a 500, never a silently empty session) whether
     a view, another middleware (messages, auth) or the save at the end of the request met it.
 
-    Without ``SOJOURN_TRANSPORT`` the key travels in Django's cookie. With a header or query
+    Without ``SOJOURN_TRANSPORT`` the key travels in Django's cookie, read by Sojourn's cookie
+    parser rather than Django's: every value of ``SESSION_COOKIE_NAME`` in the ``Cookie``
+    header lines is a candidate, and the session is used only when exactly one is live (two
+    live ones give no session and log ``session.ambiguous_cookie``), where Django would take
+    the last one. With a header or query
     transport, the key is read from the request with the transport, a new key goes out in the
     transport's response header (``transport.issue``) with ``Cache-Control: private, no-store``,
     an emptied session is cleared with ``transport.clear()``, ``Vary`` names the transport's
@@ -322,14 +394,22 @@ class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]  # Djang
             )
 
     def process_request(self, request: HttpRequest) -> None:
+        server_side = issubclass(self.SessionStore, SessionStore)
         if self.transport is None:
-            super().process_request(request)
+            if not server_side:  # another engine (sealed cookies, Django's own): its rules
+                super().process_request(request)
+                return
+            # Every value of the cookie, not the last one Django's parser keeps: the manager
+            # uses the session only when exactly one candidate is live (cookie tossing).
+            raw = cookie_values(cookie_lines(request), settings.SESSION_COOKIE_NAME)
+            request.session = self.SessionStore.presented(raw)
             return
         headers = [(name.lower(), value) for name, value in request.headers.items()]
         raw = self.transport.extract(headers, request.META.get("QUERY_STRING", ""))
-        key = next((value for value in raw if is_valid_session_id(value)), None)
-        request.sojourn_presented_key = key  # what the client holds, to clear or replace
-        request.session = self.SessionStore(key)
+        session = self.SessionStore.presented(raw)
+        # What the client holds, to clear or replace (a transport yields at most one token).
+        request.sojourn_presented_key = next((v for v in raw if is_valid_session_id(v)), None)
+        request.session = session
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, StoreUnavailable):
@@ -418,4 +498,10 @@ class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]  # Djang
         return transport.issue(key, age, clock())
 
 
-__all__ = ["SessionMiddleware", "SessionStore", "configured_transport", "unavailable"]
+__all__ = [
+    "SessionMiddleware",
+    "SessionStore",
+    "configured_transport",
+    "cookie_lines",
+    "unavailable",
+]
