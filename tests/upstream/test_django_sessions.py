@@ -34,6 +34,7 @@ from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessio
 from django.http import HttpRequest, HttpResponse
 from django.test import SimpleTestCase, modify_settings, override_settings
 
+from sojourn.django import SessionMiddleware as SojournSessionMiddleware
 from sojourn.django import SessionStore
 from sojourn.stores.base import Store
 
@@ -208,3 +209,23 @@ class TestDjangoSessionMiddleware(_module().SessionMiddlewareTests):  # type: ig
         assert len(request.session.session_key) > 8
         assert f"Set-Cookie: sessionid={request.session.session_key}" in str(response.cookies)
         assert response.headers["Vary"] == "Cookie"
+
+
+class TestSojournSessionMiddleware(TestDjangoSessionMiddleware):
+    """The same tests of Django's SessionMiddleware, run against ``sojourn.django``'s.
+
+    Django's test module names ``SessionMiddleware`` once, at import; pointing that name at
+    ours runs every test of the middleware's behaviour (cookies, ``Vary``, 5xx, deletion) on the
+    Sojourn middleware, which reads the cookie with Sojourn's parser instead of Django's.
+    """
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        module = _module()
+        original = module.SessionMiddleware
+        module.SessionMiddleware = SojournSessionMiddleware
+        cls.addClassCleanup(setattr, module, "SessionMiddleware", original)
+
+    def test_the_middleware_is_ours(self) -> None:
+        assert _module().SessionMiddleware is SojournSessionMiddleware
