@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck sync-check unit upstream bench sync clean
+.PHONY: demo test lint typecheck sync-check unit upstream bench soak fuzz sync clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ unit: $(VENV)/.dev-installed upstream
 	$(BIN)/python -m pytest
 
 test: lint typecheck sync-check unit
+
+# Long runs on demand (README, "Long runs"): mixed load through uvicorn on SQLite and Redis,
+# and hostile inputs through the parsers, transports and every adapter.
+MINUTES ?= 2
+soak: $(VENV)/.dev-installed
+	$(BIN)/python -m benchmarks.soak --minutes $(MINUTES)
 
 sync: $(VENV)/.dev-installed
 	$(BIN)/python scripts/unasync.py
