@@ -45,6 +45,10 @@ MINUTES ?= 2
 soak: $(VENV)/.dev-installed
 	$(BIN)/python -m benchmarks.soak --minutes $(MINUTES)
 
+N ?= 100000
+fuzz: $(VENV)/.dev-installed
+	$(BIN)/python -m benchmarks.fuzz -n $(N)
+
 sync: $(VENV)/.dev-installed
 	$(BIN)/python scripts/unasync.py
 
