@@ -24,13 +24,14 @@ from ._checks import Failure
 from ._core_targets import CoreTarget
 
 SHARES = {
-    "parser": 0.22,
-    "ids": 0.10,
-    "transports": 0.24,
-    "asgi": 0.14,
-    "wsgi": 0.14,
-    "flask": 0.08,
-    "django": 0.08,
+    "parser": 0.16,
+    "ids": 0.06,
+    "transports": 0.16,
+    "asgi": 0.18,
+    "wsgi": 0.18,
+    "flask": 0.12,
+    "django": 0.12,
+    "django-asgi": 0.02,  # a thread hop per request in Django's ASGI handler: ~200 a second
 }
 """The fraction of ``-n`` each target gets (every target at least one input)."""
 MAX_SAMPLES = 5

@@ -270,6 +270,46 @@ async def plain_asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None
     await send({"type": "http.response.body", "body": b"ok"})
 
 
+async def call_asgi(app: Any, request: Request) -> Answer:
+    """One request through an ASGI app; after the (empty) body, ``receive`` waits for ever, as
+    a client that stays connected (Django listens for a disconnect meanwhile)."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method(request),
+        "scheme": "https",
+        "path": "/" + request.action,
+        "raw_path": ("/" + request.action).encode(),
+        "query_string": request.query,
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *request.headers()],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 443),
+    }
+    messages: list[dict[str, Any]] = []
+    sent_body = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent_body
+        if not sent_body:
+            sent_body = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # cancelled when the app is done
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        messages.append(message)
+
+    await app(scope, receive, send)
+    start = next((m for m in messages if m["type"] == "http.response.start"), None)
+    if start is None:
+        raise Failure("no http.response.start")
+    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start["headers"]]
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    return int(start["status"]), headers, body
+
+
 class ASGITarget(Target):
     name = "asgi"
     cookie_name = "__Host-sid"
@@ -286,42 +326,34 @@ class ASGITarget(Target):
         self.loop = asyncio.new_event_loop()
 
     def answer(self, transport: str, request: Request) -> Answer:
-        return self.loop.run_until_complete(self._answer(self.apps[transport], request))
-
-    @staticmethod
-    async def _answer(app: Any, request: Request) -> Answer:
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": method(request),
-            "scheme": "https",
-            "path": "/" + request.action,
-            "raw_path": ("/" + request.action).encode(),
-            "query_string": request.query,
-            "root_path": "",
-            "headers": [(b"host", b"testserver"), *request.headers()],
-            "client": ("127.0.0.1", 1),
-            "server": ("testserver", 443),
-        }
-        messages: list[dict[str, Any]] = []
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            messages.append(message)
-
-        await app(scope, receive, send)
-        start = next((m for m in messages if m["type"] == "http.response.start"), None)
-        if start is None:
-            raise Failure("no http.response.start")
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start["headers"]]
-        body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
-        return int(start["status"]), headers, body
+        return self.loop.run_until_complete(call_asgi(self.apps[transport], request))
 
     def close(self) -> None:
         self.loop.close()
+
+
+class DjangoASGITarget(DjangoTarget):
+    """Django through its ASGI handler: the ``Cookie`` lines come from the scope, one by one."""
+
+    name = "django-asgi"
+
+    def __init__(self, seed: int) -> None:
+        super().__init__(seed)
+        from django.core.handlers.asgi import ASGIHandler
+        from django.test import override_settings
+
+        self.asgi_apps: dict[str, Any] = {}
+        for label, transport in transports().items():
+            with override_settings(SOJOURN_TRANSPORT=transport):
+                self.asgi_apps[label] = ASGIHandler()
+        self.loop = asyncio.new_event_loop()
+
+    def answer(self, transport: str, request: Request) -> Answer:
+        return self.loop.run_until_complete(call_asgi(self.asgi_apps[transport], request))
+
+    def close(self) -> None:
+        self.loop.close()
+        super().close()
 
 
 ADAPTERS: dict[str, type[Target]] = {
@@ -329,6 +361,7 @@ ADAPTERS: dict[str, type[Target]] = {
     "wsgi": WSGITarget,
     "flask": FlaskTarget,
     "django": DjangoTarget,
+    "django-asgi": DjangoASGITarget,
 }
 
 __all__ = ["ADAPTERS", "Target"]
