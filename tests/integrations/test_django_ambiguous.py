@@ -28,11 +28,11 @@ if not settings.configured:
     django.setup()
 
 from django.http import HttpResponse
-from django.test import AsyncClient, Client, override_settings
+from django.test import AsyncClient, Client, RequestFactory, override_settings
 
 from sojourn._core.ids import new_session_id
 from sojourn._core.transport import HeaderTransport
-from sojourn.django import SessionStore
+from sojourn.django import SessionMiddleware, SessionStore
 from sojourn.stores.base import Store
 
 from .shared import django_users
@@ -164,6 +164,22 @@ async def test_several_cookie_lines_under_asgi(
     client.cookies[COOKIE] = alice
     junk = await client.get("/read", secure=True, headers={"Cookie": f"x=1; {COOKIE}=junk"})
     assert body(junk) == {"user": "alice"}
+
+
+def test_a_key_put_in_request_cookies_is_a_candidate(store: Store) -> None:
+    """RequestFactory tests set ``request.COOKIES`` by hand; the middleware still sees it."""
+    alice, bob = written("alice"), written("bob")
+    middleware = SessionMiddleware(lambda request: HttpResponse("ok"))
+    request = RequestFactory().get("/", secure=True)
+    request.COOKIES[COOKIE] = alice
+    middleware.process_request(request)
+    assert request.session.session_key == alice
+    assert request.session["user"] == "alice"
+    tossed = RequestFactory().get("/", secure=True, HTTP_COOKIE=f"{COOKIE}={bob}")
+    tossed.COOKIES[COOKIE] = alice  # with a different live key in the header: ambiguous
+    middleware.process_request(tossed)
+    assert tossed.session.get("user") is None
+    assert tossed.session.session_key is None
 
 
 def test_session_store_by_key_still_works(store: Store) -> None:

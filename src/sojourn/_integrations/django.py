@@ -401,7 +401,14 @@ class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]  # Djang
                 return
             # Every value of the cookie, not the last one Django's parser keeps: the manager
             # uses the session only when exactly one candidate is live (cookie tossing).
-            raw = cookie_values(cookie_lines(request), settings.SESSION_COOKIE_NAME)
+            name = settings.SESSION_COOKIE_NAME
+            raw = cookie_values(cookie_lines(request), name)
+            # request.COOKIES already built (by code before us) or filled in by a test: its
+            # value is one more candidate; the header's own duplicates are all in raw already.
+            built = vars(request).get("COOKIES")
+            value = built.get(name) if isinstance(built, dict) else None
+            if isinstance(value, str) and value not in raw:
+                raw = [*raw, value]
             request.session = self.SessionStore.presented(raw)
             return
         headers = [(name.lower(), value) for name, value in request.headers.items()]
