@@ -212,3 +212,7 @@ def test_header_tokens_differing_give_no_session_and_log(
         assert events(caplog, "session.ambiguous_token")
         alone = Client().get("/read", secure=True, HTTP_AUTHORIZATION=f"Bearer {alice}")
         assert body(alone) == {"user": "alice"}
+        # Unlike cookies, differing tokens are refused before any lookup, even when only one
+        # is well-formed (SEC-19, the header transport's rule in every adapter).
+        junk = Client().get("/read", secure=True, HTTP_AUTHORIZATION=f"Bearer {alice},Bearer x")
+        assert body(junk) == {"user": None}
