@@ -80,6 +80,7 @@ def events(caplog: pytest.LogCaptureFixture, name: str) -> list[logging.LogRecor
     return [r for r in caplog.records if r.getMessage().startswith(name)]
 
 
+@pytest.mark.sec("SEC-51", "SEC-54")
 def test_two_live_cookies_give_no_session_and_log(
     store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -105,6 +106,7 @@ def test_a_write_under_two_live_cookies_starts_a_new_session(store: Store) -> No
     assert body(read(f"{COOKIE}={bob}")) == {"user": "bob"}
 
 
+@pytest.mark.sec("SEC-51")
 @pytest.mark.parametrize("other", ["dead", "malformed", "empty"])
 def test_one_live_among_dead_or_malformed_is_used(
     store: Store, caplog: pytest.LogCaptureFixture, other: str
@@ -149,6 +151,7 @@ def test_an_untouched_session_costs_nothing_and_clears_no_cookie(store: Store) -
     assert counting.calls == []
 
 
+@pytest.mark.sec("SEC-51")
 @pytest.mark.anyio
 async def test_several_cookie_lines_under_asgi(
     store: Store, caplog: pytest.LogCaptureFixture

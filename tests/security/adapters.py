@@ -161,7 +161,15 @@ def django_settings(secure: bool, store: MemoryStore) -> Iterator[None]:
         django.setup()
     from django.test import override_settings
 
-    with override_settings(SOJOURN_STORE=store, SESSION_COOKIE_SECURE=secure):
+    # Sojourn's middleware, as docs/frameworks/django.md asks: Django's own reads the key
+    # through request.COOKIES, which keeps the last duplicate cookie (SEC-51).
+    middleware = [
+        "sojourn.django.SessionMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+    ]
+    with override_settings(
+        SOJOURN_STORE=store, SESSION_COOKIE_SECURE=secure, MIDDLEWARE=middleware
+    ):
         yield
 
 

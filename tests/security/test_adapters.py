@@ -20,12 +20,6 @@ from sojourn import new_session_id
 
 from .adapters import ADAPTERS, Adapter, Reply, adapter
 
-DJANGO_DUPLICATES = pytest.mark.xfail(
-    strict=True,
-    reason="SEC-51: the Django adapter reads the session cookie through Django's own cookie "
-    "parser (request.COOKIES), which keeps the last duplicate, so order decides",
-)
-
 
 @pytest.fixture(params=ADAPTERS)
 def app(request: pytest.FixtureRequest) -> Iterator[Adapter]:
@@ -88,12 +82,7 @@ def read_with(app: Adapter, *values: str, split: bool = False) -> object:
     return app.request("/read", headers).user()
 
 
-@pytest.fixture(
-    params=[
-        pytest.param(name, marks=DJANGO_DUPLICATES) if name == "django" else name
-        for name in ADAPTERS
-    ]
-)
+@pytest.fixture(params=ADAPTERS)
 def dup_app(request: pytest.FixtureRequest) -> Iterator[Adapter]:
     with adapter(request.param) as made:
         yield made
