@@ -83,6 +83,14 @@ def test_an_unclean_status_fails(status: int) -> None:
         check(Request(), status, [], b"", 0.0, "sid", Issued())
 
 
+def test_a_409_is_clean_only_with_the_sojourn_session_header() -> None:
+    for value in ("rotated", "ended"):
+        check(Request(), 409, [("Sojourn-Session", value)], b"", 0.0, "sid", Issued())
+    for headers in ([], [("Sojourn-Session", "other")]):
+        with pytest.raises(Failure, match="status 409"):
+            check(Request(), 409, headers, b"", 0.0, "sid", Issued())
+
+
 def test_a_slow_answer_fails() -> None:
     with pytest.raises(Failure, match="answered in"):
         check(Request(), 200, [], b"", 5.0, "sid", Issued())

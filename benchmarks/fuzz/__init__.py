@@ -8,7 +8,8 @@ which take tens of thousands a second, the rest through the adapters (each reque
 in-process round trip on a memory store). What each target must satisfy is in
 :mod:`._core_targets` and :mod:`._checks`.
 
-Output: one line per target (inputs, failures, seconds, inputs/s), then the total and
+Output: one line per target (inputs, failures, 409s for a session rotated or ended by an
+earlier input, seconds, inputs/s), then the total and
 ``fuzz: PASS`` or ``fuzz: FAIL``, with the first failures of each target (input number and
 what broke). The exit status is 1 on any failure.
 """
@@ -47,6 +48,7 @@ class Outcome:
     seconds: float = 0.0
     samples: list[str] = field(default_factory=list)
     note: str = ""
+    conflicts: int = 0
 
     @property
     def rate(self) -> float:
@@ -85,6 +87,7 @@ def fuzz_target(name: str, count: int, seed: int) -> Outcome:
             outcome.inputs += 1
     finally:
         target.close()
+    outcome.conflicts = target.conflicts
     outcome.seconds = time.perf_counter() - started
     return outcome
 
@@ -94,7 +97,9 @@ def run(total: int, *, seed: int = 0, targets: list[str] | None = None) -> list[
     names = targets or list(SHARES)
     counts = split(total, names)
     print(f"fuzz: {total} inputs, seed {seed}, targets {', '.join(names)}")
-    print(f"{'target':<11} {'inputs':>9} {'failures':>9} {'seconds':>8} {'inputs/s':>9}")
+    print(
+        f"{'target':<11} {'inputs':>9} {'failures':>9} {'409s':>6} {'seconds':>8} {'inputs/s':>9}"
+    )
     outcomes = []
     logging.disable(logging.CRITICAL)  # security events on every hostile input: not the report
     try:
@@ -102,7 +107,7 @@ def run(total: int, *, seed: int = 0, targets: list[str] | None = None) -> list[
             outcome = fuzz_target(name, counts[name], seed * 1000 + offset)
             outcomes.append(outcome)
             print(
-                f"{name:<11} {outcome.inputs:>9} {outcome.failures:>9} "
+                f"{name:<11} {outcome.inputs:>9} {outcome.failures:>9} {outcome.conflicts:>6} "
                 f"{outcome.seconds:>8.1f} {outcome.rate:>9.0f}",
                 flush=True,
             )
@@ -111,7 +116,11 @@ def run(total: int, *, seed: int = 0, targets: list[str] | None = None) -> list[
     inputs = sum(o.inputs for o in outcomes)
     failures = sum(o.failures for o in outcomes)
     seconds = sum(o.seconds for o in outcomes)
-    print(f"{'total':<11} {inputs:>9} {failures:>9} {seconds:>8.1f} {inputs / seconds:>9.0f}")
+    conflicts = sum(o.conflicts for o in outcomes)
+    print(
+        f"{'total':<11} {inputs:>9} {failures:>9} {conflicts:>6} {seconds:>8.1f} "
+        f"{inputs / seconds:>9.0f}"
+    )
     for outcome in outcomes:
         if outcome.note:
             print(f"  note, {outcome.target}: {outcome.note}")

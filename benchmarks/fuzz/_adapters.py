@@ -22,7 +22,7 @@ from typing import Any
 from sojourn import AsyncMemoryStore, MemoryStore
 from sojourn._core.transport import HeaderTransport, QueryTransport, Transport
 
-from ._checks import Failure, Issued, check
+from ._checks import Failure, Issued, check, lost_race
 from ._inputs import Hostile, Request
 
 Answer = tuple[int, list[tuple[str, str]], bytes]
@@ -118,6 +118,7 @@ class Target:
     name = ""
     cookie_name = ""
     note = ""  # a limit of this run the report should state
+    conflicts = 0  # 409s for a rotated or ended session: clean, counted apart
 
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed ^ 0xADA)
@@ -145,6 +146,8 @@ class Target:
             check(request, status, headers, body, elapsed, self.cookie_name, self.issued)
         except Failure as exc:
             raise Failure(f"{transport} {request.action}: {exc}") from None
+        if lost_race(status, headers):
+            self.conflicts += 1
 
     def close(self) -> None:
         """Release what the target holds (event loops); stores are in memory."""

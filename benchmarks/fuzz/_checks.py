@@ -1,6 +1,8 @@
 """What every fuzzed answer must satisfy, whichever adapter gave it.
 
-- a clean status: 200, or a framework's own 400/431 refusal; never a 5xx, never anything else;
+- a clean status: 200, a framework's own 400/431 refusal, or a 409 with
+  ``Sojourn-Session: rotated|ended`` (a write under an ID a login or logout has replaced);
+  never a 5xx, never anything else;
 - an answer within :data:`MAX_SECONDS`;
 - no response header (name or value) holding a canary of the request (no echo, SEC-58);
 - every session ID handed out (``Set-Cookie`` of the session cookie, ``x-session-token``) is
@@ -47,6 +49,15 @@ class Issued:
         return self.recent
 
 
+def lost_race(status: int, headers: Sequence[tuple[str, str]]) -> bool:
+    """A 409 saying the presented session was rotated or ended meanwhile (docs/rotation.md):
+    a write under an ID that a login or logout has already replaced is refused that way."""
+    return status == 409 and any(
+        name.lower() == "sojourn-session" and value.strip().lower() in ("rotated", "ended")
+        for name, value in headers
+    )
+
+
 def handed_out(headers: Sequence[tuple[str, str]], cookie_name: str) -> list[str]:
     """The session IDs a response hands the client: session ``Set-Cookie`` values and the
     token header (``""`` for a clear)."""
@@ -74,7 +85,7 @@ def check(
     issued: Issued,
 ) -> None:
     """Raise :class:`Failure` unless the answer to ``request`` keeps every invariant."""
-    if status not in ALLOWED_STATUSES:
+    if status not in ALLOWED_STATUSES and not lost_race(status, headers):
         raise Failure(f"status {status}: {body[:300]!r}")
     if seconds > MAX_SECONDS:
         raise Failure(f"answered in {seconds:.2f} s (limit {MAX_SECONDS} s)")
@@ -96,4 +107,12 @@ def check(
         raise Failure("a traceback in the body")
 
 
-__all__ = ["ALLOWED_STATUSES", "MAX_SECONDS", "Failure", "Issued", "check", "handed_out"]
+__all__ = [
+    "ALLOWED_STATUSES",
+    "MAX_SECONDS",
+    "Failure",
+    "Issued",
+    "check",
+    "handed_out",
+    "lost_race",
+]

@@ -143,6 +143,7 @@ class CoreTarget:
     """One of the pure targets: ``parser``, ``ids`` or ``transports``."""
 
     note = ""
+    conflicts = 0  # no HTTP here: never a 409
 
     def __init__(self, name: str, seed: int) -> None:
         self.name = name
