@@ -38,6 +38,7 @@ from .._sql import (
     record_from_session_row,
     validate_sql_table,
 )
+from .._timeouts import DEFAULT_TIMEOUT, check_timeout
 from ..base import Changes, Record, Renewal
 
 _COLUMNS = "`key`, principal, created_at, renewed_at, expires_at, authenticated_at, meta"
@@ -178,11 +179,13 @@ class AsyncMySQLPool:
         **connect_args: passed to ``aiomysql.connect``.
     """
 
-    def __init__(self, *, max_size: int = 10, timeout: float = 5.0, **connect_args: Any) -> None:
-        if max_size <= 0 or timeout <= 0:
-            raise ConfigurationError("max_size and timeout must be positive")
+    def __init__(
+        self, *, max_size: int = 10, timeout: float = DEFAULT_TIMEOUT, **connect_args: Any
+    ) -> None:
+        if max_size <= 0:
+            raise ConfigurationError("max_size must be positive")
         self.max_size = max_size
-        self.timeout = timeout
+        self.timeout = check_timeout(timeout)
         self._connect_args = connect_args
         self._idle: list[Any] = []
         slots = asyncio.Semaphore(max_size)  # unasync: slots = threading.Semaphore(max_size)
@@ -255,9 +258,9 @@ class AsyncMySQLStore:
         table: the session table's name (letters, digits, underscores); ``<table>_fields``
             sits beside it and ``sojourn_schema`` records the layout version.
         create_schema: create the tables on first use if they are missing.
-        timeout: seconds after which any one operation raises ``StoreUnavailable`` (the
-            async store times each operation; the sync one relies on the connection's
-            connect/read/write timeouts).
+        timeout: the most seconds one call may take — waiting for a pooled connection,
+            connecting and every round trip together — before it raises ``StoreUnavailable``
+            (default :data:`~sojourn.stores._timeouts.DEFAULT_TIMEOUT`, 2 s).
         owns_pool: close the pool in :meth:`aclose` (true for pools built by :meth:`from_url`).
     """
 
@@ -267,14 +270,12 @@ class AsyncMySQLStore:
         *,
         table: str = DEFAULT_TABLE,
         create_schema: bool = True,
-        timeout: float = 5.0,
+        timeout: float = DEFAULT_TIMEOUT,
         owns_pool: bool = False,
     ) -> None:
-        if timeout <= 0:
-            raise ConfigurationError("timeout must be positive")
         self.table = validate_sql_table(table)
         self.create_schema = create_schema
-        self.timeout = timeout
+        self.timeout = check_timeout(timeout)
         self._pool = pool
         self._owns_pool = owns_pool
         self._sql = _Queries(self.table)
@@ -288,15 +289,24 @@ class AsyncMySQLStore:
         *,
         table: str = DEFAULT_TABLE,
         create_schema: bool = True,
-        connect_timeout: float = 5.0,
-        command_timeout: float = 5.0,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float | None = None,
+        command_timeout: float | None = None,
         max_size: int = 10,
     ) -> AsyncMySQLStore:
         """A store with its own pool for ``url`` (``mysql://user:password@host:3306/db``).
 
         Args:
-            connect_timeout: bound, in seconds, on opening a connection.
-            command_timeout: bound, in seconds, on one operation (read/write timeouts).
+            timeout: the store's bound on one call (see the class), and the default of the
+                two below; 2 s unless given.
+            connect_timeout: the driver's bound on opening a connection; defaults to
+                ``timeout``.
+            command_timeout: the driver's socket read/write timeouts; defaults to
+                ``timeout``. The store's ``timeout`` still bounds each call as a whole.
+
+        Raises:
+            ConfigurationError: the URL is not a MySQL URL naming a database, or a timeout
+                is not a positive, finite number.
         """
         parts = urlsplit(url)
         if parts.scheme not in {"mysql", "mariadb"}:
@@ -304,12 +314,17 @@ class AsyncMySQLStore:
         database = parts.path.lstrip("/")
         if not database:
             raise ConfigurationError("the MySQL URL must name a database: mysql://host/db")
-        if connect_timeout <= 0 or command_timeout <= 0:
-            raise ConfigurationError("timeouts must be positive")
+        timeout = check_timeout(timeout)
+        connect_timeout = check_timeout(
+            timeout if connect_timeout is None else connect_timeout, "connect_timeout"
+        )
+        command_timeout = check_timeout(
+            timeout if command_timeout is None else command_timeout, "command_timeout"
+        )
         extra: dict[str, Any] = {}  # unasync: extra = _io_timeouts(command_timeout)
         pool = AsyncMySQLPool(
             max_size=max_size,
-            timeout=connect_timeout + command_timeout,
+            timeout=timeout,
             host=parts.hostname or "localhost",
             port=parts.port or 3306,
             user=unquote(parts.username or "root"),
@@ -325,7 +340,7 @@ class AsyncMySQLStore:
             pool,
             table=table,
             create_schema=create_schema,
-            timeout=connect_timeout + command_timeout,
+            timeout=timeout,
             owns_pool=True,
         )
 

@@ -52,6 +52,7 @@ from .._sql import (
     record_from_session_row,
     validate_sql_table,
 )
+from .._timeouts import DEFAULT_TIMEOUT, check_timeout
 from ..base import Changes, Record, Renewal
 
 _COLUMNS = "key, principal, created_at, renewed_at, expires_at, authenticated_at, meta"
@@ -192,7 +193,9 @@ class AsyncPostgresStore:
             sits beside it and ``sojourn_schema`` records the layout version.
         create_schema: create the tables on first use if they are missing. Turn it off when
             a DBA creates them from :func:`schema_sql` and the app's role may not run DDL.
-        timeout: seconds to wait for a pooled connection before raising ``StoreUnavailable``.
+        timeout: the most seconds one call may take — waiting for a pooled connection and
+            the statement's round trip together — before it raises ``StoreUnavailable``
+            (default :data:`~sojourn.stores._timeouts.DEFAULT_TIMEOUT`, 2 s).
         owns_pool: close the pool in :meth:`aclose` (true for pools built by :meth:`from_url`).
     """
 
@@ -202,14 +205,12 @@ class AsyncPostgresStore:
         *,
         table: str = DEFAULT_TABLE,
         create_schema: bool = True,
-        timeout: float = 5.0,
+        timeout: float = DEFAULT_TIMEOUT,
         owns_pool: bool = False,
     ) -> None:
-        if timeout <= 0:
-            raise ConfigurationError("timeout must be positive")
         self.table = validate_sql_table(table)
         self.create_schema = create_schema
-        self.timeout = timeout
+        self.timeout = check_timeout(timeout)
         self._pool = pool
         self._owns_pool = owns_pool
         self._sql = _Queries(self.table)
@@ -223,20 +224,36 @@ class AsyncPostgresStore:
         *,
         table: str = DEFAULT_TABLE,
         create_schema: bool = True,
-        connect_timeout: float = 5.0,
-        command_timeout: float = 5.0,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float | None = None,
+        command_timeout: float | None = None,
         min_size: int = 1,
         max_size: int = 10,
     ) -> AsyncPostgresStore:
         """A store with its own pool for ``url`` (``postgresql://user@host:5432/db``).
 
         Args:
-            connect_timeout: bound, in seconds, on getting a connection (a down or
-                unreachable server raises ``StoreUnavailable`` after about this long).
-            command_timeout: server-side ``statement_timeout`` and client-side TCP timeout.
+            timeout: the store's bound on one call (see the class), and the default of the
+                two below; 2 s unless given.
+            connect_timeout: the pool's bound on opening a connection (libpq counts it in
+                whole seconds, at least 2); defaults to ``timeout``.
+            command_timeout: the server-side ``statement_timeout`` and the client-side TCP
+                user timeout; defaults to ``timeout``. Raise it for long maintenance
+                statements only: the store's ``timeout`` still bounds each call.
+
+        Raises:
+            ConfigurationError: a timeout is not a positive, finite number, or the sizes are
+                not ``0 <= min_size <= max_size``.
         """
-        if connect_timeout <= 0 or command_timeout <= 0 or not 0 <= min_size <= max_size:
-            raise ConfigurationError("timeouts must be positive and 0 <= min_size <= max_size")
+        timeout = check_timeout(timeout)
+        connect_timeout = check_timeout(
+            timeout if connect_timeout is None else connect_timeout, "connect_timeout"
+        )
+        command_timeout = check_timeout(
+            timeout if command_timeout is None else command_timeout, "command_timeout"
+        )
+        if not 0 <= min_size <= max_size:
+            raise ConfigurationError("sizes must be 0 <= min_size <= max_size")
         command_ms = max(1, round(command_timeout * 1000))
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
             url,
@@ -253,9 +270,7 @@ class AsyncPostgresStore:
                 "tcp_user_timeout": command_ms,
             },
         )
-        return cls(
-            pool, table=table, create_schema=create_schema, timeout=connect_timeout, owns_pool=True
-        )
+        return cls(pool, table=table, create_schema=create_schema, timeout=timeout, owns_pool=True)
 
     # -- the one place that talks to the pool -----------------------------------------------
 

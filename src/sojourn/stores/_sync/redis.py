@@ -19,17 +19,20 @@ from __future__ import annotations
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
+from redis.retry import Retry
 
 from ..._core.errors import ConfigurationError, CorruptSession, SessionExists
 from .. import _redis_layout as L
 from .. import _redis_scripts as scripts
+from .._timeouts import DEFAULT_TIMEOUT, check_timeout
 from ..base import Changes, Record, Renewal
 
 Client = redis.Redis | RedisCluster
 
-DEFAULT_TIMEOUT = 2.0
 TRACKED_SESSIONS = 10_000
 """How many sessions' renewal times a store remembers before starting over: about 170 bytes
 each (the digest and a float), so under 2 MB; a forgotten session costs one script on its next
@@ -90,20 +93,33 @@ class RedisStore:
         prefix: str = "sojourn:",
         cluster: bool = False,
         index_slack: float = 3600.0,
+        timeout: float = DEFAULT_TIMEOUT,
         **kwargs: Any,
     ) -> RedisStore:
         """A store on a client made from ``url`` (``redis://``, ``rediss://``, ``unix://``).
 
-        Connect and command timeouts default to 2 seconds, so an unreachable server raises
-        :class:`~sojourn.StoreUnavailable` within a bounded time; ``kwargs`` go to redis-py and
-        override them. No connection is made until the first command.
+        ``timeout`` (default :data:`~sojourn.stores._timeouts.DEFAULT_TIMEOUT`, 2 s) bounds
+        connecting and each command, so an unreachable, stalled or black-holed server raises
+        :class:`~sojourn.StoreUnavailable` within about that long. redis-py's own default
+        retries a timed-out command three times with backoff (about 15 s in all at 2 s); here
+        a command is retried once, at once, and only when its connection broke (a pooled
+        connection the server closed in a restart or failover), never after a timeout, which
+        would double the bound and may repeat a write the server did (a Cluster client keeps
+        redis-py's retries, which also follow slots across a failover). ``kwargs`` go to
+        redis-py and override all of this (``socket_timeout``, ``socket_connect_timeout``,
+        ``retry``). No connection is made until the first command.
+
+        Raises:
+            ConfigurationError: ``timeout`` is not a positive, finite number.
         """
-        kwargs.setdefault("socket_connect_timeout", DEFAULT_TIMEOUT)
-        kwargs.setdefault("socket_timeout", DEFAULT_TIMEOUT)
+        timeout = check_timeout(timeout)
+        kwargs.setdefault("socket_connect_timeout", timeout)
+        kwargs.setdefault("socket_timeout", timeout)
         client: Client
-        if cluster:
+        if cluster:  # its retries also follow slots moving in a failover: left to redis-py
             client = RedisCluster.from_url(url, **kwargs)
         else:
+            kwargs.setdefault("retry", Retry(NoBackoff(), 1, (RedisConnectionError,)))
             client = redis.Redis.from_url(url, **kwargs)
         store = cls(client, prefix=prefix, index_slack=index_slack)
         store._owns_client = True

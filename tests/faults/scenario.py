@@ -1,0 +1,216 @@
+"""The fault scenario every (store, fault, adapter) combination runs, counting what went wrong.
+
+A few users each keep a session through a real adapter. The store's network then turns bad
+(a :class:`~tests.faults.proxy.Fault`), the users keep reading and writing, the fault is
+lifted, and they carry on — no store, pool or process is restarted. What must hold:
+
+- every request answers within the store's timeout plus some slack (no hang, no pile-up);
+- during the fault every answer is 200 or 503 — never a 500, a traceback or anything else;
+- the first requests after the fault is lifted answer 200, and each session reads back;
+- no write answered 200 is lost: each session holds the last acknowledged value, or a later
+  one whose answer was lost in the fault (a write the server did but could not confirm);
+- no record is corrupted: each loads cleanly, straight from the server, with the value a
+  user wrote.
+
+Each broken rule is recorded as a line of text, and the tests assert there are none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from sojourn._core.codec import decode_value
+from sojourn._core.ids import store_key
+from sojourn.stores.base import AsyncStore
+from sojourn.testing import FakeClock
+
+from .proxy import Fault, FaultProxy
+from .servers import BOUND
+
+T = TypeVar("T")
+
+USERS = 3
+ROUNDS = 2
+SLACK = 0.5
+"""Added to the store's timeout for a whole request: the adapter's own work, thread hand-offs
+and scheduling on a shared, busy machine."""
+HANG = 15.0
+"""A request still unanswered after this long is a hang (and the scenario moves on)."""
+LATENCY = 2 * BOUND
+"""The latency fault holds every chunk back longer than a call may take."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: str
+    elapsed: float
+    session_id: str | None
+
+
+class User(Protocol):
+    """One browser: it keeps its session cookie between requests."""
+
+    async def read(self) -> Reply: ...
+
+    async def write(self, value: str) -> Reply: ...
+
+
+@dataclass
+class Tally:
+    """What each user's session may hold, and everything that went wrong so far."""
+
+    problems: list[str] = field(default_factory=list)
+    acked: dict[int, str] = field(default_factory=dict)
+    unconfirmed: dict[int, set[str]] = field(default_factory=dict)
+    slowest: float = 0.0
+
+    def allowed(self, user: int) -> set[str]:
+        return {self.acked[user], *self.unconfirmed.get(user, set())}
+
+
+async def run(
+    users: list[User], proxy: FaultProxy, fault: Fault, direct: AsyncStore, clock: FakeClock
+) -> Tally:
+    """Play the scenario; ``direct`` reaches the same data without going through the proxy."""
+    tally = Tally()
+    for index, user in enumerate(users):
+        await _write(tally, index, user, f"u{index}-start", faulted=False)
+    if len(tally.acked) != len(users):
+        return tally  # the healthy phase failed: nothing else is meaningful
+    proxy.inject(fault, latency=LATENCY)
+    for round_ in range(ROUNDS):
+        await asyncio.gather(
+            *(_faulted(tally, index, user, round_) for index, user in enumerate(users))
+        )
+    proxy.heal()
+    for index, user in enumerate(users):
+        await _read(tally, index, user, faulted=False, when="first read after the fault")
+    for index, user in enumerate(users):
+        await _write(tally, index, user, f"u{index}-after", faulted=False)
+        await _read(tally, index, user, faulted=False, when="read after recovery")
+    await _check_records(tally, users, direct, clock)
+    return tally
+
+
+async def _faulted(tally: Tally, index: int, user: User, round_: int) -> None:
+    await _write(tally, index, user, f"u{index}-fault-{round_}", faulted=True)
+    await _read(tally, index, user, faulted=True, when=f"read in fault round {round_}")
+
+
+async def _timed(tally: Tally, what: str, call: Callable[[], Awaitable[Reply]]) -> Reply | None:
+    try:
+        reply = await asyncio.wait_for(call(), HANG)
+    except TimeoutError:
+        tally.problems.append(f"{what}: no answer within {HANG}s (a hang)")
+        return None
+    tally.slowest = max(tally.slowest, reply.elapsed)
+    if reply.elapsed > BOUND + SLACK:
+        tally.problems.append(
+            f"{what}: answered {reply.status} after {reply.elapsed:.2f}s, over the bound"
+        )
+    if "Traceback" in reply.body:
+        tally.problems.append(f"{what}: a traceback in the answer")
+    return reply
+
+
+async def _write(tally: Tally, index: int, user: User, value: str, *, faulted: bool) -> None:
+    what = f"user {index} write {value}"
+    reply = await _timed(tally, what, lambda: user.write(value))
+    if reply is None:
+        tally.unconfirmed.setdefault(index, set()).add(value)
+        return
+    if reply.status == 200:
+        tally.acked[index] = value
+        tally.unconfirmed.pop(index, None)
+    elif reply.status == 503 and faulted:
+        tally.unconfirmed.setdefault(index, set()).add(value)
+    else:
+        tally.unconfirmed.setdefault(index, set()).add(value)
+        tally.problems.append(f"{what}: answered {reply.status}")
+
+
+async def _read(tally: Tally, index: int, user: User, *, faulted: bool, when: str) -> None:
+    what = f"user {index} {when}"
+    reply = await _timed(tally, what, user.read)
+    if reply is None:
+        return
+    if reply.status == 503 and faulted:
+        return
+    if reply.status != 200:
+        tally.problems.append(f"{what}: answered {reply.status}")
+        return
+    name = json.loads(reply.body).get("name")
+    if name not in tally.allowed(index):
+        tally.problems.append(f"{what}: read {name!r}, expected one of {tally.allowed(index)}")
+        return
+    tally.acked[index] = name  # what it holds now; an unconfirmed write read back is settled
+    tally.unconfirmed.pop(index, None)
+
+
+async def _check_records(
+    tally: Tally, users: list[User], direct: AsyncStore, clock: FakeClock
+) -> None:
+    for index, user in enumerate(users):
+        probe = await _timed(tally, f"user {index} last read", user.read)
+        if probe is None:
+            continue
+        if probe.session_id is None:
+            tally.problems.append(f"user {index}: holds no session cookie")
+            continue
+        try:
+            record = await direct.load(store_key(probe.session_id), clock())
+        except Exception as exc:  # a corrupt record raises here: counted, not fatal
+            tally.problems.append(f"user {index}: the record does not load: {exc!r}")
+            continue
+        if record is None:
+            tally.problems.append(f"user {index}: the session is gone from the store")
+            continue
+        try:
+            value = decode_value(record.fields["name"])
+        except Exception as exc:
+            tally.problems.append(f"user {index}: the stored value is corrupt: {exc!r}")
+            continue
+        if value != tally.acked.get(index):
+            tally.problems.append(
+                f"user {index}: the store holds {value!r}, acknowledged {tally.acked.get(index)!r}"
+            )
+
+
+def in_daemon_thread(call: Callable[[], T]) -> Awaitable[T]:
+    """Run a blocking call in a daemon thread, so a hung sync store cannot block the exit."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(outcome: T | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(outcome)  # type: ignore[arg-type]
+
+    def target() -> None:
+        outcome: T | None = None
+        error: BaseException | None = None
+        try:
+            outcome = call()
+        except BaseException as exc:
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
+            loop.call_soon_threadsafe(settle, outcome, error)
+
+    threading.Thread(target=target, daemon=True).start()
+    return future
+
+
+def stopwatch() -> Callable[[], float]:
+    began = time.monotonic()
+    return lambda: time.monotonic() - began
