@@ -90,5 +90,7 @@ async def test_a_network_fault_is_bounded_answered_503_and_recovered(
                 await user.client.aclose()
             await store.aclose()
             await direct.aclose()
+    figures = f"slowest {tally.slowest:.2f}s, served again after {tally.recovery:.2f}s"
+    print(f"{server.name} {fault.value}: {figures}")
     report = "\n".join(tally.problems)
-    assert tally.problems == [], f"slowest answer {tally.slowest:.2f}s:\n{report}"
+    assert tally.problems == [], f"{figures}:\n{report}"

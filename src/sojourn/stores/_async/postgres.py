@@ -20,7 +20,11 @@ Every operation is one statement, hence one round trip and one implicit transact
   short transaction.
 
 Driver and pool errors become :class:`~sojourn.StoreUnavailable` in :meth:`_connection`, the
-one place that talks to the pool.
+one place that talks to the pool. It also bounds each call by the store's ``timeout``: the
+wait for a pooled connection takes part of the budget, and a statement still unanswered when
+the budget runs out has its connection's socket shut down (see :mod:`sojourn.stores._deadline`
+for why neither ``statement_timeout``, TCP timeouts nor cancelling the coroutine suffice), so
+the call fails with ``StoreUnavailable`` and the pool discards that connection.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from __future__ import annotations
 import asyncio  # unasync: import threading
 import json
 import math
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -42,6 +47,7 @@ from ..._core.errors import (
     StoreUnavailable,
     UnencodableValue,
 )
+from .._deadline import arm, cut_socket, remaining
 from .._sql import (
     DEFAULT_TABLE,
     SCHEMA_TABLE,
@@ -261,6 +267,10 @@ class AsyncPostgresStore:
             min_size=min_size,
             max_size=max_size,
             timeout=connect_timeout,
+            # Give up on a failed reconnection after one timeout rather than backing off for
+            # minutes: the next request then starts a fresh attempt, so the pool recovers
+            # as soon as the server is back instead of at its next backoff step.
+            reconnect_timeout=timeout,
             name="sojourn",
             kwargs={
                 "autocommit": True,
@@ -276,22 +286,38 @@ class AsyncPostgresStore:
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        deadline = time.monotonic() + self.timeout
         try:
             if not self._ready:
-                await self._prepare()
-            async with self._pool.connection(timeout=self.timeout) as conn:
+                await self._prepare(deadline)
+            async with self._bounded(deadline) as conn:
                 yield conn
         except (psycopg.OperationalError, psycopg.InterfaceError, OSError) as exc:
-            raise StoreUnavailable(f"PostgreSQL is unavailable: {type(exc).__name__}") from exc
+            late = " (no answer in time)" if time.monotonic() >= deadline else ""
+            raise StoreUnavailable(
+                f"PostgreSQL is unavailable: {type(exc).__name__}{late}"
+            ) from exc
 
-    async def _prepare(self) -> None:
+    @asynccontextmanager
+    async def _bounded(self, deadline: float) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A pooled connection whose socket is cut if the block is still running at ``deadline``."""
+        async with self._pool.connection(timeout=remaining(deadline)) as conn:
+            fd = conn.pgconn.socket
+            alarm = arm(deadline, lambda: cut_socket(fd))
+            try:
+                yield conn
+            finally:
+                if alarm.cancel():  # cut: close it, so the pool drops it instead of reusing it
+                    await conn.close()
+
+    async def _prepare(self, deadline: float) -> None:
         async with self._lock:
             if self._ready:
                 return
             if self._owns_pool:
                 await self._pool.open(wait=False)
             if self.create_schema:
-                async with self._pool.connection(timeout=self.timeout) as conn:
+                async with self._bounded(deadline) as conn:
                     await self._create_schema(conn)
             self._ready = True
 

@@ -21,7 +21,11 @@ Every operation is one statement, hence one round trip and one implicit transact
   short transaction.
 
 Driver and pool errors become :class:`~sojourn.StoreUnavailable` in :meth:`_connection`, the
-one place that talks to the pool.
+one place that talks to the pool. It also bounds each call by the store's ``timeout``: the
+wait for a pooled connection takes part of the budget, and a statement still unanswered when
+the budget runs out has its connection's socket shut down (see :mod:`sojourn.stores._deadline`
+for why neither ``statement_timeout``, TCP timeouts nor cancelling the coroutine suffice), so
+the call fails with ``StoreUnavailable`` and the pool discards that connection.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -43,6 +48,7 @@ from ..._core.errors import (
     StoreUnavailable,
     UnencodableValue,
 )
+from .._deadline import arm, cut_socket, remaining
 from .._sql import (
     DEFAULT_TABLE,
     SCHEMA_TABLE,
@@ -262,6 +268,10 @@ class PostgresStore:
             min_size=min_size,
             max_size=max_size,
             timeout=connect_timeout,
+            # Give up on a failed reconnection after one timeout rather than backing off for
+            # minutes: the next request then starts a fresh attempt, so the pool recovers
+            # as soon as the server is back instead of at its next backoff step.
+            reconnect_timeout=timeout,
             name="sojourn",
             kwargs={
                 "autocommit": True,
@@ -277,22 +287,38 @@ class PostgresStore:
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        deadline = time.monotonic() + self.timeout
         try:
             if not self._ready:
-                self._prepare()
-            with self._pool.connection(timeout=self.timeout) as conn:
+                self._prepare(deadline)
+            with self._bounded(deadline) as conn:
                 yield conn
         except (psycopg.OperationalError, psycopg.InterfaceError, OSError) as exc:
-            raise StoreUnavailable(f"PostgreSQL is unavailable: {type(exc).__name__}") from exc
+            late = " (no answer in time)" if time.monotonic() >= deadline else ""
+            raise StoreUnavailable(
+                f"PostgreSQL is unavailable: {type(exc).__name__}{late}"
+            ) from exc
 
-    def _prepare(self) -> None:
+    @contextmanager
+    def _bounded(self, deadline: float) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection whose socket is cut if the block is still running at ``deadline``."""
+        with self._pool.connection(timeout=remaining(deadline)) as conn:
+            fd = conn.pgconn.socket
+            alarm = arm(deadline, lambda: cut_socket(fd))
+            try:
+                yield conn
+            finally:
+                if alarm.cancel():  # cut: close it, so the pool drops it instead of reusing it
+                    conn.close()
+
+    def _prepare(self, deadline: float) -> None:
         with self._lock:
             if self._ready:
                 return
             if self._owns_pool:
                 self._pool.open(wait=False)
             if self.create_schema:
-                with self._pool.connection(timeout=self.timeout) as conn:
+                with self._bounded(deadline) as conn:
                     self._create_schema(conn)
             self._ready = True
 
