@@ -4,7 +4,9 @@ A few users each keep a session through a real adapter. The store's network then
 (a :class:`~tests.faults.proxy.Fault`), the users keep reading and writing, the fault is
 lifted, and they carry on — no store, pool or process is restarted. What must hold:
 
-- every request answers within the store's timeout plus some slack (no hang, no pile-up);
+- every store call returns or fails within the store's timeout plus a little slack, and every
+  request (a load and a write: two calls) within two timeouts plus some slack — no hang, no
+  pile-up;
 - during the fault every answer is 200 or 503 — never a 500, a traceback or anything else;
 - once the fault is lifted every user is answered 200 again within :data:`RECOVERY` (a 503
   before then is tolerated and timed; anything else is a problem), from then on every answer
@@ -35,18 +37,41 @@ from sojourn.testing import FakeClock
 
 from .proxy import Fault, FaultProxy
 from .servers import BOUND
+from .timing import TimingStore
 
 T = TypeVar("T")
 
 USERS = 3
 ROUNDS = 2
-SLACK = 0.5
-"""Added to the store's timeout for a whole request: the adapter's own work, thread hand-offs
-and scheduling on a shared, busy machine."""
+CALL_SLACK = 0.25
+"""Added to the store's timeout for one store call: thread hand-offs and scheduling on a
+shared, busy machine."""
+REQUEST_BOUND = 2 * BOUND + 0.5
+"""A request makes at most two store calls (its load and its write), plus the adapter's
+own work."""
 HANG = 15.0
 """A request still unanswered after this long is a hang (and the scenario moves on)."""
-LATENCY = 2 * BOUND
-"""The latency fault holds every chunk back longer than a call may take."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """A fault as the tests inject it: its name, the proxy's fault, and its latency."""
+
+    name: str
+    fault: Fault
+    latency: float = 0.0
+
+
+CASES = [
+    # Every chunk held back longer than a whole call may take: each call must time out.
+    Case("latency", Fault.LATENCY, 2 * BOUND),
+    # Each round trip fits in the timeout, a call of several does not: the bound must be on
+    # the call, not on each socket read.
+    Case("slow", Fault.LATENCY, 0.3 * BOUND),
+    Case("reset", Fault.RESET),
+    Case("blackhole", Fault.BLACKHOLE),
+    Case("half-open", Fault.HALF_OPEN),
+]
 RECOVERY = 3.0
 """How soon after the fault is lifted a user must be served again. A connection pool may be
 mid-way through a reconnection attempt begun during the fault: psycopg's pool gives one up
@@ -77,6 +102,7 @@ class Tally:
     acked: dict[int, str] = field(default_factory=dict)
     unconfirmed: dict[int, set[str]] = field(default_factory=dict)
     slowest: float = 0.0
+    slowest_call: float = 0.0
     recovery: float = 0.0
     """Seconds from lifting the fault to the last user's first 200."""
 
@@ -85,15 +111,42 @@ class Tally:
 
 
 async def run(
-    users: list[User], proxy: FaultProxy, fault: Fault, direct: AsyncStore, clock: FakeClock
+    users: list[User],
+    proxy: FaultProxy,
+    case: Case,
+    direct: AsyncStore,
+    clock: FakeClock,
+    timing: TimingStore,
 ) -> Tally:
-    """Play the scenario; ``direct`` reaches the same data without going through the proxy."""
+    """Play the scenario; ``direct`` reaches the same data without going through the proxy,
+    and ``timing`` wraps the store the users' middleware calls."""
     tally = Tally()
+    try:
+        await _play(tally, users, proxy, case, direct, clock)
+    finally:
+        for name, seconds in timing.calls:
+            tally.slowest_call = max(tally.slowest_call, seconds)
+            if seconds > BOUND + CALL_SLACK:
+                tally.problems.append(f"a store {name} took {seconds:.2f}s, over the bound")
+    return tally
+
+
+async def _play(
+    tally: Tally,
+    users: list[User],
+    proxy: FaultProxy,
+    case: Case,
+    direct: AsyncStore,
+    clock: FakeClock,
+) -> None:
+    # A warmed-up app: each user has written and read its session (so the store's scripts
+    # and statements are loaded on the server) before the network turns bad.
     for index, user in enumerate(users):
         await _write(tally, index, user, f"u{index}-start", faulted=False)
+        await _read(tally, index, user, faulted=False, when="read before the fault")
     if len(tally.acked) != len(users):
-        return tally  # the healthy phase failed: nothing else is meaningful
-    proxy.inject(fault, latency=LATENCY)
+        return  # the healthy phase failed: nothing else is meaningful
+    proxy.inject(case.fault, latency=case.latency)
     for round_ in range(ROUNDS):
         await asyncio.gather(
             *(_faulted(tally, index, user, round_) for index, user in enumerate(users))
@@ -113,7 +166,6 @@ async def run(
         await _write(tally, index, user, f"u{index}-after", faulted=False)
         await _read(tally, index, user, faulted=False, when="read after recovery")
     await _check_records(tally, users, direct, clock)
-    return tally
 
 
 async def _faulted(tally: Tally, index: int, user: User, round_: int) -> None:
@@ -128,7 +180,7 @@ async def _timed(tally: Tally, what: str, call: Callable[[], Awaitable[Reply]]) 
         tally.problems.append(f"{what}: no answer within {HANG}s (a hang)")
         return None
     tally.slowest = max(tally.slowest, reply.elapsed)
-    if reply.elapsed > BOUND + SLACK:
+    if reply.elapsed > REQUEST_BOUND:
         tally.problems.append(
             f"{what}: answered {reply.status} after {reply.elapsed:.2f}s, over the bound"
         )

@@ -8,6 +8,7 @@ real server, drives users through :class:`sojourn.asgi.SessionMiddleware`, and p
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import cast
 
 import httpx
 import pytest
@@ -21,13 +22,13 @@ from sojourn.stores.base import AsyncStore
 from sojourn.testing import FakeClock
 
 from . import scenario
-from .proxy import Fault, FaultProxy
+from .proxy import FaultProxy
 from .servers import SERVERS, Server
+from .timing import TimingStore
 
 pytestmark = pytest.mark.server
 
 COOKIE = "__Host-sid"
-FAULTS = [Fault.LATENCY, Fault.RESET, Fault.BLACKHOLE, Fault.HALF_OPEN]
 
 
 async def read(request: Request) -> Response:
@@ -74,23 +75,27 @@ async def server(request: pytest.FixtureRequest) -> AsyncIterator[Server]:
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("fault", FAULTS, ids=lambda fault: fault.value)
+@pytest.mark.parametrize("case", scenario.CASES, ids=lambda case: case.name)
 async def test_a_network_fault_is_bounded_answered_503_and_recovered(
-    server: Server, fault: Fault
+    server: Server, case: scenario.Case
 ) -> None:
     clock = FakeClock()
     with FaultProxy(server.port) as proxy:
         store = server.make_async(proxy.port, server.namespace)
         direct = server.make_async(server.port, server.namespace)
-        users = [AsgiUser(make_app(store, clock)) for _ in range(scenario.USERS)]
+        timing = TimingStore(store)
+        users = [AsgiUser(make_app(cast(AsyncStore, timing), clock)) for _ in range(scenario.USERS)]
         try:
-            tally = await scenario.run(list(users), proxy, fault, direct, clock)
+            tally = await scenario.run(list(users), proxy, case, direct, clock, timing)
         finally:
             for user in users:
                 await user.client.aclose()
             await store.aclose()
             await direct.aclose()
-    figures = f"slowest {tally.slowest:.2f}s, served again after {tally.recovery:.2f}s"
-    print(f"{server.name} {fault.value}: {figures}")
+    figures = (
+        f"slowest call {tally.slowest_call:.2f}s, request {tally.slowest:.2f}s,"
+        f" served again after {tally.recovery:.2f}s"
+    )
+    print(f"{server.name} {case.name}: {figures}")
     report = "\n".join(tally.problems)
     assert tally.problems == [], f"{figures}:\n{report}"

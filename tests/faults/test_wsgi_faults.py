@@ -10,24 +10,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
+from sojourn.stores.base import Store
 from sojourn.testing import FakeClock
 from sojourn.wsgi import SessionMiddleware, get_session
 
 from . import scenario
-from .proxy import Fault, FaultProxy
+from .proxy import FaultProxy
 from .servers import SERVERS, Server
+from .timing import TimingStore
 
 pytestmark = pytest.mark.server
 
 BASE = "https://localhost"
 COOKIE = "__Host-sid"
-FAULTS = [Fault.LATENCY, Fault.RESET, Fault.BLACKHOLE, Fault.HALF_OPEN]
 
 
 def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -72,22 +73,26 @@ def server(request: pytest.FixtureRequest) -> Iterator[Server]:
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("fault", FAULTS, ids=lambda fault: fault.value)
+@pytest.mark.parametrize("case", scenario.CASES, ids=lambda case: case.name)
 async def test_a_network_fault_is_bounded_answered_503_and_recovered(
-    server: Server, fault: Fault
+    server: Server, case: scenario.Case
 ) -> None:
     clock = FakeClock()
     with FaultProxy(server.port) as proxy:
         store = server.make_sync(proxy.port, server.namespace)
         direct = server.make_async(server.port, server.namespace)
-        middleware = SessionMiddleware(app, store=store, clock=clock)
+        timing = TimingStore(store)
+        middleware = SessionMiddleware(app, store=cast(Store, timing), clock=clock)
         users = [WsgiUser(middleware) for _ in range(scenario.USERS)]
         try:
-            tally = await scenario.run(list(users), proxy, fault, direct, clock)
+            tally = await scenario.run(list(users), proxy, case, direct, clock, timing)
         finally:
             await scenario.in_daemon_thread(store.close)
             await direct.aclose()
-    figures = f"slowest {tally.slowest:.2f}s, served again after {tally.recovery:.2f}s"
-    print(f"{server.name} {fault.value}: {figures}")
+    figures = (
+        f"slowest call {tally.slowest_call:.2f}s, request {tally.slowest:.2f}s,"
+        f" served again after {tally.recovery:.2f}s"
+    )
+    print(f"{server.name} {case.name}: {figures}")
     report = "\n".join(tally.problems)
     assert tally.problems == [], f"{figures}:\n{report}"

@@ -26,7 +26,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 _ARMED, _CANCELLED, _FIRED = 0, 1, 2
 
@@ -119,9 +119,28 @@ def cut_socket(fd: int) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
+@contextlib.contextmanager
+def cut_at(deadline: float, fd: int | None) -> Iterator[None]:
+    """Cut the connection on ``fd`` if the block is still running at ``deadline``.
+
+    If the cut happened, the block ends with :class:`TimeoutError` even if the driver managed
+    to return, so the caller's pool drops the connection (an ``OSError``) instead of keeping
+    a cut one. ``fd=None`` (a connection whose socket is unknown) watches nothing.
+    """
+    if fd is None:
+        yield
+        return
+    alarm = arm(deadline, lambda: cut_socket(fd))
+    try:
+        yield
+    finally:
+        if alarm.cancel():
+            raise TimeoutError("the store did not answer within its timeout")
+
+
 def remaining(deadline: float) -> float:
     """Seconds left until ``deadline``, never quite zero (zero means "no wait" to some APIs)."""
     return max(0.001, deadline - time.monotonic())
 
 
-__all__ = ["Alarm", "arm", "cut_socket", "remaining"]
+__all__ = ["Alarm", "arm", "cut_at", "cut_socket", "remaining"]

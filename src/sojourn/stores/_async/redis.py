@@ -23,6 +23,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
+from redis.maint_notifications import MaintNotificationsConfig
 
 from ..._core.errors import ConfigurationError, CorruptSession, SessionExists
 from .. import _redis_layout as L
@@ -119,6 +120,11 @@ class AsyncRedisStore:
             client = RedisCluster.from_url(url, **kwargs)
         else:
             kwargs.setdefault("retry", Retry(NoBackoff(), 1, (RedisConnectionError,)))
+            # Nothing sent on connecting: the client-info and maintenance-notification
+            # handshakes are round trips of their own, not covered by one socket timeout,
+            # and the notifications would raise the timeout to 10 s during server upgrades.
+            kwargs.setdefault("driver_info", None)
+            kwargs.setdefault("maint_notifications_config", MaintNotificationsConfig(False))
             client = redis.asyncio.Redis.from_url(url, **kwargs)
         store = cls(client, prefix=prefix, index_slack=index_slack)
         store._owns_client = True

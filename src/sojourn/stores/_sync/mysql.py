@@ -14,21 +14,29 @@ trailing spaces).
 ``apply`` takes the session row with ``SELECT ... FOR UPDATE`` (re-checking expiry), then
 writes the row and the named field rows, all in one transaction: a delete racing it either
 runs first (the select finds nothing and nothing is written) or waits and then cascades.
-Driver errors become :class:`~sojourn.StoreUnavailable` in :meth:`MySQLStore._connection`.
+Driver errors become :class:`~sojourn.StoreUnavailable` in :meth:`MySQLStore._connection`,
+which also bounds each call — pool wait, connecting and every round trip of its transaction —
+by the store's ``timeout``: the async flavour with ``asyncio.timeout``, the sync one (whose
+socket timeouts bound each read, not the call) by waiting for a pool slot at most the budget
+and shutting the connection's socket down when the budget runs out (see
+:mod:`sojourn.stores._deadline`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import pymysql
+from pymysql import connections as mysql_connections
 from pymysql import err as mysql_errors
 
 from ..._core.errors import ConfigurationError, SessionError, SessionExists, StoreUnavailable
+from .._deadline import cut_at, remaining
 from .._sql import (
     DEFAULT_TABLE,
     SCHEMA_TABLE,
@@ -194,16 +202,22 @@ class MySQLPool:
         self._closed = False
 
     @contextlib.contextmanager
-    def acquire(self) -> Iterator[Any]:
-        """Lend a connection for the duration of the block."""
+    def acquire(self, deadline: float | None = None) -> Iterator[Any]:
+        """Lend a connection for the duration of the block.
+
+        Args:
+            deadline: when (``time.monotonic()``) the caller's budget runs out; the sync
+                flavour waits for a free slot until then at most, rather than ``timeout``.
+        """
         if self._closed:
             raise mysql_errors.InterfaceError("the connection pool is closed")
-        _take(self._slots, self.timeout)
+        _take(self._slots, self._wait(deadline))
         try:
             try:
                 conn = self._idle.pop()  # atomic: threads may race for the last idle one
             except IndexError:
-                conn = pymysql.connect(**self._connect_args)
+                args = self._connect_args_within(deadline)
+                conn = _connect(args, deadline)
             try:
                 yield conn
             except SessionError:
@@ -219,6 +233,18 @@ class MySQLPool:
             self._keep(conn)
         finally:
             self._slots.release()
+
+    def _wait(self, deadline: float | None) -> float:
+        """How long the sync flavour waits for a free slot: the budget left, at most."""
+        return self.timeout if deadline is None else min(self.timeout, remaining(deadline))
+
+    def _connect_args_within(self, deadline: float | None) -> dict[str, Any]:
+        """The connect arguments, with the connect timeout cut to what is left of the budget."""
+        args = self._connect_args
+        configured = args.get("connect_timeout")
+        if deadline is None or configured is None:
+            return args
+        return {**args, "connect_timeout": min(configured, remaining(deadline))}
 
     def _keep(self, conn: Any) -> None:
         if self._closed:
@@ -241,6 +267,47 @@ class MySQLPool:
 def _io_timeouts(seconds: float) -> dict[str, Any]:
     """PyMySQL's socket timeouts (pymysql has none: the async store times operations)."""
     return {"read_timeout": seconds, "write_timeout": seconds}
+
+
+def _watch(deadline: float, conn: Any) -> Any:
+    """Bound the rest of a call on ``conn`` (the async flavour's ``asyncio.timeout`` does).
+
+    A context manager for both flavours' ``with`` (``nullcontext`` is an async one too).
+    """
+    return cut_at(deadline, _fd(conn))
+
+
+def _fd(conn: Any) -> int | None:
+    """The descriptor of a PyMySQL connection's socket (None for other connection types)."""
+    sock = getattr(conn, "_sock", None)
+    return None if sock is None else int(sock.fileno())
+
+
+def _connect(args: dict[str, Any], deadline: float | None) -> Any:
+    """A PyMySQL connection whose whole handshake is cut off at ``deadline`` (sync flavour).
+
+    PyMySQL times each read of its handshake separately (greeting, authentication, character
+    set, init command, autocommit: five round trips), so a slow network could stretch one
+    connect to five timeouts. Here the socket is opened first, then watched while PyMySQL
+    speaks over it.
+    """
+    conn = mysql_connections.Connection(**args, defer_connect=True)
+    if deadline is None or args.get("unix_socket"):
+        conn.connect()
+        return conn
+    try:
+        sock = socket.create_connection((conn.host, conn.port), remaining(deadline))
+    except OSError as exc:
+        raise mysql_errors.OperationalError(2003, f"cannot connect to MySQL: {exc}") from exc
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    try:
+        with cut_at(deadline, sock.fileno()):
+            conn.connect(sock)
+    except BaseException:
+        sock.close()
+        raise
+    return conn
 
 
 def _take(slots: Any, timeout: float) -> None:
@@ -349,11 +416,12 @@ class MySQLStore:
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[Any]:
+        deadline = time.monotonic() + self.timeout
         try:
             with contextlib.nullcontext():
                 if not self._ready:
                     self._prepare()
-                with self._pool.acquire() as conn:
+                with self._acquire(deadline) as conn, _watch(deadline, conn):
                     yield conn
         except (mysql_errors.OperationalError, mysql_errors.InterfaceError, OSError) as exc:
             raise StoreUnavailable(f"MySQL is unavailable: {type(exc).__name__}") from exc
@@ -371,6 +439,12 @@ class MySQLStore:
                     conn.rollback()
                 raise
             conn.commit()
+
+    def _acquire(self, deadline: float) -> Any:
+        """The pool's ``acquire()`` context manager; ours is told the call's deadline."""
+        if isinstance(self._pool, MySQLPool):
+            return self._pool.acquire(deadline)
+        return self._pool.acquire()  # a pool of the caller's (pymysql's, say)
 
     def _prepare(self) -> None:
         with self._lock:

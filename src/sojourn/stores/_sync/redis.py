@@ -23,6 +23,7 @@ from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
+from redis.maint_notifications import MaintNotificationsConfig
 from redis.retry import Retry
 
 from ..._core.errors import ConfigurationError, CorruptSession, SessionExists
@@ -120,6 +121,11 @@ class RedisStore:
             client = RedisCluster.from_url(url, **kwargs)
         else:
             kwargs.setdefault("retry", Retry(NoBackoff(), 1, (RedisConnectionError,)))
+            # Nothing sent on connecting: the client-info and maintenance-notification
+            # handshakes are round trips of their own, not covered by one socket timeout,
+            # and the notifications would raise the timeout to 10 s during server upgrades.
+            kwargs.setdefault("driver_info", None)
+            kwargs.setdefault("maint_notifications_config", MaintNotificationsConfig(False))
             client = redis.Redis.from_url(url, **kwargs)
         store = cls(client, prefix=prefix, index_slack=index_slack)
         store._owns_client = True
