@@ -34,29 +34,29 @@ _ARMED, _CANCELLED, _FIRED = 0, 1, 2
 class Alarm:
     """One armed deadline; :meth:`cancel` it when the call ends."""
 
-    __slots__ = ("_fire", "_lock", "_state")
+    __slots__ = ("_fire", "_lock", "_phase")
 
     def __init__(self, fire: Callable[[], None]) -> None:
         self._fire = fire
         self._lock = threading.Lock()
-        self._state = _ARMED
+        self._phase = _ARMED
 
     def cancel(self) -> bool:
         """Disarm; True if the alarm had already fired (the connection is cut: discard it)."""
         with self._lock:
-            if self._state == _ARMED:
-                self._state = _CANCELLED
-            return self._state == _FIRED
+            if self._phase == _ARMED:
+                self._phase = _CANCELLED
+            return self._phase == _FIRED
 
     @property
     def fired(self) -> bool:
-        return self._state == _FIRED
+        return self._phase == _FIRED
 
     def _trigger(self) -> None:
         with self._lock:
-            if self._state != _ARMED:
+            if self._phase != _ARMED:
                 return
-            self._state = _FIRED
+            self._phase = _FIRED
             with contextlib.suppress(Exception):  # a watchdog must never die of one alarm
                 self._fire()
 

@@ -19,12 +19,9 @@ from __future__ import annotations
 from typing import Any
 
 import redis
-from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 from redis.maint_notifications import MaintNotificationsConfig
-from redis.retry import Retry
 
 from ..._core.errors import ConfigurationError, CorruptSession, SessionExists
 from .. import _redis_layout as L
@@ -101,14 +98,13 @@ class RedisStore:
 
         ``timeout`` (default :data:`~sojourn.stores._timeouts.DEFAULT_TIMEOUT`, 2 s) bounds
         connecting and each command, so an unreachable, stalled or black-holed server raises
-        :class:`~sojourn.StoreUnavailable` within about that long. redis-py's own default
-        retries a timed-out command three times with backoff (about 15 s in all at 2 s); here
-        a command is retried once, at once, and only when its connection broke (a pooled
-        connection the server closed in a restart or failover), never after a timeout, which
-        would double the bound and may repeat a write the server did (a Cluster client keeps
-        redis-py's retries, which also follow slots across a failover). ``kwargs`` go to
-        redis-py and override all of this (``socket_timeout``, ``socket_connect_timeout``,
-        ``retry``). No connection is made until the first command.
+        :class:`~sojourn.StoreUnavailable` within about that long. A single-server client
+        sends nothing on connecting (no ``CLIENT SETINFO``, no maintenance notifications):
+        those handshakes are round trips of their own beyond the one the timeout is for, and
+        the notifications would raise the timeout to 10 s while the server is upgraded.
+        ``kwargs`` go to redis-py and override all of this (``socket_timeout``,
+        ``socket_connect_timeout``, ``driver_info``, ``maint_notifications_config``). No
+        connection is made until the first command.
 
         Raises:
             ConfigurationError: ``timeout`` is not a positive, finite number.
@@ -117,13 +113,9 @@ class RedisStore:
         kwargs.setdefault("socket_connect_timeout", timeout)
         kwargs.setdefault("socket_timeout", timeout)
         client: Client
-        if cluster:  # its retries also follow slots moving in a failover: left to redis-py
+        if cluster:
             client = RedisCluster.from_url(url, **kwargs)
         else:
-            kwargs.setdefault("retry", Retry(NoBackoff(), 1, (RedisConnectionError,)))
-            # Nothing sent on connecting: the client-info and maintenance-notification
-            # handshakes are round trips of their own, not covered by one socket timeout,
-            # and the notifications would raise the timeout to 10 s during server upgrades.
             kwargs.setdefault("driver_info", None)
             kwargs.setdefault("maint_notifications_config", MaintNotificationsConfig(False))
             client = redis.Redis.from_url(url, **kwargs)
