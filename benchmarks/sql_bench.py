@@ -317,7 +317,7 @@ def _purge_pg(live: int, expired: int) -> str:
     from sojourn.stores.postgres import PostgresStore
 
     table = table_name()
-    store = PostgresStore.from_url(PG_URL, table=table, command_timeout=600)
+    store = PostgresStore.from_url(PG_URL, table=table, timeout=600)  # a maintenance job
     now = time.time()
     try:
         store.count(now)  # creates the schema
@@ -346,7 +346,7 @@ def _purge_mysql(live: int, expired: int) -> str:
     from sojourn.stores.mysql import MySQLStore
 
     table = table_name()
-    store = MySQLStore.from_url(MYSQL_URL, table=table, command_timeout=600)
+    store = MySQLStore.from_url(MYSQL_URL, table=table, timeout=600)  # a maintenance job
     now = time.time()
     try:
         store.count(now)  # creates the schema

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
 from sojourn import AsyncMemoryStore, ConfigurationError, MemoryStore
-from sojourn.stores.urls import open_store, open_sync_store, redact, sqlite_path
+from sojourn.stores.urls import open_store, open_sync_store, redact, split_options, sqlite_path
 
 
 @pytest.mark.parametrize("url", ["memory://", "memory:///", "MEMORY://"])
@@ -148,3 +148,80 @@ def test_a_store_class_without_from_url_is_a_configuration_error(
 @pytest.mark.sec("SEC-55")
 def test_redact_hides_passwords(url: str, shown: str) -> None:
     assert redact(url) == shown
+
+
+# -- the timeout option ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "stripped", "timeout"),
+    [
+        ("redis://h:6379/0?timeout=0.5", "redis://h:6379/0", 0.5),
+        ("postgresql://p@h/t?timeout=1&sslmode=disable", "postgresql://p@h/t?sslmode=disable", 1.0),
+        # the rest of the query is kept byte for byte (libpq reads no '+' as a space)
+        (
+            "postgresql://p@h/t?options=-c%20x%3Dy&timeout=2",
+            "postgresql://p@h/t?options=-c%20x%3Dy",
+            2.0,
+        ),
+        ("mysql://root@h/test?a=1&timeout=0.25&b=2", "mysql://root@h/test?a=1&b=2", 0.25),
+        ("sqlite:///x.db?timeout=3", "sqlite:///x.db", 3.0),
+    ],
+)
+def test_the_timeout_option_is_taken_out_of_the_url(
+    url: str, stripped: str, timeout: float
+) -> None:
+    assert split_options(url) == (stripped, {"timeout": timeout})
+
+
+@pytest.mark.parametrize("url", ["redis://h/0", "redis://h/0?socket_timeout=1", "sqlite:///x.db"])
+def test_a_url_without_the_option_is_left_alone(url: str) -> None:
+    assert split_options(url) == (url, {})
+
+
+@pytest.mark.parametrize(
+    "query", ["timeout=0", "timeout=-1", "timeout=nan", "timeout=inf", "timeout=soon", "timeout="]
+)
+def test_a_timeout_that_bounds_nothing_is_refused_in_a_url(query: str) -> None:
+    with pytest.raises(ConfigurationError, match="timeout"):
+        open_store(f"redis://h/0?{query}")
+
+
+def test_a_timeout_given_twice_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="more than once"):
+        split_options("redis://h/0?timeout=1&timeout=2")
+
+
+@pytest.mark.anyio
+async def test_the_timeout_option_reaches_every_store(tmp_path: Path) -> None:
+    from sojourn.stores.mysql import AsyncMySQLStore, MySQLStore
+    from sojourn.stores.postgres import AsyncPostgresStore, PostgresStore
+    from sojourn.stores.redis import AsyncRedisStore, RedisStore
+    from sojourn.stores.sqlite import AsyncSQLiteStore, SQLiteStore
+
+    # Nothing connects until first use, so no server is needed to see where the bound went.
+    sqlite = open_store(f"sqlite:///{tmp_path}/a.db?timeout=0.75")
+    assert isinstance(sqlite, AsyncSQLiteStore)
+    assert sqlite.timeout == 0.75
+    sync_sqlite = open_sync_store(f"sqlite:///{tmp_path}/a.db?timeout=0.75")
+    assert isinstance(sync_sqlite, SQLiteStore)
+    assert sync_sqlite.timeout == 0.75
+    opened: list[tuple[object, type]] = [
+        (open_store("postgresql://p@127.0.0.1/t?timeout=0.75"), AsyncPostgresStore),
+        (open_sync_store("postgresql://p@127.0.0.1/t?timeout=0.75"), PostgresStore),
+        (open_store("mysql://root@127.0.0.1/t?timeout=0.75"), AsyncMySQLStore),
+        (open_sync_store("mysql://root@127.0.0.1/t?timeout=0.75"), MySQLStore),
+    ]
+    for store, kind in opened:
+        assert isinstance(store, kind)
+        assert getattr(store, "timeout", None) == 0.75
+    redis_store = open_store("redis://127.0.0.1:6379/0?timeout=0.75")
+    assert isinstance(redis_store, AsyncRedisStore)
+    client: Any = redis_store.client
+    assert client.connection_pool.connection_kwargs["socket_timeout"] == 0.75
+    await redis_store.aclose()
+    sync_redis = open_sync_store("redis://127.0.0.1:6379/0?timeout=0.75")
+    assert isinstance(sync_redis, RedisStore)
+    sync_client: Any = sync_redis.client
+    assert sync_client.connection_pool.connection_kwargs["socket_timeout"] == 0.75
+    sync_redis.close()

@@ -12,6 +12,11 @@ Supported URLs:
   ``mariadb://`` — handed whole to the store's ``from_url``. Those stores are imported only
   here, inside their branch, so a missing extra is reported by name.
 
+Every URL but ``memory://`` may carry one option of sojourn's own, ``timeout`` — the store's
+bound on each call, in seconds (default 2; see :mod:`sojourn.stores._timeouts`) — as in
+``redis://localhost/0?timeout=0.5`` or ``sqlite:///sessions.db?timeout=1``. It is taken out of
+the URL before the rest goes to the store; other query options are left as they are.
+
 Nothing connects here: every store connects lazily on first use.
 """
 
@@ -22,6 +27,7 @@ from typing import cast
 from urllib.parse import unquote, urlsplit
 
 from .._core.errors import ConfigurationError
+from ._timeouts import check_timeout
 from .base import AsyncStore, Store
 from .memory import AsyncMemoryStore, MemoryStore
 
@@ -49,11 +55,12 @@ def open_store(url: str) -> AsyncStore:
     if scheme == "memory":
         _memory(url)
         return AsyncMemoryStore()
+    url, options = split_options(url)
     if scheme == "sqlite":
         path = sqlite_path(url)
         module = _import("sojourn.stores.sqlite", "sqlite")
-        return cast(AsyncStore, _attribute(module, "AsyncSQLiteStore", "sqlite")(path))
-    return cast(AsyncStore, _from_url(url, scheme, sync=False))
+        return cast(AsyncStore, _attribute(module, "AsyncSQLiteStore", "sqlite")(path, **options))
+    return cast(AsyncStore, _from_url(url, scheme, sync=False, options=options))
 
 
 def open_sync_store(url: str) -> Store:
@@ -66,11 +73,45 @@ def open_sync_store(url: str) -> Store:
     if scheme == "memory":
         _memory(url)
         return MemoryStore()
+    url, options = split_options(url)
     if scheme == "sqlite":
         path = sqlite_path(url)
         module = _import("sojourn.stores.sqlite", "sqlite")
-        return cast(Store, _attribute(module, "SQLiteStore", "sqlite")(path))
-    return cast(Store, _from_url(url, scheme, sync=True))
+        return cast(Store, _attribute(module, "SQLiteStore", "sqlite")(path, **options))
+    return cast(Store, _from_url(url, scheme, sync=True, options=options))
+
+
+def split_options(url: str) -> tuple[str, dict[str, float]]:
+    """``url`` without sojourn's own query options, and those options as keyword arguments.
+
+    The one option is ``timeout`` (seconds). The rest of the query is kept byte for byte, not
+    re-encoded: drivers decode their URLs differently (libpq does not read ``+`` as a space).
+
+    Raises:
+        ConfigurationError: ``timeout`` is given twice or is not a positive, finite number.
+    """
+    base, mark, rest = url.partition("?")
+    if not mark:
+        return url, {}
+    query, hash_, fragment = rest.partition("#")
+    kept: list[str] = []
+    found: list[str] = []
+    for item in query.split("&"):
+        name, _, value = item.partition("=")
+        if unquote(name) == "timeout":
+            found.append(unquote(value))
+        else:
+            kept.append(item)
+    if not found:
+        return url, {}
+    if len(found) > 1:
+        raise ConfigurationError("the store URL gives timeout more than once")
+    try:
+        seconds = float(found[0])
+    except ValueError:
+        raise ConfigurationError("the store URL's timeout must be a number of seconds") from None
+    stripped = base + ("?" + "&".join(kept) if kept else "") + (hash_ + fragment)
+    return stripped, {"timeout": check_timeout(seconds, "the store URL's timeout")}
 
 
 def sqlite_path(url: str) -> str:
@@ -111,14 +152,14 @@ def _memory(url: str) -> None:
         raise ConfigurationError("a memory store URL is just memory://")
 
 
-def _from_url(url: str, scheme: str, *, sync: bool) -> object:
+def _from_url(url: str, scheme: str, *, sync: bool, options: dict[str, float]) -> object:
     module_name, async_name, sync_name, extra = _SERVER_STORES[scheme]
     module = _import(module_name, extra)
     factory = _attribute(module, sync_name if sync else async_name, extra)
     from_url = getattr(factory, "from_url", None)
     if from_url is None:
         raise ConfigurationError(f"{factory.__name__} cannot be opened from a URL")
-    return from_url(url)
+    return from_url(url, **options)
 
 
 def _import(module_name: str, extra: str) -> object:
@@ -151,5 +192,6 @@ __all__ = [
     "open_store",
     "open_sync_store",
     "redact",
+    "split_options",
     "sqlite_path",
 ]

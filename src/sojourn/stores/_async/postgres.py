@@ -20,7 +20,11 @@ Every operation is one statement, hence one round trip and one implicit transact
   short transaction.
 
 Driver and pool errors become :class:`~sojourn.StoreUnavailable` in :meth:`_connection`, the
-one place that talks to the pool.
+one place that talks to the pool. It also bounds each call by the store's ``timeout``: the
+wait for a pooled connection takes part of the budget, and a statement still unanswered when
+the budget runs out has its connection's socket shut down (see :mod:`sojourn.stores._deadline`
+for why neither ``statement_timeout``, TCP timeouts nor cancelling the coroutine suffice), so
+the call fails with ``StoreUnavailable`` and the pool discards that connection.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from __future__ import annotations
 import asyncio  # unasync: import threading
 import json
 import math
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -42,6 +47,7 @@ from ..._core.errors import (
     StoreUnavailable,
     UnencodableValue,
 )
+from .._deadline import arm, cut_socket, remaining
 from .._sql import (
     DEFAULT_TABLE,
     SCHEMA_TABLE,
@@ -52,6 +58,7 @@ from .._sql import (
     record_from_session_row,
     validate_sql_table,
 )
+from .._timeouts import DEFAULT_TIMEOUT, check_timeout
 from ..base import Changes, Record, Renewal
 
 _COLUMNS = "key, principal, created_at, renewed_at, expires_at, authenticated_at, meta"
@@ -192,7 +199,9 @@ class AsyncPostgresStore:
             sits beside it and ``sojourn_schema`` records the layout version.
         create_schema: create the tables on first use if they are missing. Turn it off when
             a DBA creates them from :func:`schema_sql` and the app's role may not run DDL.
-        timeout: seconds to wait for a pooled connection before raising ``StoreUnavailable``.
+        timeout: the most seconds one call may take — waiting for a pooled connection and
+            the statement's round trip together — before it raises ``StoreUnavailable``
+            (default :data:`~sojourn.stores._timeouts.DEFAULT_TIMEOUT`, 2 s).
         owns_pool: close the pool in :meth:`aclose` (true for pools built by :meth:`from_url`).
     """
 
@@ -202,14 +211,12 @@ class AsyncPostgresStore:
         *,
         table: str = DEFAULT_TABLE,
         create_schema: bool = True,
-        timeout: float = 5.0,
+        timeout: float = DEFAULT_TIMEOUT,
         owns_pool: bool = False,
     ) -> None:
-        if timeout <= 0:
-            raise ConfigurationError("timeout must be positive")
         self.table = validate_sql_table(table)
         self.create_schema = create_schema
-        self.timeout = timeout
+        self.timeout = check_timeout(timeout)
         self._pool = pool
         self._owns_pool = owns_pool
         self._sql = _Queries(self.table)
@@ -223,20 +230,36 @@ class AsyncPostgresStore:
         *,
         table: str = DEFAULT_TABLE,
         create_schema: bool = True,
-        connect_timeout: float = 5.0,
-        command_timeout: float = 5.0,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float | None = None,
+        command_timeout: float | None = None,
         min_size: int = 1,
         max_size: int = 10,
     ) -> AsyncPostgresStore:
         """A store with its own pool for ``url`` (``postgresql://user@host:5432/db``).
 
         Args:
-            connect_timeout: bound, in seconds, on getting a connection (a down or
-                unreachable server raises ``StoreUnavailable`` after about this long).
-            command_timeout: server-side ``statement_timeout`` and client-side TCP timeout.
+            timeout: the store's bound on one call (see the class), and the default of the
+                two below; 2 s unless given.
+            connect_timeout: the pool's bound on opening a connection (libpq counts it in
+                whole seconds, at least 2); defaults to ``timeout``.
+            command_timeout: the server-side ``statement_timeout`` and the client-side TCP
+                user timeout; defaults to ``timeout``. Raise it for long maintenance
+                statements only: the store's ``timeout`` still bounds each call.
+
+        Raises:
+            ConfigurationError: a timeout is not a positive, finite number, or the sizes are
+                not ``0 <= min_size <= max_size``.
         """
-        if connect_timeout <= 0 or command_timeout <= 0 or not 0 <= min_size <= max_size:
-            raise ConfigurationError("timeouts must be positive and 0 <= min_size <= max_size")
+        timeout = check_timeout(timeout)
+        connect_timeout = check_timeout(
+            timeout if connect_timeout is None else connect_timeout, "connect_timeout"
+        )
+        command_timeout = check_timeout(
+            timeout if command_timeout is None else command_timeout, "command_timeout"
+        )
+        if not 0 <= min_size <= max_size:
+            raise ConfigurationError("sizes must be 0 <= min_size <= max_size")
         command_ms = max(1, round(command_timeout * 1000))
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
             url,
@@ -244,6 +267,10 @@ class AsyncPostgresStore:
             min_size=min_size,
             max_size=max_size,
             timeout=connect_timeout,
+            # Give up on a failed reconnection after one timeout rather than backing off for
+            # minutes: the next request then starts a fresh attempt, so the pool recovers
+            # as soon as the server is back instead of at its next backoff step.
+            reconnect_timeout=timeout,
             name="sojourn",
             kwargs={
                 "autocommit": True,
@@ -253,30 +280,44 @@ class AsyncPostgresStore:
                 "tcp_user_timeout": command_ms,
             },
         )
-        return cls(
-            pool, table=table, create_schema=create_schema, timeout=connect_timeout, owns_pool=True
-        )
+        return cls(pool, table=table, create_schema=create_schema, timeout=timeout, owns_pool=True)
 
     # -- the one place that talks to the pool -----------------------------------------------
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        deadline = time.monotonic() + self.timeout
         try:
             if not self._ready:
-                await self._prepare()
-            async with self._pool.connection(timeout=self.timeout) as conn:
+                await self._prepare(deadline)
+            async with self._bounded(deadline) as conn:
                 yield conn
         except (psycopg.OperationalError, psycopg.InterfaceError, OSError) as exc:
-            raise StoreUnavailable(f"PostgreSQL is unavailable: {type(exc).__name__}") from exc
+            late = " (no answer in time)" if time.monotonic() >= deadline else ""
+            raise StoreUnavailable(
+                f"PostgreSQL is unavailable: {type(exc).__name__}{late}"
+            ) from exc
 
-    async def _prepare(self) -> None:
+    @asynccontextmanager
+    async def _bounded(self, deadline: float) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A pooled connection whose socket is cut if the block is still running at ``deadline``."""
+        async with self._pool.connection(timeout=remaining(deadline)) as conn:
+            fd = conn.pgconn.socket
+            alarm = arm(deadline, lambda: cut_socket(fd))
+            try:
+                yield conn
+            finally:
+                if alarm.cancel():  # cut: close it, so the pool drops it instead of reusing it
+                    await conn.close()
+
+    async def _prepare(self, deadline: float) -> None:
         async with self._lock:
             if self._ready:
                 return
             if self._owns_pool:
                 await self._pool.open(wait=False)
             if self.create_schema:
-                async with self._pool.connection(timeout=self.timeout) as conn:
+                async with self._bounded(deadline) as conn:
                     await self._create_schema(conn)
             self._ready = True
 

@@ -20,15 +20,16 @@ from typing import Any
 import redis.asyncio
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError, ResponseError
+from redis.maint_notifications import MaintNotificationsConfig
 
 from ..._core.errors import ConfigurationError, CorruptSession, SessionExists
 from .. import _redis_layout as L
 from .. import _redis_scripts as scripts
+from .._timeouts import DEFAULT_TIMEOUT, check_timeout
 from ..base import Changes, Record, Renewal
 
 Client = redis.asyncio.Redis | RedisCluster
 
-DEFAULT_TIMEOUT = 2.0
 TRACKED_SESSIONS = 10_000
 """How many sessions' renewal times a store remembers before starting over: about 170 bytes
 each (the digest and a float), so under 2 MB; a forgotten session costs one script on its next
@@ -89,20 +90,33 @@ class AsyncRedisStore:
         prefix: str = "sojourn:",
         cluster: bool = False,
         index_slack: float = 3600.0,
+        timeout: float = DEFAULT_TIMEOUT,
         **kwargs: Any,
     ) -> AsyncRedisStore:
         """A store on a client made from ``url`` (``redis://``, ``rediss://``, ``unix://``).
 
-        Connect and command timeouts default to 2 seconds, so an unreachable server raises
-        :class:`~sojourn.StoreUnavailable` within a bounded time; ``kwargs`` go to redis-py and
-        override them. No connection is made until the first command.
+        ``timeout`` (default :data:`~sojourn.stores._timeouts.DEFAULT_TIMEOUT`, 2 s) bounds
+        connecting and each command, so an unreachable, stalled or black-holed server raises
+        :class:`~sojourn.StoreUnavailable` within about that long. A single-server client
+        sends nothing on connecting (no ``CLIENT SETINFO``, no maintenance notifications):
+        those handshakes are round trips of their own beyond the one the timeout is for, and
+        the notifications would raise the timeout to 10 s while the server is upgraded.
+        ``kwargs`` go to redis-py and override all of this (``socket_timeout``,
+        ``socket_connect_timeout``, ``driver_info``, ``maint_notifications_config``). No
+        connection is made until the first command.
+
+        Raises:
+            ConfigurationError: ``timeout`` is not a positive, finite number.
         """
-        kwargs.setdefault("socket_connect_timeout", DEFAULT_TIMEOUT)
-        kwargs.setdefault("socket_timeout", DEFAULT_TIMEOUT)
+        timeout = check_timeout(timeout)
+        kwargs.setdefault("socket_connect_timeout", timeout)
+        kwargs.setdefault("socket_timeout", timeout)
         client: Client
         if cluster:
             client = RedisCluster.from_url(url, **kwargs)
         else:
+            kwargs.setdefault("driver_info", None)
+            kwargs.setdefault("maint_notifications_config", MaintNotificationsConfig(False))
             client = redis.asyncio.Redis.from_url(url, **kwargs)
         store = cls(client, prefix=prefix, index_slack=index_slack)
         store._owns_client = True

@@ -2,9 +2,14 @@
 
 One connection per store object, guarded by a lock (``check_same_thread=False``), so threaded
 WSGI servers and the async flavour's worker threads share it safely; several processes share
-the database file through SQLite's own locking. The file runs in WAL mode (readers never wait
-for the writer) with ``synchronous=NORMAL`` (durable across application crashes; a power cut
-may lose the last commits, which for sessions means a re-login at worst).
+the database file through SQLite's own locking. Each call has one budget, ``timeout``, that
+covers both the wait for that lock and SQLite's busy wait for another connection's write
+lock: a call queued behind a blocked one waits only what is left of its own budget, so a
+queue of callers fails together within the bound instead of one timeout after another.
+
+The file runs in WAL mode (readers never wait for the writer) with ``synchronous=NORMAL``
+(durable across application crashes; a power cut may lose the last commits, which for
+sessions means a re-login at worst).
 
 Every write is a ``BEGIN IMMEDIATE`` transaction: it takes the write lock up front, so a
 transaction never has to upgrade a read lock (which fails at once, without waiting, when
@@ -23,6 +28,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
@@ -38,6 +44,7 @@ from .._sql import (
     record_from_row,
     validate_table,
 )
+from .._timeouts import DEFAULT_TIMEOUT, check_timeout
 from ..base import Changes, Record, Renewal
 
 T = TypeVar("T")
@@ -109,14 +116,17 @@ class AsyncSQLiteStore:
     Args:
         path: the database file (created if missing; its directory must exist).
         table: the session table's name; ``<table>_fields`` holds the session keys.
-        busy_timeout: seconds to wait for another connection's write lock before giving up
-            with :class:`~sojourn.StoreUnavailable`.
+        timeout: the most seconds one call may take (default
+            :data:`~sojourn.stores._timeouts.DEFAULT_TIMEOUT`, 2 s) — waiting for this
+            store's connection behind other calls plus waiting for another connection's write
+            lock — before it raises :class:`~sojourn.StoreUnavailable`.
         create_schema: create the tables on first use; if false they must exist already
             (see :func:`schema_sql`).
+        busy_timeout: the old name of ``timeout``, still accepted; ``timeout`` wins.
 
     Raises:
-        ConfigurationError: the table name is not a plain identifier, or ``busy_timeout`` is
-            negative.
+        ConfigurationError: the table name is not a plain identifier, or the timeout is not a
+            positive, finite number.
     """
 
     # every call runs in a worker thread  # unasync: blocking = True  # does file I/O; off the loop
@@ -126,18 +136,25 @@ class AsyncSQLiteStore:
         path: str | os.PathLike[str],
         *,
         table: str = DEFAULT_TABLE,
-        busy_timeout: float = 5.0,
+        timeout: float | None = None,
         create_schema: bool = True,
+        busy_timeout: float | None = None,
     ) -> None:
-        if not isinstance(busy_timeout, (int, float)) or busy_timeout < 0:
-            raise ConfigurationError("busy_timeout must be a non-negative number of seconds")
+        if timeout is None:
+            timeout = DEFAULT_TIMEOUT if busy_timeout is None else busy_timeout
         self.path = os.fspath(path)
         self.table = validate_table(table)
-        self.busy_timeout = float(busy_timeout)
+        self.timeout = check_timeout(timeout)
         self.create_schema = create_schema
         self._fields = f"{self.table}_fields"
         self._conn: sqlite3.Connection | None = None
+        self._busy_ms = 0  # the connection's busy timeout as last set
         self._lock = threading.Lock()
+
+    @property
+    def busy_timeout(self) -> float:
+        """The old name of :attr:`timeout`."""
+        return self.timeout
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.path!r}, table={self.table!r})"
@@ -149,25 +166,46 @@ class AsyncSQLiteStore:
         return await asyncio.to_thread(self._call, op)  # unasync: return self._call(op)
 
     def _call(self, operation: Callable[[sqlite3.Connection], T]) -> T:
-        with self._lock:
-            try:
-                return operation(self._connection())
-            except sqlite3.Error as exc:
-                if not _unavailable(exc):
-                    raise
-                if not _busy(exc):  # reopen next time: the disk or file may come back
-                    self._discard()
-                raise StoreUnavailable(f"SQLite store {self.path!r}: {exc}") from exc
+        deadline = time.monotonic() + self.timeout
+        if not self._lock.acquire(timeout=self.timeout):
+            raise StoreUnavailable(
+                f"SQLite store {self.path!r}: database is locked (other calls held the"
+                f" connection for the whole {self.timeout:g}s timeout)"
+            )
+        try:
+            return operation(self._connection(deadline))
+        except sqlite3.Error as exc:
+            if not _unavailable(exc):
+                raise
+            if not _busy(exc):  # reopen next time: the disk or file may come back
+                self._discard()
+            raise StoreUnavailable(f"SQLite store {self.path!r}: {exc}") from exc
+        finally:
+            self._lock.release()
 
-    def _connection(self) -> sqlite3.Connection:
+    def _busy_budget(self, deadline: float) -> int:
+        """Milliseconds left for SQLite's busy wait, the whole timeout if the call barely queued.
+
+        Rounding a short queue up to the full timeout keeps the uncontended path free of an
+        extra ``PRAGMA`` per call; the overshoot is at most the 10 ms slack.
+        """
+        full = max(1, round(self.timeout * 1000))
+        left = round((deadline - time.monotonic()) * 1000)
+        return full if left >= full - 10 else max(1, left)
+
+    def _connection(self, deadline: float) -> sqlite3.Connection:
+        busy_ms = self._busy_budget(deadline)
         if self._conn is not None:
+            if busy_ms != self._busy_ms:
+                self._conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
+                self._busy_ms = busy_ms
             return self._conn
         # isolation_level=None: no implicit transactions; this module issues BEGIN itself.
         conn = sqlite3.connect(
-            self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+            self.path, timeout=busy_ms / 1000, isolation_level=None, check_same_thread=False
         )
         try:
-            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             self._prepare_schema(conn)
@@ -175,6 +213,7 @@ class AsyncSQLiteStore:
             conn.close()
             raise
         self._conn = conn
+        self._busy_ms = busy_ms
         return conn
 
     def _prepare_schema(self, conn: sqlite3.Connection) -> None:

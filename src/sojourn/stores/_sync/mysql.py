@@ -14,21 +14,29 @@ trailing spaces).
 ``apply`` takes the session row with ``SELECT ... FOR UPDATE`` (re-checking expiry), then
 writes the row and the named field rows, all in one transaction: a delete racing it either
 runs first (the select finds nothing and nothing is written) or waits and then cascades.
-Driver errors become :class:`~sojourn.StoreUnavailable` in :meth:`MySQLStore._connection`.
+Driver errors become :class:`~sojourn.StoreUnavailable` in :meth:`MySQLStore._connection`,
+which also bounds each call — pool wait, connecting and every round trip of its transaction —
+by the store's ``timeout``: the async flavour with ``asyncio.timeout``, the sync one (whose
+socket timeouts bound each read, not the call) by waiting for a pool slot at most the budget
+and shutting the connection's socket down when the budget runs out (see
+:mod:`sojourn.stores._deadline`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import pymysql
+from pymysql import connections as mysql_connections
 from pymysql import err as mysql_errors
 
 from ..._core.errors import ConfigurationError, SessionError, SessionExists, StoreUnavailable
+from .._deadline import cut_at, remaining
 from .._sql import (
     DEFAULT_TABLE,
     SCHEMA_TABLE,
@@ -39,6 +47,7 @@ from .._sql import (
     record_from_session_row,
     validate_sql_table,
 )
+from .._timeouts import DEFAULT_TIMEOUT, check_timeout
 from ..base import Changes, Record, Renewal
 
 _COLUMNS = "`key`, principal, created_at, renewed_at, expires_at, authenticated_at, meta"
@@ -179,11 +188,13 @@ class MySQLPool:
         **connect_args: passed to ``pymysql.connect``.
     """
 
-    def __init__(self, *, max_size: int = 10, timeout: float = 5.0, **connect_args: Any) -> None:
-        if max_size <= 0 or timeout <= 0:
-            raise ConfigurationError("max_size and timeout must be positive")
+    def __init__(
+        self, *, max_size: int = 10, timeout: float = DEFAULT_TIMEOUT, **connect_args: Any
+    ) -> None:
+        if max_size <= 0:
+            raise ConfigurationError("max_size must be positive")
         self.max_size = max_size
-        self.timeout = timeout
+        self.timeout = check_timeout(timeout)
         self._connect_args = connect_args
         self._idle: list[Any] = []
         slots = threading.Semaphore(max_size)
@@ -191,16 +202,22 @@ class MySQLPool:
         self._closed = False
 
     @contextlib.contextmanager
-    def acquire(self) -> Iterator[Any]:
-        """Lend a connection for the duration of the block."""
+    def acquire(self, deadline: float | None = None) -> Iterator[Any]:
+        """Lend a connection for the duration of the block.
+
+        Args:
+            deadline: when (``time.monotonic()``) the caller's budget runs out; the sync
+                flavour waits for a free slot until then at most, rather than ``timeout``.
+        """
         if self._closed:
             raise mysql_errors.InterfaceError("the connection pool is closed")
-        _take(self._slots, self.timeout)
+        _take(self._slots, self._wait(deadline))
         try:
             try:
                 conn = self._idle.pop()  # atomic: threads may race for the last idle one
             except IndexError:
-                conn = pymysql.connect(**self._connect_args)
+                args = self._connect_args_within(deadline)
+                conn = _connect(args, deadline)
             try:
                 yield conn
             except SessionError:
@@ -216,6 +233,18 @@ class MySQLPool:
             self._keep(conn)
         finally:
             self._slots.release()
+
+    def _wait(self, deadline: float | None) -> float:
+        """How long the sync flavour waits for a free slot: the budget left, at most."""
+        return self.timeout if deadline is None else min(self.timeout, remaining(deadline))
+
+    def _connect_args_within(self, deadline: float | None) -> dict[str, Any]:
+        """The connect arguments, with the connect timeout cut to what is left of the budget."""
+        args = self._connect_args
+        configured = args.get("connect_timeout")
+        if deadline is None or configured is None:
+            return args
+        return {**args, "connect_timeout": min(configured, remaining(deadline))}
 
     def _keep(self, conn: Any) -> None:
         if self._closed:
@@ -240,6 +269,47 @@ def _io_timeouts(seconds: float) -> dict[str, Any]:
     return {"read_timeout": seconds, "write_timeout": seconds}
 
 
+def _watch(deadline: float, conn: Any) -> Any:
+    """Bound the rest of a call on ``conn`` (the async flavour's ``asyncio.timeout`` does).
+
+    A context manager for both flavours' ``with`` (``nullcontext`` is an async one too).
+    """
+    return cut_at(deadline, _fd(conn))
+
+
+def _fd(conn: Any) -> int | None:
+    """The descriptor of a PyMySQL connection's socket (None for other connection types)."""
+    sock = getattr(conn, "_sock", None)
+    return None if sock is None else int(sock.fileno())
+
+
+def _connect(args: dict[str, Any], deadline: float | None) -> Any:
+    """A PyMySQL connection whose whole handshake is cut off at ``deadline`` (sync flavour).
+
+    PyMySQL times each read of its handshake separately (greeting, authentication, character
+    set, init command, autocommit: five round trips), so a slow network could stretch one
+    connect to five timeouts. Here the socket is opened first, then watched while PyMySQL
+    speaks over it.
+    """
+    conn = mysql_connections.Connection(**args, defer_connect=True)
+    if deadline is None or args.get("unix_socket"):
+        conn.connect()
+        return conn
+    try:
+        sock = socket.create_connection((conn.host, conn.port), remaining(deadline))
+    except OSError as exc:
+        raise mysql_errors.OperationalError(2003, f"cannot connect to MySQL: {exc}") from exc
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    try:
+        with cut_at(deadline, sock.fileno()):
+            conn.connect(sock)
+    except BaseException:
+        sock.close()
+        raise
+    return conn
+
+
 def _take(slots: Any, timeout: float) -> None:
     """Wait for a pool slot in the sync flavour (the async one relies on the store's timeout)."""
     if not slots.acquire(timeout=timeout):
@@ -256,9 +326,9 @@ class MySQLStore:
         table: the session table's name (letters, digits, underscores); ``<table>_fields``
             sits beside it and ``sojourn_schema`` records the layout version.
         create_schema: create the tables on first use if they are missing.
-        timeout: seconds after which any one operation raises ``StoreUnavailable`` (the
-            async store times each operation; the sync one relies on the connection's
-            connect/read/write timeouts).
+        timeout: the most seconds one call may take — waiting for a pooled connection,
+            connecting and every round trip together — before it raises ``StoreUnavailable``
+            (default :data:`~sojourn.stores._timeouts.DEFAULT_TIMEOUT`, 2 s).
         owns_pool: close the pool in :meth:`close` (true for pools built by :meth:`from_url`).
     """
 
@@ -268,14 +338,12 @@ class MySQLStore:
         *,
         table: str = DEFAULT_TABLE,
         create_schema: bool = True,
-        timeout: float = 5.0,
+        timeout: float = DEFAULT_TIMEOUT,
         owns_pool: bool = False,
     ) -> None:
-        if timeout <= 0:
-            raise ConfigurationError("timeout must be positive")
         self.table = validate_sql_table(table)
         self.create_schema = create_schema
-        self.timeout = timeout
+        self.timeout = check_timeout(timeout)
         self._pool = pool
         self._owns_pool = owns_pool
         self._sql = _Queries(self.table)
@@ -289,15 +357,24 @@ class MySQLStore:
         *,
         table: str = DEFAULT_TABLE,
         create_schema: bool = True,
-        connect_timeout: float = 5.0,
-        command_timeout: float = 5.0,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float | None = None,
+        command_timeout: float | None = None,
         max_size: int = 10,
     ) -> MySQLStore:
         """A store with its own pool for ``url`` (``mysql://user:password@host:3306/db``).
 
         Args:
-            connect_timeout: bound, in seconds, on opening a connection.
-            command_timeout: bound, in seconds, on one operation (read/write timeouts).
+            timeout: the store's bound on one call (see the class), and the default of the
+                two below; 2 s unless given.
+            connect_timeout: the driver's bound on opening a connection; defaults to
+                ``timeout``.
+            command_timeout: the driver's socket read/write timeouts; defaults to
+                ``timeout``. The store's ``timeout`` still bounds each call as a whole.
+
+        Raises:
+            ConfigurationError: the URL is not a MySQL URL naming a database, or a timeout
+                is not a positive, finite number.
         """
         parts = urlsplit(url)
         if parts.scheme not in {"mysql", "mariadb"}:
@@ -305,12 +382,17 @@ class MySQLStore:
         database = parts.path.lstrip("/")
         if not database:
             raise ConfigurationError("the MySQL URL must name a database: mysql://host/db")
-        if connect_timeout <= 0 or command_timeout <= 0:
-            raise ConfigurationError("timeouts must be positive")
+        timeout = check_timeout(timeout)
+        connect_timeout = check_timeout(
+            timeout if connect_timeout is None else connect_timeout, "connect_timeout"
+        )
+        command_timeout = check_timeout(
+            timeout if command_timeout is None else command_timeout, "command_timeout"
+        )
         extra = _io_timeouts(command_timeout)
         pool = MySQLPool(
             max_size=max_size,
-            timeout=connect_timeout + command_timeout,
+            timeout=timeout,
             host=parts.hostname or "localhost",
             port=parts.port or 3306,
             user=unquote(parts.username or "root"),
@@ -326,7 +408,7 @@ class MySQLStore:
             pool,
             table=table,
             create_schema=create_schema,
-            timeout=connect_timeout + command_timeout,
+            timeout=timeout,
             owns_pool=True,
         )
 
@@ -334,11 +416,12 @@ class MySQLStore:
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[Any]:
+        deadline = time.monotonic() + self.timeout
         try:
             with contextlib.nullcontext():
                 if not self._ready:
                     self._prepare()
-                with self._pool.acquire() as conn:
+                with self._acquire(deadline) as conn, _watch(deadline, conn):
                     yield conn
         except (mysql_errors.OperationalError, mysql_errors.InterfaceError, OSError) as exc:
             raise StoreUnavailable(f"MySQL is unavailable: {type(exc).__name__}") from exc
@@ -356,6 +439,12 @@ class MySQLStore:
                     conn.rollback()
                 raise
             conn.commit()
+
+    def _acquire(self, deadline: float) -> Any:
+        """The pool's ``acquire()`` context manager; ours is told the call's deadline."""
+        if isinstance(self._pool, MySQLPool):
+            return self._pool.acquire(deadline)
+        return self._pool.acquire()  # a pool of the caller's (pymysql's, say)
 
     def _prepare(self) -> None:
         with self._lock:

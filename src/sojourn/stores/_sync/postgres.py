@@ -21,7 +21,11 @@ Every operation is one statement, hence one round trip and one implicit transact
   short transaction.
 
 Driver and pool errors become :class:`~sojourn.StoreUnavailable` in :meth:`_connection`, the
-one place that talks to the pool.
+one place that talks to the pool. It also bounds each call by the store's ``timeout``: the
+wait for a pooled connection takes part of the budget, and a statement still unanswered when
+the budget runs out has its connection's socket shut down (see :mod:`sojourn.stores._deadline`
+for why neither ``statement_timeout``, TCP timeouts nor cancelling the coroutine suffice), so
+the call fails with ``StoreUnavailable`` and the pool discards that connection.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -43,6 +48,7 @@ from ..._core.errors import (
     StoreUnavailable,
     UnencodableValue,
 )
+from .._deadline import arm, cut_socket, remaining
 from .._sql import (
     DEFAULT_TABLE,
     SCHEMA_TABLE,
@@ -53,6 +59,7 @@ from .._sql import (
     record_from_session_row,
     validate_sql_table,
 )
+from .._timeouts import DEFAULT_TIMEOUT, check_timeout
 from ..base import Changes, Record, Renewal
 
 _COLUMNS = "key, principal, created_at, renewed_at, expires_at, authenticated_at, meta"
@@ -193,7 +200,9 @@ class PostgresStore:
             sits beside it and ``sojourn_schema`` records the layout version.
         create_schema: create the tables on first use if they are missing. Turn it off when
             a DBA creates them from :func:`schema_sql` and the app's role may not run DDL.
-        timeout: seconds to wait for a pooled connection before raising ``StoreUnavailable``.
+        timeout: the most seconds one call may take — waiting for a pooled connection and
+            the statement's round trip together — before it raises ``StoreUnavailable``
+            (default :data:`~sojourn.stores._timeouts.DEFAULT_TIMEOUT`, 2 s).
         owns_pool: close the pool in :meth:`close` (true for pools built by :meth:`from_url`).
     """
 
@@ -203,14 +212,12 @@ class PostgresStore:
         *,
         table: str = DEFAULT_TABLE,
         create_schema: bool = True,
-        timeout: float = 5.0,
+        timeout: float = DEFAULT_TIMEOUT,
         owns_pool: bool = False,
     ) -> None:
-        if timeout <= 0:
-            raise ConfigurationError("timeout must be positive")
         self.table = validate_sql_table(table)
         self.create_schema = create_schema
-        self.timeout = timeout
+        self.timeout = check_timeout(timeout)
         self._pool = pool
         self._owns_pool = owns_pool
         self._sql = _Queries(self.table)
@@ -224,20 +231,36 @@ class PostgresStore:
         *,
         table: str = DEFAULT_TABLE,
         create_schema: bool = True,
-        connect_timeout: float = 5.0,
-        command_timeout: float = 5.0,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float | None = None,
+        command_timeout: float | None = None,
         min_size: int = 1,
         max_size: int = 10,
     ) -> PostgresStore:
         """A store with its own pool for ``url`` (``postgresql://user@host:5432/db``).
 
         Args:
-            connect_timeout: bound, in seconds, on getting a connection (a down or
-                unreachable server raises ``StoreUnavailable`` after about this long).
-            command_timeout: server-side ``statement_timeout`` and client-side TCP timeout.
+            timeout: the store's bound on one call (see the class), and the default of the
+                two below; 2 s unless given.
+            connect_timeout: the pool's bound on opening a connection (libpq counts it in
+                whole seconds, at least 2); defaults to ``timeout``.
+            command_timeout: the server-side ``statement_timeout`` and the client-side TCP
+                user timeout; defaults to ``timeout``. Raise it for long maintenance
+                statements only: the store's ``timeout`` still bounds each call.
+
+        Raises:
+            ConfigurationError: a timeout is not a positive, finite number, or the sizes are
+                not ``0 <= min_size <= max_size``.
         """
-        if connect_timeout <= 0 or command_timeout <= 0 or not 0 <= min_size <= max_size:
-            raise ConfigurationError("timeouts must be positive and 0 <= min_size <= max_size")
+        timeout = check_timeout(timeout)
+        connect_timeout = check_timeout(
+            timeout if connect_timeout is None else connect_timeout, "connect_timeout"
+        )
+        command_timeout = check_timeout(
+            timeout if command_timeout is None else command_timeout, "command_timeout"
+        )
+        if not 0 <= min_size <= max_size:
+            raise ConfigurationError("sizes must be 0 <= min_size <= max_size")
         command_ms = max(1, round(command_timeout * 1000))
         pool: ConnectionPool[Any] = ConnectionPool(
             url,
@@ -245,6 +268,10 @@ class PostgresStore:
             min_size=min_size,
             max_size=max_size,
             timeout=connect_timeout,
+            # Give up on a failed reconnection after one timeout rather than backing off for
+            # minutes: the next request then starts a fresh attempt, so the pool recovers
+            # as soon as the server is back instead of at its next backoff step.
+            reconnect_timeout=timeout,
             name="sojourn",
             kwargs={
                 "autocommit": True,
@@ -254,30 +281,44 @@ class PostgresStore:
                 "tcp_user_timeout": command_ms,
             },
         )
-        return cls(
-            pool, table=table, create_schema=create_schema, timeout=connect_timeout, owns_pool=True
-        )
+        return cls(pool, table=table, create_schema=create_schema, timeout=timeout, owns_pool=True)
 
     # -- the one place that talks to the pool -----------------------------------------------
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        deadline = time.monotonic() + self.timeout
         try:
             if not self._ready:
-                self._prepare()
-            with self._pool.connection(timeout=self.timeout) as conn:
+                self._prepare(deadline)
+            with self._bounded(deadline) as conn:
                 yield conn
         except (psycopg.OperationalError, psycopg.InterfaceError, OSError) as exc:
-            raise StoreUnavailable(f"PostgreSQL is unavailable: {type(exc).__name__}") from exc
+            late = " (no answer in time)" if time.monotonic() >= deadline else ""
+            raise StoreUnavailable(
+                f"PostgreSQL is unavailable: {type(exc).__name__}{late}"
+            ) from exc
 
-    def _prepare(self) -> None:
+    @contextmanager
+    def _bounded(self, deadline: float) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection whose socket is cut if the block is still running at ``deadline``."""
+        with self._pool.connection(timeout=remaining(deadline)) as conn:
+            fd = conn.pgconn.socket
+            alarm = arm(deadline, lambda: cut_socket(fd))
+            try:
+                yield conn
+            finally:
+                if alarm.cancel():  # cut: close it, so the pool drops it instead of reusing it
+                    conn.close()
+
+    def _prepare(self, deadline: float) -> None:
         with self._lock:
             if self._ready:
                 return
             if self._owns_pool:
                 self._pool.open(wait=False)
             if self.create_schema:
-                with self._pool.connection(timeout=self.timeout) as conn:
+                with self._bounded(deadline) as conn:
                     self._create_schema(conn)
             self._ready = True
 
