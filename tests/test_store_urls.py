@@ -217,8 +217,9 @@ async def test_the_timeout_option_reaches_every_store(tmp_path: Path) -> None:
         assert getattr(store, "timeout", None) == 0.75
     redis_store = open_store("redis://127.0.0.1:6379/0?timeout=0.75")
     assert isinstance(redis_store, AsyncRedisStore)
+    assert redis_store.timeout == 0.75  # the async store keeps the bound per call itself
     client: Any = redis_store.client
-    assert client.connection_pool.connection_kwargs["socket_timeout"] == 0.75
+    assert client.connection_pool.connection_kwargs["socket_connect_timeout"] == 0.75
     await redis_store.aclose()
     sync_redis = open_sync_store("redis://127.0.0.1:6379/0?timeout=0.75")
     assert isinstance(sync_redis, RedisStore)

@@ -14,11 +14,13 @@ Nothing here does I/O; the stores call these helpers around their commands.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from types import TracebackType
 from typing import Any
 
 from redis import exceptions as redis_errors
@@ -66,6 +68,51 @@ def translate_errors() -> Iterator[None]:
         yield
     except UNAVAILABLE as exc:
         raise unavailable(exc) from exc
+
+
+class bounded:  # a context manager named for how it reads: ``with bounded(timeout):``
+    """Driver failures inside the block become :class:`~sojourn.StoreUnavailable`; in an
+    ``async with``, so does the block outlasting ``timeout`` seconds (``None``: no deadline).
+
+    The async store bounds each call with one deadline (``asyncio.timeout``) instead of
+    redis-py's per-socket timeouts; the sync store keeps those, and only translates here.
+    """
+
+    __slots__ = ("_deadline", "timeout")
+
+    def __init__(self, timeout: float | None) -> None:
+        self.timeout = timeout
+        self._deadline: asyncio.Timeout | None = None
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc is not None and isinstance(exc, UNAVAILABLE):
+            raise unavailable(exc) from exc
+
+    async def __aenter__(self) -> None:
+        self._deadline = asyncio.timeout(self.timeout)
+        await self._deadline.__aenter__()
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self._deadline is not None
+        try:
+            await self._deadline.__aexit__(kind, exc, tb)  # a missed deadline: TimeoutError
+        except UNAVAILABLE as missed:
+            raise unavailable(missed) from missed
+        self.__exit__(kind, exc, tb)
+
+
+async def within(seconds: float | None, call: Any) -> Any:
+    """Await ``call`` with a deadline ``seconds`` away (``None``: none); a missed deadline is a
+    ``TimeoutError``, which the callers translate with the driver's other failures."""
+    async with asyncio.timeout(seconds):
+        return await call
 
 
 def check_prefix(prefix: str) -> str:
@@ -271,6 +318,7 @@ __all__ = [
     "RENEWED",
     "UNAVAILABLE",
     "as_bytes",
+    "bounded",
     "check_prefix",
     "decode",
     "decode_flat",
@@ -287,4 +335,5 @@ __all__ = [
     "session_pattern",
     "translate_errors",
     "unavailable",
+    "within",
 ]

@@ -12,6 +12,12 @@ The scripts are called by ``EVALSHA`` with their SHA computed at import, directl
 client rather than through redis-py's ``Script`` objects (which add a per-call import, a
 ``Pipeline`` check and a copy of the arguments); a ``NOSCRIPT`` answer (a restart, a failover, a
 ``SCRIPT FLUSH``) loads the script and retries, on a single server and on Cluster alike.
+
+Every call is bounded (``timeout``, 2 s from ``from_url``). The async store keeps the bound with
+one ``asyncio.timeout`` around the whole call rather than redis-py's per-socket timeouts: those
+wrap each send and read in ``asyncio.wait_for``, a task and extra loop turns per command (about
+a tenth of a request's cost), and bound each round trip rather than the call. The sync store
+keeps redis-py's socket timeouts, which cost nothing there.
 """
 
 from __future__ import annotations
@@ -62,9 +68,12 @@ class RedisStore:
         prefix: str = "sojourn:",
         index_slack: float = 3600.0,
         cross_slot: bool | None = None,
+        timeout: float | None = None,
     ) -> None:
         if index_slack < 0:
             raise ConfigurationError("index_slack must not be negative")
+        # The deadline of each call (async store; None: only the client's own timeouts).
+        self.timeout = None if timeout is None else check_timeout(timeout)
         self.client = client
         self.prefix = L.check_prefix(prefix)
         self._index_slack = float(index_slack)
@@ -111,7 +120,9 @@ class RedisStore:
         """
         timeout = check_timeout(timeout)
         kwargs.setdefault("socket_connect_timeout", timeout)
-        kwargs.setdefault("socket_timeout", timeout)
+        # Async: the store bounds each call (asyncio.timeout); sync: each socket read.
+        socket_timeout = timeout
+        kwargs.setdefault("socket_timeout", socket_timeout)
         client: Client
         if cluster:
             client = RedisCluster.from_url(url, **kwargs)
@@ -119,7 +130,7 @@ class RedisStore:
             kwargs.setdefault("driver_info", None)
             kwargs.setdefault("maint_notifications_config", MaintNotificationsConfig(False))
             client = redis.Redis.from_url(url, **kwargs)
-        store = cls(client, prefix=prefix, index_slack=index_slack)
+        store = cls(client, prefix=prefix, index_slack=index_slack, timeout=timeout)
         store._owns_client = True
         return store
 
@@ -139,16 +150,22 @@ class RedisStore:
         renewed[key] = renewed_at
 
     def _eval(self, script: scripts.Script, keys: int, *keys_and_args: Any) -> Any:
-        """Run ``script`` on its ``keys`` (the first items of ``keys_and_args``)."""
+        """Run ``script`` on its ``keys`` (the first items of ``keys_and_args``), within one
+        deadline however many round trips it takes."""
+        try:
+            reply = self._evalsha(script, keys, keys_and_args)
+            return reply
+        except L.UNAVAILABLE as exc:  # a missed deadline is a TimeoutError, an OSError
+            raise L.unavailable(exc) from exc
+
+    def _evalsha(self, script: scripts.Script, keys: int, keys_and_args: Any) -> Any:
+        """``EVALSHA``, loading the script first if the server has lost it (``NOSCRIPT``)."""
         client = self.client
         try:
-            try:
-                return client.evalsha(script.sha, keys, *keys_and_args)
-            except NoScriptError:
-                client.script_load(script.text)
-                return client.evalsha(script.sha, keys, *keys_and_args)
-        except L.UNAVAILABLE as exc:
-            raise L.unavailable(exc) from exc
+            return client.evalsha(script.sha, keys, *keys_and_args)
+        except NoScriptError:
+            client.script_load(script.text)
+            return client.evalsha(script.sha, keys, *keys_and_args)
 
     def _loader(self, renewal: Renewal) -> scripts.Script:
         """The load script for ``renewal``'s timeouts."""
@@ -182,7 +199,8 @@ class RedisStore:
         seen = self._renewed.get(key) if renewal is not None else None
         if renewal is None or (seen is not None and now - seen < renewal.interval):
             try:
-                raw = self.client.hgetall(self._key(key))
+                name = self._key(key)
+                raw = self.client.hgetall(name)
             except L.UNAVAILABLE as exc:
                 raise L.unavailable(exc) from exc
             except ResponseError as exc:
@@ -316,7 +334,7 @@ class RedisStore:
         The principal index is not touched: readers check each entry against its hash.
         """
         self._renewed.pop(key, None)
-        with L.translate_errors():
+        with L.bounded(self.timeout):
             self.client.delete(self._key(key))
 
     def close(self) -> None:
@@ -339,7 +357,7 @@ class RedisStore:
         digests = [L.as_bytes(m).decode() for m in members]
         if not digests:
             return []
-        with L.translate_errors():
+        with L.bounded(self.timeout):
             pipe = self.client.pipeline(transaction=False)
             for digest in digests:
                 pipe.hmget(self._key(digest), L.META_FIELDS)
@@ -356,7 +374,7 @@ class RedisStore:
             else:
                 live.append(record)
         if stale:
-            with L.translate_errors():
+            with L.bounded(self.timeout):
                 self.client.zrem(index, *stale)
         return sorted(live, key=lambda r: (r.created_at, r.key))
 
@@ -367,14 +385,14 @@ class RedisStore:
         ``principal``; the index entries go with them.
         """
         index = L.index_key(self.prefix, principal)
-        with L.translate_errors():
+        with L.bounded(self.timeout):
             members = self.client.zrange(index, 0, -1)
         doomed = [d for m in members if (d := L.as_bytes(m).decode()) != keep]
         deleted = 0
         for digest in doomed:
             deleted += int(self._eval(scripts.DELETE_IF_OWNED, 1, self._key(digest), principal))
         if doomed:
-            with L.translate_errors():
+            with L.bounded(self.timeout):
                 self.client.zrem(index, *doomed)
         return deleted
 
@@ -385,14 +403,18 @@ class RedisStore:
         """
         total = 0
         batch: list[bytes | str] = []
-        with L.translate_errors():
-            for key in self.client.scan_iter(match=L.session_pattern(self.prefix), count=1000):
-                batch.append(key)
-                if len(batch) >= 500:
-                    total += self._count_live(batch, now)
-                    batch = []
-            if batch:
+        keys = self.client.scan_iter(match=L.session_pattern(self.prefix), count=1000)
+        while True:  # each step bounded: at most one SCAN round trip
+            with L.bounded(self.timeout):
+                key = next(keys, None)
+            if key is None:
+                break
+            batch.append(key)
+            if len(batch) >= 500:
                 total += self._count_live(batch, now)
+                batch = []
+        if batch:
+            total += self._count_live(batch, now)
         return total
 
     def _count_live(self, keys: list[bytes | str], now: float) -> int:
@@ -400,7 +422,9 @@ class RedisStore:
         for key in keys:
             pipe.hget(key, L.EXPIRES)
         live = 0
-        for value in pipe.execute(raise_on_error=False):
+        with L.bounded(self.timeout):
+            values = pipe.execute(raise_on_error=False)
+        for value in values:
             try:
                 live += float(L.as_bytes(value)) > now
             except (CorruptSession, ValueError):
