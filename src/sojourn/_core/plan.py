@@ -115,8 +115,9 @@ class Commit(NamedTuple):
         fields: the session's values as this commit stores them, encoded, when it writes:
             the session's new baseline for change detection (not encoded a second time, and
             not what the data became after planning).
-        writes: the commit sets or removes keys: if the session is found gone, the request
-            must be told its changes were lost (``SessionGone``), never answered as saved.
+        writes: the commit stores what the request asked for (keys set or removed, a login, a
+            new session): if it does not land, the request must be told its changes were lost
+            (``SessionGone``), never answered as saved. A renewal alone is not a write.
         ends: the store key this request's own logout deletes; its clearing headers are sent
             unless that session had been rotated away by a login meanwhile.
     """
@@ -419,6 +420,7 @@ class Engine:
             vary=self._vary,
             issued_id=new_id,
             fields=encoded,
+            writes=True,
         )
 
     def _close_stored(
@@ -455,10 +457,16 @@ class Engine:
         meta = dict(s.meta) if login else None
         if s.rotate or periodic:
             issued = self.id_factory()
-            kind = ROTATED_BY_REGENERATE if s.rotate else ROTATED_PERIODICALLY
+            kind = (
+                ROTATED_BY_LOGIN
+                if login
+                else ROTATED_BY_REGENERATE
+                if s.rotate
+                else ROTATED_PERIODICALLY
+            )
             new_key = store_key(issued)
             ops.append(Rename(key, new_key, now))
-            ops.append(self._marker(key, new_key, ROTATED_BY_LOGIN if login else kind, now))
+            ops.append(self._marker(key, new_key, kind, now))
             key = new_key
             max_age = self._max_age_at(s.created_at, now)
             headers = tuple(self.transport.issue(issued, max_age, now))
@@ -551,9 +559,7 @@ class Engine:
         s.accessed = False
         if not commit.ops and s.doomed_key is None and not (s.rotate or s.logged_in):
             s.persist = False
-            if s.via_marker:
-                return self._outcome(commit, s.session_id)._replace(previous=True)
-            return self._outcome(commit, s.session_id)  # a read, or an empty new one: no move
+            return self._told(commit, s)  # a read, or an empty new one: no move
         s.doomed_key = None
         s.rotate = False
         s.logged_in = False
@@ -565,6 +571,8 @@ class Engine:
         if commit.issued_id is not None:
             s.session_id = commit.issued_id
             s.key = store_key(commit.issued_id)
+            s.via_marker = False  # a new ID of its own (a login through the previous one)
+            s.missed_key = None
         elif s.key is not None and Delete(s.key) in commit.ops:
             s.key = None  # emptied: its record was deleted, and nothing backs it any more
             s.session_id = None
@@ -577,9 +585,13 @@ class Engine:
             s.expires_at = self.deadline_of(s, now)
         elif s.key is None:
             s.loaded = {}
-        if s.via_marker and commit.issued_id is None:
-            return self._outcome(commit, s.session_id)._replace(previous=True)
-        return self._outcome(commit, s.session_id)
+        return self._told(commit, s)
+
+    def _told(self, commit: Commit, s: SessionState) -> Outcome:
+        """The outcome of a commit that ran ``commit`` (the session not found gone); a session
+        served through its previous ID says so, so that no adapter hands that ID back."""
+        outcome = self._outcome(commit, s.session_id)
+        return outcome._replace(previous=True) if s.via_marker else outcome
 
     def deadline_of(self, state: SessionState, now: float) -> float:
         """The deadline a write at ``now`` gives a session: the policy's, shortened (never

@@ -287,47 +287,71 @@ class Manager:
             if not plan.ops:  # a read, or a session untouched or left empty: no store call
                 return engine.committed(session, plan, now, gone=False, final=final)
             try:
-                missed = engine.missed_key_of(session)
-                creates = missed is not None and any(isinstance(op, Create) for op in plan.ops)
-                if creates and missed is not None and self._rotated(missed, now):
-                    # A straggler of a rotation: a session of its own would replace the cookie.
-                    engine.committed(session, plan, now, gone=True, final=final)
-                    raise SessionRotated("this request's session ID was rotated meanwhile")
+                rotated = self._creates_for_rotated_id(session, plan, now)
+                if rotated is not None:  # its own session would replace the rotation's cookie
+                    return self._lost(session, plan, now, rotated, SessionRotated, final=final)
                 failed = self._run(plan)
                 if failed is None:
-                    if plan.ends is not None and not self._ending(plan.ends, now):
-                        # A login had moved the session away: its cookie is not ours to clear.
-                        plan = plan._replace(headers=())
-                        outcome = engine.committed(session, plan, now, gone=False, final=final)
-                        return outcome._replace(gone=True)
-                    return engine.committed(session, plan, now, gone=False, final=final)
+                    return self._landed(session, plan, now, final=final)
                 if isinstance(failed, Rename) and engine.restart_login(session, plan):
                     continue  # a login never fails silently: a fresh authenticated session
                 fate = self._fate(session, failed, now)
-                if fate == REJOINED:
-                    continue  # another request rotated it first: commit to its successor
             except SessionExists:
                 continue  # a 256-bit ID collided: plan again with a fresh one
             except SessionError:
                 raise
             except DRIVER_FAILURES as exc:
                 raise store_failed(exc) from exc
+            if fate == REJOINED:
+                continue  # another request rotated it first: commit to its successor
             if fate is None:  # forwarded to the successor of a periodic rotation: it landed
                 plan = plan._replace(headers=())  # the client holds (or gets) the new ID
                 outcome = engine.committed(session, plan, now, gone=False, final=final)
                 return outcome._replace(previous=True)
-            outcome = engine.committed(session, plan, now, gone=True, final=final)
-            if plan.writes:
-                logger.warning(
-                    "session.lost_write: session %s was %s under a request; its changes were "
-                    "not saved",
-                    fingerprint_of_key(failed.key if isinstance(failed, Apply) else failed.old),
-                    fate.reason,
-                )
-                if self._raise_lost:
-                    raise fate("the session changed under this request; its changes were lost")
-            return outcome
+            key = failed.key if isinstance(failed, Apply) else failed.old
+            return self._lost(session, plan, now, key, fate, final=final)
         raise StoreUnavailable("could not create a session with a fresh ID")
+
+    def _landed(self, session: Session, plan: Commit, now: float, *, final: bool) -> Outcome:
+        """Finish a commit whose operations all ran. A logout whose session a login had moved
+        away meanwhile clears nothing: the client holds the login's ID."""
+        moved = plan.ends is not None and not self._ending(plan.ends, now)
+        if moved:
+            plan = plan._replace(headers=())
+        outcome = self.engine.committed(session, plan, now, gone=False, final=final)
+        return outcome._replace(gone=True) if moved else outcome
+
+    def _lost(
+        self,
+        session: Session,
+        plan: Commit,
+        now: float,
+        key: str,
+        fate: type[SessionGone],
+        *,
+        final: bool,
+    ) -> Outcome:
+        """Finish a commit that found the session behind ``key`` gone: nothing is sent, and
+        changes that did not land are logged and, unless told to ignore them, raised."""
+        outcome = self.engine.committed(session, plan, now, gone=True, final=final)
+        if plan.writes:
+            logger.warning(
+                "session.lost_write: session %s was %s under a request; its changes were not saved",
+                fingerprint_of_key(key),
+                fate.reason,
+            )
+            if self._raise_lost:
+                raise fate("the session changed under this request; its changes were lost")
+        return outcome
+
+    def _creates_for_rotated_id(self, session: Session, plan: Commit, now: float) -> str | None:
+        """The key of the ID ``session`` stands in for, if ``plan`` would create a session for
+        a request that presented an ID rotated lately (``None`` otherwise): that request's new
+        cookie would replace the one the rotation handed out."""
+        missed = self.engine.missed_key_of(session)
+        if missed is None or not any(isinstance(op, Create) for op in plan.ops):
+            return None
+        return missed if self._rotated(missed, now) else None
 
     def _fate(
         self, session: Session, failed: Apply | Rename, now: float
