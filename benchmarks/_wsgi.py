@@ -6,24 +6,38 @@ import io
 from typing import Any
 
 
-def call_wsgi(app: Any, environ: dict[str, Any]) -> tuple[int, list[str]]:
-    env = dict(environ)
-    env["wsgi.input"] = io.BytesIO()
-    status: list[str] = []
-    headers: list[tuple[str, str]] = []
+def run_wsgi(app: Any, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes] | None:
+    """One in-process call: the status code, headers and body of the last response the app
+    started, its body closed as a server would; ``None`` if it never started one."""
+    started: list[tuple[str, list[tuple[str, str]]]] = []
 
-    def start_response(s: str, h: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        status.append(s)
-        headers.extend(h)
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        started.append((status, list(headers)))
         return lambda data: None
 
-    body = app(env, start_response)
-    for _ in body:
-        pass
-    if hasattr(body, "close"):
-        body.close()
+    result = app(environ, start_response)
+    try:
+        body = b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    if not started:
+        return None
+    status, headers = started[-1]
+    return int(status.split()[0]), headers, body
+
+
+def call_wsgi(app: Any, environ: dict[str, Any]) -> tuple[int, list[str]]:
+    """:func:`run_wsgi` on a copy of ``environ`` with an empty body: the status and the
+    ``name=value`` of each ``Set-Cookie``."""
+    env = dict(environ)
+    env["wsgi.input"] = io.BytesIO()
+    answered = run_wsgi(app, env)
+    assert answered is not None, "the application never started a response"
+    status, headers, _ = answered
     cookies = [v.split(";", 1)[0] for k, v in headers if k.lower() == "set-cookie"]
-    return int(status[0].split()[0]), cookies
+    return status, cookies
 
 
 def wsgi_environ(path: str, cookie: str | None) -> dict[str, Any]:

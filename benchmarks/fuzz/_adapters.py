@@ -22,6 +22,7 @@ from typing import Any
 from sojourn import AsyncMemoryStore, MemoryStore
 from sojourn._core.transport import HeaderTransport, QueryTransport, Transport
 
+from .._wsgi import run_wsgi
 from ._checks import Failure, Issued, check, lost_race
 from ._inputs import Hostile, Request
 
@@ -72,23 +73,10 @@ def environ(request: Request, rng: random.Random) -> dict[str, Any]:
 
 
 def call_wsgi(app: WSGIApp, env: dict[str, Any]) -> Answer:
-    started: list[tuple[str, list[tuple[str, str]]]] = []
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        started.append((status, list(headers)))
-        return lambda data: None
-
-    result = app(env, start_response)
-    try:
-        body = b"".join(result)
-    finally:
-        close = getattr(result, "close", None)
-        if close is not None:
-            close()
-    if not started:
+    answered = run_wsgi(app, env)
+    if answered is None:
         raise Failure("the application never started a response")
-    status, headers = started[-1]
-    return int(status.split()[0]), headers, body
+    return answered
 
 
 def plain_wsgi_app(env: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

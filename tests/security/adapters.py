@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs
 
+from benchmarks._wsgi import run_wsgi
+
 from sojourn import AsyncMemoryStore, CookieSettings, MemoryStore
 from sojourn.fastapi import SessionDep  # at module level: FastAPI resolves annotations here
 
@@ -101,21 +103,10 @@ def call_wsgi(app: Any, path: str, headers: list[Header], scheme: str) -> Reply:
             environ[key] += ("; " if key == "HTTP_COOKIE" else ", ") + value
         else:
             environ[key] = value
-    started: list[tuple[str, list[tuple[str, str]]]] = []
-
-    def start_response(status: str, response_headers: list[tuple[str, str]], *_: Any) -> Any:
-        started.append((status, response_headers))
-        return lambda data: None
-
-    result = app(environ, start_response)
-    try:
-        body = b"".join(result)
-    finally:
-        close = getattr(result, "close", None)
-        if close is not None:
-            close()
-    status, response_headers = started[-1]
-    return Reply(int(status.split()[0]), [(k.lower(), v) for k, v in response_headers], body)
+    answered = run_wsgi(app, environ)
+    assert answered is not None, "the application never started a response"
+    status, response_headers, body = answered
+    return Reply(status, [(k.lower(), v) for k, v in response_headers], body)
 
 
 def wsgi_read_write(environ: dict[str, Any], start_response: Any) -> Any:
