@@ -401,10 +401,16 @@ class DjangoDriver(SyncStoreDriver):
 @contextlib.contextmanager
 def sync_store(name: str, tmp_path: Path) -> Iterator[Any]:
     """A fresh sync store of kind ``name`` on the real server, cleaned up afterwards."""
-    if name == "sqlite":
+    if name == "memory":
+        from sojourn import MemoryStore
+
+        store: Any = MemoryStore()
+        yield store
+        store.close()
+    elif name == "sqlite":
         from sojourn.stores.sqlite import SQLiteStore
 
-        store: Any = SQLiteStore(tmp_path / f"races-{secrets.token_hex(4)}.db")
+        store = SQLiteStore(tmp_path / f"races-{secrets.token_hex(4)}.db")
         yield store
         store.close()
     elif name == "redis":

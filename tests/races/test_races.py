@@ -1,4 +1,4 @@
-"""Races around rotation and logout, forced with gates, on every adapter and real stores.
+"""Races around rotation and logout, forced with gates, on every adapter and every store.
 
 Each test pauses requests after they loaded their session, runs a login, logout, revocation or
 rotation beside them, releases them, and then counts what went wrong: acknowledged writes that
@@ -29,21 +29,16 @@ if not settings.configured:
 
 from .harness import GATES, Driver, Reply, driver
 
-# Every adapter on SQLite and Redis; one trial set on PostgreSQL and MySQL (ASGI and WSGI).
-COMBINATIONS = [
-    *[(adapter, "sqlite") for adapter in ("asgi", "wsgi", "flask", "django")],
-    *[(adapter, "redis") for adapter in ("asgi", "wsgi", "flask", "django")],
-    ("asgi", "postgres"),
-    ("wsgi", "postgres"),
-    ("asgi", "mysql"),
-    ("wsgi", "mysql"),
-]
+# Every adapter on every store the harness can build.
+ADAPTERS = ("asgi", "wsgi", "flask", "django")
+STORES = ("memory", "sqlite", "redis", "postgres", "mysql")
+COMBINATIONS = [(adapter, store) for store in STORES for adapter in ADAPTERS]
 TRIALS = 2
 WRITERS = 6
 
 
 def _param(adapter: str, store: str) -> Any:
-    marks = [pytest.mark.server] if store != "sqlite" else []
+    marks = [pytest.mark.server] if store not in ("memory", "sqlite") else []
     return pytest.param((adapter, store), marks=marks, id=f"{adapter}-{store}")
 
 
