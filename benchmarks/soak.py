@@ -61,6 +61,8 @@ ACTIONS = {
 }
 """The mix: relative weights of each client step."""
 MAX_ERROR_SAMPLES = 20
+SERVER_KEEP_ALIVE = 5  # seconds uvicorn keeps an idle connection (its default, made explicit)
+KEEPALIVE_EXPIRY = 2.0  # seconds the client reuses an idle one: well inside the server's
 
 
 # -- the tally -----------------------------------------------------------------------------------
@@ -253,7 +255,14 @@ class User:
 async def drive(base: str, clients: int, deadline: float, tally: Tally, seed: int) -> None:
     """``clients`` users against ``base`` until ``deadline`` (monotonic)."""
     jar = CookieJar(DefaultCookiePolicy(allowed_domains=[]))  # the users hold cookies by hand
-    limits = httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients * 2)
+    # A pooled connection is reused only well inside the server's keep-alive timeout: at equal
+    # timeouts (httpx's and uvicorn's default, 5 s) a request sent on a connection the server
+    # is just closing fails with "Server disconnected", a race of the harness, not of the app.
+    limits = httpx.Limits(
+        max_connections=clients * 2,
+        max_keepalive_connections=clients * 2,
+        keepalive_expiry=KEEPALIVE_EXPIRY,
+    )
     timeout = httpx.Timeout(10.0)
     async with httpx.AsyncClient(
         base_url=base, cookies=httpx.Cookies(jar), limits=limits, timeout=timeout
@@ -289,6 +298,7 @@ def serve(store: str, spec: str, prefix: str, log: Path) -> Iterator[Server]:
         sys.executable, "-m", "uvicorn", "benchmarks._soak_app:app",
         "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
         "--log-level", "warning", "--loop", loop, "--http", http,
+        "--timeout-keep-alive", str(SERVER_KEEP_ALIVE),
     ]  # fmt: skip
     root = Path(__file__).resolve().parent.parent
     with log.open("wb") as out:
@@ -424,10 +434,14 @@ def run(
             results = asyncio.run(soak(servers, seconds, clients, seed))
             failures = report(results, max_growth)
             for server in servers:
-                text = server.log.read_text(errors="replace").strip()
-                if text:
+                lines = server.log.read_text(errors="replace").strip().splitlines()
+                if lines:
                     print(f"  {server.store} server log (last lines):")
-                    print("    " + "\n    ".join(text.splitlines()[-10:]))
+                    print("    " + "\n    ".join(lines[-10:]))
+                crashes = [line for line in lines if "Traceback" in line or "Exception" in line]
+                if crashes:  # whatever the last lines are, a server-side error is never hidden
+                    failures.append(f"{server.store}: {len(crashes)} errors in the server log")
+                    print(f"  {server.store} server errors: {crashes[:3]}")
         finally:
             if "redis" in stores:
                 redis_cleanup(REDIS_URL, prefix)
