@@ -25,7 +25,6 @@ SOURCES = [ROOT / "src" / "sojourn", ROOT / "tests"]
 SUBSTITUTIONS: list[tuple[str, str]] = [
     (r"\basync def\b", "def"),
     (r"\basync with\b", "with"),
-    (r"\basync for\b", "for"),
     (r"\bawait ", ""),
     (r"\baclose\b", "close"),
     (r"\bAsyncIterator\b", "Iterator"),
