@@ -254,6 +254,17 @@ async def _check_records(
             )
 
 
+def assert_clean(label: str, tally: Tally) -> None:
+    """Print the run's figures and fail, listing every broken rule, if there was any."""
+    figures = (
+        f"slowest call {tally.slowest_call:.2f}s, request {tally.slowest:.2f}s,"
+        f" served again after {tally.recovery:.2f}s"
+    )
+    print(f"{label}: {figures}")
+    report = "\n".join(tally.problems)
+    assert tally.problems == [], f"{figures}:\n{report}"
+
+
 def in_daemon_thread(call: Callable[[], T]) -> Awaitable[T]:
     """Run a blocking call in a daemon thread, so a hung sync store cannot block the exit."""
     loop = asyncio.get_running_loop()

@@ -7,7 +7,6 @@ real server, drives users through :class:`sojourn.asgi.SessionMiddleware`, and p
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import cast
 
 import httpx
@@ -23,7 +22,7 @@ from sojourn.testing import FakeClock
 
 from . import scenario
 from .proxy import FaultProxy
-from .servers import SERVERS, Server
+from .servers import Server
 from .timing import TimingStore
 
 pytestmark = pytest.mark.server
@@ -66,14 +65,6 @@ class AsgiUser:
         return await self._send("POST", f"/write?name={value}")
 
 
-@pytest.fixture(params=sorted(SERVERS))
-async def server(request: pytest.FixtureRequest) -> AsyncIterator[Server]:
-    made = SERVERS[request.param]()
-    made.require()
-    yield made
-    made.cleanup(made.namespace)
-
-
 @pytest.mark.anyio
 @pytest.mark.parametrize("case", scenario.CASES, ids=lambda case: case.name)
 async def test_a_network_fault_is_bounded_answered_503_and_recovered(
@@ -92,10 +83,4 @@ async def test_a_network_fault_is_bounded_answered_503_and_recovered(
                 await user.client.aclose()
             await store.aclose()
             await direct.aclose()
-    figures = (
-        f"slowest call {tally.slowest_call:.2f}s, request {tally.slowest:.2f}s,"
-        f" served again after {tally.recovery:.2f}s"
-    )
-    print(f"{server.name} {case.name}: {figures}")
-    report = "\n".join(tally.problems)
-    assert tally.problems == [], f"{figures}:\n{report}"
+    scenario.assert_clean(f"{server.name} {case.name}", tally)

@@ -9,7 +9,7 @@ the test run.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, cast
 
 import pytest
@@ -22,7 +22,7 @@ from sojourn.wsgi import SessionMiddleware, get_session
 
 from . import scenario
 from .proxy import FaultProxy
-from .servers import SERVERS, Server
+from .servers import Server
 from .timing import TimingStore
 
 pytestmark = pytest.mark.server
@@ -64,14 +64,6 @@ class WsgiUser:
         return await scenario.in_daemon_thread(lambda: self._send("POST", f"/write?name={value}"))
 
 
-@pytest.fixture(params=sorted(SERVERS))
-def server(request: pytest.FixtureRequest) -> Iterator[Server]:
-    made = SERVERS[request.param]()
-    made.require()
-    yield made
-    made.cleanup(made.namespace)
-
-
 @pytest.mark.anyio
 @pytest.mark.parametrize("case", scenario.CASES, ids=lambda case: case.name)
 async def test_a_network_fault_is_bounded_answered_503_and_recovered(
@@ -89,10 +81,4 @@ async def test_a_network_fault_is_bounded_answered_503_and_recovered(
         finally:
             await scenario.in_daemon_thread(store.close)
             await direct.aclose()
-    figures = (
-        f"slowest call {tally.slowest_call:.2f}s, request {tally.slowest:.2f}s,"
-        f" served again after {tally.recovery:.2f}s"
-    )
-    print(f"{server.name} {case.name}: {figures}")
-    report = "\n".join(tally.problems)
-    assert tally.problems == [], f"{figures}:\n{report}"
+    scenario.assert_clean(f"{server.name} {case.name}", tally)
