@@ -174,39 +174,24 @@ def request(url: str, method: str, cookie: str | None = None) -> tuple[int, str,
 
 
 @contextmanager
-def serve(config: str, prefix: str, loop: str, http: str, log: Path) -> Iterator[Server]:
-    """uvicorn serving ``config`` on a free port, ready, with a session cookie made through it."""
+def uvicorn(
+    app: str, env: dict[str, str], loop: str, http: str, log: Path, *extra: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """uvicorn serving ``app`` (``module:attribute``) on a free port, answering, its output in
+    ``log``; the base URL and the process. Stopped (killed if it must be) on exit."""
     port = free_port()
-    env = {
-        **os.environ,
-        "SOJOURN_E2E_CONFIG": config,
-        "SOJOURN_E2E_REDIS": REDIS_URL,
-        "SOJOURN_E2E_PREFIX": prefix,
-    }
     command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "benchmarks._e2e_app:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        "--loop",
-        loop,
-        "--http",
-        http,
-    ]
+        sys.executable, "-m", "uvicorn", app,
+        "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+        "--log-level", "warning", "--loop", loop, "--http", http, *extra,
+    ]  # fmt: skip
     root = Path(__file__).resolve().parent.parent
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=out)
     try:
         base = f"http://127.0.0.1:{port}"
         wait_ready(base, process, log)
-        yield Server(config, base, session_cookie(config, base), process)
+        yield base, process
     finally:
         process.terminate()
         try:
@@ -214,6 +199,19 @@ def serve(config: str, prefix: str, loop: str, http: str, log: Path) -> Iterator
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def serve(config: str, prefix: str, loop: str, http: str, log: Path) -> Iterator[Server]:
+    """uvicorn serving ``config`` on a free port, ready, with a session cookie made through it."""
+    env = {
+        **os.environ,
+        "SOJOURN_E2E_CONFIG": config,
+        "SOJOURN_E2E_REDIS": REDIS_URL,
+        "SOJOURN_E2E_PREFIX": prefix,
+    }
+    with uvicorn("benchmarks._e2e_app:app", env, loop, http, log) as (base, process):
+        yield Server(config, base, session_cookie(config, base), process)
 
 
 def wait_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import httpx
 
-from .e2e_bench import free_port, redis_cleanup, redis_reachable, server_flavour, wait_ready
+from .e2e_bench import redis_cleanup, redis_reachable, server_flavour, uvicorn
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 COOKIE = "__Host-sid"
@@ -292,28 +292,10 @@ class Server:
 def serve(store: str, spec: str, prefix: str, log: Path) -> Iterator[Server]:
     """uvicorn serving :mod:`benchmarks._soak_app` on ``spec`` on a free port, ready."""
     loop, http = server_flavour()
-    port = free_port()
     env = {**os.environ, "SOJOURN_SOAK_STORE": spec, "SOJOURN_SOAK_PREFIX": prefix}
-    command = [
-        sys.executable, "-m", "uvicorn", "benchmarks._soak_app:app",
-        "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-        "--log-level", "warning", "--loop", loop, "--http", http,
-        "--timeout-keep-alive", str(SERVER_KEEP_ALIVE),
-    ]  # fmt: skip
-    root = Path(__file__).resolve().parent.parent
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=out)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_ready(base, process, log)
-        yield Server(store, base, process, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    keep_alive = ("--timeout-keep-alive", str(SERVER_KEEP_ALIVE))
+    with uvicorn("benchmarks._soak_app:app", env, loop, http, log, *keep_alive) as running:
+        yield Server(store, running[0], running[1], log)
 
 
 # -- the run -----------------------------------------------------------------------------------
