@@ -187,6 +187,35 @@ class SupportsCount(Protocol):
 
 
 @runtime_checkable
+class AsyncSupportsScan(Protocol):
+    """Stores that can walk every live record: the admin tool's listing, stats and migration."""
+
+    async def scan(
+        self, now: float, cursor: str | None = None, limit: int = 500
+    ) -> tuple[list[Record], str | None]:
+        """One page of at most ``limit`` live records (``fields`` included), and the cursor of
+        the next page (``None``: the walk is done).
+
+        Pass the returned cursor to resume, in this process or another (a cursor is plain
+        text, so a migration can save it and resume after a crash). Every record live for the
+        whole walk is returned at least once; a record created or deleted during the walk may
+        or may not be. Never returns an expired record.
+        """
+        ...
+
+
+@runtime_checkable
+class SupportsScan(Protocol):
+    """The sync twin of :class:`AsyncSupportsScan`."""
+
+    def scan(
+        self, now: float, cursor: str | None = None, limit: int = 500
+    ) -> tuple[list[Record], str | None]:
+        """See :meth:`AsyncSupportsScan.scan`."""
+        ...
+
+
+@runtime_checkable
 class ClientSideStore(Protocol):
     """A "store" that keeps nothing on the server: the whole record travels sealed in the cookie.
 
@@ -217,6 +246,7 @@ __all__ = [
     "AsyncSupportsCount",
     "AsyncSupportsPrincipals",
     "AsyncSupportsPurge",
+    "AsyncSupportsScan",
     "Changes",
     "ClientSideStore",
     "Login",
@@ -226,5 +256,6 @@ __all__ = [
     "SupportsCount",
     "SupportsPrincipals",
     "SupportsPurge",
+    "SupportsScan",
     "Unsealed",
 ]
