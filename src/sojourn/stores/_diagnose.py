@@ -88,7 +88,11 @@ def cause(exc: BaseException) -> str:
     For logs: an operator sees what failed and why without a traceback. Exceptions that are
     noise from a driver's own clean-up (a cancellation, an empty pop) are left out.
     """
-    parts = [_pair(e) for e in chain(exc) if not _noise(e)]
+    parts: list[str] = []
+    for e in chain(exc):
+        if _noise(e) or (parts and str(e) and str(e) in parts[-1]):
+            continue  # a wrapper's message often already quotes its cause's
+        parts.append(_pair(e))
     return _line(" <- ".join(parts) or type(exc).__name__)
 
 
