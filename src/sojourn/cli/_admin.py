@@ -45,7 +45,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C
 EXIT_CODES = {
     EXIT_OK: "success (purge on a store that expires records itself is a success too)",
     EXIT_FAILED: "the store failed or timed out, a check failed, or no session matched",
-    EXIT_USAGE: "bad options or store URL, a missing SQLite file or table, or memory://",
+    EXIT_USAGE: "bad options or URL, memory://, a missing SQLite file or table, a schema mismatch",
     EXIT_UNSUPPORTED: "the store cannot do this (it has no scan or no per-user index)",
     EXIT_INTERRUPTED: "interrupted",
 }

@@ -55,7 +55,7 @@ def purge(store_url: str, dry_run: bool, batch: int, as_json: bool) -> None:
     store that does not exist.
     """
     now = time.time()
-    show = not as_json and not dry_run and sys.stderr.isatty()
+    show = not as_json and not dry_run and interactive()
     result = run(store_url, lambda store: _purge(store, now, batch, dry_run, show))
 
     def render(data: dict[str, Any]) -> None:
@@ -67,6 +67,11 @@ def purge(store_url: str, dry_run: bool, batch: int, as_json: bool) -> None:
             click.echo(f"purged {data['purged']} expired session(s)")
 
     emit(result, as_json, render)
+
+
+def interactive() -> bool:
+    """Whether a person watches stderr (the progress bar is drawn only then)."""
+    return sys.stderr.isatty()
 
 
 async def _purge(
@@ -157,4 +162,4 @@ def schema_text(url: str) -> str:
     return str(public.schema_sql(table))
 
 
-__all__ = ["POLL_SECONDS", "purge", "schema", "schema_text"]
+__all__ = ["POLL_SECONDS", "interactive", "purge", "schema", "schema_text"]
