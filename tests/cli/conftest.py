@@ -17,7 +17,7 @@ import pytest
 
 from sojourn import Record
 from sojourn._core.ids import fingerprint_of_key
-from sojourn.stores.base import Store
+from sojourn.stores.base import Store, SupportsCount
 from sojourn.stores.sqlite import SQLiteStore
 
 
@@ -66,6 +66,11 @@ class Backend:
         self.store.create(Record(key, {}, None, now, now, now + 600, None, meta))
         self.keys.append(key)
         return fingerprint_of_key(key)
+
+    def stored(self) -> int:
+        """How many records the store holds, expired ones included (every deadline is > 0)."""
+        assert isinstance(self.store, SupportsCount)
+        return self.store.count(0.0)
 
     def live(self, fingerprint: str) -> bool:
         now = time.time()

@@ -21,9 +21,7 @@ def test_schema_prints_the_sqlite_ddl(tmp_path: Path) -> None:
     assert not path.exists()  # the DDL is for creating it; printing it creates nothing
 
 
-@pytest.mark.parametrize(
-    ("scheme", "module"), [("postgresql", "postgres"), ("mysql", "mysql")]
-)
+@pytest.mark.parametrize(("scheme", "module"), [("postgresql", "postgres"), ("mysql", "mysql")])
 def test_schema_prints_the_server_ddl_without_connecting(scheme: str, module: str) -> None:
     import importlib
 
@@ -49,7 +47,7 @@ def test_check_passes_on_a_healthy_store(backend: Backend) -> None:
     assert list(checks) == ["connectivity", "schema", "clock", "round trip"]
     assert checks["round trip"]["ok"] is True
     assert checks["connectivity"]["ok"] is True
-    assert backend.store.count(0) == 0  # the throwaway record is gone
+    assert backend.stored() == 0  # the throwaway record is gone
 
 
 def test_check_reports_a_schema_version_mismatch(sqlite: Backend, tmp_path: Path) -> None:

@@ -111,12 +111,8 @@ def test_revoke_all_except_one(backend: Backend) -> None:
     hal, other = unique("hal"), unique("other")
     sessions = [backend.add(hal) for _ in range(3)]
     bystander = backend.add(other)
-    data = as_json(
-        invoke(
-            "sessions", "revoke", "--all", "--except", sessions[1], "--user", hal,
-            "--store", backend.url, "--json",
-        )  # fmt: skip
-    )
+    args = ["--all", "--except", sessions[1], "--user", hal, "--store", backend.url, "--json"]
+    data = as_json(invoke("sessions", "revoke", *args))
     assert data["revoked"] == 2
     assert [backend.live(s) for s in sessions] == [False, True, False]
     assert backend.live(bystander)

@@ -55,10 +55,10 @@ def test_purge_dry_run_counts_and_deletes_nothing(sqlite: Backend) -> None:
     result = invoke("purge", "--dry-run", "--store", sqlite.url)
     assert result.exit_code == 0, result.output
     assert "would purge 3 expired session(s)" in result.output
-    assert sqlite.store.count(0) == 4  # all still there
+    assert sqlite.stored() == 4  # all still there
     purged = as_json(invoke("purge", "--store", sqlite.url, "--batch", "2", "--json"))
     assert (purged["purged"], purged["expired"]) == (3, 3)
-    assert sqlite.store.count(0) == 1
+    assert sqlite.stored() == 1
 
 
 def test_purge_shows_progress_on_a_terminal(
@@ -79,7 +79,7 @@ def test_purge_shows_progress_on_a_terminal(
     result = invoke("purge", "--store", sqlite.url, "--batch", "1")
     assert result.exit_code == 0, result.output
     assert "purged 50 expired session(s)" in result.stdout
-    assert sqlite.store.count(0) == 0
+    assert sqlite.stored() == 0
     assert len(polls) >= 2  # the first count, then at least one poll while purging
 
 
