@@ -227,8 +227,9 @@ def _open_admin_fallback(url: str) -> AsyncStore:
         if not os.path.isfile(path):
             raise ConfigurationError(f"no SQLite database at {path!r} (not creating one)")
     store = open_store(url)
-    if hasattr(store, "create_schema"):
-        store.create_schema = False
+    for switch in ("create_schema", "create_file"):  # SQL stores: never create a table or file
+        if hasattr(store, switch):
+            setattr(store, switch, False)
     return store
 
 
