@@ -22,8 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -111,7 +113,7 @@ def run(url: str, action: Callable[[AsyncStore], Awaitable[T]]) -> T:
             with contextlib.suppress(Exception):
                 await store.aclose()
 
-    with capture_driver_warnings() as notes:
+    with capture_driver_warnings() as notes, library_warnings():
         try:
             return asyncio.run(body())
         except click.ClickException:
@@ -125,6 +127,24 @@ def run(url: str, action: Callable[[AsyncStore], Awaitable[T]]) -> T:
         except Exception as exc:  # a driver's own error: one line, no traceback
             line = describe(exc, url=url, timeout=timeout, notes=notes)
             raise AdminError(f"{type(exc).__name__}: {line}") from None
+
+
+@contextlib.contextmanager
+def library_warnings() -> Iterator[None]:
+    """Sojourn's own warnings (a corrupt record skipped by a walk) as ``warning: …`` lines on
+    stderr, instead of Python's bare last-resort output; only while a command runs."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    library = logging.getLogger("sojourn")
+    saved = library.propagate
+    library.addHandler(handler)
+    library.propagate = False
+    try:
+        yield
+    finally:
+        library.removeHandler(handler)
+        library.propagate = saved
 
 
 def scanner(store: AsyncStore) -> AsyncSupportsScan:
@@ -264,6 +284,7 @@ __all__ = [
     "fail",
     "is_marker",
     "json_option",
+    "library_warnings",
     "open_admin",
     "run",
     "scanner",
