@@ -33,7 +33,7 @@ import click
 from .._core.errors import ConfigurationError, SessionError
 from .._core.ids import fingerprint_of_key
 from ..stores._diagnose import capture_driver_warnings, describe
-from ..stores.base import AsyncStore, AsyncSupportsScan, Record
+from ..stores.base import AsyncStore, AsyncSupportsScan, Record, is_marker
 from ..stores.urls import redact
 
 T = TypeVar("T")
@@ -175,11 +175,6 @@ async def walk(store: AsyncStore, now: float, page: int = SCAN_PAGE) -> AsyncIte
             return
 
 
-def is_marker(record: Record) -> bool:
-    """True for a successor marker (left under a rotated ID's key), not a session."""
-    return _is_marker(record)
-
-
 def session_summary(record: Record) -> dict[str, Any]:
     """What an admin may see of a session in a listing: never its key, ID or data."""
     return {
@@ -219,8 +214,8 @@ def _jsonable(value: object) -> object:
 
 
 # -- what the store branch provides, with a stand-in until it is there ---------------------------
-# ``open_admin_store`` (stores/urls.py) and ``is_marker`` (_core) belong to the store side; until
-# they exist this module makes do with the same rules, so the commands work either way.
+# ``open_admin_store`` (stores/urls.py) belongs to the store side; until it exists this module
+# makes do with the same rules, so the commands work either way.
 
 
 def _open_admin_store(url: str) -> AsyncStore:
@@ -253,23 +248,6 @@ def _open_admin_fallback(url: str) -> AsyncStore:
     return store
 
 
-def _is_marker(record: Record) -> bool:
-    try:
-        from .._core import records
-
-        found = getattr(records, "is_marker", None)
-    except ImportError:  # pragma: no cover
-        found = None
-    if callable(found):
-        return bool(found(record))
-    return (
-        not record.fields
-        and record.principal is None
-        and bool(record.meta.get("rotation"))
-        and bool(record.meta.get("successor"))
-    )
-
-
 __all__ = [
     "ENV_STORE_URL",
     "EXIT_CODES",
@@ -282,7 +260,6 @@ __all__ = [
     "AdminError",
     "emit",
     "fail",
-    "is_marker",
     "json_option",
     "library_warnings",
     "open_admin",
