@@ -18,7 +18,9 @@ import pytest
 from sojourn import Record
 from sojourn._core.ids import fingerprint_of_key
 from sojourn.stores.base import Store, SupportsCount
+from sojourn.stores.redis import RedisStore
 from sojourn.stores.sqlite import SQLiteStore
+from tests.stores.redis_cluster import RedisServer, start_server
 
 
 @dataclass
@@ -98,13 +100,31 @@ def unique(name: str) -> str:
     return f"{name}-{secrets.token_hex(4)}"
 
 
-BACKENDS = ["sqlite"]
-"""The stores every command test runs against (the server ones join as their scan lands)."""
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A private ``redis-server`` (the shared one on 6379 is never walked or cleared)."""
+    with start_server() as server:
+        yield server
+
+
+def redis_backend(server: RedisServer) -> Iterator[Backend]:
+    url = f"redis://127.0.0.1:{server.port}/0"
+    store = RedisStore.from_url(url)
+    yield Backend("redis", url, store)
+    for key in store.client.scan_iter(match=store.prefix + "*"):
+        store.client.delete(key)
+    store.close()
+
+
+BACKENDS = ["sqlite", pytest.param("redis", marks=pytest.mark.server)]
+"""The stores every command test runs against."""
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     if request.param == "sqlite":
         yield from sqlite_backend(tmp_path)
-        return
-    raise AssertionError(request.param)  # pragma: no cover
+    elif request.param == "redis":
+        yield from redis_backend(request.getfixturevalue("redis_server"))
+    else:  # pragma: no cover
+        raise AssertionError(request.param)
