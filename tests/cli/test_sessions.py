@@ -170,3 +170,11 @@ def test_a_corrupt_record_is_one_warning_and_the_walk_goes_on(sqlite: Backend) -
     warnings = [line for line in result.stderr.splitlines() if line]
     assert len(warnings) == 1
     assert warnings[0].startswith("warning: scan skipped a corrupt session record")
+
+
+def test_stored_text_is_printed_as_text_not_markup(sqlite: Backend) -> None:
+    sqlite.add("[red]root[/red]", meta={"user_agent": "UA [bold]x[/bold]", "ip": "::1"})
+    result = invoke("sessions", "list", "--store", sqlite.url)
+    assert result.exit_code == 0, result.output
+    assert "[red]root[/red]" in result.output
+    assert "UA [bold]x[/bold]" in result.output
