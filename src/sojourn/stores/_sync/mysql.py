@@ -389,12 +389,19 @@ class MySQLStore:
                 ``timeout``. The store's ``timeout`` still bounds each call as a whole.
 
         Raises:
-            ConfigurationError: the URL is not a MySQL URL naming a database, or a timeout
-                is not a positive, finite number.
+            ConfigurationError: the URL is not a MySQL URL naming a database, it carries a
+                query (the driver reads none: a ``?table=`` here was once silently dropped;
+                :func:`sojourn.stores.urls.open_store` reads ``table`` and ``timeout``), or a
+                timeout is not a positive, finite number.
         """
         parts = urlsplit(url)
         if parts.scheme not in {"mysql", "mariadb"}:
             raise ConfigurationError("a MySQL URL starts with mysql:// or mariadb://")
+        if parts.query or parts.fragment:
+            raise ConfigurationError(
+                "a MySQL URL takes no query options here (sojourn's own table and timeout "
+                "are read by sojourn.stores.urls.open_store; others: from_url's arguments)"
+            )
         database = parts.path.lstrip("/")
         if not database:
             raise ConfigurationError("the MySQL URL must name a database: mysql://host/db")

@@ -121,9 +121,12 @@ class RedisStore:
         connection is made until the first command.
 
         Raises:
-            ConfigurationError: ``timeout`` is not a positive, finite number.
+            ConfigurationError: ``timeout`` is not a positive, finite number, or the URL's
+                query names an option redis-py does not take (see
+                :func:`sojourn.stores.urls.open_store` for ``?prefix=`` and ``?timeout=``).
         """
         timeout = check_timeout(timeout)
+        L.check_url_options(url)
         kwargs.setdefault("socket_connect_timeout", timeout)
         # Async: the store bounds each call (asyncio.timeout); sync: each socket read.
         socket_timeout = timeout
