@@ -34,7 +34,7 @@ from .._core.errors import ConfigurationError, SessionError
 from .._core.ids import fingerprint_of_key
 from ..stores._diagnose import capture_driver_warnings, describe
 from ..stores.base import AsyncStore, AsyncSupportsScan, Record, is_marker
-from ..stores.urls import redact
+from ..stores.urls import open_admin_store, redact
 
 T = TypeVar("T")
 
@@ -91,7 +91,7 @@ def open_admin(url: str) -> AsyncStore:
             (exit code :data:`EXIT_USAGE`).
     """
     try:
-        return _open_admin_store(url)
+        return open_admin_store(url)
     except ConfigurationError as exc:
         raise AdminError(str(exc), EXIT_USAGE) from exc
 
@@ -211,41 +211,6 @@ def _jsonable(value: object) -> object:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return str(value)
-
-
-# -- what the store branch provides, with a stand-in until it is there ---------------------------
-# ``open_admin_store`` (stores/urls.py) belongs to the store side; until it exists this module
-# makes do with the same rules, so the commands work either way.
-
-
-def _open_admin_store(url: str) -> AsyncStore:
-    from ..stores import urls
-
-    opener = getattr(urls, "open_admin_store", None)
-    if opener is not None:
-        return opener(url)  # type: ignore[no-any-return]
-    return _open_admin_fallback(url)
-
-
-def _open_admin_fallback(url: str) -> AsyncStore:
-    import os
-
-    from ..stores.urls import open_store, split_options, sqlite_path
-
-    scheme = url.split("://", 1)[0].lower() if isinstance(url, str) and "://" in url else ""
-    if scheme == "memory":
-        raise ConfigurationError(
-            "memory:// lives inside one process: an admin command would see an empty store"
-        )
-    if scheme == "sqlite":
-        path = sqlite_path(split_options(url)[0])
-        if not os.path.isfile(path):
-            raise ConfigurationError(f"no SQLite database at {path!r} (not creating one)")
-    store = open_store(url)
-    for switch in ("create_schema", "create_file"):  # SQL stores: never create a table or file
-        if hasattr(store, switch):
-            setattr(store, switch, False)
-    return store
 
 
 __all__ = [
