@@ -243,13 +243,29 @@ async def test_the_timeout_option_reaches_every_store(tmp_path: Path) -> None:
     ("url", "stripped", "options"),
     [
         ("redis://h:6379/3?prefix=app:", "redis://h:6379/3", {"prefix": "app:"}),
-        ("redis://h/0?prefix=app%3A&cluster=true", "redis://h/0", {"prefix": "app:", "cluster": True}),
-        ("redis://h/0?cluster=0&socket_keepalive=1", "redis://h/0?socket_keepalive=1", {"cluster": False}),
-        ("postgresql://p@h/t?sslmode=disable&table=web", "postgresql://p@h/t?sslmode=disable", {"table": "web"}),
-        ("mysql://root@h/test?table=web&timeout=1", "mysql://root@h/test", {"table": "web", "timeout": 1.0}),
+        (
+            "redis://h/0?prefix=app%3A&cluster=true",
+            "redis://h/0",
+            {"prefix": "app:", "cluster": True},
+        ),
+        (
+            "redis://h/0?cluster=0&socket_keepalive=1",
+            "redis://h/0?socket_keepalive=1",
+            {"cluster": False},
+        ),
+        (
+            "postgresql://p@h/t?sslmode=disable&table=web",
+            "postgresql://p@h/t?sslmode=disable",
+            {"table": "web"},
+        ),
+        (
+            "mysql://root@h/test?table=web&timeout=1",
+            "mysql://root@h/test",
+            {"table": "web", "timeout": 1.0},
+        ),
         ("sqlite:///x.db?table=web", "sqlite:///x.db", {"table": "web"}),
     ],
-)  # fmt: skip
+)
 def test_sojourn_options_are_taken_out_of_the_url(
     url: str, stripped: str, options: dict[str, object]
 ) -> None:
@@ -297,7 +313,7 @@ def test_an_option_for_another_kind_of_store_is_refused(url: str, option: str) -
 )
 def test_an_unknown_option_is_refused_at_once(url: str) -> None:
     for opener in (open_store, open_sync_store):
-        with pytest.raises(ConfigurationError, match="tabel|timeout_ms|charset|query"):
+        with pytest.raises(ConfigurationError, match=r"tabel|timeout_ms|charset|query"):
             opener(url)
 
 

@@ -172,7 +172,7 @@ def test_the_cluster_option_walks_every_master(redis_cluster: RedisClusterHarnes
     assert isinstance(store, RedisStore)
     assert isinstance(store.client, redis.RedisCluster)
     _, keys = write_sessions(store, 12)
-    client = store.client
+    client: Any = store.client
     homes = {client.get_node_from_key(f"{prefix}{{{k}}}").name for k in keys}
     assert len(homes) > 1, "the sessions landed on several masters"
     for key in client.scan_iter(match=prefix + "*", count=1000):
