@@ -1,18 +1,16 @@
 """Two questions ``sojourn check`` asks a store: what time its server thinks it is, and which
 schema version its table records.
 
-The stores answer them (``server_time()`` on Redis and the SQL servers, ``schema_version()`` on
-the SQL stores); a store without the method has nothing to tell — SQLite shares this machine's
-clock, Redis keeps no schema — and the answer is ``None``.
+The stores answer them through their capabilities (:class:`~sojourn.stores.base.
+AsyncSupportsClock` on Redis and the SQL servers, :class:`~sojourn.stores.base.
+AsyncSupportsSchema` on the SQL stores); a store without one has nothing to tell — SQLite
+shares this machine's clock, Redis keeps no schema — and the answer is ``None``.
 """
 
 from __future__ import annotations
 
-import inspect
-from typing import Any
-
 from ..stores._sql import SCHEMA_VERSION
-from ..stores.base import AsyncStore
+from ..stores.base import AsyncStore, AsyncSupportsClock, AsyncSupportsSchema
 
 NO_SCHEMA = -1
 """:func:`schema_version`'s answer for a store that should have a schema and records none."""
@@ -20,8 +18,9 @@ NO_SCHEMA = -1
 
 async def server_time(store: AsyncStore) -> float | None:
     """The store server's clock (Unix seconds), or ``None`` if it has none of its own."""
-    found = await _ask(store, "server_time")
-    return None if found is None else float(found)
+    if not isinstance(store, AsyncSupportsClock):
+        return None
+    return float(await store.server_time())
 
 
 async def schema_version(store: AsyncStore) -> tuple[int, int] | None:
@@ -29,18 +28,10 @@ async def schema_version(store: AsyncStore) -> tuple[int, int] | None:
 
     A SQL store whose table records no version answers ``(NO_SCHEMA, expected)``.
     """
-    if not callable(getattr(store, "schema_version", None)):
+    if not isinstance(store, AsyncSupportsSchema):
         return None
-    found = await _ask(store, "schema_version")
-    return (NO_SCHEMA if found is None else int(found)), SCHEMA_VERSION
-
-
-async def _ask(store: AsyncStore, name: str) -> Any:
-    method = getattr(store, name, None)
-    if not callable(method):
-        return None
-    value = method()
-    return await value if inspect.isawaitable(value) else value
+    found = await store.schema_version()
+    return (NO_SCHEMA if found is None else found), SCHEMA_VERSION
 
 
 __all__ = ["NO_SCHEMA", "schema_version", "server_time"]

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .._core.errors import ConfigurationError
-from ..stores.base import AsyncStore, AsyncSupportsCount, AsyncSupportsPurge
+from ..stores.base import AsyncStore, AsyncSupportsCount, AsyncSupportsPurge, AsyncSupportsSchema
 from ._admin import (
     EXIT_UNSUPPORTED,
     EXIT_USAGE,
@@ -149,17 +149,9 @@ def schema_text(url: str) -> str:
         store = open_store(url)  # lazy: nothing connects, nothing is created
     except ConfigurationError as exc:
         raise AdminError(str(exc), EXIT_USAGE) from exc
-    method = getattr(store, "schema_sql", None)
-    if callable(method):
-        return str(method())
-    table = getattr(store, "table", None)
-    module = type(store).__module__.rsplit(".", 1)[-1]
-    if table is None or module not in ("sqlite", "postgres", "mysql"):
+    if not isinstance(store, AsyncSupportsSchema):
         fail(f"{type(store).__name__} keeps no schema: there is no DDL to run", EXIT_UNSUPPORTED)
-    import importlib
-
-    public = importlib.import_module(f"sojourn.stores.{module}")
-    return str(public.schema_sql(table))
+    return store.schema_sql()
 
 
 __all__ = ["POLL_SECONDS", "interactive", "purge", "schema", "schema_text"]
