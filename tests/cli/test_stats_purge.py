@@ -121,3 +121,24 @@ def test_purge_on_redis_is_a_successful_no_op(
         assert backend.live(label)
         data = as_json(invoke("purge", *dry_run, "--store", backend.url, "--json"))
         assert (data["self_expiring"], data["purged"]) == (True, 0)
+
+
+def test_as_a_subprocess_stats_prints_json_on_stdout(sqlite: Backend) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    sqlite.add("yan")
+    sqlite.add(None)
+    completed = subprocess.run(
+        [sys.executable, "-m", "sojourn.cli", "stats", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "SOJOURN_STORE_URL": sqlite.url},
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stderr == ""
+    data = json.loads(completed.stdout)
+    assert (data["live"], data["signed_in"], data["anonymous"]) == (2, 1, 1)
