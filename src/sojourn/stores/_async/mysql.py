@@ -144,6 +144,10 @@ class _Queries:
             "SELECT table_name FROM information_schema.tables "
             "WHERE table_schema = DATABASE() AND table_name IN (%s, %s, %s)"
         )
+        self.has_schema_table = (
+            "SELECT 1 FROM information_schema.tables "
+            f"WHERE table_schema = DATABASE() AND table_name = '{SCHEMA_TABLE}'"
+        )
 
     def update(self, login: bool, meta: bool) -> str:
         """The session-row assignments of a change set."""
@@ -688,7 +692,7 @@ class AsyncMySQLStore:
                 a version this release does not use.
         """
         async with self._connection() as conn, conn.cursor() as cursor:
-            await cursor.execute(self._sql.tables, (SCHEMA_TABLE, SCHEMA_TABLE, SCHEMA_TABLE))
+            await cursor.execute(self._sql.has_schema_table)
             if not await cursor.fetchall():
                 return None
             await cursor.execute(self._sql.version, (self.table,))
