@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.conftest import Backend
 from tests.cli.test_sessions import invoke
 from tests.stores.redis_cluster import free_port
 
@@ -163,3 +164,19 @@ def test_a_missing_sql_table_is_an_error_and_is_not_created(name: str, command: 
     assert result.exit_code == 2
     assert f"table '{table}' does not exist" in one_line(result.output)
     assert not exists(table)
+
+
+def test_an_unexpected_error_is_one_line_unless_debugging(
+    sqlite: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sojourn.cli import _stats
+
+    async def broken(*args: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(_stats, "gather", broken)
+    result = invoke("stats", "--store", sqlite.url)
+    assert result.exit_code == 1
+    assert one_line(result.output) == "error: RuntimeError: a bug"
+    debugging = invoke("stats", "--store", sqlite.url, env={"SOJOURN_DEBUG": "1"})
+    assert isinstance(debugging.exception, RuntimeError)

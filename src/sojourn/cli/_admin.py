@@ -24,6 +24,7 @@ import contextlib
 import json
 import logging
 import math
+import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, NoReturn, TypeVar
@@ -34,7 +35,7 @@ from .._core.errors import ConfigurationError, SessionError
 from .._core.ids import fingerprint_of_key
 from ..stores._diagnose import capture_driver_warnings, describe
 from ..stores.base import AsyncStore, AsyncSupportsScan, Record, is_marker
-from ..stores.urls import open_admin_store, redact
+from ..stores.urls import open_admin_store
 
 T = TypeVar("T")
 
@@ -53,6 +54,7 @@ EXIT_CODES = {
 }
 
 ENV_STORE_URL = "SOJOURN_STORE_URL"
+ENV_DEBUG = "SOJOURN_DEBUG"  # set: an unexpected error shows its traceback (for bug reports)
 SCAN_PAGE = 500
 
 
@@ -125,6 +127,8 @@ def run(url: str, action: Callable[[AsyncStore], Awaitable[T]]) -> T:
         except (SessionError, OSError, TimeoutError) as exc:
             raise AdminError(describe(exc, url=url, timeout=timeout, notes=notes)) from None
         except Exception as exc:  # a driver's own error: one line, no traceback
+            if os.environ.get(ENV_DEBUG):
+                raise  # the whole traceback, for a bug report
             line = describe(exc, url=url, timeout=timeout, notes=notes)
             raise AdminError(f"{type(exc).__name__}: {line}") from None
 
@@ -202,11 +206,6 @@ def fail(message: str, exit_code: int = EXIT_FAILED) -> NoReturn:
     raise AdminError(message, exit_code)
 
 
-def where(url: str) -> str:
-    """The store URL as it may be printed (no password)."""
-    return redact(url)
-
-
 def _jsonable(value: object) -> object:
     if isinstance(value, float) and not math.isfinite(value):
         return None
@@ -214,6 +213,7 @@ def _jsonable(value: object) -> object:
 
 
 __all__ = [
+    "ENV_DEBUG",
     "ENV_STORE_URL",
     "EXIT_CODES",
     "EXIT_FAILED",
