@@ -208,21 +208,19 @@ async def test_the_timeout_option_reaches_every_store(tmp_path: Path) -> None:
     from sojourn.stores.sqlite import AsyncSQLiteStore, SQLiteStore
 
     # Nothing connects until first use, so no server is needed to see where the bound went.
-    sqlite = open_store(f"sqlite:///{tmp_path}/a.db?timeout=0.75")
-    assert isinstance(sqlite, AsyncSQLiteStore)
-    assert sqlite.timeout == 0.75
-    sync_sqlite = open_sync_store(f"sqlite:///{tmp_path}/a.db?timeout=0.75")
-    assert isinstance(sync_sqlite, SQLiteStore)
-    assert sync_sqlite.timeout == 0.75
+    # ... and the table option every SQL store, beside it.
     opened: list[tuple[object, type]] = [
-        (open_store("postgresql://p@127.0.0.1/t?timeout=0.75"), AsyncPostgresStore),
-        (open_sync_store("postgresql://p@127.0.0.1/t?timeout=0.75"), PostgresStore),
-        (open_store("mysql://root@127.0.0.1/t?timeout=0.75"), AsyncMySQLStore),
-        (open_sync_store("mysql://root@127.0.0.1/t?timeout=0.75"), MySQLStore),
+        (open_store(f"sqlite:///{tmp_path}/a.db?timeout=0.75&table=web"), AsyncSQLiteStore),
+        (open_sync_store(f"sqlite:///{tmp_path}/a.db?table=web&timeout=0.75"), SQLiteStore),
+        (open_store("postgresql://p@127.0.0.1/t?timeout=0.75&table=web"), AsyncPostgresStore),
+        (open_sync_store("postgresql://p@127.0.0.1/t?table=web&timeout=0.75"), PostgresStore),
+        (open_store("mysql://root@127.0.0.1/t?timeout=0.75&table=web"), AsyncMySQLStore),
+        (open_sync_store("mysql://root@127.0.0.1/t?table=web&timeout=0.75"), MySQLStore),
     ]
     for store, kind in opened:
         assert isinstance(store, kind)
         assert getattr(store, "timeout", None) == 0.75
+        assert getattr(store, "table", None) == "web"
     redis_store = open_store("redis://127.0.0.1:6379/0?timeout=0.75")
     assert isinstance(redis_store, AsyncRedisStore)
     assert redis_store.timeout == 0.75  # the async store keeps the bound per call itself
@@ -357,31 +355,16 @@ def test_a_prefix_option_is_validated() -> None:
 
 
 @pytest.mark.anyio
-async def test_table_prefix_and_timeout_reach_every_store(tmp_path: Path) -> None:
-    from sojourn.stores.mysql import AsyncMySQLStore, MySQLStore
-    from sojourn.stores.postgres import AsyncPostgresStore, PostgresStore
+async def test_the_prefix_reaches_the_redis_stores_and_the_db_stays_in_the_path() -> None:
     from sojourn.stores.redis import AsyncRedisStore, RedisStore
-    from sojourn.stores.sqlite import AsyncSQLiteStore, SQLiteStore
 
-    opened: list[tuple[object, type]] = [
-        (open_store(f"sqlite:///{tmp_path}/a.db?table=web&timeout=0.5"), AsyncSQLiteStore),
-        (open_sync_store(f"sqlite:///{tmp_path}/a.db?table=web&timeout=0.5"), SQLiteStore),
-        (open_store("postgresql://p@127.0.0.1/t?table=web&timeout=0.5"), AsyncPostgresStore),
-        (open_sync_store("postgresql://p@127.0.0.1/t?table=web&timeout=0.5"), PostgresStore),
-        (open_store("mysql://root@127.0.0.1/t?table=web&timeout=0.5"), AsyncMySQLStore),
-        (open_sync_store("mysql://root@127.0.0.1/t?table=web&timeout=0.5"), MySQLStore),
-    ]
-    for store, kind in opened:
-        assert isinstance(store, kind)
-        assert getattr(store, "table", None) == "web"
-        assert getattr(store, "timeout", None) == 0.5
-    redis_store = open_store("redis://127.0.0.1:6379/3?prefix=app:&timeout=0.5")
+    redis_store = open_store("redis://127.0.0.1:6379/3?prefix=app:")
     assert isinstance(redis_store, AsyncRedisStore)
-    assert (redis_store.prefix, redis_store.timeout) == ("app:", 0.5)
+    assert redis_store.prefix == "app:"
     client: Any = redis_store.client
-    assert client.connection_pool.connection_kwargs["db"] == 3  # the db stays in the path
+    assert client.connection_pool.connection_kwargs["db"] == 3
     await redis_store.aclose()
-    sync_redis = open_sync_store("redis://127.0.0.1:6379/3?prefix=app:")
+    sync_redis = open_sync_store("redis://127.0.0.1:6379/3?prefix=app%3A")
     assert isinstance(sync_redis, RedisStore)
     assert sync_redis.prefix == "app:"
     sync_redis.close()

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import pymysql
 import pytest
 import redis
 
@@ -40,6 +39,7 @@ from tests.conformance.test_postgres import drop as drop_pg
 from tests.conformance.test_postgres import new_table
 from tests.conformance.test_redis import _require_redis
 from tests.stores.redis_cluster import RedisClusterHarness, start_cluster
+from tests.stores.test_mysql import query as mysql_query
 
 REDIS = "redis://127.0.0.1:6379"
 
@@ -102,16 +102,6 @@ def mysql_table() -> Iterator[str]:
 def pg_rows(table: str) -> list[tuple[Any, ...]]:
     with psycopg.connect(PG_URL) as conn:
         return conn.execute(f"SELECT key FROM {table}").fetchall()
-
-
-def mysql_query(sql: str, *args: object) -> list[tuple[Any, ...]]:
-    conn = pymysql.connect(host="127.0.0.1", user="root", database="test", autocommit=True)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(sql, args or None)
-            return list(cursor.fetchall())
-    finally:
-        conn.close()
 
 
 # -- Redis: prefix, db, cluster ----------------------------------------------------------------

@@ -681,16 +681,11 @@ class AsyncMySQLStore:
     # -- what the admin tool checks ---------------------------------------------------------
 
     def schema_sql(self) -> str:
-        """The DDL of this store's table: the very statements it runs to create it."""
+        """See :meth:`sojourn.stores.base.AsyncSupportsSchema.schema_sql`."""
         return schema_sql(self.table)
 
     async def schema_version(self) -> int | None:
-        """The layout version recorded for this table (``None``: none is).
-
-        Raises:
-            ConfigurationError: without ``create_schema``, the table does not exist or is at
-                a version this release does not use.
-        """
+        """See :meth:`sojourn.stores.base.AsyncSupportsSchema.schema_version`."""
         async with self._connection() as conn, conn.cursor() as cursor:
             await cursor.execute(self._sql.has_schema_table)
             if not await cursor.fetchall():

@@ -500,16 +500,11 @@ class AsyncPostgresStore:
     # -- what the admin tool checks ---------------------------------------------------------
 
     def schema_sql(self) -> str:
-        """The DDL of this store's table: the very statements it runs to create it."""
+        """See :meth:`sojourn.stores.base.AsyncSupportsSchema.schema_sql`."""
         return schema_sql(self.table)
 
     async def schema_version(self) -> int | None:
-        """The layout version recorded for this table (``None``: none is).
-
-        Raises:
-            ConfigurationError: without ``create_schema``, the table does not exist or is at
-                a version this release does not use.
-        """
+        """See :meth:`sojourn.stores.base.AsyncSupportsSchema.schema_version`."""
         async with self._connection() as conn:
             try:
                 cursor = await conn.execute(self._sql.version, (self.table,))

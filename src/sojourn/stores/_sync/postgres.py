@@ -499,16 +499,11 @@ class PostgresStore:
     # -- what the admin tool checks ---------------------------------------------------------
 
     def schema_sql(self) -> str:
-        """The DDL of this store's table: the very statements it runs to create it."""
+        """See :meth:`sojourn.stores.base.SupportsSchema.schema_sql`."""
         return schema_sql(self.table)
 
     def schema_version(self) -> int | None:
-        """The layout version recorded for this table (``None``: none is).
-
-        Raises:
-            ConfigurationError: without ``create_schema``, the table does not exist or is at
-                a version this release does not use.
-        """
+        """See :meth:`sojourn.stores.base.SupportsSchema.schema_version`."""
         with self._connection() as conn:
             try:
                 cursor = conn.execute(self._sql.version, (self.table,))
