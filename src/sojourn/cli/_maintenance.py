@@ -127,12 +127,14 @@ async def _with_progress(store: Any, now: float, batch: int, expired: int) -> in
 
 @click.command()
 @store_option
-def schema(store_url: str) -> None:
+@json_option
+def schema(store_url: str, as_json: bool) -> None:
     """Print the DDL that creates the store's tables (for a DBA to run ahead of time).
 
     Connects to nothing: the DDL follows from the URL (dialect and table).
     """
-    click.echo(schema_text(store_url).rstrip("\n"))
+    ddl = schema_text(store_url).rstrip("\n")
+    emit({"ddl": ddl}, as_json, lambda data: click.echo(data["ddl"]))
 
 
 def schema_text(url: str) -> str:
