@@ -328,6 +328,16 @@ def test_a_driver_option_still_reaches_the_driver() -> None:
     assert getattr(pg, "table", None) == "web"
 
 
+def test_an_unreachable_cluster_is_store_unavailable_not_a_driver_error() -> None:
+    from sojourn import StoreUnavailable
+
+    # The sync Cluster client asks for the slot map at once; port 1 refuses at once.
+    with pytest.raises(StoreUnavailable, match="Redis is unavailable"):
+        open_sync_store("redis://127.0.0.1:1?cluster=true&timeout=0.5")
+    store = open_store("redis://127.0.0.1:1?cluster=true&timeout=0.5")  # async: lazily
+    assert type(store).__name__ == "AsyncRedisStore"
+
+
 @pytest.mark.sec("SEC-55")
 def test_a_url_libpq_cannot_parse_is_refused_without_echoing_it() -> None:
     with pytest.raises(ConfigurationError) as caught:

@@ -7,6 +7,7 @@ every store in ``tests/conformance``; these pin what the contract leaves to each
 from __future__ import annotations
 
 import secrets
+import signal
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -16,14 +17,15 @@ from typing import Any
 import pytest
 import redis
 
-from sojourn import ConfigurationError, MemoryStore
+from sojourn import ConfigurationError, MemoryStore, StoreUnavailable
 from sojourn.stores._scan import MAX_SCAN_LIMIT
 from sojourn.stores.base import Record, SupportsScan
-from sojourn.stores.redis import RedisStore
+from sojourn.stores.redis import AsyncRedisStore, RedisStore
 from sojourn.stores.sqlite import SQLiteStore
 from sojourn.testing._async.contract import make_record
 from tests.conformance.test_redis import URL as REDIS_URL
 from tests.conformance.test_redis import _require_redis
+from tests.stores.redis_cluster import start_server
 
 
 def walk(store: SupportsScan, now: float, limit: int) -> tuple[list[Record], int]:
@@ -107,22 +109,34 @@ def test_a_corrupt_or_foreign_redis_key_is_skipped(
 
 
 @pytest.mark.server
-def test_a_redis_page_ending_inside_a_scan_step_resumes_after_its_last_key(
-    redis_store: RedisStore,
-) -> None:
-    """A small keyspace comes back from one SCAN step whatever the COUNT; the page limit is
-    still kept exactly, and the walk resumes inside the step, after the last key returned."""
-    now = time.time()
-    records = [make_record(now) for _ in range(25)]
-    for record in records:
-        redis_store.create(record)
-    page, cursor = redis_store.scan(now, None, 4)
-    assert len(page) == 4
-    assert cursor is not None
-    assert cursor.endswith(":" + max(r.key for r in page))
-    found, pages = walk(redis_store, now, 4)
-    assert sorted(r.key for r in found) == sorted(r.key for r in records)
-    assert pages == 7  # 25 records, 4 a page: nothing re-read, nothing lost
+def test_a_redis_page_ending_inside_a_scan_step_resumes_after_its_last_key() -> None:
+    """A SCAN step returns several sessions when the keyspace holds little else (a private
+    server here); a page still holds exactly ``limit``, and the next one resumes inside the
+    step, after the last key returned: nothing lost, nothing returned twice."""
+    with start_server() as server:
+        store = RedisStore.from_url(f"redis://127.0.0.1:{server.port}", prefix="t:")
+        now = time.time()
+        records = [make_record(now) for _ in range(60)]
+        for record in records:
+            store.create(record)
+        found: list[Record] = []
+        sizes: list[int] = []
+        inside = 0
+        cursor: str | None = None
+        while True:
+            page, cursor = store.scan(now, cursor, 3)
+            found += page
+            sizes.append(len(page))
+            if cursor is None:
+                break
+            if not cursor.endswith(":"):
+                inside += 1
+                assert cursor.endswith(":" + page[-1].key)
+        store.close()
+    keys = [r.key for r in found]
+    assert sorted(keys) == sorted(r.key for r in records)
+    assert sizes[:20] == [3] * 20  # every page full until the records run out
+    assert inside > 0, "no page ended inside a SCAN step"
 
 
 @pytest.mark.server
@@ -138,28 +152,70 @@ def test_a_redis_walk_skips_other_keys_under_the_prefix(redis_store: RedisStore)
 
 
 @pytest.mark.server
-def test_a_redis_walk_through_a_crowded_database_returns_each_session_once(
-    redis_store: RedisStore,
-) -> None:
+def test_a_redis_walk_through_a_crowded_database_returns_each_session_once() -> None:
     """Among many keys of other prefixes, SCAN steps return few or no sessions each; the walk
-    still returns every session once and ends."""
-    _require_redis()
-    other = f"sojourn-test-other-{secrets.token_hex(6)}:"
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
+    still returns every session once and ends (a private server: no resizing under it)."""
+    with start_server() as server:
+        client = redis.Redis(port=server.port)
         pipe = client.pipeline(transaction=False)
-        for i in range(2000):
-            pipe.set(f"{other}{i}", 1, ex=60)
+        for i in range(5000):
+            pipe.set(f"other:{i}", 1)
         pipe.execute()
+        store = RedisStore(client, prefix="app:")
         now = time.time()
         records = [make_record(now) for _ in range(30)]
         for record in records:
-            redis_store.create(record)
-        found, _ = walk(redis_store, now, 7)
-        keys = [r.key for r in found]
-        assert len(keys) == len(set(keys))
-        assert set(keys) == {r.key for r in records}
-    finally:
-        for key in client.scan_iter(match=other + "*", count=1000):
-            client.delete(key)
+            store.create(record)
+        found, pages = walk(store, now, 7)
         client.close()
+    keys = [r.key for r in found]
+    assert len(keys) == len(set(keys))
+    assert set(keys) == {r.key for r in records}
+    assert pages >= 5
+
+
+@pytest.mark.server
+@pytest.mark.sec("SEC-48")
+def test_a_scan_of_a_frozen_redis_fails_within_the_timeout() -> None:
+    with start_server() as server:
+        store = RedisStore.from_url(
+            f"redis://127.0.0.1:{server.port}", prefix="sojourn-test:", timeout=0.5
+        )
+        now = time.time()
+        for _ in range(3):
+            store.create(make_record(now))
+        assert server.process is not None
+        server.process.send_signal(signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailable):
+                store.scan(now)
+            assert time.monotonic() - started < 3
+        finally:
+            server.process.send_signal(signal.SIGCONT)
+        assert len(store.scan(now)[0]) == 3
+        store.close()
+
+
+@pytest.mark.server
+@pytest.mark.sec("SEC-48")
+@pytest.mark.anyio
+async def test_an_async_scan_of_a_frozen_redis_fails_within_the_timeout() -> None:
+    with start_server() as server:
+        store = AsyncRedisStore.from_url(
+            f"redis://127.0.0.1:{server.port}", prefix="sojourn-test:", timeout=0.5
+        )
+        now = time.time()
+        for _ in range(3):
+            await store.create(make_record(now))
+        assert server.process is not None
+        server.process.send_signal(signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailable):
+                await store.scan(now)
+            assert time.monotonic() - started < 1.5
+        finally:
+            server.process.send_signal(signal.SIGCONT)
+        assert len((await store.scan(now))[0]) == 3
+        await store.aclose()
