@@ -30,6 +30,7 @@ from .._core.errors import (
     SessionGone,
     SessionRotated,
     StoreUnavailable,
+    TooManySessions,
 )
 from .._core.ids import fingerprint_of_key, marker_key
 from .._core.opening import Opened, Outcome, metadata
@@ -50,6 +51,7 @@ from ..stores.base import (
     AsyncStore,
     AsyncSupportsPrincipals,
     AsyncSupportsPurge,
+    AsyncSupportsSessionCap,
     ClientSideStore,
     Record,
 )
@@ -132,6 +134,19 @@ class AsyncManager:
             self._sealed = store
         else:
             self._server_store = store
+        # The cap on sessions per user is the store's to enforce, with each login: refuse a
+        # store that cannot, now rather than at the first login.
+        self._cap_store: AsyncSupportsSessionCap | None = None
+        if self.engine.policy.max_sessions_per_user is not None:
+            if not (
+                isinstance(store, AsyncSupportsSessionCap)
+                and getattr(store, "supports_session_cap", True)
+            ):
+                raise ConfigurationError(
+                    f"max_sessions_per_user needs a store that keeps a principal index and "
+                    f"can cap it; {type(store).__name__} cannot"
+                )
+            self._cap_store = store
 
     def open_at_once(
         self, headers: Headers, query: str = "", *, read_only: bool = False
@@ -473,10 +488,19 @@ class AsyncManager:
         try:
             for op in plan.ops:  # the usual first: a write is one Apply
                 if isinstance(op, Apply):
-                    if not await store.apply(op.key, op.changes):
+                    if op.cap is not None:  # a login under a cap: counted with it
+                        evicted = await self._capping().apply_capped(op.key, op.changes, op.cap)
+                        if evicted is None:
+                            return op
+                        self._evicted(evicted, op.changes.now)
+                    elif not await store.apply(op.key, op.changes):
                         return op
                 elif isinstance(op, Create):
-                    await store.create(op.record)
+                    if op.cap is not None:
+                        evicted = await self._capping().create_capped(op.record, op.cap)
+                        self._evicted(evicted, op.record.renewed_at)
+                    else:
+                        await store.create(op.record)
                 elif isinstance(op, Rename):
                     if not await store.rename(op.old, op.new, op.now):
                         return op
@@ -486,11 +510,34 @@ class AsyncManager:
                     # An existing marker (an earlier rotation from the same key) is kept.
                     with suppress(SessionExists):
                         await store.create(op.record)
+        except TooManySessions:
+            await self._unmark(plan)
+            raise
         except SessionError:
             raise
         except DRIVER_FAILURES as exc:  # translated once per plan, not per operation
             raise store_failed(exc) from exc
         return None
+
+    async def _unmark(self, plan: Commit) -> None:
+        """A refused login: the store moved the session back under its previous key, so the
+        successor marker this plan left there would misdirect requests; remove it."""
+        for op in plan.ops:
+            if isinstance(op, Mark):
+                await self._server().delete(op.record.key)
+
+    def _capping(self) -> AsyncSupportsSessionCap:
+        if self._cap_store is None:
+            raise ConfigurationError("max_sessions_per_user needs a store that can cap sessions")
+        return self._cap_store
+
+    def _evicted(self, records: list[Record], now: float) -> None:
+        """Sessions a login's cap pushed out (their records are already deleted)."""
+        for record in records:
+            logger.info(
+                "session.evicted: session %s of a user over max_sessions_per_user was ended",
+                fingerprint_of_key(record.key),
+            )
 
     def _server(self) -> AsyncStore:
         if self._server_store is None:

@@ -68,6 +68,27 @@ class SessionEnded(SessionGone):
     reason = "ended"
 
 
+class TooManySessions(SessionGone):
+    """A login was refused: its user already has ``max_sessions_per_user`` live sessions and
+    the policy says ``on_cap="refuse"``.
+
+    Nothing of the login landed: the session keeps its previous ID, data and principal, and
+    no cookie is sent. It is a :class:`SessionGone` (the request's changes did not land), so
+    the adapters answer it as they answer a lost write, with ``409`` and
+    ``Sojourn-Session: refused``, unless the application catches it first (by committing the
+    login itself, as Django's ``request.session.save()`` does).
+
+    Attributes:
+        limit: the cap that was reached.
+    """
+
+    reason = "refused"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"this user already has {limit} sessions, the most allowed")
+        self.limit = limit
+
+
 class ReadOnlySession(SessionError, TypeError):
     """The session was opened read-only (e.g. on a WebSocket) and cannot be changed."""
 
@@ -84,5 +105,6 @@ __all__ = [
     "SessionRotated",
     "SessionTooLarge",
     "StoreUnavailable",
+    "TooManySessions",
     "UnencodableValue",
 ]

@@ -39,8 +39,8 @@ from .ids import (
 )
 from .markers import marker_meta, successor_of
 from .opening import Outcome
-from .policy import Policy
-from .records import Changes, Login, Record, Renewal
+from .policy import REFUSE, Policy
+from .records import Cap, Changes, Login, Record, Renewal
 from .session import Session
 from .state import SessionState
 from .transport import CookieTransport, Transport
@@ -57,17 +57,21 @@ _UNUSED = Outcome()
 
 @dataclass(frozen=True, slots=True)
 class Create:
-    """Store a new record (``SessionExists`` on a collision: plan again)."""
+    """Store a new record (``SessionExists`` on a collision: plan again); with ``cap``, a
+    login's record, counted against its principal's cap in the same atomic step."""
 
     record: Record
+    cap: Cap | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Apply:
-    """Apply a change set to a live record; ``False`` from the store means it is gone."""
+    """Apply a change set to a live record; ``False`` from the store means it is gone. With
+    ``cap``, the change set is a login counted against its principal's cap atomically."""
 
     key: str
     changes: Changes
+    cap: Cap | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,7 +413,8 @@ class Engine:
         record = s.record(
             store_key(new_id), encoded, renewed_at=now, expires_at=self.deadline_of(s, now)
         )
-        ops.append(Create(record))
+        cap = self._cap(None) if record.principal is not None else None
+        ops.append(Create(record, cap))
         issue = tuple(self.transport.issue(new_id, self._max_age(record, now), now))
         return Commit(
             tuple(ops),
@@ -452,6 +457,7 @@ class Engine:
         headers: tuple[tuple[str, str], ...] = ()
         issued: str | None = None
         meta = dict(s.meta) if login else None
+        renamed_from: str | None = None
         if s.rotate or periodic:
             issued = self.id_factory()
             kind = (
@@ -464,7 +470,7 @@ class Engine:
             new_key = store_key(issued)
             ops.append(Rename(key, new_key, now))
             ops.append(self._marker(key, new_key, kind, now))
-            key = new_key
+            renamed_from, key = key, new_key
             max_age = self._max_age_at(s.created_at, now)
             headers = tuple(self.transport.issue(issued, max_age, now))
             if self._rotate_every != math.inf:  # the new ID's age, for the next rotation
@@ -478,7 +484,7 @@ class Engine:
                 login=login,
                 meta=meta,
             )
-            ops.append(Apply(key, changes))
+            ops.append(Apply(key, changes, None if login is None else self._cap(renamed_from)))
         return Commit(
             tuple(ops),
             self._cache(headers),
@@ -487,6 +493,14 @@ class Engine:
             fields=encoded,
             writes=writes or login is not None,
         )
+
+    def _cap(self, renamed_from: str | None) -> Cap | None:
+        """The cap a login is stored under (SEC-63), ``None`` when the policy sets none."""
+        policy = self.policy
+        limit = policy.max_sessions_per_user
+        if limit is None:
+            return None
+        return Cap(limit, policy.on_cap == REFUSE, renamed_from)
 
     def _marker(self, old: str, new: str, kind: str, now: float) -> Mark:
         """The successor marker a rotation from ``old`` to ``new`` leaves (see :class:`Mark`):

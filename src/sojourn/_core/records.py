@@ -75,6 +75,29 @@ class Login:
     at: float
 
 
+@dataclass(frozen=True, slots=True)
+class Cap:
+    """A cap on a principal's live sessions, enforced by the store with a login.
+
+    The store counts the principal's other live sessions in the same atomic step that records
+    the login (one transaction with the principal locked on SQL, one script on Redis, one lock
+    in memory), so concurrent logins on any number of app servers never leave more than
+    ``limit`` sessions.
+
+    Attributes:
+        limit: the most live sessions one principal may hold, this one included.
+        refuse: ``True``: a login past the cap raises :class:`~sojourn.TooManySessions` and
+            changes nothing; ``False``: the principal's oldest sessions (by
+            ``authenticated_at``, then key) are deleted to make room, and returned.
+        renamed_from: the key this login's rotation moved the record from, if it rotated; a
+            refused login moves the record back there, so the session stays as it was.
+    """
+
+    limit: int
+    refuse: bool = False
+    renamed_from: str | None = None
+
+
 @dataclass(frozen=True, slots=True, init=False)
 class Changes:
     """A change set for one live session, applied atomically.
@@ -225,4 +248,4 @@ MIN_TOKEN_CHARS = 44
 """No client-side token is shorter: shorter values are dropped before any cryptography."""
 
 
-__all__ = ["MIN_TOKEN_CHARS", "Changes", "Login", "Record", "Renewal", "Unsealed"]
+__all__ = ["MIN_TOKEN_CHARS", "Cap", "Changes", "Login", "Record", "Renewal", "Unsealed"]

@@ -31,6 +31,7 @@ from .._core.errors import (
     SessionGone,
     SessionRotated,
     StoreUnavailable,
+    TooManySessions,
 )
 from .._core.ids import fingerprint_of_key, marker_key
 from .._core.opening import Opened, Outcome, metadata
@@ -53,6 +54,7 @@ from ..stores.base import (
     Store,
     SupportsPrincipals,
     SupportsPurge,
+    SupportsSessionCap,
 )
 
 logger = logging.getLogger("sojourn.security")
@@ -133,6 +135,19 @@ class Manager:
             self._sealed = store
         else:
             self._server_store = store
+        # The cap on sessions per user is the store's to enforce, with each login: refuse a
+        # store that cannot, now rather than at the first login.
+        self._cap_store: SupportsSessionCap | None = None
+        if self.engine.policy.max_sessions_per_user is not None:
+            if not (
+                isinstance(store, SupportsSessionCap)
+                and getattr(store, "supports_session_cap", True)
+            ):
+                raise ConfigurationError(
+                    f"max_sessions_per_user needs a store that keeps a principal index and "
+                    f"can cap it; {type(store).__name__} cannot"
+                )
+            self._cap_store = store
 
     def open_at_once(
         self, headers: Headers, query: str = "", *, read_only: bool = False
@@ -472,10 +487,19 @@ class Manager:
         try:
             for op in plan.ops:  # the usual first: a write is one Apply
                 if isinstance(op, Apply):
-                    if not store.apply(op.key, op.changes):
+                    if op.cap is not None:  # a login under a cap: counted with it
+                        evicted = self._capping().apply_capped(op.key, op.changes, op.cap)
+                        if evicted is None:
+                            return op
+                        self._evicted(evicted, op.changes.now)
+                    elif not store.apply(op.key, op.changes):
                         return op
                 elif isinstance(op, Create):
-                    store.create(op.record)
+                    if op.cap is not None:
+                        evicted = self._capping().create_capped(op.record, op.cap)
+                        self._evicted(evicted, op.record.renewed_at)
+                    else:
+                        store.create(op.record)
                 elif isinstance(op, Rename):
                     if not store.rename(op.old, op.new, op.now):
                         return op
@@ -485,11 +509,34 @@ class Manager:
                     # An existing marker (an earlier rotation from the same key) is kept.
                     with suppress(SessionExists):
                         store.create(op.record)
+        except TooManySessions:
+            self._unmark(plan)
+            raise
         except SessionError:
             raise
         except DRIVER_FAILURES as exc:  # translated once per plan, not per operation
             raise store_failed(exc) from exc
         return None
+
+    def _unmark(self, plan: Commit) -> None:
+        """A refused login: the store moved the session back under its previous key, so the
+        successor marker this plan left there would misdirect requests; remove it."""
+        for op in plan.ops:
+            if isinstance(op, Mark):
+                self._server().delete(op.record.key)
+
+    def _capping(self) -> SupportsSessionCap:
+        if self._cap_store is None:
+            raise ConfigurationError("max_sessions_per_user needs a store that can cap sessions")
+        return self._cap_store
+
+    def _evicted(self, records: list[Record], now: float) -> None:
+        """Sessions a login's cap pushed out (their records are already deleted)."""
+        for record in records:
+            logger.info(
+                "session.evicted: session %s of a user over max_sessions_per_user was ended",
+                fingerprint_of_key(record.key),
+            )
 
     def _server(self) -> Store:
         if self._server_store is None:

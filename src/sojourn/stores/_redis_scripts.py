@@ -172,6 +172,107 @@ return reply or 1
 """
 
 
+# The cap on sessions per principal (SEC-63), run before a login's apply or create in the same
+# script: it reads the principal's index and each indexed session's hash, so it names keys in
+# several slots and runs only where one script may do that (a single node, Sentinel); a store
+# on Cluster refuses the cap at configuration time.
+_CAP = """
+-- KEYS[1] the session, KEYS[2] the principal's index. The cap's own arguments come first and
+-- are taken off ARGV, leaving what the login's apply or create reads: prefix, principal,
+-- limit, refuse ('1'|'0'), the key the login's rotation came from ('' none), the index score.
+local prefix = table.remove(ARGV, 1)
+local principal = table.remove(ARGV, 1)
+local limit = tonumber(table.remove(ARGV, 1))
+local refuse = table.remove(ARGV, 1) == '1'
+local back = table.remove(ARGV, 1)
+local score = table.remove(ARGV, 1)
+local now = tonumber(ARGV[1])
+local key, idx = KEYS[1], KEYS[2]
+local function live_hash(name)
+  local e = redis.pcall('HGET', name, 'm:e')
+  local t = type(e) == 'string' and tonumber(e)
+  return t and t > now
+end
+-- The session logging in: apply needs it live, create needs its key free.
+if CREATING then
+  if live_hash(key) then return 0 end
+elseif not live_hash(key) then
+  return 0
+end
+local own = string.sub(key, #prefix + 2, -2)
+redis.call('ZREMRANGEBYSCORE', idx, '-inf', ARGV[1])
+local others = {}
+for _, m in ipairs(redis.call('ZRANGE', idx, 0, -1)) do
+  if m ~= own then
+    local f = redis.pcall('HMGET', prefix .. '{' .. m .. '}', 'm:e', 'm:p', 'm:a', 'm:c')
+    local e = (not f['err']) and tonumber(f[1])
+    if e and e > now and f[2] == principal then
+      local c = tonumber(f[4]) or 0
+      others[#others + 1] = {m, tonumber(f[3]) or c, c}
+    else
+      redis.call('ZREM', idx, m)  -- gone, expired or someone else's now: a stale hint
+    end
+  end
+end
+local excess = #others - limit + 1
+local evicted = {}
+if excess > 0 then
+  if refuse then
+    if back ~= '' then
+      -- Undo the login's rotation: the session goes back under its previous key.
+      local m = redis.call('HMGET', key, 'm:p', 'm:x')
+      redis.call('RENAME', key, prefix .. '{' .. back .. '}')
+      return {-1, m[1] or '', m[2] or ''}
+    end
+    return {-1, '', ''}
+  end
+  table.sort(others, function(a, b)
+    if a[2] ~= b[2] then return a[2] < b[2] end
+    if a[3] ~= b[3] then return a[3] < b[3] end
+    return a[1] < b[1]
+  end)
+  for i = 1, excess do
+    local name = prefix .. '{' .. others[i][1] .. '}'
+    evicted[#evicted + 1] = others[i][1]
+    evicted[#evicted + 1] = redis.call('HGETALL', name)
+    redis.call('DEL', name)
+    redis.call('ZREM', idx, others[i][1])
+  end
+end
+local reply = login()
+if reply == 0 then return 0 end
+-- Indexed in the same step, so the next login counts this one.
+local old = tonumber(redis.call('ZSCORE', idx, own))
+if old == nil or old < tonumber(score) then redis.call('ZADD', idx, score, own) end
+local top = redis.call('ZRANGE', idx, -1, -1, 'WITHSCORES')
+if top[2] then redis.call('PEXPIREAT', idx, ms(tonumber(top[2]))) end
+return {1, unpack(evicted)}
+"""
+
+
+def capped_apply(index_slack: str) -> Script:
+    """A login's apply under a cap: :data:`_CAP`, then the apply script's body."""
+    body = "local function login()\n" + _APPLY + "\nend\n"
+    return Script(
+        _PRELUDE + "local SLACK = " + index_slack + "\nlocal CREATING = false\n" + body + _CAP
+    )
+
+
+CAPPED_CREATE = Script(
+    _PRELUDE
+    + "local CREATING = true\nlocal function login()\n"
+    + """
+-- The create script's body, the key already known free. ARGV: now, PEXPIREAT ms, pairs.
+redis.call('DEL', KEYS[1])
+ranged('HSET', KEYS[1], 3, #ARGV)
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+return 1
+"""
+    + "\nend\n"
+    + _CAP
+)
+
+
 def apply(index_slack: str) -> Script:
     """The apply script for a store's index slack (a Lua literal), a constant as in :func:`load`."""
     return Script(_PRELUDE + "local SLACK = " + index_slack + "\n" + _APPLY)
@@ -260,6 +361,7 @@ return 1
 
 
 __all__ = [
+    "CAPPED_CREATE",
     "CREATE",
     "DELETE_IF_OWNED",
     "INDEX_ADD",
@@ -269,5 +371,6 @@ __all__ = [
     "TAKE",
     "Script",
     "apply",
+    "capped_apply",
     "load",
 ]

@@ -28,6 +28,7 @@ from typing import Protocol, runtime_checkable
 # the one rule that tells a rotation's successor marker from a session (admin code skips them).
 from .._core.markers import is_marker as is_marker
 from .._core.records import MIN_TOKEN_CHARS as MIN_TOKEN_CHARS
+from .._core.records import Cap as Cap
 from .._core.records import Changes as Changes
 from .._core.records import Login as Login
 from .._core.records import Record as Record
@@ -143,6 +144,61 @@ class SupportsPrincipals(Protocol):
 
     def delete_sessions_of(self, principal: str, keep: str | None = None) -> int:
         """See :meth:`AsyncSupportsPrincipals.delete_sessions_of`."""
+        ...
+
+
+@runtime_checkable
+class AsyncSupportsSessionCap(Protocol):
+    """A cap on sessions per principal, enforced with the login (SEC-63).
+
+    Both methods count the principal's *other* live sessions and record the login in one
+    atomic step (a transaction holding a per-principal lock, one script, one lock), so any
+    number of concurrent logins, on any number of app servers sharing the store, never leave
+    the principal with more than ``cap.limit`` live sessions. Past the cap, ``cap.refuse``
+    raises and writes nothing; otherwise the oldest sessions (least ``authenticated_at``, then
+    least ``created_at``, then key) are deleted — their records, not only their index entries
+    — and returned, so the manager can fire ``destroyed`` / ``evicted`` for each.
+    """
+
+    async def apply_capped(self, key: str, changes: Changes, cap: Cap) -> list[Record] | None:
+        """:meth:`AsyncStore.apply` of a login (``changes.login`` is set), under ``cap``.
+
+        Returns:
+            ``None`` when the record is missing or expired (nothing written, nothing evicted,
+            as ``apply``'s ``False``); else the records evicted to make room (fields may be
+            left empty), usually none.
+
+        Raises:
+            TooManySessions: ``cap.refuse`` and the principal already has ``cap.limit``
+                other live sessions. Nothing is written; a record ``cap.renamed_from`` names
+                is moved back under that key (the login's rotation is undone).
+        """
+        ...
+
+    async def create_capped(self, record: Record, cap: Cap) -> list[Record]:
+        """:meth:`AsyncStore.create` of a logged-in record (``record.principal`` is set),
+        under ``cap``.
+
+        Returns:
+            The records evicted to make room (fields may be left empty).
+
+        Raises:
+            SessionExists: as ``create`` (nothing evicted).
+            TooManySessions: ``cap.refuse`` and the cap is reached; nothing is written.
+        """
+        ...
+
+
+@runtime_checkable
+class SupportsSessionCap(Protocol):
+    """The sync twin of :class:`AsyncSupportsSessionCap`."""
+
+    def apply_capped(self, key: str, changes: Changes, cap: Cap) -> list[Record] | None:
+        """See :meth:`AsyncSupportsSessionCap.apply_capped`."""
+        ...
+
+    def create_capped(self, record: Record, cap: Cap) -> list[Record]:
+        """See :meth:`AsyncSupportsSessionCap.create_capped`."""
         ...
 
 
@@ -306,6 +362,8 @@ __all__ = [
     "AsyncSupportsPurge",
     "AsyncSupportsScan",
     "AsyncSupportsSchema",
+    "AsyncSupportsSessionCap",
+    "Cap",
     "Changes",
     "ClientSideStore",
     "Login",
@@ -318,6 +376,7 @@ __all__ = [
     "SupportsPurge",
     "SupportsScan",
     "SupportsSchema",
+    "SupportsSessionCap",
     "Unsealed",
     "is_marker",
 ]

@@ -14,9 +14,10 @@ import threading
 from collections import OrderedDict, defaultdict
 from dataclasses import replace
 
-from .._core.errors import ConfigurationError, SessionExists
+from .._core.errors import ConfigurationError, SessionExists, TooManySessions
+from ._cap import login_of, principal_of, to_evict
 from ._scan import check_scan
-from .base import Changes, Record, Renewal
+from .base import Cap, Changes, Record, Renewal
 
 logger = logging.getLogger("sojourn")
 
@@ -150,6 +151,42 @@ class MemoryStore:
     def close(self) -> None:
         """Nothing to release; present for the protocol."""
 
+    def _make_room(self, principal: str, key: str, cap: Cap, now: float) -> list[Record]:
+        """Evict what ``cap`` asks of ``principal``'s sessions other than ``key`` (lock held)."""
+        keys = list(self._by_principal.get(principal, ()))  # _live may expire some of them
+        others = [r for k in keys if k != key and (r := self._live(k, now)) is not None]
+        evicted = to_evict(others, cap)
+        for record in evicted:
+            self._drop(record.key)
+        return evicted
+
+    def apply_capped(self, key: str, changes: Changes, cap: Cap) -> list[Record] | None:
+        """See :meth:`sojourn.stores.base.AsyncSupportsSessionCap.apply_capped` (one lock)."""
+        login = login_of(changes)
+        with self._lock:
+            record = self._live(key, changes.now)
+            if record is None:
+                return None
+            try:
+                evicted = self._make_room(login.principal, key, cap, changes.now)
+            except TooManySessions:
+                if cap.renamed_from is not None:  # undo the login's rotation
+                    self._drop(key)
+                    self._put(replace(record, key=cap.renamed_from))
+                raise
+            self._put(changes.apply_to(record), record)
+            return evicted
+
+    def create_capped(self, record: Record, cap: Cap) -> list[Record]:
+        """See :meth:`sojourn.stores.base.AsyncSupportsSessionCap.create_capped` (one lock)."""
+        principal = principal_of(record)
+        with self._lock:
+            if self._live(record.key, record.renewed_at) is not None:
+                raise SessionExists(record.key)
+            evicted = self._make_room(principal, record.key, cap, record.renewed_at)
+            self._put(replace(record, fields=dict(record.fields), meta=dict(record.meta)))
+            return evicted
+
     # -- capabilities ---------------------------------------------------------------------------
 
     def sessions_of(self, principal: str, now: float) -> list[Record]:
@@ -229,6 +266,12 @@ class AsyncMemoryStore:
 
     async def aclose(self) -> None:
         self.sync.close()
+
+    async def apply_capped(self, key: str, changes: Changes, cap: Cap) -> list[Record] | None:
+        return self.sync.apply_capped(key, changes, cap)
+
+    async def create_capped(self, record: Record, cap: Cap) -> list[Record]:
+        return self.sync.create_capped(record, cap)
 
     async def sessions_of(self, principal: str, now: float) -> list[Record]:
         return self.sync.sessions_of(principal, now)

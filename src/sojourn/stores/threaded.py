@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from .base import (
     AsyncStore,
+    Cap,
     Changes,
     ClientSideStore,
     Record,
@@ -28,6 +29,7 @@ from .base import (
     SupportsPurge,
     SupportsScan,
     SupportsSchema,
+    SupportsSessionCap,
 )
 from .memory import AsyncMemoryStore, MemoryStore
 
@@ -123,6 +125,20 @@ class _Schema(ThreadedStore):
         return await self._run(schema.schema_version)
 
 
+class _SessionCap(ThreadedStore):
+    @property
+    def supports_session_cap(self) -> bool:
+        return bool(getattr(self.sync, "supports_session_cap", True))
+
+    async def apply_capped(self, key: str, changes: Changes, cap: Cap) -> list[Record] | None:
+        capping: SupportsSessionCap = self.sync  # type: ignore[assignment]  # chosen by __new__
+        return await self._run(capping.apply_capped, key, changes, cap)
+
+    async def create_capped(self, record: Record, cap: Cap) -> list[Record]:
+        capping: SupportsSessionCap = self.sync  # type: ignore[assignment]  # chosen by __new__
+        return await self._run(capping.create_capped, record, cap)
+
+
 @functools.cache
 def _with_capabilities(*wanted: bool) -> type[ThreadedStore]:
     """The ThreadedStore subclass with exactly these capabilities (one class per combination),
@@ -141,6 +157,7 @@ _CAPABILITIES: tuple[tuple[type, type[ThreadedStore]], ...] = (
     (SupportsScan, _Scan),
     (SupportsClock, _Clock),
     (SupportsSchema, _Schema),
+    (SupportsSessionCap, _SessionCap),
 )
 
 

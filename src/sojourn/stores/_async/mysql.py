@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio  # unasync: import threading
 import contextlib
+import hashlib
 import socket
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -35,7 +36,14 @@ import aiomysql
 from pymysql import connections as mysql_connections
 from pymysql import err as mysql_errors
 
-from ..._core.errors import ConfigurationError, SessionError, SessionExists, StoreUnavailable
+from ..._core.errors import (
+    ConfigurationError,
+    SessionError,
+    SessionExists,
+    StoreUnavailable,
+    TooManySessions,
+)
+from .._cap import login_of, principal_of, to_evict
 from .._deadline import cut_at, remaining  # unasync: from .._deadline import cut_at, remaining
 from .._scan import check_scan, keyset_page
 from .._sql import (
@@ -52,7 +60,7 @@ from .._sql import (
     validate_sql_table,
 )
 from .._timeouts import DEFAULT_TIMEOUT, check_timeout
-from ..base import Changes, Record, Renewal
+from ..base import Cap, Changes, Record, Renewal
 
 _COLUMNS = "`key`, principal, created_at, renewed_at, expires_at, authenticated_at, meta"
 _DUPLICATE_KEY = 1062
@@ -123,6 +131,11 @@ class _Queries:
         self.lock_live = f"SELECT 1 FROM {t} WHERE `key` = %s AND expires_at > %s FOR UPDATE"
         self.rename = f"UPDATE {t} SET `key` = %s WHERE `key` = %s AND expires_at > %s"
         self.delete = f"DELETE FROM {t} WHERE `key` = %s"
+        self.others_of = (
+            f"SELECT {_COLUMNS} FROM {t} WHERE principal = %s AND expires_at > %s "
+            "AND `key` <> %s FOR UPDATE"
+        )
+        self.move = f"UPDATE {t} SET `key` = %s WHERE `key` = %s"
         self.sessions_of = (
             f"SELECT {_COLUMNS} FROM {t} WHERE principal = %s AND expires_at > %s "
             "ORDER BY created_at, `key`"
@@ -467,6 +480,49 @@ class AsyncMySQLStore:
                 raise
             await conn.commit()
 
+    @contextlib.asynccontextmanager
+    async def _principal_transaction(self, principal: str) -> AsyncIterator[Any]:
+        """:meth:`_transaction` holding ``principal``'s login lock (SEC-63) from before
+        ``BEGIN`` until after ``COMMIT``, so no other login of that principal counts its
+        sessions until this one's writes are visible.
+
+        A named lock (``GET_LOCK``) rather than row locks: two logins would both see the
+        same rows, and InnoDB's gap locks on the principal index would deadlock them. The
+        lock belongs to the connection: a connection cut at the deadline releases it.
+        """
+        digest = hashlib.sha256(f"{self.table}\0{principal}".encode()).hexdigest()
+        name = "sojourn:cap:" + digest[:40]
+        async with self._connection() as conn, conn.cursor() as cursor:
+            await cursor.execute("SELECT GET_LOCK(%s, %s)", (name, self.timeout))
+            row = await cursor.fetchone()
+            if row is None or row[0] != 1:
+                raise StoreUnavailable("MySQL: another login of this user held its lock too long")
+            try:
+                await conn.begin()
+                try:
+                    yield cursor
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        await conn.rollback()
+                    raise
+                await conn.commit()
+            finally:
+                with contextlib.suppress(Exception):
+                    await cursor.execute("SELECT RELEASE_LOCK(%s)", (name,))
+                    await cursor.fetchall()
+
+    async def _make_room(
+        self, cursor: Any, principal: str, key: str, cap: Cap, now: float
+    ) -> list[Record]:
+        """Delete what ``cap`` asks of ``principal``'s other live sessions (inside the
+        caller's :meth:`_principal_transaction`; the fields follow by cascade)."""
+        await cursor.execute(self._sql.others_of, (principal, now, key))
+        others = [record_from_session_row(row) for row in await cursor.fetchall()]
+        evicted = to_evict(others, cap)
+        for record in evicted:
+            await cursor.execute(self._sql.delete, (record.key,))
+        return evicted
+
     def _acquire(self, deadline: float) -> Any:
         """The pool's ``acquire()`` context manager; ours is told the call's deadline."""
         if isinstance(self._pool, AsyncMySQLPool):
@@ -547,6 +603,11 @@ class AsyncMySQLStore:
 
     async def create(self, record: Record) -> None:
         """See :meth:`sojourn.stores.base.AsyncStore.create` (one transaction)."""
+        async with self._transaction() as cursor:
+            await self._insert(cursor, record)
+
+    async def _insert(self, cursor: Any, record: Record) -> None:
+        """``create``'s statements, in the caller's transaction."""
         params = {
             "key": record.key,
             "principal": record.principal,
@@ -556,27 +617,31 @@ class AsyncMySQLStore:
             "authenticated_at": record.authenticated_at,
             "meta": encode_meta(record.meta),
         }
-        async with self._transaction() as cursor:
-            try:
-                await cursor.execute(self._sql.insert, params)
-            except mysql_errors.IntegrityError as exc:
-                if exc.args[0] != _DUPLICATE_KEY:
-                    raise
-                # Rare: the key is taken. Replace it only if it has expired.
-                await cursor.execute(self._sql.lock, (record.key,))
-                row = await cursor.fetchone()
-                if row is not None and row[0] > record.renewed_at:
-                    raise SessionExists(record.key) from None
-                await cursor.execute(self._sql.delete, (record.key,))
-                await cursor.execute(self._sql.insert, params)
-            if record.fields:
-                await cursor.execute(
-                    self._sql.upsert_fields(len(record.fields)),
-                    _field_rows(record.key, record.fields),
-                )
+        try:
+            await cursor.execute(self._sql.insert, params)
+        except mysql_errors.IntegrityError as exc:
+            if exc.args[0] != _DUPLICATE_KEY:
+                raise
+            # Rare: the key is taken. Replace it only if it has expired.
+            await cursor.execute(self._sql.lock, (record.key,))
+            row = await cursor.fetchone()
+            if row is not None and row[0] > record.renewed_at:
+                raise SessionExists(record.key) from None
+            await cursor.execute(self._sql.delete, (record.key,))
+            await cursor.execute(self._sql.insert, params)
+        if record.fields:
+            await cursor.execute(
+                self._sql.upsert_fields(len(record.fields)),
+                _field_rows(record.key, record.fields),
+            )
 
     async def apply(self, key: str, changes: Changes) -> bool:
         """See :meth:`sojourn.stores.base.AsyncStore.apply` (one transaction)."""
+        async with self._transaction() as cursor:
+            return await self._update(cursor, key, changes)
+
+    async def _update(self, cursor: Any, key: str, changes: Changes) -> bool:
+        """``apply``'s statements, in the caller's transaction."""
         params: dict[str, object] = {
             "key": key,
             "now": changes.now,
@@ -587,19 +652,47 @@ class AsyncMySQLStore:
         if changes.meta is not None:
             params["meta"] = encode_meta(changes.meta)
         remove = sorted(changes.remove.difference(changes.set))
-        async with self._transaction() as cursor:
+        await cursor.execute(self._sql.lock_live, (key, changes.now))
+        if await cursor.fetchone() is None:
+            return False
+        update = self._sql.update(changes.login is not None, changes.meta is not None)
+        await cursor.execute(update, params)
+        if remove:
+            await cursor.execute(self._sql.remove_fields(len(remove)), (key, *remove))
+        if changes.set:
+            await cursor.execute(
+                self._sql.upsert_fields(len(changes.set)), _field_rows(key, changes.set)
+            )
+        return True
+
+    async def apply_capped(self, key: str, changes: Changes, cap: Cap) -> list[Record] | None:
+        """See :meth:`sojourn.stores.base.AsyncSupportsSessionCap.apply_capped`: one
+        transaction under the principal's named lock."""
+        principal = login_of(changes).principal
+        evicted: list[Record] | None = None
+        async with self._principal_transaction(principal) as cursor:
             await cursor.execute(self._sql.lock_live, (key, changes.now))
             if await cursor.fetchone() is None:
-                return False
-            update = self._sql.update(changes.login is not None, changes.meta is not None)
-            await cursor.execute(update, params)
-            if remove:
-                await cursor.execute(self._sql.remove_fields(len(remove)), (key, *remove))
-            if changes.set:
-                await cursor.execute(
-                    self._sql.upsert_fields(len(changes.set)), _field_rows(key, changes.set)
-                )
-        return True
+                return None
+            try:
+                evicted = await self._make_room(cursor, principal, key, cap, changes.now)
+            except TooManySessions:
+                if cap.renamed_from is not None:  # undo the login's rotation, in this step
+                    await cursor.execute(self._sql.move, (cap.renamed_from, key))
+            else:
+                await self._update(cursor, key, changes)
+        if evicted is None:
+            raise TooManySessions(cap.limit)
+        return evicted
+
+    async def create_capped(self, record: Record, cap: Cap) -> list[Record]:
+        """See :meth:`sojourn.stores.base.AsyncSupportsSessionCap.create_capped`: one
+        transaction under the principal's named lock."""
+        principal = principal_of(record)
+        async with self._principal_transaction(principal) as cursor:
+            evicted = await self._make_room(cursor, principal, record.key, cap, record.renewed_at)
+            await self._insert(cursor, record)
+        return evicted
 
     async def rename(self, old: str, new: str, now: float) -> bool:
         """See :meth:`sojourn.stores.base.AsyncStore.rename` (the fields follow by cascade)."""

@@ -47,8 +47,10 @@ from ..._core.errors import (
     CorruptSession,
     SessionExists,
     StoreUnavailable,
+    TooManySessions,
     UnencodableValue,
 )
+from .._cap import login_of, principal_of, to_evict
 from .._deadline import arm, cut_socket, remaining
 from .._scan import check_scan, keyset_page
 from .._sql import (
@@ -62,7 +64,7 @@ from .._sql import (
     validate_sql_table,
 )
 from .._timeouts import DEFAULT_TIMEOUT, check_timeout
-from ..base import Changes, Record, Renewal
+from ..base import Cap, Changes, Record, Renewal
 
 _COLUMNS = "key, principal, created_at, renewed_at, expires_at, authenticated_at, meta"
 
@@ -118,6 +120,19 @@ def _decode_fields(value: object) -> dict[str, bytes]:
     return fields
 
 
+def _create_params(record: Record) -> dict[str, object]:
+    return {
+        "key": record.key,
+        "principal": record.principal,
+        "created_at": record.created_at,
+        "renewed_at": record.renewed_at,
+        "expires_at": record.expires_at,
+        "authenticated_at": record.authenticated_at,
+        "meta": encode_meta(record.meta),
+        "fields": _encode_fields(record.fields),
+    }
+
+
 def _record(row: Sequence[object]) -> Record:
     return record_from_row(row[:-1], _decode_fields(row[-1]))
 
@@ -155,6 +170,17 @@ class _Queries:
         self._apply: dict[tuple[bool, bool, bool, bool], str] = {}
         self.rename = f"UPDATE {t} SET key = %s WHERE key = %s AND expires_at > %s"
         self.delete = f"DELETE FROM {t} WHERE key = %s"
+        # The cap (SEC-63): one transaction-scoped advisory lock per principal and table
+        # serialises its logins (row locks alone cannot stop two logins counting the same
+        # rows: neither sees the other's row until it commits).
+        self.cap_lock = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
+        self.lock_live = f"SELECT 1 FROM {t} WHERE key = %s AND expires_at > %s FOR UPDATE"
+        self.others_of = (
+            f"SELECT {_COLUMNS} FROM {t} WHERE principal = %s AND expires_at > %s "
+            "AND key <> %s FOR UPDATE"
+        )
+        self.evict = f"DELETE FROM {t} WHERE key = ANY(%s)"
+        self.move = f"UPDATE {t} SET key = %s WHERE key = %s"
         self.sessions_of = (
             f"SELECT {_COLUMNS} FROM {t} WHERE principal = %s AND expires_at > %s "
             "ORDER BY created_at, key"
@@ -384,16 +410,7 @@ class AsyncPostgresStore:
 
     async def create(self, record: Record) -> None:
         """See :meth:`sojourn.stores.base.AsyncStore.create` (one statement)."""
-        params = {
-            "key": record.key,
-            "principal": record.principal,
-            "created_at": record.created_at,
-            "renewed_at": record.renewed_at,
-            "expires_at": record.expires_at,
-            "authenticated_at": record.authenticated_at,
-            "meta": encode_meta(record.meta),
-            "fields": _encode_fields(record.fields),
-        }
+        params = _create_params(record)
         async with self._connection() as conn:
             cursor = await conn.execute(self._sql.create, params)
             if cursor.rowcount != 1:
@@ -401,6 +418,13 @@ class AsyncPostgresStore:
 
     async def apply(self, key: str, changes: Changes) -> bool:
         """See :meth:`sojourn.stores.base.AsyncStore.apply` (one statement)."""
+        async with self._connection() as conn:
+            return await self._apply_in(conn, key, changes)
+
+    async def _apply_in(
+        self, conn: psycopg.AsyncConnection[Any], key: str, changes: Changes
+    ) -> bool:
+        """``apply``'s statement on ``conn`` (in the caller's transaction, if any)."""
         # A key both set and removed ends up set (as in Changes.apply_to).
         remove = sorted(changes.remove.difference(changes.set))
         params: dict[str, object] = {
@@ -417,9 +441,59 @@ class AsyncPostgresStore:
         query = self._sql.apply(
             changes.login is not None, changes.meta is not None, bool(remove), bool(changes.set)
         )
-        async with self._connection() as conn:
-            cursor = await conn.execute(query, params)
-            return cursor.rowcount == 1
+        cursor = await conn.execute(query, params)
+        return cursor.rowcount == 1
+
+    async def _make_room(
+        self, conn: psycopg.AsyncConnection[Any], principal: str, key: str, cap: Cap, now: float
+    ) -> list[Record]:
+        """Delete what ``cap`` asks of ``principal``'s other live sessions (inside the
+        caller's transaction, which holds the principal's lock)."""
+        cursor = await conn.execute(self._sql.others_of, (principal, now, key))
+        others = [record_from_session_row(row) for row in await cursor.fetchall()]
+        evicted = to_evict(others, cap)
+        if evicted:
+            await conn.execute(self._sql.evict, ([r.key for r in evicted],))
+        return evicted
+
+    async def _lock_principal(self, conn: psycopg.AsyncConnection[Any], principal: str) -> None:
+        """Take ``principal``'s login lock until the transaction ends. Always first, before
+        any row lock, so two logins never wait for each other in opposite orders."""
+        await conn.execute(self._sql.cap_lock, (f"sojourn:cap:{self.table}:{principal}",))
+
+    async def apply_capped(self, key: str, changes: Changes, cap: Cap) -> list[Record] | None:
+        """See :meth:`sojourn.stores.base.AsyncSupportsSessionCap.apply_capped`: one
+        transaction holding the principal's advisory lock (the count, the evictions and the
+        login commit together)."""
+        principal = login_of(changes).principal
+        evicted: list[Record] | None = None
+        async with self._connection() as conn, conn.transaction():
+            await self._lock_principal(conn, principal)
+            cursor = await conn.execute(self._sql.lock_live, (key, changes.now))
+            if await cursor.fetchone() is None:
+                return None
+            try:
+                evicted = await self._make_room(conn, principal, key, cap, changes.now)
+            except TooManySessions:
+                if cap.renamed_from is not None:  # undo the login's rotation, in this step
+                    await conn.execute(self._sql.move, (cap.renamed_from, key))
+            else:
+                await self._apply_in(conn, key, changes)
+        if evicted is None:
+            raise TooManySessions(cap.limit)
+        return evicted
+
+    async def create_capped(self, record: Record, cap: Cap) -> list[Record]:
+        """See :meth:`sojourn.stores.base.AsyncSupportsSessionCap.create_capped`: one
+        transaction holding the principal's advisory lock."""
+        principal = principal_of(record)
+        async with self._connection() as conn, conn.transaction():
+            await self._lock_principal(conn, principal)
+            evicted = await self._make_room(conn, principal, record.key, cap, record.renewed_at)
+            cursor = await conn.execute(self._sql.create, _create_params(record))
+            if cursor.rowcount != 1:
+                raise SessionExists(record.key)  # rolls the evictions back too
+        return evicted
 
     async def rename(self, old: str, new: str, now: float) -> bool:
         """See :meth:`sojourn.stores.base.AsyncStore.rename` (one statement)."""

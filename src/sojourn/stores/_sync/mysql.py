@@ -25,6 +25,7 @@ and shutting the connection's socket down when the budget runs out (see
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import socket
 import threading
 import time
@@ -35,7 +36,14 @@ from urllib.parse import unquote, urlsplit
 from pymysql import connections as mysql_connections
 from pymysql import err as mysql_errors
 
-from ..._core.errors import ConfigurationError, SessionError, SessionExists, StoreUnavailable
+from ..._core.errors import (
+    ConfigurationError,
+    SessionError,
+    SessionExists,
+    StoreUnavailable,
+    TooManySessions,
+)
+from .._cap import login_of, principal_of, to_evict
 from .._deadline import cut_at, remaining
 from .._scan import check_scan, keyset_page
 from .._sql import (
@@ -52,7 +60,7 @@ from .._sql import (
     validate_sql_table,
 )
 from .._timeouts import DEFAULT_TIMEOUT, check_timeout
-from ..base import Changes, Record, Renewal
+from ..base import Cap, Changes, Record, Renewal
 
 _COLUMNS = "`key`, principal, created_at, renewed_at, expires_at, authenticated_at, meta"
 _DUPLICATE_KEY = 1062
@@ -123,6 +131,11 @@ class _Queries:
         self.lock_live = f"SELECT 1 FROM {t} WHERE `key` = %s AND expires_at > %s FOR UPDATE"
         self.rename = f"UPDATE {t} SET `key` = %s WHERE `key` = %s AND expires_at > %s"
         self.delete = f"DELETE FROM {t} WHERE `key` = %s"
+        self.others_of = (
+            f"SELECT {_COLUMNS} FROM {t} WHERE principal = %s AND expires_at > %s "
+            "AND `key` <> %s FOR UPDATE"
+        )
+        self.move = f"UPDATE {t} SET `key` = %s WHERE `key` = %s"
         self.sessions_of = (
             f"SELECT {_COLUMNS} FROM {t} WHERE principal = %s AND expires_at > %s "
             "ORDER BY created_at, `key`"
@@ -467,6 +480,49 @@ class MySQLStore:
                 raise
             conn.commit()
 
+    @contextlib.contextmanager
+    def _principal_transaction(self, principal: str) -> Iterator[Any]:
+        """:meth:`_transaction` holding ``principal``'s login lock (SEC-63) from before
+        ``BEGIN`` until after ``COMMIT``, so no other login of that principal counts its
+        sessions until this one's writes are visible.
+
+        A named lock (``GET_LOCK``) rather than row locks: two logins would both see the
+        same rows, and InnoDB's gap locks on the principal index would deadlock them. The
+        lock belongs to the connection: a connection cut at the deadline releases it.
+        """
+        digest = hashlib.sha256(f"{self.table}\0{principal}".encode()).hexdigest()
+        name = "sojourn:cap:" + digest[:40]
+        with self._connection() as conn, conn.cursor() as cursor:
+            cursor.execute("SELECT GET_LOCK(%s, %s)", (name, self.timeout))
+            row = cursor.fetchone()
+            if row is None or row[0] != 1:
+                raise StoreUnavailable("MySQL: another login of this user held its lock too long")
+            try:
+                conn.begin()
+                try:
+                    yield cursor
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        conn.rollback()
+                    raise
+                conn.commit()
+            finally:
+                with contextlib.suppress(Exception):
+                    cursor.execute("SELECT RELEASE_LOCK(%s)", (name,))
+                    cursor.fetchall()
+
+    def _make_room(
+        self, cursor: Any, principal: str, key: str, cap: Cap, now: float
+    ) -> list[Record]:
+        """Delete what ``cap`` asks of ``principal``'s other live sessions (inside the
+        caller's :meth:`_principal_transaction`; the fields follow by cascade)."""
+        cursor.execute(self._sql.others_of, (principal, now, key))
+        others = [record_from_session_row(row) for row in cursor.fetchall()]
+        evicted = to_evict(others, cap)
+        for record in evicted:
+            cursor.execute(self._sql.delete, (record.key,))
+        return evicted
+
     def _acquire(self, deadline: float) -> Any:
         """The pool's ``acquire()`` context manager; ours is told the call's deadline."""
         if isinstance(self._pool, MySQLPool):
@@ -547,6 +603,11 @@ class MySQLStore:
 
     def create(self, record: Record) -> None:
         """See :meth:`sojourn.stores.base.Store.create` (one transaction)."""
+        with self._transaction() as cursor:
+            self._insert(cursor, record)
+
+    def _insert(self, cursor: Any, record: Record) -> None:
+        """``create``'s statements, in the caller's transaction."""
         params = {
             "key": record.key,
             "principal": record.principal,
@@ -556,27 +617,31 @@ class MySQLStore:
             "authenticated_at": record.authenticated_at,
             "meta": encode_meta(record.meta),
         }
-        with self._transaction() as cursor:
-            try:
-                cursor.execute(self._sql.insert, params)
-            except mysql_errors.IntegrityError as exc:
-                if exc.args[0] != _DUPLICATE_KEY:
-                    raise
-                # Rare: the key is taken. Replace it only if it has expired.
-                cursor.execute(self._sql.lock, (record.key,))
-                row = cursor.fetchone()
-                if row is not None and row[0] > record.renewed_at:
-                    raise SessionExists(record.key) from None
-                cursor.execute(self._sql.delete, (record.key,))
-                cursor.execute(self._sql.insert, params)
-            if record.fields:
-                cursor.execute(
-                    self._sql.upsert_fields(len(record.fields)),
-                    _field_rows(record.key, record.fields),
-                )
+        try:
+            cursor.execute(self._sql.insert, params)
+        except mysql_errors.IntegrityError as exc:
+            if exc.args[0] != _DUPLICATE_KEY:
+                raise
+            # Rare: the key is taken. Replace it only if it has expired.
+            cursor.execute(self._sql.lock, (record.key,))
+            row = cursor.fetchone()
+            if row is not None and row[0] > record.renewed_at:
+                raise SessionExists(record.key) from None
+            cursor.execute(self._sql.delete, (record.key,))
+            cursor.execute(self._sql.insert, params)
+        if record.fields:
+            cursor.execute(
+                self._sql.upsert_fields(len(record.fields)),
+                _field_rows(record.key, record.fields),
+            )
 
     def apply(self, key: str, changes: Changes) -> bool:
         """See :meth:`sojourn.stores.base.Store.apply` (one transaction)."""
+        with self._transaction() as cursor:
+            return self._update(cursor, key, changes)
+
+    def _update(self, cursor: Any, key: str, changes: Changes) -> bool:
+        """``apply``'s statements, in the caller's transaction."""
         params: dict[str, object] = {
             "key": key,
             "now": changes.now,
@@ -587,19 +652,45 @@ class MySQLStore:
         if changes.meta is not None:
             params["meta"] = encode_meta(changes.meta)
         remove = sorted(changes.remove.difference(changes.set))
-        with self._transaction() as cursor:
+        cursor.execute(self._sql.lock_live, (key, changes.now))
+        if cursor.fetchone() is None:
+            return False
+        update = self._sql.update(changes.login is not None, changes.meta is not None)
+        cursor.execute(update, params)
+        if remove:
+            cursor.execute(self._sql.remove_fields(len(remove)), (key, *remove))
+        if changes.set:
+            cursor.execute(self._sql.upsert_fields(len(changes.set)), _field_rows(key, changes.set))
+        return True
+
+    def apply_capped(self, key: str, changes: Changes, cap: Cap) -> list[Record] | None:
+        """See :meth:`sojourn.stores.base.SupportsSessionCap.apply_capped`: one
+        transaction under the principal's named lock."""
+        principal = login_of(changes).principal
+        evicted: list[Record] | None = None
+        with self._principal_transaction(principal) as cursor:
             cursor.execute(self._sql.lock_live, (key, changes.now))
             if cursor.fetchone() is None:
-                return False
-            update = self._sql.update(changes.login is not None, changes.meta is not None)
-            cursor.execute(update, params)
-            if remove:
-                cursor.execute(self._sql.remove_fields(len(remove)), (key, *remove))
-            if changes.set:
-                cursor.execute(
-                    self._sql.upsert_fields(len(changes.set)), _field_rows(key, changes.set)
-                )
-        return True
+                return None
+            try:
+                evicted = self._make_room(cursor, principal, key, cap, changes.now)
+            except TooManySessions:
+                if cap.renamed_from is not None:  # undo the login's rotation, in this step
+                    cursor.execute(self._sql.move, (cap.renamed_from, key))
+            else:
+                self._update(cursor, key, changes)
+        if evicted is None:
+            raise TooManySessions(cap.limit)
+        return evicted
+
+    def create_capped(self, record: Record, cap: Cap) -> list[Record]:
+        """See :meth:`sojourn.stores.base.SupportsSessionCap.create_capped`: one
+        transaction under the principal's named lock."""
+        principal = principal_of(record)
+        with self._principal_transaction(principal) as cursor:
+            evicted = self._make_room(cursor, principal, record.key, cap, record.renewed_at)
+            self._insert(cursor, record)
+        return evicted
 
     def rename(self, old: str, new: str, now: float) -> bool:
         """See :meth:`sojourn.stores.base.Store.rename` (the fields follow by cascade)."""

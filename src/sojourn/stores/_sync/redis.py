@@ -31,12 +31,13 @@ from redis.cluster import RedisCluster
 from redis.exceptions import NoScriptError, RedisClusterException, ResponseError
 from redis.maint_notifications import MaintNotificationsConfig
 
-from ..._core.errors import ConfigurationError, CorruptSession, SessionExists
+from ..._core.errors import ConfigurationError, CorruptSession, SessionExists, TooManySessions
 from .. import _redis_layout as L
 from .. import _redis_scripts as scripts
+from .._cap import login_of, principal_of
 from .._scan import check_scan
 from .._timeouts import DEFAULT_TIMEOUT, check_timeout
-from ..base import Changes, Record, Renewal
+from ..base import Cap, Changes, Record, Renewal
 
 Client = redis.Redis | RedisCluster
 
@@ -88,6 +89,7 @@ class RedisStore:
         self.cross_slot = isinstance(client, RedisCluster) if cross_slot is None else cross_slot
         self._owns_client = False
         self._apply_script = scripts.apply(L.num(index_slack))
+        self._capped_apply = scripts.capped_apply(L.num(index_slack))
         # The renewing load is made for the renewal's timeouts, which come from the policy and
         # so are the same on every request: made on the first, again only if they change.
         self._loading: tuple[float, float, float, scripts.Script] | None = None
@@ -194,6 +196,25 @@ class RedisStore:
             made = self._loading = (idle, lifetime, interval, script)
         return made[3]
 
+    @staticmethod
+    def _change_items(changes: Changes) -> tuple[list[Any], list[Any]]:
+        """The hash fields a change set writes (name/value items) and removes."""
+        items: list[Any] = []
+        login = changes.login
+        if login is not None:
+            at = L.num(login.at)
+            items += [L.PRINCIPAL, login.principal, L.AUTHENTICATED, at, L.CREATED, at]
+        remove: list[Any] = [L.DATA + name.encode() for name in changes.remove]
+        meta = changes.meta
+        if meta is not None:
+            if meta:
+                items += [L.META, L.encode_meta(meta)]
+            else:
+                remove.append(L.META)
+        for name, value in changes.set.items():
+            items += [L.DATA + name.encode(), value]
+        return items, remove
+
     def _index(
         self, principal: str, digest: str, until: bytes | str, now: float, drop: str = ""
     ) -> None:
@@ -278,19 +299,7 @@ class RedisStore:
         set logs in, or when the new deadline passes the bound the index holds (``m:x``).
         """
         now, expires_at, login = changes.now, changes.expires_at, changes.login
-        items: list[Any] = []
-        if login is not None:
-            at = L.num(login.at)
-            items += [L.PRINCIPAL, login.principal, L.AUTHENTICATED, at, L.CREATED, at]
-        remove: list[Any] = [L.DATA + name.encode() for name in changes.remove]
-        meta = changes.meta
-        if meta is not None:
-            if meta:
-                items += [L.META, L.encode_meta(meta)]
-            else:
-                remove.append(L.META)
-        for name, value in changes.set.items():
-            items += [L.DATA + name.encode(), value]
+        items, remove = self._change_items(changes)
         reply = self._eval(
             self._apply_script,
             1,
@@ -314,6 +323,90 @@ class RedisStore:
                 until = L.num(expires_at + self.index_slack)
                 self._index(principal, key, until, now)
         return True
+
+    @property
+    def supports_session_cap(self) -> bool:
+        """Whether this store can enforce ``max_sessions_per_user``: on one node or behind
+        Sentinel, not across Cluster slots (the cap's script reads the principal's index and
+        each indexed session, which live in different slots)."""
+        return not self.cross_slot
+
+    def _cap_args(self, key: str, principal: str, cap: Cap, expires_at: float) -> list[Any]:
+        if self.cross_slot:
+            raise ConfigurationError(
+                "max_sessions_per_user needs a single-node or Sentinel Redis, not Cluster"
+            )
+        return [
+            self._key(key),
+            L.index_key(self.prefix, principal),
+            self.prefix,
+            principal,
+            str(cap.limit),
+            b"1" if cap.refuse else b"0",
+            cap.renamed_from or "",
+            L.num(expires_at + self.index_slack),
+        ]
+
+    def _capped(self, script: scripts.Script, args: list[Any], cap: Cap, now: float) -> Any:
+        """Run a capped login script; its evictions as records, ``None`` if it found the
+        session gone (or, creating, its key taken)."""
+        reply = self._eval(script, 2, *args)
+        if reply == 0:
+            return None
+        if reply[0] == -1:
+            _, principal, until = reply
+            if principal and until and cap.renamed_from is not None:  # moved back: reindex
+                back = cap.renamed_from
+                key = L.digest_of(self.prefix, args[0])
+                self._index(L.as_bytes(principal).decode(), back, L.as_bytes(until), now, key)
+            raise TooManySessions(cap.limit)
+        evicted = reply[1:]
+        return [
+            L.decode_flat(L.as_bytes(digest).decode(), flat)
+            for digest, flat in zip(evicted[::2], evicted[1::2], strict=True)
+        ]
+
+    def apply_capped(self, key: str, changes: Changes, cap: Cap) -> list[Record] | None:
+        """See :meth:`sojourn.stores.base.SupportsSessionCap.apply_capped`: one script
+        that counts, evicts, applies the login and indexes it.
+
+        Raises:
+            ConfigurationError: the store is on Cluster (see :attr:`supports_session_cap`).
+        """
+        login = login_of(changes)
+        items, remove = self._change_items(changes)
+        args = self._cap_args(key, login.principal, cap, changes.expires_at)
+        args += [
+            L.num(changes.now),
+            L.num(changes.expires_at),
+            L.pexpireat(changes.expires_at),
+            b"1",
+            len(items),
+            *items,
+            *remove,
+        ]
+        self._renewed.pop(key, None)
+        evicted: list[Record] | None = self._capped(self._capped_apply, args, cap, changes.now)
+        if evicted is not None:
+            self._saw_renewal(key, changes.now)
+        return evicted
+
+    def create_capped(self, record: Record, cap: Cap) -> list[Record]:
+        """See :meth:`sojourn.stores.base.SupportsSessionCap.create_capped`: one script.
+
+        Raises:
+            ConfigurationError: the store is on Cluster (see :attr:`supports_session_cap`).
+        """
+        args = self._cap_args(record.key, principal_of(record), cap, record.expires_at)
+        args += [L.num(record.renewed_at), L.pexpireat(record.expires_at)]
+        args += L.record_fields(record, self.index_slack)
+        evicted: list[Record] | None = self._capped(
+            scripts.CAPPED_CREATE, args, cap, record.renewed_at
+        )
+        if evicted is None:
+            raise SessionExists(record.key)
+        self._saw_renewal(record.key, record.renewed_at)
+        return evicted
 
     def rename(self, old: str, new: str, now: float) -> bool:
         """See :meth:`sojourn.stores.base.Store.rename`.

@@ -33,7 +33,10 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-from ..._core.errors import ConfigurationError, SessionExists, StoreUnavailable
+from ..._core.errors import ConfigurationError, SessionExists, StoreUnavailable, TooManySessions
+from .._cap import login_of as _login_of
+from .._cap import principal_of as _principal_of
+from .._cap import to_evict
 from .._scan import check_scan, keyset_page
 from .._sql import (
     DEFAULT_TABLE,
@@ -50,7 +53,7 @@ from .._sql import (
     validate_table,
 )
 from .._timeouts import DEFAULT_TIMEOUT, check_timeout
-from ..base import Changes, Record, Renewal
+from ..base import Cap, Changes, Record, Renewal
 
 T = TypeVar("T")
 
@@ -306,31 +309,40 @@ class SQLiteStore:
 
     def _create(self, conn: sqlite3.Connection, record: Record) -> None:
         with _immediate(conn):
-            row = conn.execute(
-                f"SELECT expires_at FROM {self.table} WHERE key = ?", (record.key,)
-            ).fetchone()
-            if row is not None:
-                if row[0] > record.renewed_at:
-                    raise SessionExists(record.key)
-                self._drop(conn, record.key)  # an expired record under the key: replace it
-            conn.execute(
-                f"INSERT INTO {self.table} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.key,
-                    record.principal,
-                    record.created_at,
-                    record.renewed_at,
-                    record.expires_at,
-                    record.authenticated_at,
-                    encode_meta(record.meta),
-                ),
-            )
-            conn.executemany(
-                f"INSERT INTO {self._fields} (key, name, value) VALUES (?, ?, ?)",
-                [(record.key, name, value) for name, value in record.fields.items()],
-            )
+            self._insert(conn, record)
+
+    def _insert(self, conn: sqlite3.Connection, record: Record) -> None:
+        """``create``'s statements, inside the caller's transaction."""
+        row = conn.execute(
+            f"SELECT expires_at FROM {self.table} WHERE key = ?", (record.key,)
+        ).fetchone()
+        if row is not None:
+            if row[0] > record.renewed_at:
+                raise SessionExists(record.key)
+            self._drop(conn, record.key)  # an expired record under the key: replace it
+        conn.execute(
+            f"INSERT INTO {self.table} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.key,
+                record.principal,
+                record.created_at,
+                record.renewed_at,
+                record.expires_at,
+                record.authenticated_at,
+                encode_meta(record.meta),
+            ),
+        )
+        conn.executemany(
+            f"INSERT INTO {self._fields} (key, name, value) VALUES (?, ?, ?)",
+            [(record.key, name, value) for name, value in record.fields.items()],
+        )
 
     def _apply(self, conn: sqlite3.Connection, key: str, changes: Changes) -> bool:
+        with _immediate(conn):
+            return self._update(conn, key, changes)
+
+    def _update(self, conn: sqlite3.Connection, key: str, changes: Changes) -> bool:
+        """``apply``'s statements, inside the caller's transaction."""
         assignments = ["renewed_at = ?", "expires_at = ?"]
         params: list[object] = [changes.now, changes.expires_at]
         if changes.login is not None:
@@ -339,24 +351,22 @@ class SQLiteStore:
         if changes.meta is not None:
             assignments.append("meta = ?")
             params.append(encode_meta(changes.meta))
-        with _immediate(conn):
-            cursor = conn.execute(
-                f"UPDATE {self.table} SET {', '.join(assignments)}"
-                " WHERE key = ? AND expires_at > ?",
-                (*params, key, changes.now),
-            )
-            if cursor.rowcount == 0:
-                return False  # missing or expired: nothing written (no resurrection)
-            conn.executemany(
-                f"DELETE FROM {self._fields} WHERE key = ? AND name = ?",
-                [(key, name) for name in changes.remove],
-            )
-            conn.executemany(
-                f"INSERT INTO {self._fields} (key, name, value) VALUES (?, ?, ?)"
-                " ON CONFLICT (key, name) DO UPDATE SET value = excluded.value",
-                [(key, name, value) for name, value in changes.set.items()],
-            )
-            return True
+        cursor = conn.execute(
+            f"UPDATE {self.table} SET {', '.join(assignments)} WHERE key = ? AND expires_at > ?",
+            (*params, key, changes.now),
+        )
+        if cursor.rowcount == 0:
+            return False  # missing or expired: nothing written (no resurrection)
+        conn.executemany(
+            f"DELETE FROM {self._fields} WHERE key = ? AND name = ?",
+            [(key, name) for name in changes.remove],
+        )
+        conn.executemany(
+            f"INSERT INTO {self._fields} (key, name, value) VALUES (?, ?, ?)"
+            " ON CONFLICT (key, name) DO UPDATE SET value = excluded.value",
+            [(key, name, value) for name, value in changes.set.items()],
+        )
+        return True
 
     def _rename(self, conn: sqlite3.Connection, old: str, new: str, now: float) -> bool:
         with _immediate(conn):
@@ -366,10 +376,58 @@ class SQLiteStore:
             if live is None:
                 return False
             if new != old:
-                self._drop(conn, new)
-                conn.execute(f"UPDATE {self.table} SET key = ? WHERE key = ?", (new, old))
-                conn.execute(f"UPDATE {self._fields} SET key = ? WHERE key = ?", (new, old))
+                self._move(conn, old, new)
             return True
+
+    def _move(self, conn: sqlite3.Connection, old: str, new: str) -> None:
+        self._drop(conn, new)
+        conn.execute(f"UPDATE {self.table} SET key = ? WHERE key = ?", (new, old))
+        conn.execute(f"UPDATE {self._fields} SET key = ? WHERE key = ?", (new, old))
+
+    def _make_room(
+        self, conn: sqlite3.Connection, principal: str, key: str, cap: Cap, now: float
+    ) -> list[Record]:
+        """Delete what ``cap`` asks of ``principal``'s other live sessions (in the caller's
+        IMMEDIATE transaction, which holds the database's write lock: no other login of
+        anyone can count or write meanwhile, in this process or another)."""
+        rows = conn.execute(
+            f"SELECT {_COLUMNS} FROM {self.table}"
+            " WHERE principal = ? AND expires_at > ? AND key <> ?",
+            (principal, now, key),
+        ).fetchall()
+        evicted = to_evict([record_from_row(row, {}) for row in rows], cap)
+        for record in evicted:
+            self._drop(conn, record.key)
+        return evicted
+
+    def _apply_capped(
+        self, conn: sqlite3.Connection, key: str, changes: Changes, cap: Cap
+    ) -> list[Record] | None:
+        login = _login_of(changes)
+        with _immediate(conn):
+            live = conn.execute(
+                f"SELECT 1 FROM {self.table} WHERE key = ? AND expires_at > ?", (key, changes.now)
+            ).fetchone()
+            if live is None:
+                return None
+            try:
+                evicted = self._make_room(conn, login.principal, key, cap, changes.now)
+            except TooManySessions:
+                evicted = None
+                if cap.renamed_from is not None:  # undo the login's rotation, in this step
+                    self._move(conn, key, cap.renamed_from)
+            else:
+                self._update(conn, key, changes)
+        if evicted is None:
+            raise TooManySessions(cap.limit)
+        return evicted
+
+    def _create_capped(self, conn: sqlite3.Connection, record: Record, cap: Cap) -> list[Record]:
+        principal = _principal_of(record)
+        with _immediate(conn):
+            evicted = self._make_room(conn, principal, record.key, cap, record.renewed_at)
+            self._insert(conn, record)
+            return evicted
 
     def _delete(self, conn: sqlite3.Connection, key: str) -> None:
         with _immediate(conn):
@@ -461,6 +519,16 @@ class SQLiteStore:
     def rename(self, old: str, new: str, now: float) -> bool:
         """See :meth:`sojourn.stores.base.Store.rename`."""
         return self._run(lambda conn: self._rename(conn, old, new, now))
+
+    def apply_capped(self, key: str, changes: Changes, cap: Cap) -> list[Record] | None:
+        """See :meth:`sojourn.stores.base.SupportsSessionCap.apply_capped`: one
+        IMMEDIATE transaction (the count, the evictions and the login together)."""
+        return self._run(lambda conn: self._apply_capped(conn, key, changes, cap))
+
+    def create_capped(self, record: Record, cap: Cap) -> list[Record]:
+        """See :meth:`sojourn.stores.base.SupportsSessionCap.create_capped`: one
+        IMMEDIATE transaction."""
+        return self._run(lambda conn: self._create_capped(conn, record, cap))
 
     def delete(self, key: str) -> None:
         """See :meth:`sojourn.stores.base.Store.delete`."""
