@@ -9,17 +9,24 @@ from sojourn.testing import (
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
     AsyncScanContract,
+    AsyncSessionCapContract,
     AsyncStoreContract,
     CountContract,
     PrincipalIndexContract,
     PurgeContract,
     ScanContract,
+    SessionCapContract,
     StoreContract,
 )
 
 
 class TestMemoryStore(
-    StoreContract, PrincipalIndexContract, PurgeContract, CountContract, ScanContract
+    StoreContract,
+    PrincipalIndexContract,
+    PurgeContract,
+    CountContract,
+    ScanContract,
+    SessionCapContract,
 ):
     def make_store(self) -> Store:
         return MemoryStore()
@@ -34,6 +41,7 @@ class TestAsyncMemoryStore(
     AsyncPurgeContract,
     AsyncCountContract,
     AsyncScanContract,
+    AsyncSessionCapContract,
 ):
     async def make_store(self) -> AsyncStore:
         return AsyncMemoryStore()

@@ -17,11 +17,13 @@ from sojourn.testing import (
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
     AsyncScanContract,
+    AsyncSessionCapContract,
     AsyncStoreContract,
     CountContract,
     PrincipalIndexContract,
     PurgeContract,
     ScanContract,
+    SessionCapContract,
     StoreContract,
 )
 from tests.conftest import require_server
@@ -55,7 +57,12 @@ def drop(table: str) -> None:
 
 
 class TestMySQLStore(
-    StoreContract, PrincipalIndexContract, PurgeContract, CountContract, ScanContract
+    StoreContract,
+    PrincipalIndexContract,
+    PurgeContract,
+    CountContract,
+    ScanContract,
+    SessionCapContract,
 ):
     def make_store(self) -> Store:
         table = new_table()
@@ -78,6 +85,7 @@ class TestAsyncMySQLStore(
     AsyncPurgeContract,
     AsyncCountContract,
     AsyncScanContract,
+    AsyncSessionCapContract,
 ):
     async def make_store(self) -> AsyncStore:
         table = new_table()

@@ -17,11 +17,13 @@ from sojourn.testing import (
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
     AsyncScanContract,
+    AsyncSessionCapContract,
     AsyncStoreContract,
     CountContract,
     PrincipalIndexContract,
     PurgeContract,
     ScanContract,
+    SessionCapContract,
     StoreContract,
 )
 from tests.conftest import require_server
@@ -52,7 +54,12 @@ def drop(table: str) -> None:
 
 
 class TestPostgresStore(
-    StoreContract, PrincipalIndexContract, PurgeContract, CountContract, ScanContract
+    StoreContract,
+    PrincipalIndexContract,
+    PurgeContract,
+    CountContract,
+    ScanContract,
+    SessionCapContract,
 ):
     def make_store(self) -> Store:
         table = new_table()
@@ -75,6 +82,7 @@ class TestAsyncPostgresStore(
     AsyncPurgeContract,
     AsyncCountContract,
     AsyncScanContract,
+    AsyncSessionCapContract,
 ):
     async def make_store(self) -> AsyncStore:
         table = new_table()

@@ -21,10 +21,12 @@ from sojourn.testing import (
     AsyncCountContract,
     AsyncPrincipalIndexContract,
     AsyncScanContract,
+    AsyncSessionCapContract,
     AsyncStoreContract,
     CountContract,
     PrincipalIndexContract,
     ScanContract,
+    SessionCapContract,
     StoreContract,
 )
 from tests.conftest import require_server
@@ -51,7 +53,9 @@ def _require_redis() -> None:
         require_server("Redis", str(exc))
 
 
-class TestRedisStore(StoreContract, PrincipalIndexContract, CountContract, ScanContract):
+class TestRedisStore(
+    StoreContract, PrincipalIndexContract, CountContract, ScanContract, SessionCapContract
+):
     def make_store(self) -> Store:
         _require_redis()
         return RedisStore(redis.Redis.from_url(URL, socket_timeout=5), prefix=_prefix())
@@ -70,7 +74,11 @@ class TestRedisStore(StoreContract, PrincipalIndexContract, CountContract, ScanC
 
 
 class TestAsyncRedisStore(
-    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncCountContract, AsyncScanContract
+    AsyncStoreContract,
+    AsyncPrincipalIndexContract,
+    AsyncCountContract,
+    AsyncScanContract,
+    AsyncSessionCapContract,
 ):
     async def make_store(self) -> AsyncStore:
         _require_redis()
@@ -153,7 +161,11 @@ def redis_sentinel() -> Iterator[SentinelHarness]:
 
 
 class TestAsyncRedisStoreViaSentinel(
-    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncCountContract, AsyncScanContract
+    AsyncStoreContract,
+    AsyncPrincipalIndexContract,
+    AsyncCountContract,
+    AsyncScanContract,
+    AsyncSessionCapContract,
 ):
     """A client from ``Sentinel.master_for``: the primary is found through the Sentinel."""
 

@@ -14,17 +14,24 @@ from sojourn.testing import (
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
     AsyncScanContract,
+    AsyncSessionCapContract,
     AsyncStoreContract,
     CountContract,
     PrincipalIndexContract,
     PurgeContract,
     ScanContract,
+    SessionCapContract,
     StoreContract,
 )
 
 
 class TestSQLiteStore(
-    StoreContract, PrincipalIndexContract, PurgeContract, CountContract, ScanContract
+    StoreContract,
+    PrincipalIndexContract,
+    PurgeContract,
+    CountContract,
+    ScanContract,
+    SessionCapContract,
 ):
     @pytest.fixture(autouse=True)
     def _database(self, tmp_path: Path) -> None:
@@ -43,6 +50,7 @@ class TestAsyncSQLiteStore(
     AsyncPurgeContract,
     AsyncCountContract,
     AsyncScanContract,
+    AsyncSessionCapContract,
 ):
     @pytest.fixture(autouse=True)
     def _database(self, tmp_path: Path) -> None:

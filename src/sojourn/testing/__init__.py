@@ -3,17 +3,19 @@
 Subclass :class:`AsyncStoreContract` (or :class:`StoreContract`) in a pytest module and
 implement ``make_store``; every contract in :mod:`sojourn.stores.base` is then tested against
 your store, with real concurrency. Mix in :class:`AsyncPrincipalIndexContract`,
-:class:`AsyncPurgeContract`, :class:`AsyncCountContract` and :class:`AsyncScanContract` for
-the capabilities your store offers (the core contract checks that you did). Requires pytest
-(and anyio for the async suite).
+:class:`AsyncPurgeContract`, :class:`AsyncCountContract`, :class:`AsyncScanContract` and
+:class:`AsyncSessionCapContract` for the capabilities your store offers (the core contract
+checks that you did). Requires pytest (and anyio for the async suite).
 """
 
+from ._async.cap import AsyncSessionCapContract as AsyncSessionCapContract
 from ._async.contract import AsyncCountContract as AsyncCountContract
 from ._async.contract import AsyncPrincipalIndexContract as AsyncPrincipalIndexContract
 from ._async.contract import AsyncPurgeContract as AsyncPurgeContract
 from ._async.contract import AsyncScanContract as AsyncScanContract
 from ._async.contract import AsyncStoreContract as AsyncStoreContract
 from ._clock import FakeClock as FakeClock
+from ._sync.cap import SessionCapContract as SessionCapContract
 from ._sync.contract import CountContract as CountContract
 from ._sync.contract import PrincipalIndexContract as PrincipalIndexContract
 from ._sync.contract import PurgeContract as PurgeContract
@@ -25,11 +27,13 @@ __all__ = [
     "AsyncPrincipalIndexContract",
     "AsyncPurgeContract",
     "AsyncScanContract",
+    "AsyncSessionCapContract",
     "AsyncStoreContract",
     "CountContract",
     "FakeClock",
     "PrincipalIndexContract",
     "PurgeContract",
     "ScanContract",
+    "SessionCapContract",
     "StoreContract",
 ]

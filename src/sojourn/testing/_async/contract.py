@@ -21,6 +21,7 @@ from ...stores.base import (
     AsyncSupportsPrincipals,
     AsyncSupportsPurge,
     AsyncSupportsScan,
+    AsyncSupportsSessionCap,
     Changes,
     Login,
     Record,
@@ -103,6 +104,16 @@ class AsyncStoreContract(AsyncStoreFixtures):
             (AsyncSupportsScan, AsyncScanContract),
         ]:
             offered = isinstance(store, capability)
+            tested = isinstance(self, contract)
+            assert offered == tested, (
+                f"{type(store).__name__} {'offers' if offered else 'lacks'} "
+                f"{capability.__name__}: {'mix in' if offered else 'drop'} {contract.__name__}"
+            )
+        # The session cap: imported here, as its contract module builds on this one.
+        from .cap import AsyncSessionCapContract
+
+        for capability, contract in [(AsyncSupportsSessionCap, AsyncSessionCapContract)]:
+            offered = isinstance(store, capability) and getattr(store, "supports_session_cap", True)
             tested = isinstance(self, contract)
             assert offered == tested, (
                 f"{type(store).__name__} {'offers' if offered else 'lacks'} "

@@ -26,6 +26,7 @@ from ...stores.base import (
     SupportsPrincipals,
     SupportsPurge,
     SupportsScan,
+    SupportsSessionCap,
 )
 from .._concurrency import sync_concurrently
 
@@ -103,6 +104,16 @@ class StoreContract(StoreFixtures):
             (SupportsScan, ScanContract),
         ]:
             offered = isinstance(store, capability)
+            tested = isinstance(self, contract)
+            assert offered == tested, (
+                f"{type(store).__name__} {'offers' if offered else 'lacks'} "
+                f"{capability.__name__}: {'mix in' if offered else 'drop'} {contract.__name__}"
+            )
+        # The session cap: imported here, as its contract module builds on this one.
+        from .cap import SessionCapContract
+
+        for capability, contract in [(SupportsSessionCap, SessionCapContract)]:
+            offered = isinstance(store, capability) and getattr(store, "supports_session_cap", True)
             tested = isinstance(self, contract)
             assert offered == tested, (
                 f"{type(store).__name__} {'offers' if offered else 'lacks'} "
