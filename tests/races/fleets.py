@@ -1,0 +1,173 @@
+"""Several store objects over one store's data: app servers sharing a session store.
+
+Each fleet is isolated (its own SQLite file, Redis key prefix or SQL table) and cleaned up
+afterwards. Server-backed fleets skip (or fail under ``CI=true``) when their server is down.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+from sojourn import AsyncMemoryStore, MemoryStore
+from sojourn.stores.base import AsyncStore, Store
+
+SERVERS = 3
+
+AsyncFleet = Callable[[Path], contextlib.AbstractAsyncContextManager[list[AsyncStore]]]
+SyncFleet = Callable[[Path], contextlib.AbstractContextManager[list[Store]]]
+
+
+@contextlib.asynccontextmanager
+async def async_memory(tmp_path: Path) -> AsyncIterator[list[AsyncStore]]:
+    shared = MemoryStore()
+    yield [AsyncMemoryStore(shared) for _ in range(SERVERS)]  # one process, several faces
+
+
+@contextlib.asynccontextmanager
+async def async_sqlite(tmp_path: Path) -> AsyncIterator[list[AsyncStore]]:
+    from sojourn.stores.sqlite import AsyncSQLiteStore
+
+    stores: list[AsyncStore] = [AsyncSQLiteStore(tmp_path / "s.db") for _ in range(SERVERS)]
+    try:
+        yield stores
+    finally:
+        for store in stores:
+            await store.aclose()
+
+
+@contextlib.asynccontextmanager
+async def async_redis(tmp_path: Path) -> AsyncIterator[list[AsyncStore]]:
+    from sojourn.stores.redis import AsyncRedisStore
+    from tests.conformance.test_redis import URL, _prefix, _require_redis
+
+    _require_redis()
+    prefix = _prefix()
+    stores = [AsyncRedisStore.from_url(URL, prefix=prefix) for _ in range(SERVERS)]
+    try:
+        yield list(stores)
+    finally:
+        client = stores[0].client
+        async for key in client.scan_iter(match=prefix + "*", count=1000):
+            await client.delete(key)
+        for store in stores:
+            await store.aclose()
+
+
+@contextlib.asynccontextmanager
+async def async_postgres(tmp_path: Path) -> AsyncIterator[list[AsyncStore]]:
+    from sojourn.stores.postgres import AsyncPostgresStore
+    from tests.conformance.test_postgres import URL, drop, new_table
+
+    table = new_table()
+    drop(table)
+    stores = [AsyncPostgresStore.from_url(URL, table=table, max_size=10) for _ in range(SERVERS)]
+    try:
+        yield list(stores)
+    finally:
+        for store in stores:
+            await store.aclose()
+        drop(table)
+
+
+@contextlib.asynccontextmanager
+async def async_mysql(tmp_path: Path) -> AsyncIterator[list[AsyncStore]]:
+    from sojourn.stores.mysql import AsyncMySQLStore
+    from tests.conformance.test_mysql import URL, drop, new_table
+
+    table = new_table()
+    drop(table)
+    stores = [AsyncMySQLStore.from_url(URL, table=table) for _ in range(SERVERS)]
+    try:
+        yield list(stores)
+    finally:
+        for store in stores:
+            await store.aclose()
+        drop(table)
+
+
+@contextlib.contextmanager
+def sync_memory(tmp_path: Path) -> Iterator[list[Store]]:
+    shared = MemoryStore()
+    yield [shared] * SERVERS  # threads of one process share the object
+
+
+@contextlib.contextmanager
+def sync_sqlite(tmp_path: Path) -> Iterator[list[Store]]:
+    from sojourn.stores.sqlite import SQLiteStore
+
+    stores: list[Store] = [SQLiteStore(tmp_path / "s.db") for _ in range(SERVERS)]
+    try:
+        yield stores
+    finally:
+        for store in stores:
+            store.close()
+
+
+@contextlib.contextmanager
+def sync_redis(tmp_path: Path) -> Iterator[list[Store]]:
+    from sojourn.stores.redis import RedisStore
+    from tests.conformance.test_redis import URL, _prefix, _require_redis
+
+    _require_redis()
+    prefix = _prefix()
+    stores = [RedisStore.from_url(URL, prefix=prefix) for _ in range(SERVERS)]
+    try:
+        yield list(stores)
+    finally:
+        client = stores[0].client
+        for key in client.scan_iter(match=prefix + "*", count=1000):
+            client.delete(key)
+        for store in stores:
+            store.close()
+
+
+@contextlib.contextmanager
+def sync_postgres(tmp_path: Path) -> Iterator[list[Store]]:
+    from sojourn.stores.postgres import PostgresStore
+    from tests.conformance.test_postgres import URL, drop, new_table
+
+    table = new_table()
+    drop(table)
+    stores = [PostgresStore.from_url(URL, table=table, max_size=10) for _ in range(SERVERS)]
+    try:
+        yield list(stores)
+    finally:
+        for store in stores:
+            store.close()
+        drop(table)
+
+
+@contextlib.contextmanager
+def sync_mysql(tmp_path: Path) -> Iterator[list[Store]]:
+    from sojourn.stores.mysql import MySQLStore
+    from tests.conformance.test_mysql import URL, drop, new_table
+
+    table = new_table()
+    drop(table)
+    stores = [MySQLStore.from_url(URL, table=table) for _ in range(SERVERS)]
+    try:
+        yield list(stores)
+    finally:
+        for store in stores:
+            store.close()
+        drop(table)
+
+
+ASYNC_FLEETS: dict[str, AsyncFleet] = {
+    "memory": async_memory,
+    "sqlite": async_sqlite,
+    "redis": async_redis,
+    "postgres": async_postgres,
+    "mysql": async_mysql,
+}
+SYNC_FLEETS: dict[str, SyncFleet] = {
+    "memory": sync_memory,
+    "sqlite": sync_sqlite,
+    "redis": sync_redis,
+    "postgres": sync_postgres,
+    "mysql": sync_mysql,
+}
+
+__all__ = ["ASYNC_FLEETS", "SERVERS", "SYNC_FLEETS", "AsyncFleet", "SyncFleet"]
