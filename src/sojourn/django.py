@@ -3,6 +3,7 @@
 Settings and behaviour: docs/frameworks/django.md and :mod:`sojourn._integrations.django`.
 """
 
+from ._integrations.django import LoginRefused as LoginRefused
 from ._integrations.django import SessionMiddleware as SessionMiddleware
 from ._integrations.django import SessionStore as SessionStore
 from ._integrations.django_codec import DJANGO_JSON as DJANGO_JSON
@@ -11,6 +12,7 @@ from ._integrations.django_config import configured_store as configured_store
 
 __all__ = [
     "DJANGO_JSON",
+    "LoginRefused",
     "SessionMiddleware",
     "SessionStore",
     "configured_manager",

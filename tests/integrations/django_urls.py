@@ -9,6 +9,8 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 
+from sojourn import TooManySessions
+
 
 def read(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"user": request.session.get("user")})
@@ -27,6 +29,18 @@ def everything(request: HttpRequest) -> JsonResponse:
 def login(request: HttpRequest) -> HttpResponse:
     user = User.objects.get(username=request.GET["user"])
     auth.login(request, user)
+    return HttpResponse("ok")
+
+
+def login_checked(request: HttpRequest) -> HttpResponse:
+    """``auth.login`` saved at once, so the view learns whether the cap refused it (SEC-63)."""
+    user = User.objects.get(username=request.GET["user"])
+    auth.login(request, user)
+    try:
+        request.session.save()
+    except TooManySessions:
+        auth.logout(request)  # flushes: the refused login leaves nothing behind
+        return HttpResponse("too many sessions", status=409)
     return HttpResponse("ok")
 
 
@@ -89,6 +103,7 @@ urlpatterns = [
     path("write", write),
     path("all", everything),
     path("login", login),
+    path("login-checked", login_checked),
     path("logout", logout),
     path("whoami", whoami),
     path("cycle", cycle),

@@ -25,16 +25,23 @@ UNAVAILABLE_HEADERS: tuple[tuple[str, str], ...] = (
 
 CONFLICT_STATUS = 409
 CONFLICT_BODY = b"Conflict: the session changed during this request; its changes were not saved.\n"
+REFUSED_BODY = b"Conflict: this user has the most sessions allowed; the login was refused.\n"
 LOST_WRITE_HEADER = "Sojourn-Session"
-"""Names why a write did not land: ``rotated`` (retry: the client now holds the new ID) or
-``ended`` (logged out, revoked or expired: a retry starts anew)."""
+"""Names why a write did not land: ``rotated`` (retry: the client now holds the new ID),
+``ended`` (logged out, revoked or expired: a retry starts anew) or ``refused`` (a login past
+``max_sessions_per_user`` with ``on_cap="refuse"``: the session is as it was)."""
+
+
+def conflict_body(reason: str) -> bytes:
+    """The body of the ``409`` a lost write (or a refused login) answers."""
+    return REFUSED_BODY if reason == "refused" else CONFLICT_BODY
 
 
 def conflict_headers(reason: str) -> tuple[tuple[str, str], ...]:
     """The headers of the ``409`` a lost write answers: uncached, no cookie, the reason named."""
     return (
         ("Content-Type", "text/plain; charset=utf-8"),
-        ("Content-Length", str(len(CONFLICT_BODY))),
+        ("Content-Length", str(len(conflict_body(reason)))),
         ("Cache-Control", "no-store"),
         (LOST_WRITE_HEADER, reason),
     )
@@ -98,11 +105,13 @@ __all__ = [
     "CONFLICT_BODY",
     "CONFLICT_STATUS",
     "LOST_WRITE_HEADER",
+    "REFUSED_BODY",
     "UNAVAILABLE_BODY",
     "UNAVAILABLE_HEADERS",
     "UNAVAILABLE_STATUS",
     "Opened",
     "Outcome",
+    "conflict_body",
     "conflict_headers",
     "metadata",
 ]

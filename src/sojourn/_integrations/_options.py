@@ -16,6 +16,7 @@ from .._core.transport import CookieTransport, Transport
 Seconds = float | int | timedelta
 OnStoreError = Literal["fail", "anonymous"]
 OnLostWrite = Literal["conflict", "ignore"]
+OnCap = Literal["evict_oldest", "refuse"]
 
 
 def seconds(value: Seconds) -> float:
@@ -58,6 +59,8 @@ def build_options(
     rotate_every: Seconds | None = None,
     rotation_grace: Seconds = DEFAULT_ROTATION_GRACE,
     on_lost_write: OnLostWrite = "conflict",
+    max_sessions_per_user: int | None = None,
+    on_cap: OnCap = "evict_oldest",
 ) -> AdapterOptions:
     """Validate adapter keyword options and build the engine from them.
 
@@ -75,6 +78,8 @@ def build_options(
             renew_interval=None if renew_interval is None else seconds(renew_interval),
             rotate_every=None if rotate_every is None else seconds(rotate_every),
             rotation_grace=seconds(rotation_grace),
+            max_sessions_per_user=max_sessions_per_user,
+            on_cap=on_cap,
         )
         chosen = transport or CookieTransport(cookie or CookieSettings())
         engine = Engine(policy=policy, transport=chosen, limits=limits, codec=codec)
@@ -85,6 +90,7 @@ def build_options(
 
 __all__ = [
     "AdapterOptions",
+    "OnCap",
     "OnLostWrite",
     "OnStoreError",
     "Seconds",

@@ -26,12 +26,12 @@ from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError, SessionError, SessionGone, StoreUnavailable
 from .._core.headers import merge_response_headers
 from .._core.opening import (
-    CONFLICT_BODY,
     CONFLICT_STATUS,
     UNAVAILABLE_BODY,
     UNAVAILABLE_HEADERS,
     UNAVAILABLE_STATUS,
     Outcome,
+    conflict_body,
     conflict_headers,
 )
 from .._core.plan import Engine
@@ -42,7 +42,7 @@ from ..stores._diagnose import cause
 from ..stores.base import AsyncStore, ClientSideStore, Store
 from ..stores.threaded import ThreadedStore as ThreadedStore
 from ..stores.threaded import as_async_store as as_async_store
-from ._options import AdapterOptions, OnLostWrite, OnStoreError, Seconds, build_options
+from ._options import AdapterOptions, OnCap, OnLostWrite, OnStoreError, Seconds, build_options
 
 logger = logging.getLogger("sojourn")
 
@@ -123,6 +123,12 @@ class SessionMiddleware:
         on_lost_write: ``"conflict"`` answers ``409`` (``Sojourn-Session: rotated|ended``, no
             cookie) when a request's changes did not land because its session was rotated or
             ended meanwhile; ``"ignore"`` serves the application's response.
+        max_sessions_per_user: the most live sessions one user may hold (SEC-63; ``None``:
+            no cap), enforced by the store at each login; see ``docs/session-cap.md``.
+        on_cap: past the cap, ``"evict_oldest"`` ends the user's oldest sessions;
+            ``"refuse"`` refuses the login: ``409`` with ``Sojourn-Session: refused``, no
+            cookie, the session as it was (an app that commits the login itself can catch
+            :class:`~sojourn.TooManySessions` instead).
         engine: a fully configured :class:`~sojourn.Engine`, instead of the options above.
         clock: the time source, in epoch seconds; tests inject a fake one.
     """
@@ -144,6 +150,8 @@ class SessionMiddleware:
         rotate_every: Seconds | None = None,
         rotation_grace: Seconds = DEFAULT_ROTATION_GRACE,
         on_lost_write: OnLostWrite = "conflict",
+        max_sessions_per_user: int | None = None,
+        on_cap: OnCap = "evict_oldest",
         engine: Engine | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -162,6 +170,8 @@ class SessionMiddleware:
             rotate_every=rotate_every,
             rotation_grace=rotation_grace,
             on_lost_write=on_lost_write,
+            max_sessions_per_user=max_sessions_per_user,
+            on_cap=on_cap,
         )
         self.manager = AsyncManager(
             as_async_store(store),
@@ -284,7 +294,7 @@ async def _conflict(send: Send, reason: str) -> None:
         (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in conflict_headers(reason)
     ]
     await send({"type": "http.response.start", "status": CONFLICT_STATUS, "headers": headers})
-    await send({"type": "http.response.body", "body": CONFLICT_BODY})
+    await send({"type": "http.response.body", "body": conflict_body(reason)})
 
 
 __all__ = [

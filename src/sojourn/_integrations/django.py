@@ -34,11 +34,12 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
 from django.contrib.sessions.exceptions import SessionInterrupted
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from .._core.cookies import cookie_values
-from .._core.errors import ConfigurationError, SessionGone, StoreUnavailable
+from .._core.errors import ConfigurationError, SessionGone, StoreUnavailable, TooManySessions
 from .._core.ids import fingerprint, is_valid_session_id, new_session_id
 from .._core.opening import UNAVAILABLE_BODY, UNAVAILABLE_HEADERS
 from .._core.session import Session
@@ -50,6 +51,17 @@ EXPIRY_KEY = "_session_expiry"  # where Django's set_expiry keeps its value
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+class LoginRefused(TooManySessions, PermissionDenied):  # type: ignore[misc]  # untyped Django
+    """A login past ``SOJOURN_MAX_SESSIONS_PER_USER`` with ``SOJOURN_ON_CAP = "refuse"``.
+
+    Raised by the save that records the login: a view that calls ``request.session.save()``
+    right after ``auth.login`` can catch it (as :class:`~sojourn.TooManySessions`, or as
+    Django's ``PermissionDenied``), log the user out and explain; raised from the session
+    middleware, it is a ``PermissionDenied``, so Django answers its ``403``. Nothing of the
+    login was stored and no cookie is sent.
+    """
 
 
 class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type information
@@ -186,6 +198,8 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
         session.persist()
         try:
             outcome = self._call(self._mgr().commit, session, final=False)
+        except TooManySessions as exc:  # SEC-63: a login past the cap, refused
+            raise LoginRefused(exc.limit) from None
         except SessionGone:  # its changes did not land: Django's own answer to that
             outcome = None
         if outcome is None or outcome.gone:
@@ -506,6 +520,7 @@ class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]  # Djang
 
 
 __all__ = [
+    "LoginRefused",
     "SessionMiddleware",
     "SessionStore",
     "configured_transport",

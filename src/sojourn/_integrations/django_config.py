@@ -31,7 +31,7 @@ from django.utils.module_loading import import_string
 
 from .._core.errors import ConfigurationError
 from .._core.plan import Engine
-from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, Policy
+from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, EVICT_OLDEST, Policy
 from .._sync.manager import Manager
 from ..stores.base import ClientSideStore, Store
 from .django_codec import DJANGO_JSON
@@ -66,8 +66,9 @@ def clock() -> float:
 
 
 def configured_policy() -> Policy:
-    """The timeouts from ``SOJOURN_IDLE_TIMEOUT`` / ``SOJOURN_LIFETIME``, and periodic
-    rotation from ``SOJOURN_ROTATE_EVERY``.
+    """The timeouts from ``SOJOURN_IDLE_TIMEOUT`` / ``SOJOURN_LIFETIME``, periodic
+    rotation from ``SOJOURN_ROTATE_EVERY``, and the cap on sessions per user from
+    ``SOJOURN_MAX_SESSIONS_PER_USER`` / ``SOJOURN_ON_CAP`` (SEC-63).
 
     Periodic rotation has no grace window under Django: Django's middleware sends the key it
     holds with every save, so a request still holding the previous ID would hand it back to a
@@ -80,6 +81,8 @@ def configured_policy() -> Policy:
         lifetime=_seconds(getattr(settings, "SOJOURN_LIFETIME", DEFAULT_LIFETIME)),
         rotate_every=None if rotate_every is None else _seconds(rotate_every),
         rotation_grace=0.0,
+        max_sessions_per_user=getattr(settings, "SOJOURN_MAX_SESSIONS_PER_USER", None),
+        on_cap=getattr(settings, "SOJOURN_ON_CAP", EVICT_OLDEST),
     )
 
 

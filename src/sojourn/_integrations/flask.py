@@ -46,11 +46,11 @@ from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError, SessionGone, StoreUnavailable
 from .._core.headers import merge_response_headers
 from .._core.opening import (
-    CONFLICT_BODY,
     CONFLICT_STATUS,
     UNAVAILABLE_BODY,
     UNAVAILABLE_HEADERS,
     Outcome,
+    conflict_body,
     conflict_headers,
 )
 from .._core.plan import Engine
@@ -513,7 +513,7 @@ def _become_conflict(response: Response, reason: str) -> None:
     """Turn the application's response into the 409 a lost write answers."""
     response.status_code = CONFLICT_STATUS
     response.headers.clear()
-    response.set_data(CONFLICT_BODY)
+    response.set_data(conflict_body(reason))
     response.headers.extend(conflict_headers(reason))
 
 

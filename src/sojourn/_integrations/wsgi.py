@@ -28,9 +28,9 @@ from typing import Any, Protocol
 from .._core.errors import SessionError, SessionGone, StoreUnavailable
 from .._core.headers import merge_response_headers
 from .._core.opening import (
-    CONFLICT_BODY,
     UNAVAILABLE_BODY,
     UNAVAILABLE_HEADERS,
+    conflict_body,
     conflict_headers,
 )
 from .._core.session import Session
@@ -197,8 +197,8 @@ class SessionMiddleware:
         **options: ``idle_timeout``, ``lifetime``, ``renew_interval`` (seconds or timedelta),
             ``cookie`` (:class:`~sojourn.CookieSettings`), ``transport``, ``limits``,
             ``on_store_error`` (``"fail"`` or ``"anonymous"``), ``track_metadata``,
-            ``rotate_every``, ``rotation_grace``, ``on_lost_write``, ``engine`` — the same as
-            the ASGI middleware.
+            ``rotate_every``, ``rotation_grace``, ``on_lost_write``, ``max_sessions_per_user``,
+            ``on_cap``, ``engine`` — the same as the ASGI middleware.
     """
 
     def __init__(
@@ -261,7 +261,7 @@ class SessionMiddleware:
         """503 when the store is down; 409 naming ``lost`` when the changes did not land."""
         if lost:
             start_response("409 Conflict", list(conflict_headers(lost)))
-            return [CONFLICT_BODY]
+            return [conflict_body(lost)]
         start_response("503 Service Unavailable", list(UNAVAILABLE_HEADERS))
         return [UNAVAILABLE_BODY]
 
