@@ -113,7 +113,7 @@ class AsyncPurgeReportContract(AsyncStoreFixtures):
     @pytest.mark.anyio
     async def test_purge_fires_expired_purge_per_session(self, store: AsyncStore) -> None:
         assert isinstance(store, AsyncSupportsPurge)
-        hook, clock = Recorder(), FakeClock()
+        hook, clock = Witness(), FakeClock()
         m = manager(store, clock, hook, idle_timeout=60)
         first = await stored(m, principal="alice")
         second = await stored(m)
@@ -130,8 +130,8 @@ class AsyncPurgeReportContract(AsyncStoreFixtures):
             assert_no_id(event, first, second, third)
 
 
-class Recorder:
-    """A hook that keeps every event it is given."""
+class Witness:
+    """A hook that keeps every event it is given, for tests to look at."""
 
     def __init__(self) -> None:
         self.events: list[SessionEvent] = []
@@ -191,7 +191,7 @@ class AsyncLifecycleEventsContract(AsyncStoreFixtures):
 
     @pytest.mark.anyio
     async def test_creating_a_session_fires_created(self, store: AsyncStore) -> None:
-        hook, clock = Recorder(), FakeClock()
+        hook, clock = Witness(), FakeClock()
         m = manager(store, clock, hook)
         session_id = await stored(m, principal="alice")
         event = hook.only()
@@ -204,7 +204,7 @@ class AsyncLifecycleEventsContract(AsyncStoreFixtures):
 
     @pytest.mark.anyio
     async def test_a_read_and_a_write_fire_nothing(self, store: AsyncStore) -> None:
-        hook = Recorder()
+        hook = Witness()
         m = manager(store, FakeClock(), hook)
         session_id = await stored(m)
         hook.events.clear()
@@ -216,7 +216,7 @@ class AsyncLifecycleEventsContract(AsyncStoreFixtures):
 
     @pytest.mark.anyio
     async def test_a_login_fires_rotated_login(self, store: AsyncStore) -> None:
-        hook = Recorder()
+        hook = Witness()
         m = manager(store, FakeClock(), hook)
         old = await stored(m)
         hook.events.clear()
@@ -232,7 +232,7 @@ class AsyncLifecycleEventsContract(AsyncStoreFixtures):
 
     @pytest.mark.anyio
     async def test_a_regenerate_fires_rotated_regenerate(self, store: AsyncStore) -> None:
-        hook = Recorder()
+        hook = Witness()
         m = manager(store, FakeClock(), hook)
         old = await stored(m, principal="alice")
         hook.events.clear()
@@ -247,7 +247,7 @@ class AsyncLifecycleEventsContract(AsyncStoreFixtures):
 
     @pytest.mark.anyio
     async def test_a_periodic_rotation_fires_rotated_periodic(self, store: AsyncStore) -> None:
-        hook, clock = Recorder(), FakeClock()
+        hook, clock = Witness(), FakeClock()
         m = manager(store, clock, hook, rotate_every=60)
         old = await stored(m, principal="alice")
         hook.events.clear()
@@ -262,7 +262,7 @@ class AsyncLifecycleEventsContract(AsyncStoreFixtures):
 
     @pytest.mark.anyio
     async def test_a_logout_fires_destroyed_logout(self, store: AsyncStore) -> None:
-        hook = Recorder()
+        hook = Witness()
         m = manager(store, FakeClock(), hook)
         session_id = await stored(m, principal="alice")
         hook.events.clear()
@@ -277,7 +277,7 @@ class AsyncLifecycleEventsContract(AsyncStoreFixtures):
 
     @pytest.mark.anyio
     async def test_emptying_a_session_fires_destroyed_logout(self, store: AsyncStore) -> None:
-        hook = Recorder()
+        hook = Witness()
         m = manager(store, FakeClock(), hook)
         session_id = await stored(m)
         hook.events.clear()
@@ -293,7 +293,7 @@ class AsyncLifecycleEventsContract(AsyncStoreFixtures):
 
     @pytest.mark.anyio
     async def test_delete_by_id_fires_destroyed_logout_once(self, store: AsyncStore) -> None:
-        hook = Recorder()
+        hook = Witness()
         m = manager(store, FakeClock(), hook)
         session_id = await stored(m, principal="alice")
         hook.events.clear()
@@ -306,7 +306,7 @@ class AsyncLifecycleEventsContract(AsyncStoreFixtures):
 
     @pytest.mark.anyio
     async def test_undecodable_data_fires_destroyed_corrupt(self, store: AsyncStore) -> None:
-        hook, clock = Recorder(), FakeClock()
+        hook, clock = Witness(), FakeClock()
         m = manager(store, clock, hook)
         session_id = await stored(m)
         record = make_record(clock.now, store_key(session_id), fields={"x": b"\xff not json"})
@@ -329,7 +329,7 @@ class AsyncLifecycleEventsContract(AsyncStoreFixtures):
         self, store: AsyncStore
     ) -> None:
         assert isinstance(store, AsyncSupportsTakeExpired)
-        hook, clock = Recorder(), FakeClock()
+        hook, clock = Witness(), FakeClock()
         m = manager(store, clock, hook, idle_timeout=60)
         session_id = await stored(m, principal="alice")
         hook.events.clear()
@@ -347,7 +347,7 @@ class AsyncLifecycleEventsContract(AsyncStoreFixtures):
         self, store: AsyncStore
     ) -> None:
         assert isinstance(store, AsyncSupportsTakeExpired)
-        hook, clock = Recorder(), FakeClock()
+        hook, clock = Witness(), FakeClock()
         m = manager(store, clock, hook, idle_timeout=60)
         session_id = await stored(m)
         hook.events.clear()
@@ -360,7 +360,7 @@ class AsyncLifecycleEventsContract(AsyncStoreFixtures):
     @pytest.mark.anyio
     async def test_revoke_fires_destroyed_revoked(self, store: AsyncStore) -> None:
         assert isinstance(store, AsyncSupportsPrincipals)
-        hook = Recorder()
+        hook = Witness()
         m = manager(store, FakeClock(), hook)
         principal = a_user()
         session_id = await stored(m, principal=principal)
@@ -376,7 +376,7 @@ class AsyncLifecycleEventsContract(AsyncStoreFixtures):
         self, store: AsyncStore
     ) -> None:
         assert isinstance(store, AsyncSupportsPrincipals)
-        hook = Recorder()
+        hook = Witness()
         m = manager(store, FakeClock(), hook)
         principal = a_user()
         ids = [await stored(m, principal=principal) for _ in range(3)]
@@ -398,7 +398,7 @@ class AsyncLifecycleEventsContract(AsyncStoreFixtures):
         def also_broken(event: SessionEvent) -> None:
             raise ValueError("another")
 
-        hook = Recorder()
+        hook = Witness()
         m = manager(store, FakeClock(), broken, also_broken, hook)
         with caplog.at_level(logging.ERROR, logger="sojourn"):
             session_id = await stored(m)
@@ -416,6 +416,6 @@ __all__ = [
     "AsyncLifecycleEventsContract",
     "AsyncPurgeReportContract",
     "AsyncTakeExpiredContract",
-    "Recorder",
+    "Witness",
     "assert_no_id",
 ]

@@ -104,7 +104,7 @@ class PurgeReportContract(StoreFixtures):
 
     def test_purge_fires_expired_purge_per_session(self, store: Store) -> None:
         assert isinstance(store, SupportsPurge)
-        hook, clock = Recorder(), FakeClock()
+        hook, clock = Witness(), FakeClock()
         m = manager(store, clock, hook, idle_timeout=60)
         first = stored(m, principal="alice")
         second = stored(m)
@@ -121,8 +121,8 @@ class PurgeReportContract(StoreFixtures):
             assert_no_id(event, first, second, third)
 
 
-class Recorder:
-    """A hook that keeps every event it is given."""
+class Witness:
+    """A hook that keeps every event it is given, for tests to look at."""
 
     def __init__(self) -> None:
         self.events: list[SessionEvent] = []
@@ -179,7 +179,7 @@ class LifecycleEventsContract(StoreFixtures):
     """
 
     def test_creating_a_session_fires_created(self, store: Store) -> None:
-        hook, clock = Recorder(), FakeClock()
+        hook, clock = Witness(), FakeClock()
         m = manager(store, clock, hook)
         session_id = stored(m, principal="alice")
         event = hook.only()
@@ -191,7 +191,7 @@ class LifecycleEventsContract(StoreFixtures):
         assert_no_id(event, session_id)
 
     def test_a_read_and_a_write_fire_nothing(self, store: Store) -> None:
-        hook = Recorder()
+        hook = Witness()
         m = manager(store, FakeClock(), hook)
         session_id = stored(m)
         hook.events.clear()
@@ -202,7 +202,7 @@ class LifecycleEventsContract(StoreFixtures):
         assert hook.events == []
 
     def test_a_login_fires_rotated_login(self, store: Store) -> None:
-        hook = Recorder()
+        hook = Witness()
         m = manager(store, FakeClock(), hook)
         old = stored(m)
         hook.events.clear()
@@ -217,7 +217,7 @@ class LifecycleEventsContract(StoreFixtures):
         assert_no_id(event, old, new)
 
     def test_a_regenerate_fires_rotated_regenerate(self, store: Store) -> None:
-        hook = Recorder()
+        hook = Witness()
         m = manager(store, FakeClock(), hook)
         old = stored(m, principal="alice")
         hook.events.clear()
@@ -231,7 +231,7 @@ class LifecycleEventsContract(StoreFixtures):
         assert_no_id(event, old, new)
 
     def test_a_periodic_rotation_fires_rotated_periodic(self, store: Store) -> None:
-        hook, clock = Recorder(), FakeClock()
+        hook, clock = Witness(), FakeClock()
         m = manager(store, clock, hook, rotate_every=60)
         old = stored(m, principal="alice")
         hook.events.clear()
@@ -245,7 +245,7 @@ class LifecycleEventsContract(StoreFixtures):
         assert_no_id(event, old, new)
 
     def test_a_logout_fires_destroyed_logout(self, store: Store) -> None:
-        hook = Recorder()
+        hook = Witness()
         m = manager(store, FakeClock(), hook)
         session_id = stored(m, principal="alice")
         hook.events.clear()
@@ -259,7 +259,7 @@ class LifecycleEventsContract(StoreFixtures):
         assert_no_id(event, session_id)
 
     def test_emptying_a_session_fires_destroyed_logout(self, store: Store) -> None:
-        hook = Recorder()
+        hook = Witness()
         m = manager(store, FakeClock(), hook)
         session_id = stored(m)
         hook.events.clear()
@@ -274,7 +274,7 @@ class LifecycleEventsContract(StoreFixtures):
         )
 
     def test_delete_by_id_fires_destroyed_logout_once(self, store: Store) -> None:
-        hook = Recorder()
+        hook = Witness()
         m = manager(store, FakeClock(), hook)
         session_id = stored(m, principal="alice")
         hook.events.clear()
@@ -286,7 +286,7 @@ class LifecycleEventsContract(StoreFixtures):
         assert_no_id(event, session_id)
 
     def test_undecodable_data_fires_destroyed_corrupt(self, store: Store) -> None:
-        hook, clock = Recorder(), FakeClock()
+        hook, clock = Witness(), FakeClock()
         m = manager(store, clock, hook)
         session_id = stored(m)
         record = make_record(clock.now, store_key(session_id), fields={"x": b"\xff not json"})
@@ -306,7 +306,7 @@ class LifecycleEventsContract(StoreFixtures):
 
     def test_an_expired_session_presented_fires_expired_load_once(self, store: Store) -> None:
         assert isinstance(store, SupportsTakeExpired)
-        hook, clock = Recorder(), FakeClock()
+        hook, clock = Witness(), FakeClock()
         m = manager(store, clock, hook, idle_timeout=60)
         session_id = stored(m, principal="alice")
         hook.events.clear()
@@ -323,7 +323,7 @@ class LifecycleEventsContract(StoreFixtures):
         self, store: Store
     ) -> None:
         assert isinstance(store, SupportsTakeExpired)
-        hook, clock = Recorder(), FakeClock()
+        hook, clock = Witness(), FakeClock()
         m = manager(store, clock, hook, idle_timeout=60)
         session_id = stored(m)
         hook.events.clear()
@@ -335,7 +335,7 @@ class LifecycleEventsContract(StoreFixtures):
 
     def test_revoke_fires_destroyed_revoked(self, store: Store) -> None:
         assert isinstance(store, SupportsPrincipals)
-        hook = Recorder()
+        hook = Witness()
         m = manager(store, FakeClock(), hook)
         principal = a_user()
         session_id = stored(m, principal=principal)
@@ -348,7 +348,7 @@ class LifecycleEventsContract(StoreFixtures):
 
     def test_revoke_all_fires_destroyed_revoked_all_per_session(self, store: Store) -> None:
         assert isinstance(store, SupportsPrincipals)
-        hook = Recorder()
+        hook = Witness()
         m = manager(store, FakeClock(), hook)
         principal = a_user()
         ids = [stored(m, principal=principal) for _ in range(3)]
@@ -369,7 +369,7 @@ class LifecycleEventsContract(StoreFixtures):
         def also_broken(event: SessionEvent) -> None:
             raise ValueError("another")
 
-        hook = Recorder()
+        hook = Witness()
         m = manager(store, FakeClock(), broken, also_broken, hook)
         with caplog.at_level(logging.ERROR, logger="sojourn"):
             session_id = stored(m)
@@ -387,6 +387,6 @@ __all__ = [
     "LifecycleEventsContract",
     "PurgeReportContract",
     "TakeExpiredContract",
-    "Recorder",
+    "Witness",
     "assert_no_id",
 ]
