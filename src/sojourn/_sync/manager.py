@@ -102,9 +102,10 @@ class Manager:
             :class:`SessionGone`; ``"ignore"``: it is logged and the outcome says ``gone``.
         hooks: callables given each :class:`~sojourn.SessionEvent` (created, rotated,
             destroyed, expired) once the store confirmed the transition, in order, inline:
-            the request waits for them (an awaitable a hook returns is awaited). A hook that
-            raises is logged (``session.hook_failed``) and never fails the request or stops
-            the other hooks. See ``docs/events.md``.
+            the request waits for them (the async manager also awaits what a hook
+            returns; the sync one takes plain functions only). A hook that raises is logged
+            (``session.hook_failed``) and never fails the request or stops the other hooks.
+            See ``docs/events.md``.
     """
 
     def __init__(
