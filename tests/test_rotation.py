@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -35,8 +34,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 
 def manager(store: Store, clock: FakeClock, **policy: float) -> Manager:
-    timing: dict[str, Any] = dict(policy)  # Policy has non-float fields too (on_cap …)
-    engine = Engine(policy=Policy(**timing)) if policy else Engine()
+    engine = Engine(policy=Policy(**policy)) if policy else Engine()
     return Manager(store, engine, clock=clock)
 
 

@@ -6,12 +6,14 @@ from sojourn.stores.base import AsyncStore, Store
 from sojourn.stores.memory import AsyncMemoryStore, MemoryStore
 from sojourn.testing import (
     AsyncCountContract,
+    AsyncLifecycleEventsContract,
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
     AsyncScanContract,
     AsyncSessionCapContract,
     AsyncStoreContract,
     CountContract,
+    LifecycleEventsContract,
     PrincipalIndexContract,
     PurgeContract,
     ScanContract,
@@ -27,6 +29,7 @@ class TestMemoryStore(
     CountContract,
     ScanContract,
     SessionCapContract,
+    LifecycleEventsContract,
 ):
     def make_store(self) -> Store:
         return MemoryStore()
@@ -42,6 +45,7 @@ class TestAsyncMemoryStore(
     AsyncCountContract,
     AsyncScanContract,
     AsyncSessionCapContract,
+    AsyncLifecycleEventsContract,
 ):
     async def make_store(self) -> AsyncStore:
         return AsyncMemoryStore()

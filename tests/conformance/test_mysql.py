@@ -14,12 +14,14 @@ from sojourn.stores.base import AsyncStore, Store
 from sojourn.stores.mysql import AsyncMySQLStore, MySQLStore
 from sojourn.testing import (
     AsyncCountContract,
+    AsyncLifecycleEventsContract,
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
     AsyncScanContract,
     AsyncSessionCapContract,
     AsyncStoreContract,
     CountContract,
+    LifecycleEventsContract,
     PrincipalIndexContract,
     PurgeContract,
     ScanContract,
@@ -63,6 +65,7 @@ class TestMySQLStore(
     CountContract,
     ScanContract,
     SessionCapContract,
+    LifecycleEventsContract,
 ):
     def make_store(self) -> Store:
         table = new_table()
@@ -86,6 +89,7 @@ class TestAsyncMySQLStore(
     AsyncCountContract,
     AsyncScanContract,
     AsyncSessionCapContract,
+    AsyncLifecycleEventsContract,
 ):
     async def make_store(self) -> AsyncStore:
         table = new_table()

@@ -14,12 +14,14 @@ from sojourn.stores.base import AsyncStore, Store
 from sojourn.stores.postgres import AsyncPostgresStore, PostgresStore
 from sojourn.testing import (
     AsyncCountContract,
+    AsyncLifecycleEventsContract,
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
     AsyncScanContract,
     AsyncSessionCapContract,
     AsyncStoreContract,
     CountContract,
+    LifecycleEventsContract,
     PrincipalIndexContract,
     PurgeContract,
     ScanContract,
@@ -60,6 +62,7 @@ class TestPostgresStore(
     CountContract,
     ScanContract,
     SessionCapContract,
+    LifecycleEventsContract,
 ):
     def make_store(self) -> Store:
         table = new_table()
@@ -83,6 +86,7 @@ class TestAsyncPostgresStore(
     AsyncCountContract,
     AsyncScanContract,
     AsyncSessionCapContract,
+    AsyncLifecycleEventsContract,
 ):
     async def make_store(self) -> AsyncStore:
         table = new_table()

@@ -19,11 +19,13 @@ from sojourn.stores.base import AsyncStore, Store
 from sojourn.stores.redis import AsyncRedisStore, RedisStore
 from sojourn.testing import (
     AsyncCountContract,
+    AsyncLifecycleEventsContract,
     AsyncPrincipalIndexContract,
     AsyncScanContract,
     AsyncSessionCapContract,
     AsyncStoreContract,
     CountContract,
+    LifecycleEventsContract,
     PrincipalIndexContract,
     ScanContract,
     SessionCapContract,
@@ -54,7 +56,12 @@ def _require_redis() -> None:
 
 
 class TestRedisStore(
-    StoreContract, PrincipalIndexContract, CountContract, ScanContract, SessionCapContract
+    StoreContract,
+    PrincipalIndexContract,
+    CountContract,
+    ScanContract,
+    SessionCapContract,
+    LifecycleEventsContract,
 ):
     def make_store(self) -> Store:
         _require_redis()
@@ -79,6 +86,7 @@ class TestAsyncRedisStore(
     AsyncCountContract,
     AsyncScanContract,
     AsyncSessionCapContract,
+    AsyncLifecycleEventsContract,
 ):
     async def make_store(self) -> AsyncStore:
         _require_redis()
@@ -106,7 +114,11 @@ def redis_cluster() -> Iterator[RedisClusterHarness]:
 
 
 class TestAsyncRedisStoreOnCluster(
-    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncCountContract, AsyncScanContract
+    AsyncStoreContract,
+    AsyncPrincipalIndexContract,
+    AsyncCountContract,
+    AsyncScanContract,
+    AsyncLifecycleEventsContract,
 ):
     @pytest.fixture(autouse=True)
     def _cluster(self, redis_cluster: RedisClusterHarness) -> None:
@@ -131,7 +143,9 @@ class TestAsyncRedisStoreOnCluster(
         await store.client.aclose()
 
 
-class TestRedisStoreOnCluster(StoreContract, PrincipalIndexContract, CountContract, ScanContract):
+class TestRedisStoreOnCluster(
+    StoreContract, PrincipalIndexContract, CountContract, ScanContract, LifecycleEventsContract
+):
     @pytest.fixture(autouse=True)
     def _cluster(self, redis_cluster: RedisClusterHarness) -> None:
         self.cluster = redis_cluster
@@ -166,6 +180,7 @@ class TestAsyncRedisStoreViaSentinel(
     AsyncCountContract,
     AsyncScanContract,
     AsyncSessionCapContract,
+    AsyncLifecycleEventsContract,
 ):
     """A client from ``Sentinel.master_for``: the primary is found through the Sentinel."""
 

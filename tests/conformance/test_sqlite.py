@@ -11,12 +11,14 @@ from sojourn.stores.sqlite import AsyncSQLiteStore, SQLiteStore
 from sojourn.stores.threaded import ThreadedStore
 from sojourn.testing import (
     AsyncCountContract,
+    AsyncLifecycleEventsContract,
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
     AsyncScanContract,
     AsyncSessionCapContract,
     AsyncStoreContract,
     CountContract,
+    LifecycleEventsContract,
     PrincipalIndexContract,
     PurgeContract,
     ScanContract,
@@ -32,6 +34,7 @@ class TestSQLiteStore(
     CountContract,
     ScanContract,
     SessionCapContract,
+    LifecycleEventsContract,
 ):
     @pytest.fixture(autouse=True)
     def _database(self, tmp_path: Path) -> None:
@@ -51,6 +54,7 @@ class TestAsyncSQLiteStore(
     AsyncCountContract,
     AsyncScanContract,
     AsyncSessionCapContract,
+    AsyncLifecycleEventsContract,
 ):
     @pytest.fixture(autouse=True)
     def _database(self, tmp_path: Path) -> None:

@@ -235,5 +235,5 @@ def test_asgi_middleware_takes_the_cap_options() -> None:
     store = MemoryStore()
     inner = make_app(AsyncMemoryStore(store), FakeClock())
     middleware = ASGIMiddleware(inner, store, max_sessions_per_user=4, on_cap="refuse")
-    policy = middleware.manager.engine.policy
-    assert (policy.max_sessions_per_user, policy.on_cap) == (4, "refuse")
+    engine = middleware.manager.engine
+    assert (engine.max_sessions_per_user, engine.on_cap) == (4, "refuse")

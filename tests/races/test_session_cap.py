@@ -5,13 +5,15 @@ login form's; the login rotates it, then records the principal), half from no se
 (created already logged in). The managers stand for app servers, each on its own store object
 over the same data; the logins run at once (asyncio tasks for the async managers, threads for
 the sync ones). Afterwards the user's sessions are counted twice, through the principal index
-and by a walk of the whole store, and every login's outcome is checked against the policy.
+and by a walk of the whole store, and every login's outcome is checked against the policy:
+under ``evict_oldest`` every login lands and each session pushed out fires one ``destroyed``
+event with reason ``evicted``; under ``refuse`` exactly the cap's worth land and the others
+raise ``TooManySessions`` and leave their session as it was.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import secrets
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -19,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from sojourn import AsyncManager, Engine, Manager, Policy, TooManySessions
-from sojourn._core.ids import store_key
+from sojourn import AsyncManager, Engine, Manager, TooManySessions
+from sojourn._core.events import DESTROYED, EVICTED, SessionEvent
+from sojourn._core.ids import fingerprint_of_key, store_key
 from sojourn.stores.base import (
     AsyncStore,
     AsyncSupportsPrincipals,
@@ -39,15 +42,18 @@ pytestmark = pytest.mark.sec("SEC-63")
 
 
 def _engine(on_cap: str) -> Engine:
-    return Engine(policy=Policy(max_sessions_per_user=CAP, on_cap=on_cap))
+    return Engine(max_sessions_per_user=CAP, on_cap=on_cap)
 
 
 def _user() -> str:
     return "user-" + secrets.token_hex(4)
 
 
-def _evictions(caplog: pytest.LogCaptureFixture) -> int:
-    return sum(1 for r in caplog.records if r.getMessage().startswith("session.evicted"))
+def _evictions(events: list[SessionEvent], user: str) -> list[str]:
+    """The fingerprints of the sessions ``destroyed`` as ``evicted``, checked as they go."""
+    evicted = [e for e in events if e.kind == DESTROYED and e.reason == EVICTED]
+    assert all(e.principal == user for e in evicted)
+    return [e.fingerprint for e in evicted]
 
 
 async def _async_scanned(store: AsyncStore, user: str, now: float) -> tuple[set[str], int]:
@@ -83,7 +89,7 @@ def _check(
     indexed: set[str],
     scanned: set[str],
     total: int,
-    evictions: int,
+    evictions: list[str],
     on_cap: str,
 ) -> Counter[str]:
     """What went wrong, by kind (an empty counter: nothing)."""
@@ -102,8 +108,12 @@ def _check(
         problems[f"{total} records in the store"] += 1
     if on_cap == "evict_oldest":
         problems["refused under evict_oldest"] += len(refused)
-        if evictions != LOGINS - CAP:
-            problems[f"{evictions} evictions logged"] += 1
+        if len(evictions) != LOGINS - CAP:
+            problems[f"{len(evictions)} evicted events"] += 1
+        if len(set(evictions)) != len(evictions):
+            problems["a session evicted twice"] += 1
+        if set(evictions) != {fingerprint_of_key(key) for key in admitted - indexed}:
+            problems["the evicted events are not the sessions that ended"] += 1
     else:
         if len(refused) != LOGINS - CAP:
             problems[f"{len(refused)} refused"] += 1
@@ -119,13 +129,16 @@ def _check(
 @pytest.mark.parametrize("on_cap", ["evict_oldest", "refuse"])
 @pytest.mark.parametrize("name", list(ASYNC_FLEETS))
 async def test_concurrent_async_logins_leave_exactly_the_cap(
-    name: str, on_cap: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    name: str, on_cap: str, tmp_path: Path
 ) -> None:
-    caplog.set_level(logging.INFO, logger="sojourn.security")
     clock = FakeClock()
     user = _user()
+    events: list[SessionEvent] = []
     async with ASYNC_FLEETS[name](tmp_path) as stores:
-        managers = [AsyncManager(store, _engine(on_cap), clock=clock) for store in stores]
+        managers = [
+            AsyncManager(store, _engine(on_cap), clock=clock, hooks=[events.append])
+            for store in stores
+        ]
         forms: list[str | None] = []
         for i in range(LOGINS):  # even logins come from a login form's anonymous session
             if i % 2:
@@ -152,7 +165,7 @@ async def test_concurrent_async_logins_leave_exactly_the_cap(
         assert isinstance(index, AsyncSupportsPrincipals)
         indexed = {r.key for r in await index.sessions_of(user, clock())}
         scanned, total = await _async_scanned(stores[2], user, clock())
-        problems = _check(results, forms, indexed, scanned, total, _evictions(caplog), on_cap)
+        problems = _check(results, forms, indexed, scanned, total, _evictions(events, user), on_cap)
         for i, (outcome, _) in enumerate(results):
             presented = forms[i]
             if outcome == "refused" and presented is not None:  # the form's session, as it was
@@ -167,13 +180,15 @@ async def test_concurrent_async_logins_leave_exactly_the_cap(
 @pytest.mark.parametrize("on_cap", ["evict_oldest", "refuse"])
 @pytest.mark.parametrize("name", list(SYNC_FLEETS))
 def test_concurrent_sync_logins_leave_exactly_the_cap(
-    name: str, on_cap: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    name: str, on_cap: str, tmp_path: Path
 ) -> None:
-    caplog.set_level(logging.INFO, logger="sojourn.security")
     clock = FakeClock()
     user = _user()
+    events: list[SessionEvent] = []
     with SYNC_FLEETS[name](tmp_path) as stores:
-        managers = [Manager(store, _engine(on_cap), clock=clock) for store in stores]
+        managers = [
+            Manager(store, _engine(on_cap), clock=clock, hooks=[events.append]) for store in stores
+        ]
         forms: list[str | None] = []
         for i in range(LOGINS):
             if i % 2:
@@ -201,7 +216,7 @@ def test_concurrent_sync_logins_leave_exactly_the_cap(
         assert isinstance(index, SupportsPrincipals)
         indexed = {r.key for r in index.sessions_of(user, clock())}
         scanned, total = _scanned(stores[2], user, clock())
-        problems = _check(results, forms, indexed, scanned, total, _evictions(caplog), on_cap)
+        problems = _check(results, forms, indexed, scanned, total, _evictions(events, user), on_cap)
         for i, (outcome, _) in enumerate(results):
             presented = forms[i]
             if outcome == "refused" and presented is not None:

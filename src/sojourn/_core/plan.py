@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
-from .errors import CorruptSession, SessionTooLarge
+from .errors import ConfigurationError, CorruptSession, SessionTooLarge
+from .events import CORRUPT, DESTROYED, EXPIRED, LOGOUT, SEEN_ON_LOAD, EventKind
 from .ids import (
     ID_BYTES,
     IdFactory,
@@ -39,7 +40,7 @@ from .ids import (
 )
 from .markers import marker_meta, successor_of
 from .opening import Outcome
-from .policy import REFUSE, Policy
+from .policy import Policy
 from .records import Cap, Changes, Login, Record, Renewal
 from .session import Session
 from .state import SessionState
@@ -52,6 +53,13 @@ MARKER_SECONDS = 30.0
 """The least time a successor marker is kept: long enough to tell a straggler that its ID was
 rotated (not ended), whatever the periodic grace window."""
 _NONE_REMOVED: frozenset[str] = frozenset()
+
+EVICT_OLDEST = "evict_oldest"  # on_cap: make room by ending the principal's oldest sessions
+REFUSE = "refuse"  # on_cap: refuse a login past the cap
+
+ROTATED_BY_LOGIN = "login"
+ROTATED_BY_REGENERATE = "regenerate"
+ROTATED_PERIODICALLY = "periodic"
 _UNUSED = Outcome()
 
 
@@ -76,18 +84,34 @@ class Apply:
 
 @dataclass(frozen=True, slots=True)
 class Rename:
-    """Move a live record to a new key (ID rotation); ``False`` means it is gone."""
+    """Move a live record to a new key (ID rotation); ``False`` means it is gone.
+
+    ``kind``, ``principal`` and ``meta`` describe the rotation for lifecycle events (the
+    principal after a login is the new one); they are not compared.
+    """
 
     old: str
     new: str
     now: float
+    kind: str = field(default=ROTATED_BY_REGENERATE, compare=False)
+    principal: str | None = field(default=None, compare=False)
+    meta: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Delete:
-    """Delete a record; idempotent."""
+    """Delete a record; idempotent.
+
+    ``kind`` and ``reason`` say what the deletion means for lifecycle events (a logout, a
+    corrupt record discarded, one found dead by policy), with the record's ``principal`` and
+    ``meta`` as they were; they are not compared.
+    """
 
     key: str
+    kind: EventKind = field(default=DESTROYED, compare=False)
+    reason: str = field(default=LOGOUT, compare=False)
+    principal: str | None = field(default=None, compare=False)
+    meta: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +122,6 @@ class Mark:
 
 
 Op = Create | Apply | Rename | Delete | Mark
-
-ROTATED_BY_LOGIN = "login"
-ROTATED_BY_REGENERATE = "regenerate"
-ROTATED_PERIODICALLY = "periodic"
 ROTATED_AT = "rotated_at"
 """The metadata entry holding when a session's current ID was issued (periodic rotation)."""
 
@@ -157,6 +177,13 @@ class Engine:
         id_bytes: how many random bytes an ID carries (validation of incoming IDs).
         no_store: the ``Cache-Control`` value for responses that issue or clear an ID, or
             ``None`` to leave caching headers alone.
+        max_sessions_per_user: the most live sessions one principal may hold (SEC-63);
+            ``None``: no cap. The store enforces it at each login, atomically with the login;
+            the manager refuses a store that cannot (see ``docs/session-cap.md``).
+        on_cap: what a login past the cap does: ``"evict_oldest"`` (default) deletes the
+            principal's oldest sessions (by login time) and fires ``destroyed`` with reason
+            ``evicted`` for each; ``"refuse"`` raises :class:`~sojourn.TooManySessions` and
+            the login does not happen.
     """
 
     policy: Policy = field(default_factory=Policy)
@@ -166,6 +193,8 @@ class Engine:
     id_factory: IdFactory = new_session_id
     id_bytes: int = ID_BYTES
     no_store: str | None = "private, no-store"
+    max_sessions_per_user: int | None = None
+    on_cap: str = EVICT_OLDEST
     _cleared: tuple[tuple[str, str], ...] = field(default=(), init=False, repr=False, compare=False)
     _vary_only: Commit = field(default=NOTHING, init=False, repr=False, compare=False)
     _rotate_every: float = field(default=math.inf, init=False, repr=False, compare=False)
@@ -176,6 +205,11 @@ class Engine:
     _used: Outcome = field(default=Outcome(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        cap = self.max_sessions_per_user
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+            raise ConfigurationError("max_sessions_per_user must be a positive integer or None")
+        if self.on_cap not in (EVICT_OLDEST, REFUSE):
+            raise ConfigurationError("on_cap must be 'evict_oldest' or 'refuse'")
         # Decided once per application: the headers that clear an ID never change for a
         # transport, and the commits of a read and of an empty new session are constants.
         cleared = tuple(self.transport.clear())
@@ -258,9 +292,18 @@ class Engine:
             )
             alive = False
             data = {}
+            corrupt = True
+        else:
+            corrupt = False
         if not alive:
             session = self.new(now, read_only=read_only, meta=meta)
-            session._state.doomed_key = record.key
+            s = session._state
+            s.doomed_key = record.key
+            s.doomed_why = (
+                (DESTROYED, CORRUPT, None, {})
+                if corrupt
+                else (EXPIRED, SEEN_ON_LOAD, record.principal, record.meta)
+            )
             return session
         state = SessionState(
             record.key, session_id, dict(record.fields), record.principal, record.created_at,
@@ -318,7 +361,7 @@ class Engine:
         constant = self.settled(session, now)
         if constant is not None:
             return constant
-        ops: list[Op] = [] if s.doomed_key is None else [Delete(s.doomed_key)]
+        ops: list[Op] = [] if s.doomed_key is None else [Delete(s.doomed_key, *s.doomed_why)]
         encoded = self._encoded(session, s) if s.accessed else s.loaded
         if not (encoded or s.principal is not None or s.persist):
             return self._close_empty(s, ops)
@@ -401,7 +444,7 @@ class Engine:
         if s.key is None and s.doomed_key is None:
             return self._vary_only
         if s.key is not None:
-            ops.append(Delete(s.key))
+            ops.append(Delete(s.key, DESTROYED, LOGOUT, s.principal, s.meta))
         ends = s.doomed_key if s.key is None else s.key
         return Commit(tuple(ops), self._cache(self._cleared), vary=self._vary, ends=ends)
 
@@ -468,7 +511,7 @@ class Engine:
                 else ROTATED_PERIODICALLY
             )
             new_key = store_key(issued)
-            ops.append(Rename(key, new_key, now))
+            ops.append(Rename(key, new_key, now, kind, s.principal, s.meta))
             ops.append(self._marker(key, new_key, kind, now))
             renamed_from, key = key, new_key
             max_age = self._max_age_at(s.created_at, now)
@@ -496,11 +539,10 @@ class Engine:
 
     def _cap(self, renamed_from: str | None) -> Cap | None:
         """The cap a login is stored under (SEC-63), ``None`` when the policy sets none."""
-        policy = self.policy
-        limit = policy.max_sessions_per_user
+        limit = self.max_sessions_per_user
         if limit is None:
             return None
-        return Cap(limit, policy.on_cap == REFUSE, renamed_from)
+        return Cap(limit, self.on_cap == REFUSE, renamed_from)
 
     def _marker(self, old: str, new: str, kind: str, now: float) -> Mark:
         """The successor marker a rotation from ``old`` to ``new`` leaves (see :class:`Mark`):
@@ -615,7 +657,9 @@ class Engine:
     def discard(self, session: Session, key: str) -> None:
         """Delete the stored record ``key`` at ``session``'s next commit (a corrupt record the
         load found; the session itself stays fresh and unsaved)."""
-        session._state.doomed_key = key
+        s = session._state
+        s.doomed_key = key
+        s.doomed_why = (DESTROYED, CORRUPT, None, {})
 
     def key_of(self, session: Session) -> str | None:
         """The store key (ID digest) backing ``session``, or ``None`` if nothing is stored."""
@@ -644,9 +688,11 @@ def rotated_at(record: Record) -> float:
 
 
 __all__ = [
+    "EVICT_OLDEST",
     "MARKER_SECONDS",
     "MAX_CANDIDATES",
     "NOTHING",
+    "REFUSE",
     "ROTATED_AT",
     "ROTATED_BY_LOGIN",
     "ROTATED_BY_REGENERATE",

@@ -15,8 +15,6 @@ from .errors import ConfigurationError
 DEFAULT_IDLE_TIMEOUT = 30 * 60.0  # Spring Session's default, and OWASP's upper bound for low risk
 DEFAULT_LIFETIME = 24 * 60 * 60.0  # alexedwards/scs's default absolute cap
 DEFAULT_ROTATION_GRACE = 30.0  # SEC-23's upper bound: long enough for requests in flight
-EVICT_OLDEST = "evict_oldest"  # on_cap: make room by ending the user's oldest sessions
-REFUSE = "refuse"  # on_cap: refuse the login past the cap
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +32,6 @@ class Policy:
         rotation_grace: seconds during which the previous ID of a periodically rotated session
             still serves requests already in flight (never after a logout or revocation of
             the session, and never for an ID replaced by a login).
-        max_sessions_per_user: the most live sessions one principal may hold (SEC-63);
-            ``None``: no cap. Enforced by the store at each login, atomically with it; needs
-            a store that keeps the principal index and can cap it (``apply_capped``).
-        on_cap: what a login past the cap does: ``"evict_oldest"`` (default) deletes the
-            principal's oldest sessions (by login time) and fires ``destroyed`` with reason
-            ``evicted`` for each; ``"refuse"`` raises :class:`~sojourn.TooManySessions` and
-            the login does not happen.
     """
 
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
@@ -48,8 +39,6 @@ class Policy:
     renew_interval: float | None = None
     rotate_every: float | None = None
     rotation_grace: float = DEFAULT_ROTATION_GRACE
-    max_sessions_per_user: int | None = None
-    on_cap: str = EVICT_OLDEST
     _interval: float = field(default=0.0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -63,11 +52,6 @@ class Policy:
             raise ConfigurationError("rotate_every must be positive (or None for no rotation)")
         if not 0 <= self.rotation_grace <= 300:
             raise ConfigurationError("rotation_grace must be between 0 and 300 seconds")
-        cap = self.max_sessions_per_user
-        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
-            raise ConfigurationError("max_sessions_per_user must be a positive integer or None")
-        if self.on_cap not in (EVICT_OLDEST, REFUSE):
-            raise ConfigurationError("on_cap must be 'evict_oldest' or 'refuse'")
         interval = self.renew_interval
         if interval is None:
             interval = min(60.0, self.idle_timeout / 10)
@@ -97,7 +81,5 @@ __all__ = [
     "DEFAULT_IDLE_TIMEOUT",
     "DEFAULT_LIFETIME",
     "DEFAULT_ROTATION_GRACE",
-    "EVICT_OLDEST",
-    "REFUSE",
     "Policy",
 ]

@@ -5,7 +5,10 @@ implement ``make_store``; every contract in :mod:`sojourn.stores.base` is then t
 your store, with real concurrency. Mix in :class:`AsyncPrincipalIndexContract`,
 :class:`AsyncPurgeContract`, :class:`AsyncCountContract`, :class:`AsyncScanContract` and
 :class:`AsyncSessionCapContract` for the capabilities your store offers (the core contract
-checks that you did). Requires pytest (and anyio for the async suite).
+checks that you did), and
+:class:`AsyncLifecycleEventsContract` (it includes :class:`AsyncTakeExpiredContract`) for what
+lifecycle events need of a store: it runs a manager with hooks over it. Requires pytest (and
+anyio for the async suite).
 """
 
 from ._async.cap import AsyncSessionCapContract as AsyncSessionCapContract
@@ -14,6 +17,8 @@ from ._async.contract import AsyncPrincipalIndexContract as AsyncPrincipalIndexC
 from ._async.contract import AsyncPurgeContract as AsyncPurgeContract
 from ._async.contract import AsyncScanContract as AsyncScanContract
 from ._async.contract import AsyncStoreContract as AsyncStoreContract
+from ._async.events import AsyncLifecycleEventsContract as AsyncLifecycleEventsContract
+from ._async.events import AsyncTakeExpiredContract as AsyncTakeExpiredContract
 from ._clock import FakeClock as FakeClock
 from ._sync.cap import SessionCapContract as SessionCapContract
 from ._sync.contract import CountContract as CountContract
@@ -21,19 +26,25 @@ from ._sync.contract import PrincipalIndexContract as PrincipalIndexContract
 from ._sync.contract import PurgeContract as PurgeContract
 from ._sync.contract import ScanContract as ScanContract
 from ._sync.contract import StoreContract as StoreContract
+from ._sync.events import LifecycleEventsContract as LifecycleEventsContract
+from ._sync.events import TakeExpiredContract as TakeExpiredContract
 
 __all__ = [
     "AsyncCountContract",
+    "AsyncLifecycleEventsContract",
     "AsyncPrincipalIndexContract",
     "AsyncPurgeContract",
     "AsyncScanContract",
     "AsyncSessionCapContract",
     "AsyncStoreContract",
+    "AsyncTakeExpiredContract",
     "CountContract",
     "FakeClock",
+    "LifecycleEventsContract",
     "PrincipalIndexContract",
     "PurgeContract",
     "ScanContract",
     "SessionCapContract",
     "StoreContract",
+    "TakeExpiredContract",
 ]
