@@ -120,7 +120,7 @@ ITEMS: Final[dict[str, Status]] = {
     "SEC-60": TESTED,  # Django auth interoperation
     "SEC-61": TESTED,  # Flask SessionInterface
     "SEC-62": Unimplemented("no binding to a user-agent hash or IP prefix"),
-    "SEC-63": Unimplemented("no cap on concurrent sessions per user"),
+    "SEC-63": TESTED,  # a cap on sessions per user: evict the oldest or refuse
     "SEC-64": Documented("docs/security.md"),  # the security-decisions document
 }
 
