@@ -7,6 +7,7 @@ afterwards. Server-backed fleets skip (or fail under ``CI=true``) when their ser
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -56,35 +57,41 @@ async def async_redis(tmp_path: Path) -> AsyncIterator[list[AsyncStore]]:
 
 
 @contextlib.asynccontextmanager
-async def async_postgres(tmp_path: Path) -> AsyncIterator[list[AsyncStore]]:
+async def _async_tables(
+    make: Callable[[str], AsyncStore], tests: str
+) -> AsyncIterator[list[AsyncStore]]:
+    """Store objects over one fresh SQL table; ``tests`` is the conformance module that knows
+    the server (``new_table``, ``drop``)."""
+    conformance = importlib.import_module(tests)
+    table = conformance.new_table()
+    conformance.drop(table)
+    stores = [make(table) for _ in range(SERVERS)]
+    try:
+        yield stores
+    finally:
+        for store in stores:
+            await store.aclose()
+        conformance.drop(table)
+
+
+def async_postgres(tmp_path: Path) -> contextlib.AbstractAsyncContextManager[list[AsyncStore]]:
     from sojourn.stores.postgres import AsyncPostgresStore
-    from tests.conformance.test_postgres import URL, drop, new_table
+    from tests.conformance.test_postgres import URL
 
-    table = new_table()
-    drop(table)
-    stores = [AsyncPostgresStore.from_url(URL, table=table, max_size=10) for _ in range(SERVERS)]
-    try:
-        yield list(stores)
-    finally:
-        for store in stores:
-            await store.aclose()
-        drop(table)
+    def make(table: str) -> AsyncStore:
+        return AsyncPostgresStore.from_url(URL, table=table, max_size=10)
+
+    return _async_tables(make, "tests.conformance.test_postgres")
 
 
-@contextlib.asynccontextmanager
-async def async_mysql(tmp_path: Path) -> AsyncIterator[list[AsyncStore]]:
+def async_mysql(tmp_path: Path) -> contextlib.AbstractAsyncContextManager[list[AsyncStore]]:
     from sojourn.stores.mysql import AsyncMySQLStore
-    from tests.conformance.test_mysql import URL, drop, new_table
+    from tests.conformance.test_mysql import URL
 
-    table = new_table()
-    drop(table)
-    stores = [AsyncMySQLStore.from_url(URL, table=table) for _ in range(SERVERS)]
-    try:
-        yield list(stores)
-    finally:
-        for store in stores:
-            await store.aclose()
-        drop(table)
+    def make(table: str) -> AsyncStore:
+        return AsyncMySQLStore.from_url(URL, table=table)
+
+    return _async_tables(make, "tests.conformance.test_mysql")
 
 
 @contextlib.contextmanager
@@ -124,35 +131,38 @@ def sync_redis(tmp_path: Path) -> Iterator[list[Store]]:
 
 
 @contextlib.contextmanager
-def sync_postgres(tmp_path: Path) -> Iterator[list[Store]]:
+def _sync_tables(make: Callable[[str], Store], tests: str) -> Iterator[list[Store]]:
+    """:func:`_async_tables` for sync stores."""
+    conformance = importlib.import_module(tests)
+    table = conformance.new_table()
+    conformance.drop(table)
+    stores = [make(table) for _ in range(SERVERS)]
+    try:
+        yield stores
+    finally:
+        for store in stores:
+            store.close()
+        conformance.drop(table)
+
+
+def sync_postgres(tmp_path: Path) -> contextlib.AbstractContextManager[list[Store]]:
     from sojourn.stores.postgres import PostgresStore
-    from tests.conformance.test_postgres import URL, drop, new_table
+    from tests.conformance.test_postgres import URL
 
-    table = new_table()
-    drop(table)
-    stores = [PostgresStore.from_url(URL, table=table, max_size=10) for _ in range(SERVERS)]
-    try:
-        yield list(stores)
-    finally:
-        for store in stores:
-            store.close()
-        drop(table)
+    def make(table: str) -> Store:
+        return PostgresStore.from_url(URL, table=table, max_size=10)
+
+    return _sync_tables(make, "tests.conformance.test_postgres")
 
 
-@contextlib.contextmanager
-def sync_mysql(tmp_path: Path) -> Iterator[list[Store]]:
+def sync_mysql(tmp_path: Path) -> contextlib.AbstractContextManager[list[Store]]:
     from sojourn.stores.mysql import MySQLStore
-    from tests.conformance.test_mysql import URL, drop, new_table
+    from tests.conformance.test_mysql import URL
 
-    table = new_table()
-    drop(table)
-    stores = [MySQLStore.from_url(URL, table=table) for _ in range(SERVERS)]
-    try:
-        yield list(stores)
-    finally:
-        for store in stores:
-            store.close()
-        drop(table)
+    def make(table: str) -> Store:
+        return MySQLStore.from_url(URL, table=table)
+
+    return _sync_tables(make, "tests.conformance.test_mysql")
 
 
 ASYNC_FLEETS: dict[str, AsyncFleet] = {

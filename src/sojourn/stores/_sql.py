@@ -109,6 +109,19 @@ def decode_meta(text: object) -> dict[str, str]:
     return value
 
 
+def session_params(record: Record) -> dict[str, object]:
+    """A record's session-row values as named statement parameters (``SESSION_COLUMNS``)."""
+    return {
+        "key": record.key,
+        "principal": record.principal,
+        "created_at": record.created_at,
+        "renewed_at": record.renewed_at,
+        "expires_at": record.expires_at,
+        "authenticated_at": record.authenticated_at,
+        "meta": encode_meta(record.meta),
+    }
+
+
 def field_value(value: object) -> bytes:
     """A stored field value as ``bytes`` (drivers hand back bytes, bytearray or memoryview).
 
@@ -311,6 +324,7 @@ __all__ = [
     "record_from_row",
     "record_from_session_row",
     "removed_record",
+    "session_params",
     "validate_sql_table",
     "validate_table",
 ]

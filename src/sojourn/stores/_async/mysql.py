@@ -58,6 +58,7 @@ from .._sql import (
     record_from_joined_rows,
     record_from_session_row,
     removed_record,
+    session_params,
     validate_sql_table,
 )
 from .._timeouts import DEFAULT_TIMEOUT, check_timeout
@@ -214,6 +215,20 @@ def _field_rows(key: str, fields: Mapping[str, bytes]) -> list[object]:
     for name, value in fields.items():
         flat.extend((key, name, bytes(value).hex()))
     return flat
+
+
+@contextlib.asynccontextmanager
+async def _begun(conn: Any) -> AsyncIterator[Any]:
+    """A cursor on ``conn`` inside ``BEGIN ... COMMIT``; rolled back if the block raises."""
+    await conn.begin()
+    try:
+        async with conn.cursor() as cursor:
+            yield cursor
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await conn.rollback()
+        raise
+    await conn.commit()
 
 
 def _discard(conn: Any) -> None:
@@ -484,16 +499,8 @@ class AsyncMySQLStore:
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[Any]:
         """A cursor inside ``BEGIN ... COMMIT``; rolled back if the block raises."""
-        async with self._connection() as conn:
-            await conn.begin()
-            try:
-                async with conn.cursor() as cursor:
-                    yield cursor
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await conn.rollback()
-                raise
-            await conn.commit()
+        async with self._connection() as conn, _begun(conn) as cursor:
+            yield cursor
 
     @contextlib.asynccontextmanager
     async def _principal_transaction(self, principal: str) -> AsyncIterator[Any]:
@@ -513,14 +520,8 @@ class AsyncMySQLStore:
             if row is None or row[0] != 1:
                 raise StoreUnavailable("MySQL: another login of this user held its lock too long")
             try:
-                await conn.begin()
-                try:
-                    yield cursor
-                except BaseException:
-                    with contextlib.suppress(Exception):
-                        await conn.rollback()
-                    raise
-                await conn.commit()
+                async with _begun(conn) as inside:
+                    yield inside
             finally:
                 with contextlib.suppress(Exception):
                     await cursor.execute("SELECT RELEASE_LOCK(%s)", (name,))
@@ -623,15 +624,7 @@ class AsyncMySQLStore:
 
     async def _insert(self, cursor: Any, record: Record) -> None:
         """``create``'s statements, in the caller's transaction."""
-        params = {
-            "key": record.key,
-            "principal": record.principal,
-            "created_at": record.created_at,
-            "renewed_at": record.renewed_at,
-            "expires_at": record.expires_at,
-            "authenticated_at": record.authenticated_at,
-            "meta": encode_meta(record.meta),
-        }
+        params = session_params(record)
         try:
             await cursor.execute(self._sql.insert, params)
         except mysql_errors.IntegrityError as exc:

@@ -62,6 +62,7 @@ from .._sql import (
     record_from_row,
     record_from_session_row,
     removed_record,
+    session_params,
     validate_sql_table,
 )
 from .._timeouts import DEFAULT_TIMEOUT, check_timeout
@@ -122,16 +123,7 @@ def _decode_fields(value: object) -> dict[str, bytes]:
 
 
 def _create_params(record: Record) -> dict[str, object]:
-    return {
-        "key": record.key,
-        "principal": record.principal,
-        "created_at": record.created_at,
-        "renewed_at": record.renewed_at,
-        "expires_at": record.expires_at,
-        "authenticated_at": record.authenticated_at,
-        "meta": encode_meta(record.meta),
-        "fields": _encode_fields(record.fields),
-    }
+    return {**session_params(record), "fields": _encode_fields(record.fields)}
 
 
 def _record(row: Sequence[object]) -> Record:

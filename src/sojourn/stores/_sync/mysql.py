@@ -58,6 +58,7 @@ from .._sql import (
     record_from_joined_rows,
     record_from_session_row,
     removed_record,
+    session_params,
     validate_sql_table,
 )
 from .._timeouts import DEFAULT_TIMEOUT, check_timeout
@@ -214,6 +215,20 @@ def _field_rows(key: str, fields: Mapping[str, bytes]) -> list[object]:
     for name, value in fields.items():
         flat.extend((key, name, bytes(value).hex()))
     return flat
+
+
+@contextlib.contextmanager
+def _begun(conn: Any) -> Iterator[Any]:
+    """A cursor on ``conn`` inside ``BEGIN ... COMMIT``; rolled back if the block raises."""
+    conn.begin()
+    try:
+        with conn.cursor() as cursor:
+            yield cursor
+    except BaseException:
+        with contextlib.suppress(Exception):
+            conn.rollback()
+        raise
+    conn.commit()
 
 
 def _discard(conn: Any) -> None:
@@ -484,16 +499,8 @@ class MySQLStore:
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Any]:
         """A cursor inside ``BEGIN ... COMMIT``; rolled back if the block raises."""
-        with self._connection() as conn:
-            conn.begin()
-            try:
-                with conn.cursor() as cursor:
-                    yield cursor
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    conn.rollback()
-                raise
-            conn.commit()
+        with self._connection() as conn, _begun(conn) as cursor:
+            yield cursor
 
     @contextlib.contextmanager
     def _principal_transaction(self, principal: str) -> Iterator[Any]:
@@ -513,14 +520,8 @@ class MySQLStore:
             if row is None or row[0] != 1:
                 raise StoreUnavailable("MySQL: another login of this user held its lock too long")
             try:
-                conn.begin()
-                try:
-                    yield cursor
-                except BaseException:
-                    with contextlib.suppress(Exception):
-                        conn.rollback()
-                    raise
-                conn.commit()
+                with _begun(conn) as inside:
+                    yield inside
             finally:
                 with contextlib.suppress(Exception):
                     cursor.execute("SELECT RELEASE_LOCK(%s)", (name,))
@@ -623,15 +624,7 @@ class MySQLStore:
 
     def _insert(self, cursor: Any, record: Record) -> None:
         """``create``'s statements, in the caller's transaction."""
-        params = {
-            "key": record.key,
-            "principal": record.principal,
-            "created_at": record.created_at,
-            "renewed_at": record.renewed_at,
-            "expires_at": record.expires_at,
-            "authenticated_at": record.authenticated_at,
-            "meta": encode_meta(record.meta),
-        }
+        params = session_params(record)
         try:
             cursor.execute(self._sql.insert, params)
         except mysql_errors.IntegrityError as exc:
