@@ -6,13 +6,17 @@ afterwards. Server-backed fleets skip (or fail under ``CI=true``) when their ser
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sojourn import AsyncMemoryStore, MemoryStore
 from sojourn.stores.base import AsyncStore, Store
+from sojourn.testing._async.contract import new_key
 
 SERVERS = 3
 
@@ -165,6 +169,21 @@ def sync_mysql(tmp_path: Path) -> contextlib.AbstractContextManager[list[Store]]
     return _sync_tables(make, "tests.conformance.test_mysql")
 
 
+async def warm(stores: list[AsyncStore], calls: int) -> None:
+    """Open ``calls`` pooled connections (or the like) in all, as app servers that have been
+    serving a while would have: the race tests time logins, not connection set-up."""
+    each = -(-calls // len(stores))
+    await asyncio.gather(*(s.load(new_key(), time.time()) for s in stores for _ in range(each)))
+
+
+def warm_sync(stores: list[Store], calls: int) -> None:
+    """:func:`warm` for sync stores, from as many threads."""
+    each = -(-calls // len(stores))
+    jobs = [s for s in stores for _ in range(each)]
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        list(pool.map(lambda s: s.load(new_key(), time.time()), jobs))
+
+
 ASYNC_FLEETS: dict[str, AsyncFleet] = {
     "memory": async_memory,
     "sqlite": async_sqlite,
@@ -180,4 +199,4 @@ SYNC_FLEETS: dict[str, SyncFleet] = {
     "mysql": sync_mysql,
 }
 
-__all__ = ["ASYNC_FLEETS", "SERVERS", "SYNC_FLEETS", "AsyncFleet", "SyncFleet"]
+__all__ = ["ASYNC_FLEETS", "SERVERS", "SYNC_FLEETS", "AsyncFleet", "SyncFleet", "warm", "warm_sync"]

@@ -33,7 +33,7 @@ from sojourn.stores.base import (
     SupportsScan,
 )
 from sojourn.testing import FakeClock
-from tests.races.fleets import ASYNC_FLEETS, SERVERS, SYNC_FLEETS
+from tests.races.fleets import ASYNC_FLEETS, SERVERS, SYNC_FLEETS, warm, warm_sync
 
 LOGINS = 20
 CAP = 3
@@ -139,6 +139,7 @@ async def test_concurrent_async_logins_leave_exactly_the_cap(
             AsyncManager(store, _engine(on_cap), clock=clock, hooks=[events.append])
             for store in stores
         ]
+        await warm(stores, LOGINS)
         forms: list[str | None] = []
         for i in range(LOGINS):  # even logins come from a login form's anonymous session
             if i % 2:
@@ -189,6 +190,7 @@ def test_concurrent_sync_logins_leave_exactly_the_cap(
         managers = [
             Manager(store, _engine(on_cap), clock=clock, hooks=[events.append]) for store in stores
         ]
+        warm_sync(stores, LOGINS)
         forms: list[str | None] = []
         for i in range(LOGINS):
             if i % 2:

@@ -220,11 +220,18 @@ class SessionCapContract(StoreFixtures):
     # -- many logins at once, on several app servers ------------------------------------------
 
     def _servers(self, store: Store, now: float) -> list[Store]:
-        """``store`` and objects reopened over its data, each used once already (a server
-        store prepares its schema and first connection on first use: not what is timed)."""
+        """``store`` and objects reopened over its data, warmed as a running app server's
+        would be: its schema checked and as many pooled connections open as it will serve
+        logins at once (opening them is not what the concurrent tests are about)."""
         servers = [store, *[self.reopen_store(store) for _ in range(SERVERS - 1)]]
         for server in servers:
-            server.load(new_key(), now)
+            server.load(new_key(), now)  # the schema, once
+        each = -(-self.concurrency // len(servers))
+        sync_concurrently(
+            functools.partial(server.load, new_key(), now)
+            for server in servers
+            for _ in range(each)
+        )
         return servers
 
     def _close(self, store: Store, servers: list[Store]) -> None:
