@@ -179,7 +179,7 @@ def shape_from_class(
     """
     if typing.is_typeddict(tp):
         hints = _hints(tp)
-        required: frozenset[str] = tp.__required_keys__
+        required = _required_keys(tp)
         fields = [
             Field(name, describe(hint), accepts(hint), name in required)
             for name, hint in hints.items()
@@ -199,9 +199,23 @@ def shape_from_class(
     return Shape(tp.__name__, fields, extra=extra, migrate=migrate)
 
 
-def _hints(tp: type[Any]) -> dict[str, Any]:
+def _required_keys(tp: Any) -> frozenset[str]:
+    """A ``TypedDict``'s required keys. Its ``__required_keys__`` misses ``NotRequired`` and
+    ``Required`` written as strings (``from __future__ import annotations``, before Python
+    3.12), so the resolved annotations correct it."""
+    required = set(tp.__required_keys__)
+    for name, hint in _hints(tp, extras=True).items():
+        origin = typing.get_origin(hint)
+        if origin is typing.NotRequired:
+            required.discard(name)
+        elif origin is typing.Required:
+            required.add(name)
+    return frozenset(required)
+
+
+def _hints(tp: type[Any], *, extras: bool = False) -> dict[str, Any]:
     try:
-        return typing.get_type_hints(tp)
+        return typing.get_type_hints(tp, include_extras=extras)
     except Exception as exc:  # an unresolvable forward reference, a bad annotation
         raise ConfigurationError(
             f"cannot read the annotations of {tp.__name__}: {type(exc).__name__}: {exc}"
@@ -321,7 +335,7 @@ def _typeddict(tp: Any) -> Accepts:
     """A nested ``TypedDict``: a dict with its required keys, its keys' types, and no others
     (the application's own nested data, where no framework adds keys)."""
     checks = {name: accepts(hint) for name, hint in _hints(tp).items()}
-    required: frozenset[str] = tp.__required_keys__
+    required = _required_keys(tp)
 
     def check(value: object) -> bool:
         if not isinstance(value, dict) or not required.issubset(value):
