@@ -25,7 +25,6 @@ each field checked by its own library.
 from __future__ import annotations
 
 import dataclasses
-import types
 import typing
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, Literal, Union
@@ -37,6 +36,7 @@ Accepts = Callable[[object], bool]
 Migrate = Callable[[dict[str, Any]], dict[str, Any]]
 Extra = Literal["allow", "forbid"]
 _NO_DEFAULT: Callable[[], Any] | None = None
+_UNION_TYPE = type(int | None)  # types.UnionType, the ``X | Y`` form
 
 
 @dataclasses.dataclass(frozen=True, slots=True, eq=False)
@@ -263,7 +263,7 @@ def accepts(hint: Any) -> Accepts:
     args = typing.get_args(hint)
     if origin is typing.Annotated:
         return accepts(args[0])
-    if origin is Union or origin is types.UnionType:
+    if origin is Union or origin is _UNION_TYPE:
         choices = tuple(accepts(arg) for arg in args)
         return lambda value: any(choice(value) for choice in choices)
     if origin is Literal:
