@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from sojourn import CookieSettings, CookieTransport, Engine, Manager, MemoryStore
+from sojourn import CookieSettings, CookieTransport, Engine, Manager, MemoryStore, SessionEvent
 from sojourn._core.ids import fingerprint, store_key
 from sojourn.stores.base import Store
 from sojourn.testing import FakeClock
@@ -216,3 +216,22 @@ def test_untyped_sessions_are_unchanged() -> None:
     session["items"] = {"whatever": True}
     assert m.commit(session).headers == ()
     assert type(m.engine._codec) is type(m.engine.codec)  # no shape: no wrapper
+
+
+def test_an_old_shape_fires_destroyed_corrupt_as_a_corrupt_record_does(store: Store) -> None:
+    session_id = stored(store, {"items": ["sku-1"]})
+    events: list[SessionEvent] = []
+    engine = replace(PLAIN, shape=shape_of(Cart))
+    m = Manager(store, engine, clock=FakeClock(), hooks=[events.append])
+    m.commit(m.open(cookie(session_id)).session)
+    assert [(e.kind, e.reason) for e in events] == [("destroyed", "corrupt")]
+    assert events[0].fingerprint == fingerprint(session_id)
+
+
+def test_a_migration_fires_no_event(store: Store) -> None:
+    session_id = stored(store, {"items": ["1"]})
+    events: list[SessionEvent] = []
+    engine = replace(PLAIN, shape=shape_of(Cart, migrate=lambda old: {"items": [1]}))
+    m = Manager(store, engine, clock=FakeClock(), hooks=[events.append])
+    m.commit(m.open(cookie(session_id)).session)
+    assert events == []
