@@ -14,7 +14,15 @@ from typing import Any
 
 import pytest
 
-from sojourn import CookieSettings, CookieTransport, Engine, Manager, MemoryStore, SessionEvent
+from sojourn import (
+    ConfigurationError,
+    CookieSettings,
+    CookieTransport,
+    Engine,
+    Manager,
+    MemoryStore,
+    SessionEvent,
+)
 from sojourn._core.ids import fingerprint, store_key
 from sojourn.stores.base import Store
 from sojourn.testing import FakeClock
@@ -235,3 +243,8 @@ def test_a_migration_fires_no_event(store: Store) -> None:
     m = Manager(store, engine, clock=FakeClock(), hooks=[events.append])
     m.commit(m.open(cookie(session_id)).session)
     assert events == []
+
+
+def test_the_engine_takes_a_built_shape_only() -> None:
+    with pytest.raises(ConfigurationError, match=r"shape_of\(YourClass\)"):
+        Engine(shape=Cart)  # type: ignore[arg-type]

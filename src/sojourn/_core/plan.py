@@ -27,7 +27,13 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
-from .errors import CorruptSession, SessionTooLarge, ShapeError, UnencodableValue
+from .errors import (
+    ConfigurationError,
+    CorruptSession,
+    SessionTooLarge,
+    ShapeError,
+    UnencodableValue,
+)
 from .events import CORRUPT, DESTROYED, EXPIRED, LOGOUT, SEEN_ON_LOAD, EventKind
 from .ids import (
     ID_BYTES,
@@ -209,6 +215,10 @@ class Engine:
         object.__setattr__(self, "_vary", vary)
         object.__setattr__(self, "_used", Outcome(vary=vary))
         # A shape checks each value before the codec sees it; without one, the codec alone.
+        if self.shape is not None and not isinstance(self.shape, Shape):
+            raise ConfigurationError(
+                "Engine(shape=...) takes a Shape: sojourn.typed.shape_of(YourClass)"
+            )
         shaped = self.codec if self.shape is None else ShapedCodec(self.shape, self.codec)
         object.__setattr__(self, "_codec", shaped)
 
