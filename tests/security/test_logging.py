@@ -135,19 +135,27 @@ def test_session_corrupt_when_the_store_cannot_decode_a_record(
     store.close()
 
 
+def shape_event(log: pytest.LogCaptureFixture, name: str, level: int, session_id: str) -> str:
+    """The message of the one typed-session event logged, on the security logger at ``level``
+    and naming the session's fingerprint."""
+    event = only_event(log, name)
+    assert (event.logger, event.level, fingerprint(session_id) in event.message) == (
+        SECURITY,
+        level,
+        True,
+    )
+    return event.message
+
+
 @pytest.mark.sec("SEC-54")
 def test_session_shape_mismatch_when_a_record_no_longer_fits(log: pytest.LogCaptureFixture) -> None:
     store = MemoryStore()
     session_id = stored(Manager(store, ENGINE), cart="secret-sku")
-    typed = replace(ENGINE, shape=shape_of(Cart))
-    manager = Manager(store, typed)
+    manager = Manager(store, replace(ENGINE, shape=shape_of(Cart)))
     log.clear()
     session = manager.open(cookie(session_id)).session
     assert session.is_new
-    event = only_event(log, "session.shape_mismatch")
-    assert (event.logger, event.level) == (SECURITY, logging.WARNING)
-    assert fingerprint(session_id) in event.message
-    assert "Cart" in event.message
+    assert "Cart" in shape_event(log, "session.shape_mismatch", logging.WARNING, session_id)
     manager.commit(session)
     assert store.load(store_key(session_id), time.time()) is None  # deleted, as a corrupt one
     assert_clean(log, session_id, store_key(session_id), "secret-sku")
@@ -161,9 +169,7 @@ def test_session_migrated_when_a_migration_made_a_record_fit(log: pytest.LogCapt
     log.clear()
     session = Manager(store, typed).open(cookie(session_id)).session
     assert session["cart"] == ["secret-sku"]
-    event = only_event(log, "session.migrated")
-    assert (event.logger, event.level) == (SECURITY, logging.INFO)
-    assert fingerprint(session_id) in event.message
+    assert "Cart" in shape_event(log, "session.migrated", logging.INFO, session_id)
     assert_clean(log, session_id, store_key(session_id), "secret-sku")
 
 

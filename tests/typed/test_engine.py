@@ -16,8 +16,6 @@ import pytest
 
 from sojourn import (
     ConfigurationError,
-    CookieSettings,
-    CookieTransport,
     Engine,
     Manager,
     MemoryStore,
@@ -31,7 +29,7 @@ from sojourn.typed import ShapeError, shape_of
 from ..integrations.stores import StoreFactory, available, record_of, store_params
 from .shapes import CART_SHAPES, Cart
 
-PLAIN = Engine(transport=CookieTransport(CookieSettings(name="sid", secure=False)))
+PLAIN = Engine()  # the default cookie, __Host-sid
 
 
 @pytest.fixture(params=store_params())
@@ -52,7 +50,7 @@ def manager(store: Store, shape: Any = None, migrate: Any = None) -> Manager:
 
 
 def cookie(session_id: str) -> list[tuple[str, str]]:
-    return [("cookie", f"sid={session_id}")]
+    return [("cookie", f"__Host-sid={session_id}")]
 
 
 def stored(store: Store, data: dict[str, Any], shape: Any = None) -> str:
