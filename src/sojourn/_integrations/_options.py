@@ -9,6 +9,7 @@ from typing import Literal
 from .._core.codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError
+from .._core.observe import Observer
 from .._core.plan import Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, DEFAULT_ROTATION_GRACE, Policy
 from .._core.transport import CookieTransport, Transport
@@ -35,12 +36,14 @@ class AdapterOptions:
         on_lost_write: ``"conflict"`` (default) answers ``409`` with ``Sojourn-Session:
             rotated|ended`` when a request's changes did not land because its session was
             rotated or ended meanwhile; ``"ignore"`` serves the application's response.
+        metrics: an observer (:mod:`sojourn.metrics`) the manager reports to; ``None``: none.
     """
 
     engine: Engine = field(default_factory=Engine)
     on_store_error: OnStoreError = "fail"
     track_metadata: bool = False
     on_lost_write: OnLostWrite = "conflict"
+    metrics: Observer | None = None
 
 
 def build_options(
@@ -58,6 +61,7 @@ def build_options(
     rotate_every: Seconds | None = None,
     rotation_grace: Seconds = DEFAULT_ROTATION_GRACE,
     on_lost_write: OnLostWrite = "conflict",
+    metrics: Observer | None = None,
 ) -> AdapterOptions:
     """Validate adapter keyword options and build the engine from them.
 
@@ -80,7 +84,7 @@ def build_options(
         engine = Engine(policy=policy, transport=chosen, limits=limits, codec=codec)
     if on_lost_write not in ("conflict", "ignore"):
         raise ConfigurationError("on_lost_write must be 'conflict' or 'ignore'")
-    return AdapterOptions(engine, on_store_error, track_metadata, on_lost_write)
+    return AdapterOptions(engine, on_store_error, track_metadata, on_lost_write, metrics)
 
 
 __all__ = [

@@ -25,6 +25,7 @@ from .._core.codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError, SessionError, SessionGone, StoreUnavailable
 from .._core.headers import merge_response_headers
+from .._core.observe import Observer
 from .._core.opening import (
     CONFLICT_BODY,
     CONFLICT_STATUS,
@@ -124,6 +125,8 @@ class SessionMiddleware:
             ended meanwhile; ``"ignore"`` serves the application's response.
         engine: a fully configured :class:`~sojourn.Engine`, instead of the options above.
         clock: the time source, in epoch seconds; tests inject a fake one.
+        metrics: an observer to report to, such as
+            :class:`~sojourn.metrics.prometheus.PrometheusMetrics`; see ``docs/metrics.md``.
     """
 
     def __init__(
@@ -145,6 +148,7 @@ class SessionMiddleware:
         on_lost_write: OnLostWrite = "conflict",
         engine: Engine | None = None,
         clock: Callable[[], float] = time.time,
+        metrics: Observer | None = None,
     ) -> None:
         self.app = app
         self.options: AdapterOptions = build_options(
@@ -161,6 +165,7 @@ class SessionMiddleware:
             rotate_every=rotate_every,
             rotation_grace=rotation_grace,
             on_lost_write=on_lost_write,
+            metrics=metrics,
         )
         self.manager = AsyncManager(
             as_async_store(store),
@@ -169,6 +174,7 @@ class SessionMiddleware:
             on_store_error=self.options.on_store_error,
             track_metadata=self.options.track_metadata,
             on_lost_write=self.options.on_lost_write,
+            metrics=self.options.metrics,
         )
         names = self.manager.request_headers
         self._wanted = None if names is None else frozenset(n.encode("latin-1") for n in names)

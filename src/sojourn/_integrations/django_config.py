@@ -11,6 +11,9 @@ exit.
 
 The manager (store, engine, clock) is rebuilt when any ``SOJOURN_*`` setting changes, so
 ``override_settings(SOJOURN_IDLE_TIMEOUT=...)`` takes effect in tests.
+
+``SOJOURN_METRICS`` is a metrics observer (``sojourn.metrics.prometheus.PrometheusMetrics()``)
+or a dotted path to one; the manager reports to it (see ``docs/metrics.md``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 from .._core.errors import ConfigurationError
+from .._core.observe import Observer
 from .._core.plan import Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, Policy
 from .._sync.manager import Manager
@@ -169,8 +173,15 @@ def configured_manager() -> Manager:
             # SOJOURN_CLOCK resolved once: the manager is rebuilt when a SOJOURN_* setting
             # changes, and a settings lookup per timestamp showed in profiles.
             configured: Callable[[], float] = getattr(settings, "SOJOURN_CLOCK", None) or time.time
-            _manager = Manager(store, engine, clock=configured)
+            _manager = Manager(store, engine, clock=configured, metrics=configured_metrics())
         return _manager
+
+
+def configured_metrics() -> Observer | None:
+    """The observer ``SOJOURN_METRICS`` names (an object, or a dotted path to one), if any."""
+    value = getattr(settings, "SOJOURN_METRICS", None)
+    found: Observer | None = import_string(value) if isinstance(value, str) else value
+    return found
 
 
 def reset(*, close: bool) -> None:
@@ -215,6 +226,7 @@ __all__ = [
     "AUTH_USER_KEY",
     "clock",
     "configured_manager",
+    "configured_metrics",
     "configured_policy",
     "configured_store",
     "reset",

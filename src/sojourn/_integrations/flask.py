@@ -325,6 +325,7 @@ class SojournSessionInterface(SessionInterface):
             on_store_error=self.options.on_store_error,
             track_metadata=self.options.track_metadata,
             on_lost_write=self.options.on_lost_write,
+            metrics=self.options.metrics,
         )
 
     def _policy(self, flask_lifetime: timedelta) -> Policy:

@@ -33,6 +33,7 @@ from .._core.errors import (
     StoreUnavailable,
 )
 from .._core.ids import fingerprint_of_key, marker_key
+from .._core.observe import AMBIGUOUS_COOKIE, CORRUPT_RECORD, Observer
 from .._core.opening import Opened, Outcome, metadata
 from .._core.plan import (
     ROTATED_BY_LOGIN,
@@ -53,6 +54,7 @@ from ..stores.base import (
     SupportsPrincipals,
     SupportsPurge,
 )
+from ..stores.observed import ObservedStore
 
 logger = logging.getLogger("sojourn.security")
 store_logger = logging.getLogger("sojourn")  # where the adapters have always logged outages
@@ -85,6 +87,9 @@ class Manager:
         track_metadata: record user agent and client IP for "your devices" pages.
         on_lost_write: ``"conflict"`` (default): a commit whose changes did not land raises
             :class:`SessionGone`; ``"ignore"``: it is logged and the outcome says ``gone``.
+        metrics: an observer (:mod:`sojourn.metrics`) told of every store call, timed, of
+            corrupt records and ambiguous cookies, and of lifecycle events. ``None``
+            (default): the store is called directly, and nothing is measured.
     """
 
     def __init__(
@@ -96,11 +101,16 @@ class Manager:
         on_store_error: str = "fail",
         track_metadata: bool = False,
         on_lost_write: str = "conflict",
+        metrics: Observer | None = None,
     ) -> None:
         if on_store_error not in ("fail", "anonymous"):
             raise ConfigurationError("on_store_error must be 'fail' or 'anonymous'")
         if on_lost_write not in ("conflict", "ignore"):
             raise ConfigurationError("on_lost_write must be 'conflict' or 'ignore'")
+        if metrics is not None and not isinstance(metrics, Observer):
+            raise ConfigurationError(
+                "metrics must be an observer, such as sojourn.metrics.prometheus.PrometheusMetrics"
+            )
         # "ignore": a lost write is only logged and the outcome says gone; no SessionGone.
         self._raise_lost = on_lost_write == "conflict"
         self.store = store
@@ -122,12 +132,19 @@ class Manager:
         self._sealed: ClientSideStore | None = None
         self._server_store: Store | None = None
         self._cookie_name = ""  # what sealed tokens are bound to
+        self.metrics = metrics
+        # What the manager calls: the store itself, or, with metrics, the store seen through
+        # the observer (a sealed cookie does no I/O, so it is not wrapped).
+        self._store: Store | ClientSideStore = store
         if isinstance(store, ClientSideStore):
             # Refuse a header or query transport now, not per request.
             self._cookie_name = cookie_context(self.engine)
             self._sealed = store
         else:
-            self._server_store = store
+            server = store if metrics is None else ObservedStore(store, metrics)
+            self._server_store = self._store = server
+        if metrics is not None:
+            metrics.watch(store)
 
     def open_at_once(
         self, headers: Headers, query: str = "", *, read_only: bool = False
@@ -223,6 +240,8 @@ class Manager:
                 record = load(key, now, renewal)
             except CorruptSession:
                 logger.warning("session.corrupt: session %s", fingerprint_of_key(key))
+                if self.metrics is not None:
+                    self.metrics.record_anomaly(CORRUPT_RECORD)
                 corrupt.append(key)
                 continue
             except SessionError:
@@ -244,6 +263,8 @@ class Manager:
             logger.warning(
                 "session.ambiguous_cookie: %d live session IDs in one request", len(live)
             )
+            if self.metrics is not None:
+                self.metrics.record_anomaly(AMBIGUOUS_COOKIE)
             live = []
         if live:
             session = self.engine.open(*live[0], now, read_only=read_only, meta=meta)
@@ -457,9 +478,9 @@ class Manager:
         Raises:
             StoreUnavailable: the store is down.
         """
-        if not isinstance(self.store, SupportsPurge):
+        if not isinstance(self._store, SupportsPurge):
             return 0
-        return self._call(self.store.purge_expired, self.clock())
+        return self._call(self._store.purge_expired, self.clock())
 
     def _run(self, plan: Commit) -> Apply | Rename | None:
         """Run a plan's operations; the one that found the session gone, if any."""
@@ -512,9 +533,9 @@ class Manager:
     # -- the principal index ------------------------------------------------------------------
 
     def _index(self) -> SupportsPrincipals:
-        if not isinstance(self.store, SupportsPrincipals):
+        if not isinstance(self._store, SupportsPrincipals):
             raise TypeError(f"{type(self.store).__name__} keeps no per-user index")
-        return self.store
+        return self._store
 
     def sessions_of(self, principal: str, *, current: Session | None = None) -> list[SessionInfo]:
         """The live sessions of ``principal``, oldest first, without IDs or data."""

@@ -1,0 +1,149 @@
+"""A store seen through a metrics observer: each call timed by operation, errors by kind.
+
+The manager wraps its store in :class:`AsyncObservedStore` only when it is given ``metrics=``;
+without it nothing here runs. The wrapper offers the optional capabilities — the per-user
+index, purge, count, scan — exactly when the wrapped store has them, as
+:class:`~sojourn.stores.threaded.ThreadedStore` does: the managers and the admin tools test
+them with ``isinstance`` against the runtime protocols, and a wrapper that claimed one its
+store lacks would turn a clear ``TypeError`` into an ``AttributeError`` mid-request.
+
+Each call is reported once, when it returns or raises (the exception propagates unchanged);
+``SessionExists`` from ``create`` is an answer, not a failure, and is reported as no error.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from time import perf_counter
+from typing import Any, TypeVar
+
+from ..._core.errors import SessionExists
+from ..._core.observe import Observer, error_kind
+from ..base import (
+    AsyncStore,
+    AsyncSupportsCount,
+    AsyncSupportsPrincipals,
+    AsyncSupportsPurge,
+    AsyncSupportsScan,
+    Changes,
+    Record,
+    Renewal,
+)
+
+T = TypeVar("T")
+
+
+class AsyncObservedStore:
+    """Times every call to ``store`` and reports it to ``observer``.
+
+    ``AsyncObservedStore(store, observer)`` returns an instance of a subclass that adds
+    exactly the capabilities ``store`` has.
+    """
+
+    store: AsyncStore
+
+    def __new__(cls, store: AsyncStore, observer: Observer) -> AsyncObservedStore:
+        if cls is AsyncObservedStore:
+            cls = _with_capabilities(
+                isinstance(store, AsyncSupportsPrincipals),
+                isinstance(store, AsyncSupportsPurge),
+                isinstance(store, AsyncSupportsCount),
+                isinstance(store, AsyncSupportsScan),
+            )
+        return super().__new__(cls)
+
+    def __init__(self, store: AsyncStore, observer: Observer) -> None:
+        self.store = store
+        self._record = observer.record_store_call
+
+    async def _timed(
+        self,
+        operation: str,
+        call: Callable[..., Awaitable[T]],  # unasync: call: Callable[..., T],
+        *args: Any,
+    ) -> T:
+        start = perf_counter()
+        try:
+            result = await call(*args)
+        except SessionExists:
+            self._record(operation, perf_counter() - start, None)
+            raise
+        except Exception as exc:
+            self._record(operation, perf_counter() - start, error_kind(exc))
+            raise
+        self._record(operation, perf_counter() - start, None)
+        return result
+
+    async def load(self, key: str, now: float, renewal: Renewal | None = None) -> Record | None:
+        return await self._timed("load", self.store.load, key, now, renewal)
+
+    async def create(self, record: Record) -> None:
+        await self._timed("create", self.store.create, record)
+
+    async def apply(self, key: str, changes: Changes) -> bool:
+        return await self._timed("apply", self.store.apply, key, changes)
+
+    async def rename(self, old: str, new: str, now: float) -> bool:
+        return await self._timed("rename", self.store.rename, old, new, now)
+
+    async def delete(self, key: str) -> None:
+        await self._timed("delete", self.store.delete, key)
+
+    async def aclose(self) -> None:
+        await self.store.aclose()  # not timed: closing is not a session operation
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.store!r})"
+
+
+class _Principals(AsyncObservedStore):
+    async def sessions_of(self, principal: str, now: float) -> list[Record]:
+        index: AsyncSupportsPrincipals = self.store  # type: ignore[assignment]  # by __new__
+        return await self._timed("sessions_of", index.sessions_of, principal, now)
+
+    async def delete_sessions_of(self, principal: str, keep: str | None = None) -> int:
+        index: AsyncSupportsPrincipals = self.store  # type: ignore[assignment]  # by __new__
+        return await self._timed("delete_sessions_of", index.delete_sessions_of, principal, keep)
+
+
+class _Purge(AsyncObservedStore):
+    async def purge_expired(self, now: float, batch_size: int = 1000) -> int:
+        purging: AsyncSupportsPurge = self.store  # type: ignore[assignment]  # by __new__
+        return await self._timed("purge_expired", purging.purge_expired, now, batch_size)
+
+
+class _Count(AsyncObservedStore):
+    async def count(self, now: float) -> int:
+        counting: AsyncSupportsCount = self.store  # type: ignore[assignment]  # by __new__
+        return await self._timed("count", counting.count, now)
+
+
+class _Scan(AsyncObservedStore):
+    async def scan(
+        self, now: float, cursor: str | None = None, limit: int = 500
+    ) -> tuple[list[Record], str | None]:
+        walking: AsyncSupportsScan = self.store  # type: ignore[assignment]  # by __new__
+        return await self._timed("scan", walking.scan, now, cursor, limit)
+
+
+@functools.cache
+def _with_capabilities(
+    principals: bool, purge: bool, count: bool, scan: bool
+) -> type[AsyncObservedStore]:
+    """The subclass with exactly these capabilities (one class per combination)."""
+    mixins: tuple[tuple[type[AsyncObservedStore], bool], ...] = (
+        (_Principals, principals),
+        (_Purge, purge),
+        (_Count, count),
+        (_Scan, scan),
+    )
+    chosen = [mixin for mixin, wanted in mixins if wanted] or [AsyncObservedStore]
+    return type("AsyncObservedStore", (*chosen,), {"__new__": _plain_new})
+
+
+def _plain_new(cls: type[AsyncObservedStore], *args: object) -> AsyncObservedStore:
+    return object.__new__(cls)
+
+
+__all__ = ["AsyncObservedStore"]
