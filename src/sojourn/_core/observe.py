@@ -74,19 +74,24 @@ def _timed_out(exc: BaseException) -> bool:
     return False
 
 
-def error_kind(exc: BaseException) -> ErrorKind:
+def error_kind(
+    exc: BaseException, seconds: float | None = None, bound: float | None = None
+) -> ErrorKind:
     """The kind a store call's exception is counted under.
 
-    A store reports every outage as :class:`~sojourn.StoreUnavailable`; when what it wraps (its
-    ``__cause__``) was a timeout, the kind is ``timeout``. A raw driver ``OSError`` (a store
-    that does not translate) is ``unavailable`` too.
+    A store reports every outage as :class:`~sojourn.StoreUnavailable`. The kind is
+    ``timeout`` when what it wraps (its ``__cause__``) was a timeout, or when the call took
+    its whole time bound (``seconds >= bound``: a store that cuts a silent connection at its
+    deadline reports the cut, not the wait); otherwise ``unavailable``. A raw driver
+    ``OSError`` (a store that does not translate) counts the same way.
     """
     if isinstance(exc, CorruptSession):
         return CORRUPT
     if _timed_out(exc):
         return TIMEOUT
     if isinstance(exc, OSError):  # StoreUnavailable is a ConnectionError, so an OSError
-        return UNAVAILABLE
+        late = seconds is not None and bound is not None and seconds >= bound
+        return TIMEOUT if late else UNAVAILABLE
     return OTHER
 
 

@@ -56,6 +56,10 @@ class AsyncObservedStore:
     def __init__(self, store: AsyncStore, observer: Observer) -> None:
         self.store = store
         self._record = observer.record_store_call
+        # The store's own bound on a call (ours all have one): a failure that took all of it
+        # is a timeout, whatever the driver called it.
+        bound = getattr(store, "timeout", None)
+        self._bound = float(bound) if isinstance(bound, (int, float)) else None
 
     async def _timed(
         self,
@@ -70,7 +74,8 @@ class AsyncObservedStore:
             self._record(operation, perf_counter() - start, None)
             raise
         except Exception as exc:
-            self._record(operation, perf_counter() - start, error_kind(exc))
+            seconds = perf_counter() - start
+            self._record(operation, seconds, error_kind(exc, seconds, self._bound))
             raise
         self._record(operation, perf_counter() - start, None)
         return result

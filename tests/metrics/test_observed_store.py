@@ -1,0 +1,168 @@
+"""The metrics wrapper: every store call timed by operation, errors by kind, capabilities kept.
+
+Errors are provoked for real: a store behind the fault proxy (``tests/faults``) that goes
+silent or resets its connections, and a store pointed at a port nobody listens on.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sojourn import AsyncMemoryStore, MemoryStore, StoreUnavailable
+from sojourn.stores.base import (
+    AsyncSupportsCount,
+    AsyncSupportsPrincipals,
+    AsyncSupportsPurge,
+    AsyncSupportsScan,
+    Changes,
+    SupportsCount,
+    SupportsPrincipals,
+    SupportsPurge,
+    SupportsScan,
+)
+from sojourn.stores.observed import AsyncObservedStore, ObservedStore
+from sojourn.stores.redis import AsyncRedisStore
+from sojourn.stores.sqlite import SQLiteStore
+from sojourn.stores.threaded import ThreadedStore
+from sojourn.testing._async.contract import make_record
+from tests.faults.proxy import Fault, FaultProxy
+from tests.faults.servers import BOUND, Server
+from tests.metrics.recording import Recorder
+from tests.stores.test_threaded import CoreOnly
+
+SYNC_CAPABILITIES = (SupportsPrincipals, SupportsPurge, SupportsCount, SupportsScan)
+ASYNC_CAPABILITIES = (
+    AsyncSupportsPrincipals,
+    AsyncSupportsPurge,
+    AsyncSupportsCount,
+    AsyncSupportsScan,
+)
+
+
+@pytest.fixture
+def sqlite(tmp_path: Path) -> Iterator[SQLiteStore]:
+    store = SQLiteStore(tmp_path / "s.db")
+    yield store
+    store.close()
+
+
+def test_a_sync_store_keeps_exactly_its_capabilities(sqlite: SQLiteStore) -> None:
+    for store in (CoreOnly(), MemoryStore(), sqlite):
+        wrapped = ObservedStore(store, Recorder())
+        assert isinstance(wrapped, ObservedStore)
+        for capability in SYNC_CAPABILITIES:
+            assert isinstance(wrapped, capability) == isinstance(store, capability), (
+                type(store).__name__,
+                capability.__name__,
+            )
+
+
+def test_an_async_store_keeps_exactly_its_capabilities(sqlite: SQLiteStore) -> None:
+    for store in (ThreadedStore(CoreOnly()), AsyncMemoryStore(), ThreadedStore(sqlite)):
+        wrapped = AsyncObservedStore(store, Recorder())
+        assert isinstance(wrapped, AsyncObservedStore)
+        for capability in ASYNC_CAPABILITIES:
+            assert isinstance(wrapped, capability) == isinstance(store, capability), (
+                repr(store),
+                capability.__name__,
+            )
+    assert not isinstance(
+        AsyncObservedStore(ThreadedStore(CoreOnly()), Recorder()), AsyncSupportsCount
+    )
+
+
+def test_each_call_is_reported_once_under_its_operation() -> None:
+    recorder = Recorder()
+    store = ObservedStore(MemoryStore(), recorder)
+    now = time.time()
+    record = make_record(now, principal="alice")
+    store.create(record)
+    assert store.load(record.key, now) is not None
+    assert store.apply(record.key, Changes(now=now, expires_at=now + 60, set={"a": b"2"}))
+    assert store.rename(record.key, record.key[::-1], now)
+    assert [r.principal for r in store.sessions_of("alice", now)] == ["alice"]
+    assert store.count(now) == 1
+    assert store.purge_expired(now) == 0
+    assert store.delete_sessions_of("alice") == 1
+    store.delete(record.key)
+    assert recorder.operations == [
+        "create", "load", "apply", "rename", "sessions_of", "count", "purge_expired",
+        "delete_sessions_of", "delete",
+    ]  # fmt: skip
+    assert all(seconds >= 0 for _, seconds, _ in recorder.calls)
+    assert recorder.errors == []
+
+
+def test_an_existing_key_on_create_is_an_answer_not_an_error() -> None:
+    from sojourn import SessionExists
+
+    recorder = Recorder()
+    store = ObservedStore(MemoryStore(), recorder)
+    record = make_record(time.time())
+    store.create(record)
+    with pytest.raises(SessionExists):
+        store.create(record)
+    assert recorder.operations == ["create", "create"]
+    assert recorder.errors == []
+
+
+# -- errors by kind, against real servers ------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port  # closed again: nothing listens there
+
+
+@pytest.mark.anyio
+async def test_a_refused_connection_counts_as_unavailable() -> None:
+    recorder = Recorder()
+    url = f"redis://127.0.0.1:{_free_port()}/0"
+    store = AsyncObservedStore(AsyncRedisStore.from_url(url, timeout=BOUND), recorder)
+    with pytest.raises(StoreUnavailable):
+        await store.load("0" * 64, time.time())
+    assert recorder.errors == [("load", "unavailable")]
+    await store.aclose()
+
+
+@pytest.mark.server
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("fault", "kind"), [(Fault.BLACKHOLE, "timeout"), (Fault.RESET, "unavailable")]
+)
+async def test_a_store_that_fails_counts_its_errors_by_kind(
+    server: Server, fault: Fault, kind: str
+) -> None:
+    recorder = Recorder()
+    with FaultProxy(server.port) as proxy:
+        store = AsyncObservedStore(server.make_async(proxy.port, server.namespace), recorder)
+        try:
+            now = time.time()
+            record = make_record(now)
+            await store.create(record)
+            assert await store.load(record.key, now) is not None
+            proxy.inject(fault)
+            failures = 0
+            for _ in range(3):
+                try:
+                    await store.load(record.key, now)
+                except StoreUnavailable:
+                    failures += 1
+            assert failures == 3
+        finally:
+            proxy.heal()
+            await store.aclose()
+    assert recorder.operations[:2] == ["create", "load"]
+    assert len(recorder.errors) == 3
+    # A reset is seen at once; the calls after it may wait out the bound for a new
+    # connection (a pool that keeps dialling a proxy that keeps resetting), a timeout.
+    assert recorder.errors[0] == ("load", kind)
+    if fault is Fault.BLACKHOLE:
+        assert recorder.errors == [("load", "timeout")] * 3
