@@ -6,23 +6,43 @@ from sojourn.stores.base import AsyncStore, Store
 from sojourn.stores.memory import AsyncMemoryStore, MemoryStore
 from sojourn.testing import (
     AsyncCountContract,
+    AsyncLifecycleEventsContract,
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
+    AsyncPurgeReportContract,
     AsyncStoreContract,
+    AsyncTakeExpiredContract,
     CountContract,
+    LifecycleEventsContract,
     PrincipalIndexContract,
     PurgeContract,
+    PurgeReportContract,
     StoreContract,
+    TakeExpiredContract,
 )
 
 
-class TestMemoryStore(StoreContract, PrincipalIndexContract, PurgeContract, CountContract):
+class TestMemoryStore(
+    StoreContract,
+    PrincipalIndexContract,
+    PurgeContract,
+    CountContract,
+    TakeExpiredContract,
+    PurgeReportContract,
+    LifecycleEventsContract,
+):
     def make_store(self) -> Store:
         return MemoryStore()
 
 
 class TestAsyncMemoryStore(
-    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncPurgeContract, AsyncCountContract
+    AsyncStoreContract,
+    AsyncPrincipalIndexContract,
+    AsyncPurgeContract,
+    AsyncCountContract,
+    AsyncTakeExpiredContract,
+    AsyncPurgeReportContract,
+    AsyncLifecycleEventsContract,
 ):
     async def make_store(self) -> AsyncStore:
         return AsyncMemoryStore()

@@ -2,7 +2,8 @@
 
 The wrapper is what a manager given ``metrics=`` calls, so it must keep every promise of the
 store it wraps (the capabilities included: the suite's own guard checks that what a store
-offers is what is tested). Memory, sync and async, and Redis, on 127.0.0.1:6379.
+offers is what is tested). Each class here is a store's own suite, inherited whole, with the
+store wrapped: memory and Redis (127.0.0.1:6379), sync and async.
 """
 
 from __future__ import annotations
@@ -10,32 +11,22 @@ from __future__ import annotations
 import pytest
 
 from sojourn.stores.base import AsyncStore, Store
-from sojourn.stores.memory import AsyncMemoryStore, MemoryStore
 from sojourn.stores.observed import AsyncObservedStore, ObservedStore
-from sojourn.testing import (
-    AsyncCountContract,
-    AsyncPrincipalIndexContract,
-    AsyncPurgeContract,
-    AsyncStoreContract,
-    CountContract,
-    PrincipalIndexContract,
-    PurgeContract,
-    StoreContract,
-)
-from tests.conformance import test_redis as redis_suite  # a module: its classes not collected twice
+
+# Modules, not classes: a class imported by name would be collected, and run, twice.
+from tests.conformance import test_memory as memory_suite
+from tests.conformance import test_redis as redis_suite
 from tests.metrics.recording import Recorder
 
 
-class TestObservedMemoryStore(StoreContract, PrincipalIndexContract, PurgeContract, CountContract):
+class TestObservedMemoryStore(memory_suite.TestMemoryStore):
     def make_store(self) -> Store:
-        return ObservedStore(MemoryStore(), Recorder())
+        return ObservedStore(super().make_store(), Recorder())
 
 
-class TestAsyncObservedMemoryStore(
-    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncPurgeContract, AsyncCountContract
-):
+class TestAsyncObservedMemoryStore(memory_suite.TestAsyncMemoryStore):
     async def make_store(self) -> AsyncStore:
-        return AsyncObservedStore(AsyncMemoryStore(), Recorder())
+        return AsyncObservedStore(await super().make_store(), Recorder())
 
 
 @pytest.mark.server

@@ -19,11 +19,15 @@ from sojourn.stores.base import AsyncStore, Store
 from sojourn.stores.redis import AsyncRedisStore, RedisStore
 from sojourn.testing import (
     AsyncCountContract,
+    AsyncLifecycleEventsContract,
     AsyncPrincipalIndexContract,
     AsyncStoreContract,
+    AsyncTakeExpiredContract,
     CountContract,
+    LifecycleEventsContract,
     PrincipalIndexContract,
     StoreContract,
+    TakeExpiredContract,
 )
 from tests.conftest import require_server
 from tests.stores.redis_cluster import (
@@ -49,7 +53,13 @@ def _require_redis() -> None:
         require_server("Redis", str(exc))
 
 
-class TestRedisStore(StoreContract, PrincipalIndexContract, CountContract):
+class TestRedisStore(
+    StoreContract,
+    PrincipalIndexContract,
+    CountContract,
+    TakeExpiredContract,
+    LifecycleEventsContract,
+):
     def make_store(self) -> Store:
         _require_redis()
         return RedisStore(redis.Redis.from_url(URL, socket_timeout=5), prefix=_prefix())
@@ -63,7 +73,13 @@ class TestRedisStore(StoreContract, PrincipalIndexContract, CountContract):
         store.client.close()
 
 
-class TestAsyncRedisStore(AsyncStoreContract, AsyncPrincipalIndexContract, AsyncCountContract):
+class TestAsyncRedisStore(
+    AsyncStoreContract,
+    AsyncPrincipalIndexContract,
+    AsyncCountContract,
+    AsyncTakeExpiredContract,
+    AsyncLifecycleEventsContract,
+):
     async def make_store(self) -> AsyncStore:
         _require_redis()
         return AsyncRedisStore(
@@ -86,7 +102,11 @@ def redis_cluster() -> Iterator[RedisClusterHarness]:
 
 
 class TestAsyncRedisStoreOnCluster(
-    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncCountContract
+    AsyncStoreContract,
+    AsyncPrincipalIndexContract,
+    AsyncCountContract,
+    AsyncTakeExpiredContract,
+    AsyncLifecycleEventsContract,
 ):
     @pytest.fixture(autouse=True)
     def _cluster(self, redis_cluster: RedisClusterHarness) -> None:
@@ -106,7 +126,13 @@ class TestAsyncRedisStoreOnCluster(
         await store.client.aclose()
 
 
-class TestRedisStoreOnCluster(StoreContract, PrincipalIndexContract, CountContract):
+class TestRedisStoreOnCluster(
+    StoreContract,
+    PrincipalIndexContract,
+    CountContract,
+    TakeExpiredContract,
+    LifecycleEventsContract,
+):
     @pytest.fixture(autouse=True)
     def _cluster(self, redis_cluster: RedisClusterHarness) -> None:
         self.cluster = redis_cluster
@@ -131,7 +157,11 @@ def redis_sentinel() -> Iterator[SentinelHarness]:
 
 
 class TestAsyncRedisStoreViaSentinel(
-    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncCountContract
+    AsyncStoreContract,
+    AsyncPrincipalIndexContract,
+    AsyncCountContract,
+    AsyncTakeExpiredContract,
+    AsyncLifecycleEventsContract,
 ):
     """A client from ``Sentinel.master_for``: the primary is found through the Sentinel."""
 

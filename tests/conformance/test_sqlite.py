@@ -10,17 +10,31 @@ from sojourn.stores.base import AsyncStore, Store
 from sojourn.stores.sqlite import AsyncSQLiteStore, SQLiteStore
 from sojourn.testing import (
     AsyncCountContract,
+    AsyncLifecycleEventsContract,
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
+    AsyncPurgeReportContract,
     AsyncStoreContract,
+    AsyncTakeExpiredContract,
     CountContract,
+    LifecycleEventsContract,
     PrincipalIndexContract,
     PurgeContract,
+    PurgeReportContract,
     StoreContract,
+    TakeExpiredContract,
 )
 
 
-class TestSQLiteStore(StoreContract, PrincipalIndexContract, PurgeContract, CountContract):
+class TestSQLiteStore(
+    StoreContract,
+    PrincipalIndexContract,
+    PurgeContract,
+    CountContract,
+    TakeExpiredContract,
+    PurgeReportContract,
+    LifecycleEventsContract,
+):
     @pytest.fixture(autouse=True)
     def _database(self, tmp_path: Path) -> None:
         self.path = tmp_path / "sessions.db"
@@ -30,7 +44,13 @@ class TestSQLiteStore(StoreContract, PrincipalIndexContract, PurgeContract, Coun
 
 
 class TestAsyncSQLiteStore(
-    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncPurgeContract, AsyncCountContract
+    AsyncStoreContract,
+    AsyncPrincipalIndexContract,
+    AsyncPurgeContract,
+    AsyncCountContract,
+    AsyncTakeExpiredContract,
+    AsyncPurgeReportContract,
+    AsyncLifecycleEventsContract,
 ):
     @pytest.fixture(autouse=True)
     def _database(self, tmp_path: Path) -> None:

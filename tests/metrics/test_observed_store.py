@@ -19,11 +19,13 @@ from sojourn.stores.base import (
     AsyncSupportsPrincipals,
     AsyncSupportsPurge,
     AsyncSupportsScan,
+    AsyncSupportsTakeExpired,
     Changes,
     SupportsCount,
     SupportsPrincipals,
     SupportsPurge,
     SupportsScan,
+    SupportsTakeExpired,
 )
 from sojourn.stores.observed import AsyncObservedStore, ObservedStore
 from sojourn.stores.redis import AsyncRedisStore
@@ -35,12 +37,19 @@ from tests.faults.servers import BOUND, Server
 from tests.metrics.recording import Recorder
 from tests.stores.test_threaded import CoreOnly
 
-SYNC_CAPABILITIES = (SupportsPrincipals, SupportsPurge, SupportsCount, SupportsScan)
+SYNC_CAPABILITIES = (
+    SupportsPrincipals,
+    SupportsPurge,
+    SupportsCount,
+    SupportsScan,
+    SupportsTakeExpired,
+)
 ASYNC_CAPABILITIES = (
     AsyncSupportsPrincipals,
     AsyncSupportsPurge,
     AsyncSupportsCount,
     AsyncSupportsScan,
+    AsyncSupportsTakeExpired,
 )
 
 

@@ -8,6 +8,7 @@ treated as no session.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -31,7 +32,20 @@ from .._core.errors import (
     SessionRotated,
     StoreUnavailable,
 )
+from .._core.events import (
+    CORRUPT,
+    DESTROYED,
+    EXPIRED,
+    LOGOUT,
+    PURGED,
+    REVOKED,
+    REVOKED_ALL,
+    SEEN_ON_LOAD,
+    AsyncEventHook,
+    SessionEvent,
+)
 from .._core.ids import fingerprint_of_key, marker_key
+from .._core.lifecycle import events_of, of_record, of_records
 from .._core.observe import AMBIGUOUS_COOKIE, CORRUPT_RECORD, Observer
 from .._core.opening import Opened, Outcome, metadata
 from .._core.plan import (
@@ -50,6 +64,7 @@ from ..stores.base import (
     AsyncStore,
     AsyncSupportsPrincipals,
     AsyncSupportsPurge,
+    AsyncSupportsTakeExpired,
     ClientSideStore,
     Record,
 )
@@ -86,8 +101,14 @@ class AsyncManager:
         track_metadata: record user agent and client IP for "your devices" pages.
         on_lost_write: ``"conflict"`` (default): a commit whose changes did not land raises
             :class:`SessionGone`; ``"ignore"``: it is logged and the outcome says ``gone``.
+        hooks: callables given each :class:`~sojourn.SessionEvent` (created, rotated,
+            destroyed, expired) once the store confirmed the transition, in order, inline:
+            the request waits for them (an awaitable a hook returns is awaited). A hook that
+            raises is logged (``session.hook_failed``) and never fails the request or stops
+            the other hooks. See ``docs/events.md``.
         metrics: an observer (:mod:`sojourn.metrics`) told of every store call, timed, of
-            corrupt records and ambiguous cookies, and of lifecycle events. ``None``
+            corrupt records and ambiguous cookies, and (as one more hook) of lifecycle
+            events. ``None``
             (default): the store is called directly, and nothing is measured.
     """
 
@@ -100,6 +121,7 @@ class AsyncManager:
         on_store_error: str = "fail",
         track_metadata: bool = False,
         on_lost_write: str = "conflict",
+        hooks: Sequence[AsyncEventHook] = (),
         metrics: Observer | None = None,
     ) -> None:
         if on_store_error not in ("fail", "anonymous"):
@@ -142,8 +164,20 @@ class AsyncManager:
         else:
             server = store if metrics is None else AsyncObservedStore(store, metrics)
             self._server_store = self._store = server
-        if metrics is not None:
+        # Lifecycle events, decided once: without hooks no event is built and no store call
+        # is added (the expired record a load missed is asked for only when someone listens).
+        self.hooks: tuple[AsyncEventHook, ...] = tuple(hooks)
+        for hook in self.hooks:
+            if not callable(hook):
+                raise ConfigurationError(f"hooks must be callables, not {type(hook).__name__}")
+        if metrics is not None:  # the lifecycle counters: the observer listens as a hook
+            self.hooks += (metrics.record_event,)
             metrics.watch(store)
+        self._take_expired = (
+            self._store.take_expired
+            if self.hooks and isinstance(self._store, AsyncSupportsTakeExpired)
+            else None
+        )
 
     def open_at_once(
         self, headers: Headers, query: str = "", *, read_only: bool = False
@@ -254,6 +288,8 @@ class AsyncManager:
                     if not session.is_new:
                         engine.follow_marker(session)
                     return session
+            if record is None and self._take_expired is not None:
+                await self._expired_on_load(key, now)
             if record is not None:
                 if len(candidates) == 1:  # the usual request: one cookie, live
                     return engine.open(session_id, record, now, read_only=read_only, meta=meta)
@@ -300,6 +336,8 @@ class AsyncManager:
             if sealed.record is not None:
                 token = self._sealed.seal(sealed.record, self._cookie_name)
             headers, vary = finish_sealed(self.engine, session, sealed, token, now, final=final)
+            if self.hooks:  # what the manager sees: creation, rotation, logout
+                await self._fire(events_of(sealed.plan.ops, now))
             return Outcome(headers, vary)  # the token is the cookie: there is no ID to hand on
         engine = self.engine
         for _ in range(CREATE_ATTEMPTS):
@@ -336,6 +374,8 @@ class AsyncManager:
         """Finish a commit whose operations all ran. A logout whose session a login had moved
         away meanwhile clears nothing: the client holds the login's ID."""
         moved = plan.ends is not None and not await self._ending(plan.ends, now)
+        if self.hooks:
+            await self._fire(events_of(plan.ops, now, moved=plan.ends if moved else None))
         if moved:
             plan = plan._replace(headers=())
         outcome = self.engine.committed(session, plan, now, gone=False, final=final)
@@ -469,19 +509,73 @@ class AsyncManager:
             StoreUnavailable: the store is down.
         """
         for _, key in self.engine.candidates([session_id])[:1]:
+            if not self.hooks:
+                await self._call(self._server().delete, key)
+                return
+            now = self.clock()
+            try:  # who it was, for the event (a round trip only when someone listens)
+                record = await self._call(self._server().load, key, now)
+                event = None if record is None else of_record(DESTROYED, LOGOUT, record, now)
+            except CorruptSession:
+                event = SessionEvent(DESTROYED, fingerprint_of_key(key), None, CORRUPT, now)
             await self._call(self._server().delete, key)
+            if event is not None:
+                await self._fire([event])
 
     async def purge(self) -> int:
         """Delete expired records where the store needs a job for it; how many went.
 
-        ``0`` for stores that expire records themselves (Redis TTLs) or keep nothing.
+        ``0`` for stores that expire records themselves (Redis TTLs) or keep nothing. With
+        hooks, each removed session is an ``expired`` event (reason ``purge``), fired once
+        the purge is done (and before a store failure that cut it short is raised).
 
         Raises:
             StoreUnavailable: the store is down.
         """
         if not isinstance(self._store, AsyncSupportsPurge):
             return 0
-        return await self._call(self._store.purge_expired, self.clock())
+        now = self.clock()
+        if not self.hooks:
+            return await self._call(self._store.purge_expired, now)
+        removed: list[Record] = []
+        try:
+            return await self._call(self._store.purge_expired, now, on_expired=removed.append)
+        finally:
+            sessions = [r for r in removed if self.engine.successor(r) is None]  # no markers
+            await self._fire(of_records(EXPIRED, PURGED, sessions, now))
+
+    async def _expired_on_load(self, key: str, now: float) -> None:
+        """A load of ``key`` missed: if the store still held it past its deadline, take it
+        (atomically, so of two requests presenting it one fires) and fire ``expired/load``."""
+        take = self._take_expired
+        if take is None:
+            return
+        try:
+            record = await take(key, now)
+        except SessionError:
+            raise
+        except DRIVER_FAILURES as exc:
+            raise store_failed(exc) from exc
+        if record is not None:
+            await self._fire([of_record(EXPIRED, SEEN_ON_LOAD, record, now)])
+
+    async def _fire(self, events: Sequence[SessionEvent]) -> None:
+        """Give each event to every hook, in order. A hook that raises is logged and skipped:
+        an event is news about a transition that already happened, never a reason to fail
+        the request that made it."""
+        for event in events:
+            for hook in self.hooks:
+                try:
+                    result = hook(event)  # unasync: hook(event)
+                    if inspect.isawaitable(result):  # unasync: delete
+                        await result  # unasync: delete
+                except Exception as exc:
+                    store_logger.error(
+                        "session.hook_failed: hook %s raised %s on a %s event",
+                        _name_of(hook),
+                        type(exc).__name__,
+                        event.kind,
+                    )
 
     async def _run(self, plan: Commit) -> Apply | Rename | None:
         """Run a plan's operations; the one that found the session gone, if any."""
@@ -560,20 +654,37 @@ class AsyncManager:
 
     async def revoke(self, principal: str, fingerprint: str) -> bool:
         """End the session of ``principal`` labelled ``fingerprint``; False if none matched."""
-        records = await self._call(self._index().sessions_of, principal, self.clock())
+        now = self.clock()
+        records = await self._call(self._index().sessions_of, principal, now)
         for record in records:
             if fingerprint_of_key(record.key) == fingerprint:
                 await self._call(self._server().delete, record.key)
                 logger.info("session.revoked: session %s of one principal", fingerprint)
+                if self.hooks:
+                    await self._fire([of_record(DESTROYED, REVOKED, record, now)])
                 return True
         return False
 
     async def revoke_all(self, principal: str, *, keep: Session | None = None) -> int:
         """End every session of ``principal``, except ``keep`` (the current one) if given."""
         keep_key = self.engine.key_of(keep) if keep is not None else None
-        count = await self._call(self._index().delete_sessions_of, principal, keep=keep_key)
+        index = self._index()
+        now = self.clock()
+        # With hooks, who is about to be signed out is listed first: the index deletes in one
+        # step and says only how many went.
+        listed = await self._call(index.sessions_of, principal, now) if self.hooks else []
+        count = await self._call(index.delete_sessions_of, principal, keep=keep_key)
         logger.info("session.revoked_all: %d sessions of one principal", count)
+        if listed:
+            ended = [r for r in listed if r.key != keep_key]
+            await self._fire(of_records(DESTROYED, REVOKED_ALL, ended, now))
         return count
+
+
+def _name_of(hook: object) -> str:
+    """A hook's name for the log: its qualified name, or its type's (a callable object)."""
+    name = getattr(hook, "__qualname__", None)
+    return name if isinstance(name, str) else type(hook).__qualname__
 
 
 __all__ = [

@@ -32,7 +32,20 @@ from .._core.errors import (
     SessionRotated,
     StoreUnavailable,
 )
+from .._core.events import (
+    CORRUPT,
+    DESTROYED,
+    EXPIRED,
+    LOGOUT,
+    PURGED,
+    REVOKED,
+    REVOKED_ALL,
+    SEEN_ON_LOAD,
+    EventHook,
+    SessionEvent,
+)
 from .._core.ids import fingerprint_of_key, marker_key
+from .._core.lifecycle import events_of, of_record, of_records
 from .._core.observe import AMBIGUOUS_COOKIE, CORRUPT_RECORD, Observer
 from .._core.opening import Opened, Outcome, metadata
 from .._core.plan import (
@@ -53,6 +66,7 @@ from ..stores.base import (
     Store,
     SupportsPrincipals,
     SupportsPurge,
+    SupportsTakeExpired,
 )
 from ..stores.observed import ObservedStore
 
@@ -87,8 +101,14 @@ class Manager:
         track_metadata: record user agent and client IP for "your devices" pages.
         on_lost_write: ``"conflict"`` (default): a commit whose changes did not land raises
             :class:`SessionGone`; ``"ignore"``: it is logged and the outcome says ``gone``.
+        hooks: callables given each :class:`~sojourn.SessionEvent` (created, rotated,
+            destroyed, expired) once the store confirmed the transition, in order, inline:
+            the request waits for them (an awaitable a hook returns is awaited). A hook that
+            raises is logged (``session.hook_failed``) and never fails the request or stops
+            the other hooks. See ``docs/events.md``.
         metrics: an observer (:mod:`sojourn.metrics`) told of every store call, timed, of
-            corrupt records and ambiguous cookies, and of lifecycle events. ``None``
+            corrupt records and ambiguous cookies, and (as one more hook) of lifecycle
+            events. ``None``
             (default): the store is called directly, and nothing is measured.
     """
 
@@ -101,6 +121,7 @@ class Manager:
         on_store_error: str = "fail",
         track_metadata: bool = False,
         on_lost_write: str = "conflict",
+        hooks: Sequence[EventHook] = (),
         metrics: Observer | None = None,
     ) -> None:
         if on_store_error not in ("fail", "anonymous"):
@@ -143,8 +164,20 @@ class Manager:
         else:
             server = store if metrics is None else ObservedStore(store, metrics)
             self._server_store = self._store = server
-        if metrics is not None:
+        # Lifecycle events, decided once: without hooks no event is built and no store call
+        # is added (the expired record a load missed is asked for only when someone listens).
+        self.hooks: tuple[EventHook, ...] = tuple(hooks)
+        for hook in self.hooks:
+            if not callable(hook):
+                raise ConfigurationError(f"hooks must be callables, not {type(hook).__name__}")
+        if metrics is not None:  # the lifecycle counters: the observer listens as a hook
+            self.hooks += (metrics.record_event,)
             metrics.watch(store)
+        self._take_expired = (
+            self._store.take_expired
+            if self.hooks and isinstance(self._store, SupportsTakeExpired)
+            else None
+        )
 
     def open_at_once(
         self, headers: Headers, query: str = "", *, read_only: bool = False
@@ -255,6 +288,8 @@ class Manager:
                     if not session.is_new:
                         engine.follow_marker(session)
                     return session
+            if record is None and self._take_expired is not None:
+                self._expired_on_load(key, now)
             if record is not None:
                 if len(candidates) == 1:  # the usual request: one cookie, live
                     return engine.open(session_id, record, now, read_only=read_only, meta=meta)
@@ -301,6 +336,8 @@ class Manager:
             if sealed.record is not None:
                 token = self._sealed.seal(sealed.record, self._cookie_name)
             headers, vary = finish_sealed(self.engine, session, sealed, token, now, final=final)
+            if self.hooks:  # what the manager sees: creation, rotation, logout
+                self._fire(events_of(sealed.plan.ops, now))
             return Outcome(headers, vary)  # the token is the cookie: there is no ID to hand on
         engine = self.engine
         for _ in range(CREATE_ATTEMPTS):
@@ -337,6 +374,8 @@ class Manager:
         """Finish a commit whose operations all ran. A logout whose session a login had moved
         away meanwhile clears nothing: the client holds the login's ID."""
         moved = plan.ends is not None and not self._ending(plan.ends, now)
+        if self.hooks:
+            self._fire(events_of(plan.ops, now, moved=plan.ends if moved else None))
         if moved:
             plan = plan._replace(headers=())
         outcome = self.engine.committed(session, plan, now, gone=False, final=final)
@@ -468,19 +507,71 @@ class Manager:
             StoreUnavailable: the store is down.
         """
         for _, key in self.engine.candidates([session_id])[:1]:
+            if not self.hooks:
+                self._call(self._server().delete, key)
+                return
+            now = self.clock()
+            try:  # who it was, for the event (a round trip only when someone listens)
+                record = self._call(self._server().load, key, now)
+                event = None if record is None else of_record(DESTROYED, LOGOUT, record, now)
+            except CorruptSession:
+                event = SessionEvent(DESTROYED, fingerprint_of_key(key), None, CORRUPT, now)
             self._call(self._server().delete, key)
+            if event is not None:
+                self._fire([event])
 
     def purge(self) -> int:
         """Delete expired records where the store needs a job for it; how many went.
 
-        ``0`` for stores that expire records themselves (Redis TTLs) or keep nothing.
+        ``0`` for stores that expire records themselves (Redis TTLs) or keep nothing. With
+        hooks, each removed session is an ``expired`` event (reason ``purge``), fired once
+        the purge is done (and before a store failure that cut it short is raised).
 
         Raises:
             StoreUnavailable: the store is down.
         """
         if not isinstance(self._store, SupportsPurge):
             return 0
-        return self._call(self._store.purge_expired, self.clock())
+        now = self.clock()
+        if not self.hooks:
+            return self._call(self._store.purge_expired, now)
+        removed: list[Record] = []
+        try:
+            return self._call(self._store.purge_expired, now, on_expired=removed.append)
+        finally:
+            sessions = [r for r in removed if self.engine.successor(r) is None]  # no markers
+            self._fire(of_records(EXPIRED, PURGED, sessions, now))
+
+    def _expired_on_load(self, key: str, now: float) -> None:
+        """A load of ``key`` missed: if the store still held it past its deadline, take it
+        (atomically, so of two requests presenting it one fires) and fire ``expired/load``."""
+        take = self._take_expired
+        if take is None:
+            return
+        try:
+            record = take(key, now)
+        except SessionError:
+            raise
+        except DRIVER_FAILURES as exc:
+            raise store_failed(exc) from exc
+        if record is not None:
+            self._fire([of_record(EXPIRED, SEEN_ON_LOAD, record, now)])
+
+    def _fire(self, events: Sequence[SessionEvent]) -> None:
+        """Give each event to every hook, in order. A hook that raises is logged and skipped:
+        an event is news about a transition that already happened, never a reason to fail
+        the request that made it."""
+        for event in events:
+            for hook in self.hooks:
+                try:
+                    hook(event)
+                except Exception as exc:
+                    store_logger.error(
+                        "session.hook_failed: hook %s raised %s on a %s event",
+                        _name_of(hook),
+                        type(exc).__name__,
+                        event.kind,
+                    )
 
     def _run(self, plan: Commit) -> Apply | Rename | None:
         """Run a plan's operations; the one that found the session gone, if any."""
@@ -557,20 +648,37 @@ class Manager:
 
     def revoke(self, principal: str, fingerprint: str) -> bool:
         """End the session of ``principal`` labelled ``fingerprint``; False if none matched."""
-        records = self._call(self._index().sessions_of, principal, self.clock())
+        now = self.clock()
+        records = self._call(self._index().sessions_of, principal, now)
         for record in records:
             if fingerprint_of_key(record.key) == fingerprint:
                 self._call(self._server().delete, record.key)
                 logger.info("session.revoked: session %s of one principal", fingerprint)
+                if self.hooks:
+                    self._fire([of_record(DESTROYED, REVOKED, record, now)])
                 return True
         return False
 
     def revoke_all(self, principal: str, *, keep: Session | None = None) -> int:
         """End every session of ``principal``, except ``keep`` (the current one) if given."""
         keep_key = self.engine.key_of(keep) if keep is not None else None
-        count = self._call(self._index().delete_sessions_of, principal, keep=keep_key)
+        index = self._index()
+        now = self.clock()
+        # With hooks, who is about to be signed out is listed first: the index deletes in one
+        # step and says only how many went.
+        listed = self._call(index.sessions_of, principal, now) if self.hooks else []
+        count = self._call(index.delete_sessions_of, principal, keep=keep_key)
         logger.info("session.revoked_all: %d sessions of one principal", count)
+        if listed:
+            ended = [r for r in listed if r.key != keep_key]
+            self._fire(of_records(DESTROYED, REVOKED_ALL, ended, now))
         return count
+
+
+def _name_of(hook: object) -> str:
+    """A hook's name for the log: its qualified name, or its type's (a callable object)."""
+    name = getattr(hook, "__qualname__", None)
+    return name if isinstance(name, str) else type(hook).__qualname__
 
 
 __all__ = [

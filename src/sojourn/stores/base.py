@@ -21,6 +21,7 @@ The contracts (proved for every store by :mod:`sojourn.testing`):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 # The types that cross the store boundary belong to the core, which owns that boundary; they
@@ -31,6 +32,9 @@ from .._core.records import Login as Login
 from .._core.records import Record as Record
 from .._core.records import Renewal as Renewal
 from .._core.records import Unsealed as Unsealed
+
+OnExpired = Callable[[Record], None]
+"""What a purge calls for each record it removed (see :meth:`AsyncSupportsPurge.purge_expired`)."""
 
 
 class AsyncStore(Protocol):
@@ -148,10 +152,18 @@ class SupportsPrincipals(Protocol):
 class AsyncSupportsPurge(Protocol):
     """Stores whose expired records must be removed by a job (SQL, SQLite)."""
 
-    async def purge_expired(self, now: float, batch_size: int = 1000) -> int:
+    async def purge_expired(
+        self, now: float, batch_size: int = 1000, on_expired: OnExpired | None = None
+    ) -> int:
         """Delete records with ``expires_at <= now`` in batches of at most ``batch_size``.
 
         Each batch is its own short transaction, so a purge never locks the table for long.
+
+        Args:
+            on_expired: called once per record this purge removed (``fields`` may be empty),
+                after the batch that removed it was committed, so a record two purges race
+                for is reported by the one that removed it. The manager passes it only when
+                the application has hooks (``expired/purge`` events).
 
         Returns:
             How many records were deleted.
@@ -163,8 +175,43 @@ class AsyncSupportsPurge(Protocol):
 class SupportsPurge(Protocol):
     """The sync twin of :class:`AsyncSupportsPurge`."""
 
-    def purge_expired(self, now: float, batch_size: int = 1000) -> int:
+    def purge_expired(
+        self, now: float, batch_size: int = 1000, on_expired: OnExpired | None = None
+    ) -> int:
         """See :meth:`AsyncSupportsPurge.purge_expired`."""
+        ...
+
+
+@runtime_checkable
+class AsyncSupportsTakeExpired(Protocol):
+    """Stores that still hold a record after its deadline and can hand it over once.
+
+    SQL and SQLite keep expired rows until a purge, memory until it is touched, Redis for a
+    *linger* after the deadline. The manager asks only when the application has hooks, and only
+    after a load of a well-formed ID missed: the ``expired/load`` event.
+    """
+
+    async def take_expired(self, key: str, now: float) -> Record | None:
+        """Remove and return the record under ``key`` if it is expired at ``now``, atomically.
+
+        Returns:
+            The record as it was (``fields`` may be empty), or ``None`` if there is no record
+            or it is still live (nothing is changed then). Of two concurrent calls for one
+            expired record, exactly one gets it.
+
+        Raises:
+            CorruptSession: never; a record whose data cannot be decoded is still returned
+                (its fields left empty), since it is removed either way.
+        """
+        ...
+
+
+@runtime_checkable
+class SupportsTakeExpired(Protocol):
+    """The sync twin of :class:`AsyncSupportsTakeExpired`."""
+
+    def take_expired(self, key: str, now: float) -> Record | None:
+        """See :meth:`AsyncSupportsTakeExpired.take_expired`."""
         ...
 
 
@@ -247,9 +294,11 @@ __all__ = [
     "AsyncSupportsPrincipals",
     "AsyncSupportsPurge",
     "AsyncSupportsScan",
+    "AsyncSupportsTakeExpired",
     "Changes",
     "ClientSideStore",
     "Login",
+    "OnExpired",
     "Record",
     "Renewal",
     "Store",
@@ -257,5 +306,6 @@ __all__ = [
     "SupportsPrincipals",
     "SupportsPurge",
     "SupportsScan",
+    "SupportsTakeExpired",
     "Unsealed",
 ]

@@ -2,7 +2,7 @@
 
 The manager wraps its store in :class:`AsyncObservedStore` only when it is given ``metrics=``;
 without it nothing here runs. The wrapper offers the optional capabilities — the per-user
-index, purge, count, scan — exactly when the wrapped store has them, as
+index, purge, count, scan, take_expired — exactly when the wrapped store has them, as
 :class:`~sojourn.stores.threaded.ThreadedStore` does: the managers and the admin tools test
 them with ``isinstance`` against the runtime protocols, and a wrapper that claimed one its
 store lacks would turn a clear ``TypeError`` into an ``AttributeError`` mid-request.
@@ -26,7 +26,9 @@ from ..base import (
     AsyncSupportsPrincipals,
     AsyncSupportsPurge,
     AsyncSupportsScan,
+    AsyncSupportsTakeExpired,
     Changes,
+    OnExpired,
     Record,
     Renewal,
 )
@@ -50,6 +52,7 @@ class AsyncObservedStore:
                 isinstance(store, AsyncSupportsPurge),
                 isinstance(store, AsyncSupportsCount),
                 isinstance(store, AsyncSupportsScan),
+                isinstance(store, AsyncSupportsTakeExpired),
             )
         return super().__new__(cls)
 
@@ -113,9 +116,13 @@ class _Principals(AsyncObservedStore):
 
 
 class _Purge(AsyncObservedStore):
-    async def purge_expired(self, now: float, batch_size: int = 1000) -> int:
+    async def purge_expired(
+        self, now: float, batch_size: int = 1000, on_expired: OnExpired | None = None
+    ) -> int:
         purging: AsyncSupportsPurge = self.store  # type: ignore[assignment]  # by __new__
-        return await self._timed("purge_expired", purging.purge_expired, now, batch_size)
+        # on_expired is passed only when given, as the manager does without hooks.
+        extra = () if on_expired is None else (on_expired,)
+        return await self._timed("purge_expired", purging.purge_expired, now, batch_size, *extra)
 
 
 class _Count(AsyncObservedStore):
@@ -132,9 +139,15 @@ class _Scan(AsyncObservedStore):
         return await self._timed("scan", walking.scan, now, cursor, limit)
 
 
+class _TakeExpired(AsyncObservedStore):
+    async def take_expired(self, key: str, now: float) -> Record | None:
+        taking: AsyncSupportsTakeExpired = self.store  # type: ignore[assignment]  # by __new__
+        return await self._timed("take_expired", taking.take_expired, key, now)
+
+
 @functools.cache
 def _with_capabilities(
-    principals: bool, purge: bool, count: bool, scan: bool
+    principals: bool, purge: bool, count: bool, scan: bool, take_expired: bool
 ) -> type[AsyncObservedStore]:
     """The subclass with exactly these capabilities (one class per combination)."""
     mixins: tuple[tuple[type[AsyncObservedStore], bool], ...] = (
@@ -142,6 +155,7 @@ def _with_capabilities(
         (_Purge, purge),
         (_Count, count),
         (_Scan, scan),
+        (_TakeExpired, take_expired),
     )
     chosen = [mixin for mixin, wanted in mixins if wanted] or [AsyncObservedStore]
     return type("AsyncObservedStore", (*chosen,), {"__new__": _plain_new})

@@ -3,7 +3,7 @@
 
 The manager wraps its store in :class:`ObservedStore` only when it is given ``metrics=``;
 without it nothing here runs. The wrapper offers the optional capabilities — the per-user
-index, purge, count, scan — exactly when the wrapped store has them, as
+index, purge, count, scan, take_expired — exactly when the wrapped store has them, as
 :class:`~sojourn.stores.threaded.ThreadedStore` does: the managers and the admin tools test
 them with ``isinstance`` against the runtime protocols, and a wrapper that claimed one its
 store lacks would turn a clear ``TypeError`` into an ``AttributeError`` mid-request.
@@ -23,6 +23,7 @@ from ..._core.errors import SessionExists
 from ..._core.observe import Observer, error_kind
 from ..base import (
     Changes,
+    OnExpired,
     Record,
     Renewal,
     Store,
@@ -30,6 +31,7 @@ from ..base import (
     SupportsPrincipals,
     SupportsPurge,
     SupportsScan,
+    SupportsTakeExpired,
 )
 
 T = TypeVar("T")
@@ -51,6 +53,7 @@ class ObservedStore:
                 isinstance(store, SupportsPurge),
                 isinstance(store, SupportsCount),
                 isinstance(store, SupportsScan),
+                isinstance(store, SupportsTakeExpired),
             )
         return super().__new__(cls)
 
@@ -114,9 +117,13 @@ class _Principals(ObservedStore):
 
 
 class _Purge(ObservedStore):
-    def purge_expired(self, now: float, batch_size: int = 1000) -> int:
+    def purge_expired(
+        self, now: float, batch_size: int = 1000, on_expired: OnExpired | None = None
+    ) -> int:
         purging: SupportsPurge = self.store  # type: ignore[assignment]  # by __new__
-        return self._timed("purge_expired", purging.purge_expired, now, batch_size)
+        # on_expired is passed only when given, as the manager does without hooks.
+        extra = () if on_expired is None else (on_expired,)
+        return self._timed("purge_expired", purging.purge_expired, now, batch_size, *extra)
 
 
 class _Count(ObservedStore):
@@ -133,9 +140,15 @@ class _Scan(ObservedStore):
         return self._timed("scan", walking.scan, now, cursor, limit)
 
 
+class _TakeExpired(ObservedStore):
+    def take_expired(self, key: str, now: float) -> Record | None:
+        taking: SupportsTakeExpired = self.store  # type: ignore[assignment]  # by __new__
+        return self._timed("take_expired", taking.take_expired, key, now)
+
+
 @functools.cache
 def _with_capabilities(
-    principals: bool, purge: bool, count: bool, scan: bool
+    principals: bool, purge: bool, count: bool, scan: bool, take_expired: bool
 ) -> type[ObservedStore]:
     """The subclass with exactly these capabilities (one class per combination)."""
     mixins: tuple[tuple[type[ObservedStore], bool], ...] = (
@@ -143,6 +156,7 @@ def _with_capabilities(
         (_Purge, purge),
         (_Count, count),
         (_Scan, scan),
+        (_TakeExpired, take_expired),
     )
     chosen = [mixin for mixin, wanted in mixins if wanted] or [ObservedStore]
     return type("ObservedStore", (*chosen,), {"__new__": _plain_new})

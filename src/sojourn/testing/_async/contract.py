@@ -20,6 +20,7 @@ from ...stores.base import (
     AsyncSupportsCount,
     AsyncSupportsPrincipals,
     AsyncSupportsPurge,
+    AsyncSupportsTakeExpired,
     Changes,
     Login,
     Record,
@@ -98,6 +99,7 @@ class AsyncStoreContract(AsyncStoreFixtures):
             (AsyncSupportsPrincipals, AsyncPrincipalIndexContract),
             (AsyncSupportsPurge, AsyncPurgeContract),
             (AsyncSupportsCount, AsyncCountContract),
+            (AsyncSupportsTakeExpired, _take_expired_contract()),
         ]:
             offered = isinstance(store, capability)
             tested = isinstance(self, contract)
@@ -478,6 +480,12 @@ class AsyncCountContract(AsyncStoreFixtures):
         await store.create(make_record(now, idle=100))
         await store.create(make_record(now, idle=1))
         assert await store.count(now + 2) == before + 1
+
+
+def _take_expired_contract() -> type:
+    from .events import AsyncTakeExpiredContract  # it builds on this module
+
+    return AsyncTakeExpiredContract
 
 
 __all__ = [

@@ -25,6 +25,7 @@ from ...stores.base import (
     SupportsCount,
     SupportsPrincipals,
     SupportsPurge,
+    SupportsTakeExpired,
 )
 from .._concurrency import sync_concurrently
 
@@ -98,6 +99,7 @@ class StoreContract(StoreFixtures):
             (SupportsPrincipals, PrincipalIndexContract),
             (SupportsPurge, PurgeContract),
             (SupportsCount, CountContract),
+            (SupportsTakeExpired, _take_expired_contract()),
         ]:
             offered = isinstance(store, capability)
             tested = isinstance(self, contract)
@@ -428,6 +430,12 @@ class CountContract(StoreFixtures):
         store.create(make_record(now, idle=100))
         store.create(make_record(now, idle=1))
         assert store.count(now + 2) == before + 1
+
+
+def _take_expired_contract() -> type:
+    from .events import TakeExpiredContract  # it builds on this module
+
+    return TakeExpiredContract
 
 
 __all__ = [
