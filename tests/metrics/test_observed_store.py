@@ -94,6 +94,9 @@ def test_each_call_is_reported_once_under_its_operation() -> None:
     assert store.load(record.key, now) is not None
     assert store.apply(record.key, Changes(now=now, expires_at=now + 60, set={"a": b"2"}))
     assert store.rename(record.key, record.key[::-1], now)
+    assert isinstance(store, SupportsPrincipals)
+    assert isinstance(store, SupportsCount)
+    assert isinstance(store, SupportsPurge)
     assert [r.principal for r in store.sessions_of("alice", now)] == ["alice"]
     assert store.count(now) == 1
     assert store.purge_expired(now) == 0
