@@ -14,13 +14,19 @@ from sojourn.stores.base import AsyncStore, Store
 from sojourn.stores.mysql import AsyncMySQLStore, MySQLStore
 from sojourn.testing import (
     AsyncCountContract,
+    AsyncLifecycleEventsContract,
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
+    AsyncPurgeReportContract,
     AsyncStoreContract,
+    AsyncTakeExpiredContract,
     CountContract,
+    LifecycleEventsContract,
     PrincipalIndexContract,
     PurgeContract,
+    PurgeReportContract,
     StoreContract,
+    TakeExpiredContract,
 )
 from tests.conftest import require_server
 
@@ -52,7 +58,15 @@ def drop(table: str) -> None:
         conn.close()
 
 
-class TestMySQLStore(StoreContract, PrincipalIndexContract, PurgeContract, CountContract):
+class TestMySQLStore(
+    StoreContract,
+    PrincipalIndexContract,
+    PurgeContract,
+    CountContract,
+    TakeExpiredContract,
+    PurgeReportContract,
+    LifecycleEventsContract,
+):
     def make_store(self) -> Store:
         table = new_table()
         drop(table)
@@ -65,7 +79,13 @@ class TestMySQLStore(StoreContract, PrincipalIndexContract, PurgeContract, Count
 
 
 class TestAsyncMySQLStore(
-    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncPurgeContract, AsyncCountContract
+    AsyncStoreContract,
+    AsyncPrincipalIndexContract,
+    AsyncPurgeContract,
+    AsyncCountContract,
+    AsyncTakeExpiredContract,
+    AsyncPurgeReportContract,
+    AsyncLifecycleEventsContract,
 ):
     async def make_store(self) -> AsyncStore:
         table = new_table()

@@ -14,13 +14,19 @@ from sojourn.stores.base import AsyncStore, Store
 from sojourn.stores.postgres import AsyncPostgresStore, PostgresStore
 from sojourn.testing import (
     AsyncCountContract,
+    AsyncLifecycleEventsContract,
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
+    AsyncPurgeReportContract,
     AsyncStoreContract,
+    AsyncTakeExpiredContract,
     CountContract,
+    LifecycleEventsContract,
     PrincipalIndexContract,
     PurgeContract,
+    PurgeReportContract,
     StoreContract,
+    TakeExpiredContract,
 )
 from tests.conftest import require_server
 
@@ -49,7 +55,15 @@ def drop(table: str) -> None:
         require_server("PostgreSQL", str(exc))
 
 
-class TestPostgresStore(StoreContract, PrincipalIndexContract, PurgeContract, CountContract):
+class TestPostgresStore(
+    StoreContract,
+    PrincipalIndexContract,
+    PurgeContract,
+    CountContract,
+    TakeExpiredContract,
+    PurgeReportContract,
+    LifecycleEventsContract,
+):
     def make_store(self) -> Store:
         table = new_table()
         drop(table)
@@ -62,7 +76,13 @@ class TestPostgresStore(StoreContract, PrincipalIndexContract, PurgeContract, Co
 
 
 class TestAsyncPostgresStore(
-    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncPurgeContract, AsyncCountContract
+    AsyncStoreContract,
+    AsyncPrincipalIndexContract,
+    AsyncPurgeContract,
+    AsyncCountContract,
+    AsyncTakeExpiredContract,
+    AsyncPurgeReportContract,
+    AsyncLifecycleEventsContract,
 ):
     async def make_store(self) -> AsyncStore:
         table = new_table()

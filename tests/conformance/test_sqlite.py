@@ -8,6 +8,7 @@ import pytest
 
 from sojourn.stores.base import AsyncStore, Store
 from sojourn.stores.sqlite import AsyncSQLiteStore, SQLiteStore
+from sojourn.stores.threaded import ThreadedStore
 from sojourn.testing import (
     AsyncCountContract,
     AsyncLifecycleEventsContract,
@@ -58,3 +59,16 @@ class TestAsyncSQLiteStore(
 
     async def make_store(self) -> AsyncStore:
         return AsyncSQLiteStore(self.path)
+
+
+class TestThreadedSQLiteStore(
+    AsyncTakeExpiredContract, AsyncPurgeReportContract, AsyncLifecycleEventsContract
+):
+    """The sync store under async code: the handover and the purge report pass through."""
+
+    @pytest.fixture(autouse=True)
+    def _database(self, tmp_path: Path) -> None:
+        self.path = tmp_path / "sessions.db"
+
+    async def make_store(self) -> AsyncStore:
+        return ThreadedStore(SQLiteStore(self.path))

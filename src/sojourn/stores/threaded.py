@@ -2,10 +2,10 @@
 
 :class:`ThreadedStore` wraps a blocking sync store (SQLite, a sync driver) so an async manager
 can use it without blocking the event loop. It offers the optional capabilities — the per-user
-index, purge, count — exactly when the wrapped store has them: the managers and the CLI test
-capabilities with ``isinstance`` against the runtime protocols, so a wrapper that claimed one
-its store lacks would turn a clear ``TypeError`` ("keeps no per-user index") into a raw
-``AttributeError`` in the middle of a request.
+index, purge, count, the expired-record handover — exactly when the wrapped store has them: the
+managers and the CLI test capabilities with ``isinstance`` against the runtime protocols, so a
+wrapper that claimed one its store lacks would turn a clear ``TypeError`` ("keeps no per-user
+index") into a raw ``AttributeError`` in the middle of a request.
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ from .base import (
     AsyncStore,
     Changes,
     ClientSideStore,
+    OnExpired,
     Record,
     Renewal,
     Store,
     SupportsCount,
     SupportsPrincipals,
     SupportsPurge,
+    SupportsTakeExpired,
 )
 from .memory import AsyncMemoryStore, MemoryStore
 
@@ -47,6 +49,7 @@ class ThreadedStore:
                 isinstance(store, SupportsPrincipals),
                 isinstance(store, SupportsPurge),
                 isinstance(store, SupportsCount),
+                isinstance(store, SupportsTakeExpired),
             )
         return super().__new__(cls)
 
@@ -89,9 +92,13 @@ class _Principals(ThreadedStore):
 
 
 class _Purge(ThreadedStore):
-    async def purge_expired(self, now: float, batch_size: int = 1000) -> int:
+    async def purge_expired(
+        self, now: float, batch_size: int = 1000, on_expired: OnExpired | None = None
+    ) -> int:
         purging: SupportsPurge = self.sync  # type: ignore[assignment]  # chosen by __new__
-        return await self._run(purging.purge_expired, now, batch_size)
+        if on_expired is None:  # a store of before the report knows no third argument
+            return await self._run(purging.purge_expired, now, batch_size)
+        return await self._run(purging.purge_expired, now, batch_size, on_expired)
 
 
 class _Count(ThreadedStore):
@@ -100,12 +107,25 @@ class _Count(ThreadedStore):
         return await self._run(counting.count, now)
 
 
+class _TakeExpired(ThreadedStore):
+    async def take_expired(self, key: str, now: float) -> Record | None:
+        taking: SupportsTakeExpired = self.sync  # type: ignore[assignment]  # chosen by __new__
+        return await self._run(taking.take_expired, key, now)
+
+
 @functools.cache
-def _with_capabilities(principals: bool, purge: bool, count: bool) -> type[ThreadedStore]:
+def _with_capabilities(
+    principals: bool, purge: bool, count: bool, take: bool = False
+) -> type[ThreadedStore]:
     """The ThreadedStore subclass with exactly these capabilities (one class per combination)."""
     chosen = [
         mixin
-        for mixin, wanted in ((_Principals, principals), (_Purge, purge), (_Count, count))
+        for mixin, wanted in (
+            (_Principals, principals),
+            (_Purge, purge),
+            (_Count, count),
+            (_TakeExpired, take),
+        )
         if wanted
     ]
     if not chosen:
