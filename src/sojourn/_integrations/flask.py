@@ -603,8 +603,8 @@ class Sojourn:
         clock: the time source, in epoch seconds; tests inject a fake one.
         **options: ``idle_timeout``, ``lifetime``, ``renew_interval``, ``cookie``,
             ``transport``, ``limits``, ``codec``, ``on_store_error``, ``track_metadata``,
-            ``engine`` (the same as the middleware), and ``principal_key``; they win over the
-            Flask config.
+            ``metrics``, ``engine`` (the same as the middleware), and ``principal_key``; they
+            win over the Flask config.
     """
 
     def __init__(
