@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import django
 from django.conf import settings
 
@@ -18,7 +21,7 @@ from django.test import override_settings
 from flask import Flask
 from flask import session as flask_session
 from werkzeug.test import Client
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Response
 
 from sojourn import MemoryStore
 from sojourn._integrations.django_config import configured_manager
@@ -33,13 +36,13 @@ STORE = "sojourn.stores.memory.MemoryStore"
 def test_the_wsgi_middleware_reports_to_its_metrics() -> None:
     recorder = Recorder()
 
-    @Request.application
-    def app(request: Request) -> Response:
-        request.environ["sojourn.session"]["n"] = 1
-        return Response("ok")
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        environ["sojourn.session"]["n"] = 1
+        return Response("ok")(environ, start_response)
 
     store = MemoryStore()
-    client = Client(SessionMiddleware(app, store, metrics=recorder))
+    wrapped: Any = SessionMiddleware(app, store, metrics=recorder)
+    client = Client(wrapped)
     assert client.get("/", base_url="https://localhost").status_code == 200
     assert recorder.operations == ["create"]
     assert [event.kind for event in recorder.events] == ["created"]
