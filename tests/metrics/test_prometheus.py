@@ -8,9 +8,17 @@ import secrets
 from collections.abc import AsyncIterator
 
 import pytest
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, generate_latest
 
-from sojourn import AsyncManager, AsyncMemoryStore, ConfigurationError, Engine, Policy, Session
+from sojourn import (
+    AsyncManager,
+    AsyncMemoryStore,
+    ConfigurationError,
+    Engine,
+    Policy,
+    Session,
+    fingerprint,
+)
 from sojourn._core.ids import store_key
 from sojourn.metrics.prometheus import PrometheusMetrics
 from sojourn.stores.base import AsyncStore
@@ -211,3 +219,23 @@ def test_a_count_interval_that_bounds_nothing_is_refused() -> None:
 def test_a_metrics_argument_that_is_no_observer_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="metrics must be an observer"):
         AsyncManager(AsyncMemoryStore(), metrics=object())  # type: ignore[arg-type]
+
+
+@pytest.mark.sec("SEC-41")
+@pytest.mark.anyio
+async def test_the_exposition_holds_no_id_key_fingerprint_or_principal(store: AsyncStore) -> None:
+    m = Metered(store, idle_timeout=60)
+    first = await m.stored("alice@example.com")
+    session = await m.opened(first)
+    session.login("bob@example.com")
+    second = (await m.manager.commit(session)).session_id
+    assert second is not None
+    m.clock.advance(61)
+    await m.opened(second)
+    exposed = generate_latest(m.registry).decode()
+    assert "sojourn_sessions_rotated_total" in exposed
+    for secret in (first, second):
+        for leaked in (secret, store_key(secret), fingerprint(secret)):
+            assert leaked not in exposed
+    assert "alice" not in exposed
+    assert "bob" not in exposed
