@@ -6,7 +6,8 @@ than the interval. Scrapes call in synchronously (a Prometheus collector, an Ope
 gauge callback), which decides how each flavour of store is counted:
 
 - a sync store is counted right there, in the scraping thread, one scrape at a time (a scrape
-  that arrives while another is counting is given the last value);
+  that arrives while another is counting is given the last value); so is the sync store under
+  an async view of one (``AsyncMemoryStore``, ``ThreadedStore``: their ``sync``);
 - an async store can only be counted on the event loop it belongs to. A scrape made on that
   loop (prometheus-client's ASGI app mounted in the application) schedules the count there
   and reports the last value; the new one is reported from the next scrape on. A scrape from
@@ -73,7 +74,10 @@ class ActiveSessions:
         """Count ``store`` unless a store was chosen already (the first one given wins: an
         adapter that builds several managers over one store hands it over several times)."""
         if self._store is None:
-            self._store = store
+            under = getattr(store, "sync", None)  # an async view of a sync store: count that
+            sync_count = getattr(under, "count", None)
+            plain = sync_count is not None and not inspect.iscoroutinefunction(sync_count)
+            self._store = under if plain else store
 
     def value(self) -> int | None:
         """The last count, refreshed first if it is older than the interval (see the module
