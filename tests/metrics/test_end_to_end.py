@@ -5,10 +5,6 @@ under load. A Starlette app with the session middleware and prometheus-client's 
 from __future__ import annotations
 
 import asyncio
-import secrets
-import subprocess
-import sys
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -25,8 +21,7 @@ from sojourn.asgi import SessionMiddleware
 from sojourn.metrics.prometheus import PrometheusMetrics
 from sojourn.stores.base import AsyncStore, ClientSideStore
 from sojourn.stores.cookie import CookieStore, generate_key
-from sojourn.stores.redis import AsyncRedisStore
-from tests.conformance.test_redis import URL, _require_redis
+from tests.metrics.conftest import names_the_extra
 from tests.metrics.recording import Recorder
 
 CLIENTS = 20
@@ -34,16 +29,11 @@ ROUNDS = 5  # each client: login, then ROUNDS writes and reads, then logout
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.server)])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[AsyncStore]:
+def store(request: pytest.FixtureRequest) -> AsyncStore:
     if request.param == "memory":
-        yield AsyncMemoryStore()
-        return
-    _require_redis()
-    made = AsyncRedisStore.from_url(URL, prefix=f"sojourn-test-{secrets.token_hex(6)}:")
-    yield made
-    async for key in made.client.scan_iter(match=made.prefix + "*", count=1000):
-        await made.client.delete(key)
-    await made.aclose()
+        return AsyncMemoryStore()
+    made: AsyncStore = request.getfixturevalue("redis_store")
+    return made
 
 
 def application(store: AsyncStore, registry: CollectorRegistry) -> Starlette:
@@ -145,11 +135,4 @@ def test_with_metrics_a_client_side_store_is_not_wrapped() -> None:
 
 
 def test_importing_sojourn_needs_no_metrics_extra_and_the_module_names_it() -> None:
-    code = (
-        "import sys; sys.modules['prometheus_client'] = None\n"
-        "import sojourn, sojourn.metrics, sojourn.asgi\n"
-        "try:\n    import sojourn.metrics.prometheus\n"
-        "except ImportError as exc:\n    print(exc)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert "pip install 'sojourn[prometheus]'" in result.stdout, result.stderr
+    assert names_the_extra("prometheus_client", "sojourn.metrics.prometheus", "prometheus")

@@ -11,6 +11,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from sojourn import Manager, MemoryStore
 from sojourn.metrics.otel import OpenTelemetryMetrics
+from tests.metrics.conftest import names_the_extra
 
 
 class Read:
@@ -101,14 +102,4 @@ def test_anomalies_and_store_errors_are_recorded(reader: InMemoryMetricReader) -
 
 
 def test_the_module_names_the_extra_when_opentelemetry_is_missing() -> None:
-    import subprocess
-    import sys
-
-    code = (
-        "import sys; sys.modules['opentelemetry'] = None\n"
-        "import sojourn, sojourn.metrics\n"
-        "try:\n    import sojourn.metrics.otel\n"
-        "except ImportError as exc:\n    print(exc)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert "pip install 'sojourn[otel]'" in result.stdout, result.stderr
+    assert names_the_extra("opentelemetry", "sojourn.metrics.otel", "otel")

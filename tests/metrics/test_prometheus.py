@@ -4,8 +4,6 @@ its histogram, and the anomalies theirs. Memory and Redis (127.0.0.1:6379), asyn
 from __future__ import annotations
 
 import asyncio
-import secrets
-from collections.abc import AsyncIterator
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
@@ -24,17 +22,6 @@ from sojourn.metrics.prometheus import PrometheusMetrics
 from sojourn.stores.base import AsyncStore
 from sojourn.stores.redis import AsyncRedisStore
 from sojourn.testing import FakeClock
-from tests.conformance.test_redis import URL, _require_redis
-
-
-@pytest.fixture
-async def redis_store() -> AsyncIterator[AsyncRedisStore]:
-    _require_redis()
-    made = AsyncRedisStore.from_url(URL, prefix=f"sojourn-test-{secrets.token_hex(6)}:")
-    yield made
-    async for key in made.client.scan_iter(match=made.prefix + "*", count=1000):
-        await made.client.delete(key)
-    await made.aclose()
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.server)])

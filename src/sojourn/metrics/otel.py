@@ -32,12 +32,9 @@ class OpenTelemetryMetrics(MetricsObserver):
     Args:
         meter: where the instruments are created; ``get_meter("sojourn")`` of the global
             meter provider when ``None``.
-        count_every: seconds a count of live sessions is reused (``count`` walks the store).
-        count_store: the store whose live sessions the gauge counts (see
-            :class:`~sojourn.metrics.MetricsObserver`).
-
-    Raises:
-        ConfigurationError: ``count_every`` is not a positive number of seconds.
+        count_every, count_store: how the live-sessions gauge counts, as for
+            :class:`~sojourn.metrics.MetricsObserver` (raises ``ConfigurationError`` for an
+            interval that is not a positive number of seconds).
     """
 
     def __init__(

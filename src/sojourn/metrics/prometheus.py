@@ -36,12 +36,9 @@ class PrometheusMetrics(MetricsObserver):
             ``None``. One ``PrometheusMetrics`` per registry (a second one would register the
             same names twice, which prometheus-client refuses).
         namespace: the prefix of every metric name (``sojourn_sessions_created_total``).
-        count_every: seconds a count of live sessions is reused (``count`` walks the store).
-        count_store: the store whose live sessions the gauge counts (see
-            :class:`~sojourn.metrics.MetricsObserver`).
-
-    Raises:
-        ConfigurationError: ``count_every`` is not a positive number of seconds.
+        count_every, count_store: how the live-sessions gauge counts, as for
+            :class:`~sojourn.metrics.MetricsObserver` (raises ``ConfigurationError`` for an
+            interval that is not a positive number of seconds).
     """
 
     def __init__(
