@@ -1,4 +1,4 @@
-"""Fixtures of the metrics tests: the fault tests' servers, and a Redis store of a test's own."""
+"""Fixtures of the metrics tests: the fault tests' servers, and the stores they run on."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from sojourn import AsyncMemoryStore
+from sojourn.stores.base import AsyncStore
 from sojourn.stores.redis import AsyncRedisStore
 from tests.conformance.test_redis import URL, _require_redis
 from tests.faults.conftest import server as server
@@ -21,6 +23,15 @@ async def redis_store() -> AsyncIterator[AsyncRedisStore]:
     async for key in made.client.scan_iter(match=made.prefix + "*", count=1000):
         await made.client.delete(key)
     await made.aclose()
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.server)])
+def store(request: pytest.FixtureRequest) -> AsyncStore:
+    """Each test on the async memory store and on Redis."""
+    if request.param == "memory":
+        return AsyncMemoryStore()
+    made: AsyncStore = request.getfixturevalue("redis_store")
+    return made
 
 
 def names_the_extra(blocked: str, module: str, extra: str) -> bool:
@@ -39,4 +50,4 @@ def names_the_extra(blocked: str, module: str, extra: str) -> bool:
     return f"pip install 'sojourn[{extra}]'" in result.stdout
 
 
-__all__ = ["names_the_extra", "redis_store", "server"]
+__all__ = ["names_the_extra", "redis_store", "server", "store"]

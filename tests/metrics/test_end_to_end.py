@@ -28,14 +28,6 @@ CLIENTS = 20
 ROUNDS = 5  # each client: login, then ROUNDS writes and reads, then logout
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.server)])
-def store(request: pytest.FixtureRequest) -> AsyncStore:
-    if request.param == "memory":
-        return AsyncMemoryStore()
-    made: AsyncStore = request.getfixturevalue("redis_store")
-    return made
-
-
 def application(store: AsyncStore, registry: CollectorRegistry) -> Starlette:
     async def login(request: Request) -> PlainTextResponse:
         request.scope["session"].login(request.query_params["user"])

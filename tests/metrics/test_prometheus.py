@@ -24,14 +24,6 @@ from sojourn.stores.redis import AsyncRedisStore
 from sojourn.testing import FakeClock
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.server)])
-def store(request: pytest.FixtureRequest) -> AsyncStore:
-    if request.param == "memory":
-        return AsyncMemoryStore()
-    made: AsyncStore = request.getfixturevalue("redis_store")
-    return made
-
-
 class Metered:
     """A manager over ``store`` reporting to a PrometheusMetrics in a registry of its own."""
 
