@@ -45,7 +45,7 @@ from .._core.events import (
     SessionEvent,
 )
 from .._core.ids import fingerprint_of_key, marker_key
-from .._core.lifecycle import events_of, of_record, of_records
+from .._core.lifecycle import check_hooks, events_of, of_record, of_records
 from .._core.observe import AMBIGUOUS_COOKIE, CORRUPT_RECORD, Observer
 from .._core.opening import Opened, Outcome, metadata
 from .._core.plan import (
@@ -167,9 +167,7 @@ class AsyncManager:
         # Lifecycle events, decided once: without hooks no event is built and no store call
         # is added (the expired record a load missed is asked for only when someone listens).
         self.hooks: tuple[AsyncEventHook, ...] = tuple(hooks)
-        for hook in self.hooks:
-            if not callable(hook):
-                raise ConfigurationError(f"hooks must be callables, not {type(hook).__name__}")
+        check_hooks(self.hooks, awaits=True)  # unasync: check_hooks(self.hooks, awaits=False)
         if metrics is not None:  # the lifecycle counters: the observer listens as a hook
             self.hooks += (metrics.record_event,)
             metrics.watch(store)
