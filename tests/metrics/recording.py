@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sojourn._core.events import SessionEvent
+from sojourn import SessionEvent
 from sojourn.metrics import AnomalyKind, ErrorKind
 
 

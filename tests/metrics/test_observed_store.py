@@ -6,6 +6,7 @@ silent or resets its connections, and a store pointed at a port nobody listens o
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from collections.abc import Iterator
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from sojourn import AsyncMemoryStore, MemoryStore, StoreUnavailable
+from sojourn import AsyncMemoryStore, Manager, MemoryStore, StoreUnavailable
+from sojourn.metrics import AnomalyKind, ErrorKind
 from sojourn.stores.base import (
     AsyncSupportsCount,
     AsyncSupportsPrincipals,
@@ -178,3 +180,40 @@ async def test_a_store_that_fails_counts_its_errors_by_kind(
     assert recorder.errors[0] == ("load", kind)
     if fault is Fault.BLACKHOLE:
         assert recorder.errors == [("load", "timeout")] * 3
+
+
+class Broken(Recorder):
+    """An observer with a bug: every report raises."""
+
+    def record_store_call(self, operation: str, seconds: float, error: ErrorKind | None) -> None:
+        raise RuntimeError("observer bug")
+
+    def record_anomaly(self, kind: AnomalyKind) -> None:
+        raise RuntimeError("observer bug")
+
+
+def test_an_observer_that_raises_is_logged_and_fails_no_request(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    manager = Manager(MemoryStore(), metrics=Broken())
+    ids = []
+    with caplog.at_level(logging.ERROR, logger="sojourn"):
+        for _ in range(2):
+            session = manager.load([])
+            session["n"] = 1
+            found = manager.commit(session).session_id
+            assert found is not None
+            ids.append(found)
+        assert manager.load([ids[0]])["n"] == 1
+        assert manager.load(ids).is_new  # two live IDs: an anomaly the observer fails on
+    failures = [r.getMessage() for r in caplog.records if "session.metrics_failed" in r.msg]
+    assert (
+        "session.metrics_failed: the metrics observer raised RuntimeError on a create call"
+        in failures
+    )
+    assert (
+        "session.metrics_failed: the metrics observer raised RuntimeError on ambiguous_cookie"
+        in failures
+    )
+    for session_id in ids:
+        assert session_id not in caplog.text

@@ -46,7 +46,7 @@ from .._core.events import (
 )
 from .._core.ids import fingerprint_of_key, marker_key
 from .._core.lifecycle import check_hooks, events_of, of_record, of_records
-from .._core.observe import AMBIGUOUS_COOKIE, CORRUPT_RECORD, Observer
+from .._core.observe import AMBIGUOUS_COOKIE, CORRUPT_RECORD, AnomalyKind, Observer
 from .._core.opening import Opened, Outcome, metadata
 from .._core.plan import (
     ROTATED_BY_LOGIN,
@@ -83,6 +83,16 @@ DRIVER_FAILURES = (OSError, TimeoutError)
 def store_failed(exc: BaseException) -> StoreUnavailable:
     """The one translation of a driver failure into :class:`StoreUnavailable`."""
     return StoreUnavailable(f"session store failed: {type(exc).__name__}")
+
+
+def _anomaly(metrics: Observer, kind: AnomalyKind) -> None:
+    """Tell the metrics observer; one that raises is logged, and fails no request."""
+    try:
+        metrics.record_anomaly(kind)
+    except Exception as exc:
+        store_logger.error(
+            "session.metrics_failed: the metrics observer raised %s on %s", type(exc).__name__, kind
+        )
 
 
 P = ParamSpec("P")
@@ -272,7 +282,7 @@ class AsyncManager:
             except CorruptSession:
                 logger.warning("session.corrupt: session %s", fingerprint_of_key(key))
                 if self.metrics is not None:
-                    self.metrics.record_anomaly(CORRUPT_RECORD)
+                    _anomaly(self.metrics, CORRUPT_RECORD)
                 corrupt.append(key)
                 continue
             except SessionError:
@@ -297,7 +307,7 @@ class AsyncManager:
                 "session.ambiguous_cookie: %d live session IDs in one request", len(live)
             )
             if self.metrics is not None:
-                self.metrics.record_anomaly(AMBIGUOUS_COOKIE)
+                _anomaly(self.metrics, AMBIGUOUS_COOKIE)
             live = []
         if live:
             session = self.engine.open(*live[0], now, read_only=read_only, meta=meta)

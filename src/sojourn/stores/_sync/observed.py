@@ -9,12 +9,15 @@ them with ``isinstance`` against the runtime protocols, and a wrapper that claim
 store lacks would turn a clear ``TypeError`` into an ``AttributeError`` mid-request.
 
 Each call is reported once, when it returns or raises (the exception propagates unchanged);
-``SessionExists`` from ``create`` is an answer, not a failure, and is reported as no error.
+``SessionExists`` from ``create`` is an answer, not a failure, and is reported as no error. A
+call cancelled mid-way is not reported. An observer that raises is logged
+(``session.metrics_failed``) and never fails the call.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from time import perf_counter
 from typing import Any, TypeVar
@@ -35,6 +38,8 @@ from ..base import (
 )
 
 T = TypeVar("T")
+
+logger = logging.getLogger("sojourn")
 
 
 class ObservedStore:
@@ -75,14 +80,26 @@ class ObservedStore:
         try:
             result = call(*args)
         except SessionExists:
-            self._record(operation, perf_counter() - start, None)
+            self._report(operation, start, None)
             raise
         except Exception as exc:
-            seconds = perf_counter() - start
-            self._record(operation, seconds, error_kind(exc, seconds, self._bound))
+            self._report(operation, start, exc)
             raise
-        self._record(operation, perf_counter() - start, None)
+        self._report(operation, start, None)
         return result
+
+    def _report(self, operation: str, start: float, exc: Exception | None) -> None:
+        """Tell the observer; an observer that raises is logged, and fails no request."""
+        seconds = perf_counter() - start
+        try:
+            kind = None if exc is None else error_kind(exc, seconds, self._bound)
+            self._record(operation, seconds, kind)
+        except Exception as failed:
+            logger.error(
+                "session.metrics_failed: the metrics observer raised %s on a %s call",
+                type(failed).__name__,
+                operation,
+            )
 
     def load(self, key: str, now: float, renewal: Renewal | None = None) -> Record | None:
         return self._timed("load", self.store.load, key, now, renewal)
