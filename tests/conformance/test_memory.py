@@ -9,27 +9,17 @@ from sojourn.testing import (
     AsyncLifecycleEventsContract,
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
-    AsyncPurgeReportContract,
     AsyncStoreContract,
-    AsyncTakeExpiredContract,
     CountContract,
     LifecycleEventsContract,
     PrincipalIndexContract,
     PurgeContract,
-    PurgeReportContract,
     StoreContract,
-    TakeExpiredContract,
 )
 
 
 class TestMemoryStore(
-    StoreContract,
-    PrincipalIndexContract,
-    PurgeContract,
-    CountContract,
-    TakeExpiredContract,
-    PurgeReportContract,
-    LifecycleEventsContract,
+    StoreContract, PrincipalIndexContract, PurgeContract, CountContract, LifecycleEventsContract
 ):
     def make_store(self) -> Store:
         return MemoryStore()
@@ -40,8 +30,6 @@ class TestAsyncMemoryStore(
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
     AsyncCountContract,
-    AsyncTakeExpiredContract,
-    AsyncPurgeReportContract,
     AsyncLifecycleEventsContract,
 ):
     async def make_store(self) -> AsyncStore:

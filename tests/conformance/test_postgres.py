@@ -17,16 +17,12 @@ from sojourn.testing import (
     AsyncLifecycleEventsContract,
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
-    AsyncPurgeReportContract,
     AsyncStoreContract,
-    AsyncTakeExpiredContract,
     CountContract,
     LifecycleEventsContract,
     PrincipalIndexContract,
     PurgeContract,
-    PurgeReportContract,
     StoreContract,
-    TakeExpiredContract,
 )
 from tests.conftest import require_server
 
@@ -56,13 +52,7 @@ def drop(table: str) -> None:
 
 
 class TestPostgresStore(
-    StoreContract,
-    PrincipalIndexContract,
-    PurgeContract,
-    CountContract,
-    TakeExpiredContract,
-    PurgeReportContract,
-    LifecycleEventsContract,
+    StoreContract, PrincipalIndexContract, PurgeContract, CountContract, LifecycleEventsContract
 ):
     def make_store(self) -> Store:
         table = new_table()
@@ -80,8 +70,6 @@ class TestAsyncPostgresStore(
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
     AsyncCountContract,
-    AsyncTakeExpiredContract,
-    AsyncPurgeReportContract,
     AsyncLifecycleEventsContract,
 ):
     async def make_store(self) -> AsyncStore:

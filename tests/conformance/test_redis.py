@@ -22,12 +22,10 @@ from sojourn.testing import (
     AsyncLifecycleEventsContract,
     AsyncPrincipalIndexContract,
     AsyncStoreContract,
-    AsyncTakeExpiredContract,
     CountContract,
     LifecycleEventsContract,
     PrincipalIndexContract,
     StoreContract,
-    TakeExpiredContract,
 )
 from tests.conftest import require_server
 from tests.stores.redis_cluster import (
@@ -53,13 +51,7 @@ def _require_redis() -> None:
         require_server("Redis", str(exc))
 
 
-class TestRedisStore(
-    StoreContract,
-    PrincipalIndexContract,
-    CountContract,
-    TakeExpiredContract,
-    LifecycleEventsContract,
-):
+class TestRedisStore(StoreContract, PrincipalIndexContract, CountContract, LifecycleEventsContract):
     def make_store(self) -> Store:
         _require_redis()
         return RedisStore(redis.Redis.from_url(URL, socket_timeout=5), prefix=_prefix())
@@ -77,7 +69,6 @@ class TestAsyncRedisStore(
     AsyncStoreContract,
     AsyncPrincipalIndexContract,
     AsyncCountContract,
-    AsyncTakeExpiredContract,
     AsyncLifecycleEventsContract,
 ):
     async def make_store(self) -> AsyncStore:
@@ -105,7 +96,6 @@ class TestAsyncRedisStoreOnCluster(
     AsyncStoreContract,
     AsyncPrincipalIndexContract,
     AsyncCountContract,
-    AsyncTakeExpiredContract,
     AsyncLifecycleEventsContract,
 ):
     @pytest.fixture(autouse=True)
@@ -127,11 +117,7 @@ class TestAsyncRedisStoreOnCluster(
 
 
 class TestRedisStoreOnCluster(
-    StoreContract,
-    PrincipalIndexContract,
-    CountContract,
-    TakeExpiredContract,
-    LifecycleEventsContract,
+    StoreContract, PrincipalIndexContract, CountContract, LifecycleEventsContract
 ):
     @pytest.fixture(autouse=True)
     def _cluster(self, redis_cluster: RedisClusterHarness) -> None:
@@ -160,7 +146,6 @@ class TestAsyncRedisStoreViaSentinel(
     AsyncStoreContract,
     AsyncPrincipalIndexContract,
     AsyncCountContract,
-    AsyncTakeExpiredContract,
     AsyncLifecycleEventsContract,
 ):
     """A client from ``Sentinel.master_for``: the primary is found through the Sentinel."""

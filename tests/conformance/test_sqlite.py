@@ -14,27 +14,17 @@ from sojourn.testing import (
     AsyncLifecycleEventsContract,
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
-    AsyncPurgeReportContract,
     AsyncStoreContract,
-    AsyncTakeExpiredContract,
     CountContract,
     LifecycleEventsContract,
     PrincipalIndexContract,
     PurgeContract,
-    PurgeReportContract,
     StoreContract,
-    TakeExpiredContract,
 )
 
 
 class TestSQLiteStore(
-    StoreContract,
-    PrincipalIndexContract,
-    PurgeContract,
-    CountContract,
-    TakeExpiredContract,
-    PurgeReportContract,
-    LifecycleEventsContract,
+    StoreContract, PrincipalIndexContract, PurgeContract, CountContract, LifecycleEventsContract
 ):
     @pytest.fixture(autouse=True)
     def _database(self, tmp_path: Path) -> None:
@@ -49,8 +39,6 @@ class TestAsyncSQLiteStore(
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
     AsyncCountContract,
-    AsyncTakeExpiredContract,
-    AsyncPurgeReportContract,
     AsyncLifecycleEventsContract,
 ):
     @pytest.fixture(autouse=True)
@@ -61,9 +49,7 @@ class TestAsyncSQLiteStore(
         return AsyncSQLiteStore(self.path)
 
 
-class TestThreadedSQLiteStore(
-    AsyncTakeExpiredContract, AsyncPurgeReportContract, AsyncLifecycleEventsContract
-):
+class TestThreadedSQLiteStore(AsyncLifecycleEventsContract, AsyncPurgeContract):
     """The sync store under async code: the handover and the purge report pass through."""
 
     @pytest.fixture(autouse=True)

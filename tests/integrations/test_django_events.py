@@ -7,6 +7,7 @@ Django is configured as in :mod:`tests.integrations.test_django`; each test poin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Iterator
@@ -32,7 +33,7 @@ from sojourn.stores.base import Store
 from sojourn.testing._sync.events import Witness
 
 from .shared import django_users
-from .stores import StoreFactory, available, record_of, store_params
+from .stores import available, record_of, store_params
 
 COOKIE = "sessionid"
 WITNESS = Witness()
@@ -46,38 +47,38 @@ async def not_for_sync(event: SessionEvent) -> None:
     """An async hook: Django's session engine is sync and must refuse it."""
 
 
-@pytest.fixture(scope="module", autouse=True)
-def database() -> None:
+@contextlib.contextmanager
+def configured(name: str, tmp_path: Path, hooks: object) -> Iterator[Store]:
+    """The store named ``name`` as ``SOJOURN_STORE``, with ``hooks`` as ``SOJOURN_HOOKS``."""
     django_users()
+    with (
+        available()[name](tmp_path) as store,
+        override_settings(SOJOURN_STORE=store, SOJOURN_HOOKS=hooks),
+    ):
+        yield store
 
 
-@pytest.fixture(params=store_params())
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    factory: StoreFactory = available()[request.param]
-    with factory(tmp_path) as made, override_settings(SOJOURN_STORE=made):
-        yield made
-
-
-def session_id(client: Client) -> str | None:
+def cookie_of(client: Client) -> str | None:
     morsel = client.cookies.get(COOKIE)
     return morsel.value if morsel is not None and morsel.value else None
 
 
+@pytest.mark.parametrize("name", store_params())
 def test_a_raising_hook_leaves_the_django_response_intact(
-    store: Store, caplog: pytest.LogCaptureFixture
+    name: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     WITNESS.events.clear()
     hooks = [broken, "tests.integrations.test_django_events.WITNESS"]  # a callable, a path
-    with override_settings(SOJOURN_HOOKS=hooks), caplog.at_level(logging.ERROR, "sojourn"):
+    with configured(name, tmp_path, hooks) as store, caplog.at_level(logging.ERROR, "sojourn"):
         client = Client()
         written = client.get("/write?user=gil", secure=True)
         assert (written.status_code, written.content) == (200, b"ok")
-        first = session_id(client)
+        first = cookie_of(client)
         assert first is not None
         assert record_of(store, first) is not None
         login = client.get("/login?user=alice", secure=True)
         assert login.status_code == 200
-        second = session_id(client)
+        second = cookie_of(client)
         assert second is not None
         assert second != first
         assert json.loads(client.get("/whoami", secure=True).content) == {"user": "alice"}
@@ -107,13 +108,13 @@ def test_a_raising_hook_leaves_the_django_response_intact(
     assert all("RuntimeError" in f for f in failures)
 
 
-def test_sojourn_hooks_refuses_an_async_hook(store: Store) -> None:
+def test_sojourn_hooks_refuses_an_async_hook(tmp_path: Path) -> None:
     refused = pytest.raises(ConfigurationError, match="not_for_sync is async")
-    with override_settings(SOJOURN_HOOKS=[not_for_sync]), refused:
+    with configured("memory", tmp_path, [not_for_sync]), refused:
         configured_manager()
 
 
-def test_sojourn_hooks_must_be_a_list(store: Store) -> None:
+def test_sojourn_hooks_must_be_a_list(tmp_path: Path) -> None:
     refused = pytest.raises(ConfigurationError, match="SOJOURN_HOOKS must be a list")
-    with override_settings(SOJOURN_HOOKS="tests.integrations.test_django_events.WITNESS"), refused:
+    with configured("memory", tmp_path, "tests.integrations.test_django_events.WITNESS"), refused:
         configured_manager()

@@ -7,6 +7,7 @@ sync manager could only call without running.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from sojourn.stores.base import Store
 from sojourn.testing._sync.events import Witness
 from sojourn.wsgi import SessionMiddleware, get_session
 
-from .stores import StoreFactory, available, record_of, store_params
+from .stores import available, record_of, store_params
 from .test_flask import BASE, get, make_app, session_id
 
 
@@ -32,22 +33,27 @@ async def not_for_sync(event: SessionEvent) -> None:
     """An async hook: a sync adapter must refuse it."""
 
 
-@pytest.fixture(params=store_params())
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    factory: StoreFactory = available()[request.param]
-    with factory(tmp_path) as made:
+STORES = store_params()
+
+
+@contextlib.contextmanager
+def opened(name: str, tmp_path: Path) -> Iterator[Store]:
+    """The store named ``name`` (see :func:`~tests.integrations.stores.available`)."""
+    with available()[name](tmp_path) as made:
         yield made
 
 
-def test_flask_fires_each_transition_once(any_store: Store) -> None:
+@pytest.mark.parametrize("name", STORES)
+def test_flask_fires_each_transition_once(name: str, tmp_path: Path) -> None:
     hook = Witness()
-    client = make_app(any_store, hooks=[hook]).test_client()
-    get(client, "/write?cart=1")
-    first = session_id(client)
-    get(client, "/read")
-    get(client, "/login?user=eve")
-    second = session_id(client)
-    get(client, "/logout")
+    with opened(name, tmp_path) as store:
+        client = make_app(store, hooks=[hook]).test_client()
+        get(client, "/write?cart=1")
+        first = session_id(client)
+        get(client, "/read")
+        get(client, "/login?user=eve")
+        second = session_id(client)
+        get(client, "/logout")
     assert first is not None
     assert second is not None
     assert [(e.kind, e.reason) for e in hook.events] == [
@@ -60,17 +66,18 @@ def test_flask_fires_each_transition_once(any_store: Store) -> None:
     assert all(first not in repr(e) and second not in repr(e) for e in hook.events)
 
 
+@pytest.mark.parametrize("name", STORES)
 def test_a_raising_hook_leaves_the_flask_response_intact(
-    any_store: Store, caplog: pytest.LogCaptureFixture
+    name: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     hook = Witness()
-    client = make_app(any_store, hooks=[broken, hook]).test_client()
-    with caplog.at_level(logging.ERROR, logger="sojourn"):
+    with opened(name, tmp_path) as store, caplog.at_level(logging.ERROR, logger="sojourn"):
+        client = make_app(store, hooks=[broken, hook]).test_client()
         written = get(client, "/write?user=fay")
         assert (written.status_code, written.text) == (200, "ok")
         sid = session_id(client)
         assert sid is not None
-        assert record_of(any_store, sid) is not None
+        assert record_of(store, sid) is not None
         login = get(client, "/login?user=fay")
         assert (login.status_code, login.text) == (200, "ok")
         new = session_id(client)
@@ -79,7 +86,7 @@ def test_a_raising_hook_leaves_the_flask_response_intact(
         assert get(client, "/read").json == {"user": "fay"}
         logout = get(client, "/logout")
         assert logout.status_code == 200
-        assert record_of(any_store, new) is None
+        assert record_of(store, new) is None
     assert [e.kind for e in hook.events] == ["created", "rotated", "destroyed"]
     failures = [r.getMessage() for r in caplog.records if "session.hook_failed" in r.message]
     assert len(failures) == 3

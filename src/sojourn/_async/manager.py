@@ -45,7 +45,7 @@ from .._core.events import (
     SessionEvent,
 )
 from .._core.ids import fingerprint_of_key, marker_key
-from .._core.lifecycle import check_hooks, events_of, of_record, of_records
+from .._core.lifecycle import events_of, of_record, of_records
 from .._core.observe import AMBIGUOUS_COOKIE, CORRUPT_RECORD, AnomalyKind, Observer
 from .._core.opening import Opened, Outcome, metadata
 from .._core.plan import (
@@ -60,6 +60,7 @@ from .._core.plan import (
 )
 from .._core.session import Session, SessionInfo
 from .._core.transport import Headers, reads
+from .._hooks import check_hooks, hook_name
 from ..stores.base import (
     AsyncStore,
     AsyncSupportsPrincipals,
@@ -580,7 +581,7 @@ class AsyncManager:
                 except Exception as exc:
                     store_logger.error(
                         "session.hook_failed: hook %s raised %s on a %s event",
-                        _name_of(hook),
+                        hook_name(hook),
                         type(exc).__name__,
                         event.kind,
                     )
@@ -687,12 +688,6 @@ class AsyncManager:
             ended = [r for r in listed if r.key != keep_key]
             await self._fire(of_records(DESTROYED, REVOKED_ALL, ended, now))
         return count
-
-
-def _name_of(hook: object) -> str:
-    """A hook's name for the log: its qualified name, or its type's (a callable object)."""
-    name = getattr(hook, "__qualname__", None)
-    return name if isinstance(name, str) else type(hook).__qualname__
 
 
 __all__ = [

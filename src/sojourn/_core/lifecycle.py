@@ -8,10 +8,8 @@ the principal and tracked metadata, never the data.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterable, Sequence
 
-from .errors import ConfigurationError
 from .events import CREATED, ROTATED, EventKind, SessionEvent
 from .ids import fingerprint_of_key
 from .plan import Create, Delete, Op, Rename
@@ -71,26 +69,4 @@ def of_records(
     return [of_record(kind, reason, record, now) for record in records]
 
 
-def check_hooks(hooks: Sequence[object], *, awaits: bool) -> None:
-    """Refuse what cannot be a hook: anything not callable, and, for a manager that cannot
-    await (``awaits=False``, the sync one), a coroutine function, which it would only call
-    without ever running.
-
-    Raises:
-        ConfigurationError: naming the hook.
-    """
-    for hook in hooks:
-        name = getattr(hook, "__qualname__", None) or type(hook).__qualname__
-        if not callable(hook):
-            raise ConfigurationError(f"hooks must be callables, not {type(hook).__name__}")
-        if not awaits and (
-            inspect.iscoroutinefunction(hook)
-            or inspect.iscoroutinefunction(getattr(hook, "__call__", None))  # noqa: B004
-        ):
-            raise ConfigurationError(
-                f"hook {name} is async: a sync manager (WSGI, Flask, Django) can only call "
-                "plain functions"
-            )
-
-
-__all__ = ["check_hooks", "events_of", "of_record", "of_records"]
+__all__ = ["events_of", "of_record", "of_records"]

@@ -11,11 +11,11 @@ from .._core.codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError
 from .._core.events import AsyncEventHook, EventHook
-from .._core.lifecycle import check_hooks
 from .._core.observe import Observer
 from .._core.plan import Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, DEFAULT_ROTATION_GRACE, Policy
 from .._core.transport import CookieTransport, Transport
+from .._hooks import check_hooks
 
 Seconds = float | int | timedelta
 OnStoreError = Literal["fail", "anonymous"]

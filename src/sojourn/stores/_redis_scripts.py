@@ -194,17 +194,26 @@ return {1, m[2] or '', m[3] or ''}
 """
 )
 
-TAKE = Script(
-    """
--- Cross-slot rename, step 1 (on the old key's slot): read and delete the live record in one
--- atomic step, so any later apply to the old key finds nothing. KEYS[1] old; ARGV: now.
--- Returns 0 if missing, expired or not a hash, else the HGETALL of the record now removed.
+# Reads the whole hash of KEYS[1] into `all` and its deadline into `e` (nil when unreadable);
+# answers 0 for a key that is not a hash. The start of the scripts that remove a record and
+# hand it back.
+_READ_ALL = """
 local all = redis.pcall('HGETALL', KEYS[1])
 if all['err'] then return 0 end
 local e
 for i = 1, #all, 2 do
   if all[i] == 'm:e' then e = tonumber(all[i + 1]); break end
 end
+"""
+
+TAKE = Script(
+    """
+-- Cross-slot rename, step 1 (on the old key's slot): read and delete the live record in one
+-- atomic step, so any later apply to the old key finds nothing. KEYS[1] old; ARGV: now.
+-- Returns 0 if missing, expired or not a hash, else the HGETALL of the record now removed.
+"""
+    + _READ_ALL
+    + """
 if not (e and e > tonumber(ARGV[1])) then return 0 end
 redis.call('DEL', KEYS[1])
 return all
@@ -254,12 +263,9 @@ TAKE_EXPIRED = Script(
 -- KEYS[1] session; ARGV: now. Removes the record only if it is expired (m:e <= now: kept for
 -- the linger, never live), atomically, so of two requests presenting it one gets it.
 -- Returns 0 if missing, live, unreadable or not a hash, else the HGETALL of the record removed.
-local all = redis.pcall('HGETALL', KEYS[1])
-if all['err'] then return 0 end
-local e
-for i = 1, #all, 2 do
-  if all[i] == 'm:e' then e = tonumber(all[i + 1]); break end
-end
+"""
+    + _READ_ALL
+    + """
 if not (e and e <= tonumber(ARGV[1])) then return 0 end
 redis.call('DEL', KEYS[1])
 return all

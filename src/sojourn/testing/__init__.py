@@ -4,10 +4,9 @@ Subclass :class:`AsyncStoreContract` (or :class:`StoreContract`) in a pytest mod
 implement ``make_store``; every contract in :mod:`sojourn.stores.base` is then tested against
 your store, with real concurrency. Mix in :class:`AsyncPrincipalIndexContract`,
 :class:`AsyncPurgeContract` and :class:`AsyncCountContract` for the capabilities your store
-offers (the core contract checks that you did); :class:`AsyncTakeExpiredContract` and
-:class:`AsyncPurgeReportContract` prove what lifecycle events need of a store, and
-:class:`AsyncLifecycleEventsContract` runs a manager with hooks over it. Requires pytest (and
-anyio for the async suite).
+offers (the core contract checks that you did), and :class:`AsyncLifecycleEventsContract` (it
+includes :class:`AsyncTakeExpiredContract`) for what lifecycle events need of a store: it runs
+a manager with hooks over it. Requires pytest (and anyio for the async suite).
 """
 
 from ._async.contract import AsyncCountContract as AsyncCountContract
@@ -15,7 +14,6 @@ from ._async.contract import AsyncPrincipalIndexContract as AsyncPrincipalIndexC
 from ._async.contract import AsyncPurgeContract as AsyncPurgeContract
 from ._async.contract import AsyncStoreContract as AsyncStoreContract
 from ._async.events import AsyncLifecycleEventsContract as AsyncLifecycleEventsContract
-from ._async.events import AsyncPurgeReportContract as AsyncPurgeReportContract
 from ._async.events import AsyncTakeExpiredContract as AsyncTakeExpiredContract
 from ._clock import FakeClock as FakeClock
 from ._sync.contract import CountContract as CountContract
@@ -23,7 +21,6 @@ from ._sync.contract import PrincipalIndexContract as PrincipalIndexContract
 from ._sync.contract import PurgeContract as PurgeContract
 from ._sync.contract import StoreContract as StoreContract
 from ._sync.events import LifecycleEventsContract as LifecycleEventsContract
-from ._sync.events import PurgeReportContract as PurgeReportContract
 from ._sync.events import TakeExpiredContract as TakeExpiredContract
 
 __all__ = [
@@ -31,7 +28,6 @@ __all__ = [
     "AsyncLifecycleEventsContract",
     "AsyncPrincipalIndexContract",
     "AsyncPurgeContract",
-    "AsyncPurgeReportContract",
     "AsyncStoreContract",
     "AsyncTakeExpiredContract",
     "CountContract",
@@ -39,7 +35,6 @@ __all__ = [
     "LifecycleEventsContract",
     "PrincipalIndexContract",
     "PurgeContract",
-    "PurgeReportContract",
     "StoreContract",
     "TakeExpiredContract",
 ]
