@@ -119,8 +119,7 @@ class Manager:
             the other hooks. See ``docs/events.md``.
         metrics: an observer (:mod:`sojourn.metrics`) told of every store call, timed, of
             corrupt records and ambiguous cookies, and (as one more hook) of lifecycle
-            events. ``None``
-            (default): the store is called directly, and nothing is measured.
+            events. ``None`` (default): the store is called directly, nothing is measured.
     """
 
     def __init__(
