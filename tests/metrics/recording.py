@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sojourn import SessionEvent
+from sojourn import Manager, SessionEvent
 from sojourn.metrics import AnomalyKind, ErrorKind
 
 
@@ -38,4 +38,13 @@ class Recorder:
         return [(operation, error) for operation, _, error in self.calls if error is not None]
 
 
-__all__ = ["Recorder"]
+def stored(manager: Manager) -> str:
+    """The ID of a new session holding one value, committed through a sync ``manager``."""
+    session = manager.load([])
+    session["n"] = 1
+    session_id = manager.commit(session).session_id
+    assert session_id is not None
+    return session_id
+
+
+__all__ = ["Recorder", "stored"]

@@ -36,7 +36,7 @@ from sojourn.stores.threaded import ThreadedStore
 from sojourn.testing._async.contract import make_record
 from tests.faults.proxy import Fault, FaultProxy
 from tests.faults.servers import BOUND, Server
-from tests.metrics.recording import Recorder
+from tests.metrics.recording import Recorder, stored
 from tests.stores.test_threaded import CoreOnly
 
 SYNC_CAPABILITIES = (
@@ -196,14 +196,8 @@ def test_an_observer_that_raises_is_logged_and_fails_no_request(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     manager = Manager(MemoryStore(), metrics=Broken())
-    ids = []
     with caplog.at_level(logging.ERROR, logger="sojourn"):
-        for _ in range(2):
-            session = manager.load([])
-            session["n"] = 1
-            found = manager.commit(session).session_id
-            assert found is not None
-            ids.append(found)
+        ids = [stored(manager), stored(manager)]
         assert manager.load([ids[0]])["n"] == 1
         assert manager.load(ids).is_new  # two live IDs: an anomaly the observer fails on
     failures = [r.getMessage() for r in caplog.records if "session.metrics_failed" in r.msg]

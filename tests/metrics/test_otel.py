@@ -12,6 +12,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from sojourn import Manager, MemoryStore
 from sojourn.metrics.otel import OpenTelemetryMetrics
 from tests.metrics.conftest import names_the_extra
+from tests.metrics.recording import stored
 
 
 class Read:
@@ -85,13 +86,7 @@ def test_the_lifecycle_store_calls_and_gauge_are_recorded(reader: InMemoryMetric
 def test_anomalies_and_store_errors_are_recorded(reader: InMemoryMetricReader) -> None:
     store = MemoryStore()
     manager, provider = metered(reader, store)
-    ids = []
-    for _ in range(2):
-        session = manager.load([])
-        session["x"] = 1
-        found = manager.commit(session).session_id
-        assert found is not None
-        ids.append(found)
+    ids = [stored(manager), stored(manager)]
     assert manager.load(ids).is_new  # two live IDs in one request
     assert manager.metrics is not None
     manager.metrics.record_store_call("load", 0.5, "timeout")
