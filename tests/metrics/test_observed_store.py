@@ -7,14 +7,13 @@ silent or resets its connections, and a store pointed at a port nobody listens o
 from __future__ import annotations
 
 import logging
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from sojourn import AsyncMemoryStore, Manager, MemoryStore, StoreUnavailable
+from sojourn import AsyncMemoryStore, Manager, MemoryStore
 from sojourn.metrics import AnomalyKind, ErrorKind
 from sojourn.stores.base import (
     AsyncSupportsCount,
@@ -30,12 +29,9 @@ from sojourn.stores.base import (
     SupportsTakeExpired,
 )
 from sojourn.stores.observed import AsyncObservedStore, ObservedStore
-from sojourn.stores.redis import AsyncRedisStore
 from sojourn.stores.sqlite import SQLiteStore
 from sojourn.stores.threaded import ThreadedStore
 from sojourn.testing._async.contract import make_record
-from tests.faults.proxy import Fault, FaultProxy
-from tests.faults.servers import BOUND, Server
 from tests.metrics.recording import Recorder, stored
 from tests.stores.test_threaded import CoreOnly
 
@@ -123,63 +119,6 @@ def test_an_existing_key_on_create_is_an_answer_not_an_error() -> None:
         store.create(record)
     assert recorder.operations == ["create", "create"]
     assert recorder.errors == []
-
-
-# -- errors by kind, against real servers ------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port  # closed again: nothing listens there
-
-
-@pytest.mark.anyio
-async def test_a_refused_connection_counts_as_unavailable() -> None:
-    recorder = Recorder()
-    url = f"redis://127.0.0.1:{_free_port()}/0"
-    store = AsyncObservedStore(AsyncRedisStore.from_url(url, timeout=BOUND), recorder)
-    with pytest.raises(StoreUnavailable):
-        await store.load("0" * 64, time.time())
-    assert recorder.errors == [("load", "unavailable")]
-    await store.aclose()
-
-
-@pytest.mark.server
-@pytest.mark.anyio
-@pytest.mark.parametrize(
-    ("fault", "kind"), [(Fault.BLACKHOLE, "timeout"), (Fault.RESET, "unavailable")]
-)
-async def test_a_store_that_fails_counts_its_errors_by_kind(
-    server: Server, fault: Fault, kind: str
-) -> None:
-    recorder = Recorder()
-    with FaultProxy(server.port) as proxy:
-        store = AsyncObservedStore(server.make_async(proxy.port, server.namespace), recorder)
-        try:
-            now = time.time()
-            record = make_record(now)
-            await store.create(record)
-            assert await store.load(record.key, now) is not None
-            proxy.inject(fault)
-            failures = 0
-            for _ in range(3):
-                try:
-                    await store.load(record.key, now)
-                except StoreUnavailable:
-                    failures += 1
-            assert failures == 3
-        finally:
-            proxy.heal()
-            await store.aclose()
-    assert recorder.operations[:2] == ["create", "load"]
-    assert len(recorder.errors) == 3
-    # A reset is seen at once; the calls after it may wait out the bound for a new
-    # connection (a pool that keeps dialling a proxy that keeps resetting), a timeout.
-    assert recorder.errors[0] == ("load", kind)
-    if fault is Fault.BLACKHOLE:
-        assert recorder.errors == [("load", "timeout")] * 3
 
 
 class Broken(Recorder):
