@@ -20,12 +20,14 @@ from sojourn.stores.base import (
     AsyncSupportsPrincipals,
     AsyncSupportsPurge,
     AsyncSupportsScan,
+    AsyncSupportsTake,
     AsyncSupportsTakeExpired,
     Changes,
     SupportsCount,
     SupportsPrincipals,
     SupportsPurge,
     SupportsScan,
+    SupportsTake,
     SupportsTakeExpired,
 )
 from sojourn.stores.observed import AsyncObservedStore, ObservedStore
@@ -41,6 +43,7 @@ SYNC_CAPABILITIES = (
     SupportsCount,
     SupportsScan,
     SupportsTakeExpired,
+    SupportsTake,
 )
 ASYNC_CAPABILITIES = (
     AsyncSupportsPrincipals,
@@ -48,6 +51,7 @@ ASYNC_CAPABILITIES = (
     AsyncSupportsCount,
     AsyncSupportsScan,
     AsyncSupportsTakeExpired,
+    AsyncSupportsTake,
 )
 
 

@@ -8,7 +8,7 @@ the principal and tracked metadata, never the data.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from .events import CREATED, ROTATED, EventKind, SessionEvent
 from .ids import fingerprint_of_key
@@ -16,7 +16,7 @@ from .plan import Create, Delete, Op, Rename
 from .records import Record
 
 
-def events_of(ops: Sequence[Op], now: float, *, moved: str | None = None) -> list[SessionEvent]:
+def events_of(ops: Sequence[Op], now: float, *, skip: Collection[str] = ()) -> list[SessionEvent]:
     """The events of a plan whose operations all landed.
 
     A ``Create`` is ``created``; a ``Rename`` is ``rotated`` (its kind: login, regenerate or
@@ -25,8 +25,8 @@ def events_of(ops: Sequence[Op], now: float, *, moved: str | None = None) -> lis
     change sets (``Apply``) are not transitions.
 
     Args:
-        moved: the key of a logout that ended nothing because a login had moved its session
-            away meanwhile: its ``Delete`` is no event.
+        skip: keys whose ``Delete`` ended nothing (another request had removed the record, or
+            a login had moved the session away meanwhile): no event for them.
     """
     events: list[SessionEvent] = []
     for op in ops:
@@ -45,7 +45,7 @@ def events_of(ops: Sequence[Op], now: float, *, moved: str | None = None) -> lis
                     meta=dict(op.meta),
                 )
             )
-        elif isinstance(op, Delete) and op.key != moved:
+        elif isinstance(op, Delete) and op.key not in skip:
             events.append(
                 SessionEvent(
                     op.kind, fingerprint_of_key(op.key), op.principal, op.reason, now,

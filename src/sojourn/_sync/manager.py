@@ -67,6 +67,7 @@ from ..stores.base import (
     Store,
     SupportsPrincipals,
     SupportsPurge,
+    SupportsTake,
     SupportsTakeExpired,
 )
 from ..stores.observed import ObservedStore
@@ -114,9 +115,10 @@ class Manager:
             :class:`SessionGone`; ``"ignore"``: it is logged and the outcome says ``gone``.
         hooks: callables given each :class:`~sojourn.SessionEvent` (created, rotated,
             destroyed, expired) once the store confirmed the transition, in order, inline:
-            the request waits for them (an awaitable a hook returns is awaited). A hook that
-            raises is logged (``session.hook_failed``) and never fails the request or stops
-            the other hooks. See ``docs/events.md``.
+            the request waits for them (the async manager also awaits what a hook
+            returns; the sync one takes plain functions only). A hook that raises is logged
+            (``session.hook_failed``) and never fails the request or stops the other hooks.
+            See ``docs/events.md``.
         metrics: an observer (:mod:`sojourn.metrics`) told of every store call, timed, of
             corrupt records and ambiguous cookies, and (as one more hook) of lifecycle
             events. ``None`` (default): the store is called directly, nothing is measured.
@@ -185,6 +187,11 @@ class Manager:
             self._store.take_expired
             if self.hooks and isinstance(self._store, SupportsTakeExpired)
             else None
+        )
+        # With hooks, a delete that can say what it removed: one ``destroyed`` per session,
+        # however many requests end it at once.
+        self._take = (
+            self._store.take if self.hooks and isinstance(self._store, SupportsTake) else None
         )
 
     def open_at_once(
@@ -356,9 +363,10 @@ class Manager:
                 rotated = self._creates_for_rotated_id(session, plan, now)
                 if rotated is not None:  # its own session would replace the rotation's cookie
                     return self._lost(session, plan, now, rotated, SessionRotated, final=final)
-                failed = self._run(plan)
+                missed: list[str] | None = None if self._take is None else []
+                failed = self._run(plan, missed)
                 if failed is None:
-                    return self._landed(session, plan, now, final=final)
+                    return self._landed(session, plan, now, missed, final=final)
                 if isinstance(failed, Rename) and engine.restart_login(session, plan):
                     continue  # a login never fails silently: a fresh authenticated session
                 fate = self._fate(session, failed, now)
@@ -378,12 +386,18 @@ class Manager:
             return self._lost(session, plan, now, key, fate, final=final)
         raise StoreUnavailable("could not create a session with a fresh ID")
 
-    def _landed(self, session: Session, plan: Commit, now: float, *, final: bool) -> Outcome:
+    def _landed(
+        self, session: Session, plan: Commit, now: float, missed: list[str] | None, *, final: bool
+    ) -> Outcome:
         """Finish a commit whose operations all ran. A logout whose session a login had moved
-        away meanwhile clears nothing: the client holds the login's ID."""
-        moved = plan.ends is not None and not self._ending(plan.ends, now)
+        away meanwhile clears nothing: the client holds the login's ID.
+
+        ``missed``: the keys whose delete removed nothing (known only with hooks, from a store
+        that can take): no event for them."""
+        moved = plan.ends is not None and not self._ending(plan.ends, now, missed)
         if self.hooks:
-            self._fire(events_of(plan.ops, now, moved=plan.ends if moved else None))
+            skip = [*(missed or ()), *((plan.ends,) if moved and plan.ends else ())]
+            self._fire(events_of(plan.ops, now, skip=skip))
         if moved:
             plan = plan._replace(headers=())
         outcome = self.engine.committed(session, plan, now, gone=False, final=final)
@@ -452,17 +466,21 @@ class Manager:
         the old one would replace that cookie."""
         return self.engine.successor(self._server().load(marker_key(key), now)) is not None
 
-    def _ending(self, key: str, now: float) -> bool:
+    def _ending(self, key: str, now: float, missed: list[str] | None) -> bool:
         """A logout of ``key`` ran: True if its clearing headers should go out. False when a
         login had moved the session away (a new authentication, whose cookie the client holds
         and which is not this request's to end); after a ``regenerate`` or a periodic rotation
-        the successor is the same session, and is logged out too."""
+        the successor is the same session, and is logged out too (and it, not the moved-away
+        ``key`` in ``missed``, is what this logout ended)."""
         store = self._server()
         found = self.engine.successor(store.load(marker_key(key), now))
         if found is None:
             return True
         if found[0] != ROTATED_BY_LOGIN:
-            store.delete(found[1])
+            if missed is None or self._take is None:
+                store.delete(found[1])
+            elif self._take(found[1]) is not None and key in missed:
+                missed.remove(key)
             return True
         return False
 
@@ -519,6 +537,11 @@ class Manager:
                 self._call(self._server().delete, key)
                 return
             now = self.clock()
+            if self._take is not None:  # one call, and one event however many end it at once
+                taken = self._call(self._take, key)
+                if taken is not None:
+                    self._fire([of_record(DESTROYED, LOGOUT, taken, now)])
+                return
             try:  # who it was, for the event (a round trip only when someone listens)
                 record = self._call(self._server().load, key, now)
                 event = None if record is None else of_record(DESTROYED, LOGOUT, record, now)
@@ -581,8 +604,11 @@ class Manager:
                         event.kind,
                     )
 
-    def _run(self, plan: Commit) -> Apply | Rename | None:
-        """Run a plan's operations; the one that found the session gone, if any."""
+    def _run(self, plan: Commit, missed: list[str] | None = None) -> Apply | Rename | None:
+        """Run a plan's operations; the one that found the session gone, if any.
+
+        With ``missed`` (a list, given only with hooks and a store that can take), deletes
+        take their record and note the keys under which there was nothing."""
         store = self._server()
         try:
             for op in plan.ops:  # the usual first: a write is one Apply
@@ -595,7 +621,10 @@ class Manager:
                     if not store.rename(op.old, op.new, op.now):
                         return op
                 elif isinstance(op, Delete):
-                    store.delete(op.key)
+                    if missed is None or self._take is None:
+                        store.delete(op.key)
+                    elif self._take(op.key) is None:
+                        missed.append(op.key)
                 elif isinstance(op, Mark):
                     # An existing marker (an earlier rotation from the same key) is kept.
                     with suppress(SessionExists):
@@ -660,10 +689,14 @@ class Manager:
         records = self._call(self._index().sessions_of, principal, now)
         for record in records:
             if fingerprint_of_key(record.key) == fingerprint:
-                self._call(self._server().delete, record.key)
+                if self._take is None:
+                    self._call(self._server().delete, record.key)
+                    ended: Record | None = record
+                else:  # None: another request ended it first, and reports it
+                    ended = self._call(self._take, record.key)
                 logger.info("session.revoked: session %s of one principal", fingerprint)
-                if self.hooks:
-                    self._fire([of_record(DESTROYED, REVOKED, record, now)])
+                if self.hooks and ended is not None:
+                    self._fire([of_record(DESTROYED, REVOKED, ended, now)])
                 return True
         return False
 

@@ -272,6 +272,18 @@ return all
 """
 )
 
+TAKE_ANY = Script(
+    """
+-- KEYS[1] session. Deletes it, live or expired, and says what it was, atomically, so of two
+-- requests ending one session one is told it removed it. Returns 0 if there was nothing,
+-- {1} if the key held something other than a hash, else {1, HGETALL of the record removed}.
+local all = redis.pcall('HGETALL', KEYS[1])
+if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+if all['err'] then return {1} end
+return {1, all}
+"""
+)
+
 DELETE_IF_OWNED = Script(
     """
 -- KEYS[1] session; ARGV: principal. Deletes the record only if it still belongs to principal
@@ -292,6 +304,7 @@ __all__ = [
     "PUT",
     "RENAME",
     "TAKE",
+    "TAKE_ANY",
     "TAKE_EXPIRED",
     "Script",
     "apply",

@@ -216,6 +216,36 @@ class SupportsTakeExpired(Protocol):
 
 
 @runtime_checkable
+class AsyncSupportsTake(Protocol):
+    """Stores whose delete can say what it removed: a ``delete`` that hands the record over.
+
+    The manager uses it instead of ``delete`` only when the application has hooks, so that a
+    session two requests end at once (a double-clicked logout, two revocations) is one
+    ``destroyed`` event, not two.
+    """
+
+    async def take(self, key: str) -> Record | None:
+        """Delete the record under ``key``, live or expired, and return it as it was,
+        atomically.
+
+        Returns:
+            The record (``fields`` may be empty), or ``None`` if there was none. Of two
+            concurrent calls for one record, exactly one gets it. A record whose data cannot
+            be decoded is still removed, and returned with what could be read.
+        """
+        ...
+
+
+@runtime_checkable
+class SupportsTake(Protocol):
+    """The sync twin of :class:`AsyncSupportsTake`."""
+
+    def take(self, key: str) -> Record | None:
+        """See :meth:`AsyncSupportsTake.take`."""
+        ...
+
+
+@runtime_checkable
 class AsyncSupportsCount(Protocol):
     """Stores that can count their live sessions without listing them."""
 
@@ -294,6 +324,7 @@ __all__ = [
     "AsyncSupportsPrincipals",
     "AsyncSupportsPurge",
     "AsyncSupportsScan",
+    "AsyncSupportsTake",
     "AsyncSupportsTakeExpired",
     "Changes",
     "ClientSideStore",
@@ -306,6 +337,7 @@ __all__ = [
     "SupportsPrincipals",
     "SupportsPurge",
     "SupportsScan",
+    "SupportsTake",
     "SupportsTakeExpired",
     "Unsealed",
 ]

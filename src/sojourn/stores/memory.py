@@ -210,6 +210,11 @@ class MemoryStore:
             self._drop(key)
             return record
 
+    def take(self, key: str) -> Record | None:
+        """See :meth:`sojourn.stores.base.AsyncSupportsTake.take`."""
+        with self._lock:
+            return self._drop(key)
+
 
 class AsyncMemoryStore:
     """The async face of a :class:`MemoryStore` (the same records, no threads involved).
@@ -262,6 +267,9 @@ class AsyncMemoryStore:
 
     async def take_expired(self, key: str, now: float) -> Record | None:
         return self.sync.take_expired(key, now)
+
+    async def take(self, key: str) -> Record | None:
+        return self.sync.take(key)
 
 
 __all__ = [

@@ -26,6 +26,7 @@ from .base import (
     SupportsCount,
     SupportsPrincipals,
     SupportsPurge,
+    SupportsTake,
     SupportsTakeExpired,
 )
 from .memory import AsyncMemoryStore, MemoryStore
@@ -50,6 +51,7 @@ class ThreadedStore:
                 isinstance(store, SupportsPurge),
                 isinstance(store, SupportsCount),
                 isinstance(store, SupportsTakeExpired),
+                isinstance(store, SupportsTake),
             )
         return super().__new__(cls)
 
@@ -113,9 +115,15 @@ class _TakeExpired(ThreadedStore):
         return await self._run(taking.take_expired, key, now)
 
 
+class _Take(ThreadedStore):
+    async def take(self, key: str) -> Record | None:
+        taking: SupportsTake = self.sync  # type: ignore[assignment]  # chosen by __new__
+        return await self._run(taking.take, key)
+
+
 @functools.cache
 def _with_capabilities(
-    principals: bool, purge: bool, count: bool, take: bool = False
+    principals: bool, purge: bool, count: bool, take_expired: bool = False, take: bool = False
 ) -> type[ThreadedStore]:
     """The ThreadedStore subclass with exactly these capabilities (one class per combination)."""
     chosen = [
@@ -124,7 +132,8 @@ def _with_capabilities(
             (_Principals, principals),
             (_Purge, purge),
             (_Count, count),
-            (_TakeExpired, take),
+            (_TakeExpired, take_expired),
+            (_Take, take),
         )
         if wanted
     ]

@@ -2,7 +2,7 @@
 
 The manager wraps its store in :class:`AsyncObservedStore` only when it is given ``metrics=``;
 without it nothing here runs. The wrapper offers the optional capabilities — the per-user
-index, purge, count, scan, take_expired — exactly when the wrapped store has them, as
+index, purge, count, scan, take_expired, take — exactly when the wrapped store has them, as
 :class:`~sojourn.stores.threaded.ThreadedStore` does: the managers and the admin tools test
 them with ``isinstance`` against the runtime protocols, and a wrapper that claimed one its
 store lacks would turn a clear ``TypeError`` into an ``AttributeError`` mid-request.
@@ -29,6 +29,7 @@ from ..base import (
     AsyncSupportsPrincipals,
     AsyncSupportsPurge,
     AsyncSupportsScan,
+    AsyncSupportsTake,
     AsyncSupportsTakeExpired,
     Changes,
     OnExpired,
@@ -58,6 +59,7 @@ class AsyncObservedStore:
                 isinstance(store, AsyncSupportsCount),
                 isinstance(store, AsyncSupportsScan),
                 isinstance(store, AsyncSupportsTakeExpired),
+                isinstance(store, AsyncSupportsTake),
             )
         return super().__new__(cls)
 
@@ -162,9 +164,15 @@ class _TakeExpired(AsyncObservedStore):
         return await self._timed("take_expired", taking.take_expired, key, now)
 
 
+class _Take(AsyncObservedStore):
+    async def take(self, key: str) -> Record | None:
+        taking: AsyncSupportsTake = self.store  # type: ignore[assignment]  # by __new__
+        return await self._timed("take", taking.take, key)
+
+
 @functools.cache
 def _with_capabilities(
-    principals: bool, purge: bool, count: bool, scan: bool, take_expired: bool
+    principals: bool, purge: bool, count: bool, scan: bool, take_expired: bool, take: bool
 ) -> type[AsyncObservedStore]:
     """The subclass with exactly these capabilities (one class per combination)."""
     mixins: tuple[tuple[type[AsyncObservedStore], bool], ...] = (
@@ -173,6 +181,7 @@ def _with_capabilities(
         (_Count, count),
         (_Scan, scan),
         (_TakeExpired, take_expired),
+        (_Take, take),
     )
     chosen = [mixin for mixin, wanted in mixins if wanted] or [AsyncObservedStore]
     return type("AsyncObservedStore", (*chosen,), {"__new__": _plain_new})

@@ -168,6 +168,7 @@ class _Queries:
         self.take_expired = (
             f"DELETE FROM {t} WHERE key = %s AND expires_at <= %s RETURNING {_COLUMNS}"
         )
+        self.take = f"DELETE FROM {t} WHERE key = %s RETURNING {_COLUMNS}"
         self.count = f"SELECT count(*) FROM {t} WHERE expires_at > %s"
         self.version = f"SELECT version FROM {SCHEMA_TABLE} WHERE table_name = %s"
 
@@ -463,8 +464,15 @@ class AsyncPostgresStore:
     async def take_expired(self, key: str, now: float) -> Record | None:
         """See :meth:`sojourn.stores.base.AsyncSupportsTakeExpired.take_expired` (one
         statement)."""
+        return await self._take(self._sql.take_expired, (key, now))
+
+    async def take(self, key: str) -> Record | None:
+        """See :meth:`sojourn.stores.base.AsyncSupportsTake.take` (one statement)."""
+        return await self._take(self._sql.take, (key,))
+
+    async def _take(self, query: str, params: tuple[object, ...]) -> Record | None:
         async with self._connection() as conn:
-            cursor = await conn.execute(self._sql.take_expired, (key, now))
+            cursor = await conn.execute(query, params)
             row = await cursor.fetchone()
         return None if row is None else removed_record(row)
 

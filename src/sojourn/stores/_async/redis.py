@@ -364,10 +364,23 @@ class AsyncRedisStore:
         reply = await self._eval(scripts.TAKE_EXPIRED, 1, self._key(key), L.num(now))
         if not reply or not isinstance(reply, list):
             return None
+        return self._taken(key, reply)
+
+    async def take(self, key: str) -> Record | None:
+        """See :meth:`sojourn.stores.base.AsyncSupportsTake.take`: one script on the session's
+        key. The principal index is not touched, as for :meth:`delete`."""
+        reply = await self._eval(scripts.TAKE_ANY, 1, self._key(key))
+        if not reply or not isinstance(reply, list):
+            return None
+        return self._taken(key, reply[1] if len(reply) > 1 else [])
+
+    def _taken(self, key: str, flat: Any) -> Record:
+        """The record a take removed, from its ``HGETALL``; a hash that cannot be decoded is
+        reported by its key alone (it is removed either way)."""
         self._renewed.pop(key, None)
         try:
-            return L.decode(key, L.pairs(reply), with_fields=False)
-        except CorruptSession:  # removed either way: reported by its key alone
+            return L.decode(key, L.pairs(flat), with_fields=False)
+        except CorruptSession:
             return Record(key, {}, None, 0.0, 0.0, 0.0)
 
     async def aclose(self) -> None:

@@ -127,7 +127,7 @@ class _Queries:
         self.delete_sessions_of = f"DELETE FROM {t} WHERE principal = %s"
         self.delete_sessions_of_keeping = f"DELETE FROM {t} WHERE principal = %s AND `key` <> %s"
         self.purge = f"DELETE FROM {t} WHERE expires_at <= %s ORDER BY expires_at LIMIT %s"
-        # MySQL has no DELETE ... RETURNING: what a reporting purge or take_expired removes is
+        # MySQL has no DELETE ... RETURNING: what a reporting purge or a take removes is
         # read with a locking read first, in the transaction that deletes it.
         self.lock_expired_batch = (
             f"SELECT {_COLUMNS} FROM {t} WHERE expires_at <= %s ORDER BY expires_at LIMIT %s "
@@ -136,6 +136,7 @@ class _Queries:
         self.lock_expired = (
             f"SELECT {_COLUMNS} FROM {t} WHERE `key` = %s AND expires_at <= %s FOR UPDATE"
         )
+        self.lock_any = f"SELECT {_COLUMNS} FROM {t} WHERE `key` = %s FOR UPDATE"
         self.count = f"SELECT COUNT(*) FROM {t} WHERE expires_at > %s"
         self.version = f"SELECT version FROM {SCHEMA_TABLE} WHERE table_name = %s"
 
@@ -645,12 +646,19 @@ class MySQLStore:
     def take_expired(self, key: str, now: float) -> Record | None:
         """See :meth:`sojourn.stores.base.SupportsTakeExpired.take_expired` (one
         transaction: a locking read, then the delete)."""
+        return self._take(self._sql.lock_expired, (key, now))
+
+    def take(self, key: str) -> Record | None:
+        """See :meth:`sojourn.stores.base.SupportsTake.take` (as :meth:`take_expired`)."""
+        return self._take(self._sql.lock_any, (key,))
+
+    def _take(self, lock: str, params: tuple[object, ...]) -> Record | None:
         with self._transaction() as cursor:
-            cursor.execute(self._sql.lock_expired, (key, now))
+            cursor.execute(lock, params)
             row = cursor.fetchone()
             if row is None:
                 return None
-            cursor.execute(self._sql.delete, (key,))
+            cursor.execute(self._sql.delete, params[:1])
         return removed_record(row)
 
     def count(self, now: float) -> int:

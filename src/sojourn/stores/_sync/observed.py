@@ -3,7 +3,7 @@
 
 The manager wraps its store in :class:`ObservedStore` only when it is given ``metrics=``;
 without it nothing here runs. The wrapper offers the optional capabilities — the per-user
-index, purge, count, scan, take_expired — exactly when the wrapped store has them, as
+index, purge, count, scan, take_expired, take — exactly when the wrapped store has them, as
 :class:`~sojourn.stores.threaded.ThreadedStore` does: the managers and the admin tools test
 them with ``isinstance`` against the runtime protocols, and a wrapper that claimed one its
 store lacks would turn a clear ``TypeError`` into an ``AttributeError`` mid-request.
@@ -34,6 +34,7 @@ from ..base import (
     SupportsPrincipals,
     SupportsPurge,
     SupportsScan,
+    SupportsTake,
     SupportsTakeExpired,
 )
 
@@ -59,6 +60,7 @@ class ObservedStore:
                 isinstance(store, SupportsCount),
                 isinstance(store, SupportsScan),
                 isinstance(store, SupportsTakeExpired),
+                isinstance(store, SupportsTake),
             )
         return super().__new__(cls)
 
@@ -163,9 +165,15 @@ class _TakeExpired(ObservedStore):
         return self._timed("take_expired", taking.take_expired, key, now)
 
 
+class _Take(ObservedStore):
+    def take(self, key: str) -> Record | None:
+        taking: SupportsTake = self.store  # type: ignore[assignment]  # by __new__
+        return self._timed("take", taking.take, key)
+
+
 @functools.cache
 def _with_capabilities(
-    principals: bool, purge: bool, count: bool, scan: bool, take_expired: bool
+    principals: bool, purge: bool, count: bool, scan: bool, take_expired: bool, take: bool
 ) -> type[ObservedStore]:
     """The subclass with exactly these capabilities (one class per combination)."""
     mixins: tuple[tuple[type[ObservedStore], bool], ...] = (
@@ -174,6 +182,7 @@ def _with_capabilities(
         (_Count, count),
         (_Scan, scan),
         (_TakeExpired, take_expired),
+        (_Take, take),
     )
     chosen = [mixin for mixin, wanted in mixins if wanted] or [ObservedStore]
     return type("ObservedStore", (*chosen,), {"__new__": _plain_new})

@@ -169,6 +169,7 @@ class _Queries:
         self.take_expired = (
             f"DELETE FROM {t} WHERE key = %s AND expires_at <= %s RETURNING {_COLUMNS}"
         )
+        self.take = f"DELETE FROM {t} WHERE key = %s RETURNING {_COLUMNS}"
         self.count = f"SELECT count(*) FROM {t} WHERE expires_at > %s"
         self.version = f"SELECT version FROM {SCHEMA_TABLE} WHERE table_name = %s"
 
@@ -462,8 +463,15 @@ class PostgresStore:
     def take_expired(self, key: str, now: float) -> Record | None:
         """See :meth:`sojourn.stores.base.SupportsTakeExpired.take_expired` (one
         statement)."""
+        return self._take(self._sql.take_expired, (key, now))
+
+    def take(self, key: str) -> Record | None:
+        """See :meth:`sojourn.stores.base.SupportsTake.take` (one statement)."""
+        return self._take(self._sql.take, (key,))
+
+    def _take(self, query: str, params: tuple[object, ...]) -> Record | None:
         with self._connection() as conn:
-            cursor = conn.execute(self._sql.take_expired, (key, now))
+            cursor = conn.execute(query, params)
             row = cursor.fetchone()
         return None if row is None else removed_record(row)
 

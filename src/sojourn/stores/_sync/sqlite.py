@@ -388,11 +388,14 @@ class SQLiteStore:
             )
             return cursor.rowcount, removed
 
-    def _take_expired(self, conn: sqlite3.Connection, key: str, now: float) -> Record | None:
+    def _take(self, conn: sqlite3.Connection, key: str, now: float | None) -> Record | None:
+        """Remove and return the record under ``key``: only if expired at ``now``, or
+        whatever it is when ``now`` is ``None``."""
+        expired = "" if now is None else " AND expires_at <= ?"
         with _immediate(conn):
             row = conn.execute(
-                f"SELECT {_COLUMNS} FROM {self.table} WHERE key = ? AND expires_at <= ?",
-                (key, now),
+                f"SELECT {_COLUMNS} FROM {self.table} WHERE key = ?{expired}",
+                (key,) if now is None else (key, now),
             ).fetchone()
             if row is None:
                 return None
@@ -480,7 +483,11 @@ class SQLiteStore:
 
     def take_expired(self, key: str, now: float) -> Record | None:
         """See :meth:`sojourn.stores.base.SupportsTakeExpired.take_expired`."""
-        return self._run(lambda conn: self._take_expired(conn, key, now))
+        return self._run(lambda conn: self._take(conn, key, now))
+
+    def take(self, key: str) -> Record | None:
+        """See :meth:`sojourn.stores.base.SupportsTake.take`."""
+        return self._run(lambda conn: self._take(conn, key, None))
 
     def count(self, now: float) -> int:
         """See :meth:`sojourn.stores.base.SupportsCount.count`."""

@@ -20,6 +20,7 @@ from ...stores.base import (
     AsyncSupportsCount,
     AsyncSupportsPrincipals,
     AsyncSupportsPurge,
+    AsyncSupportsTake,
     AsyncSupportsTakeExpired,
     Changes,
     Login,
@@ -100,6 +101,7 @@ class AsyncStoreContract(AsyncStoreFixtures):
             (AsyncSupportsPurge, AsyncPurgeContract),
             (AsyncSupportsCount, AsyncCountContract),
             (AsyncSupportsTakeExpired, _take_expired_contract()),
+            (AsyncSupportsTake, _take_expired_contract()),
         ]:
             offered = isinstance(store, capability)
             tested = isinstance(self, contract)

@@ -27,6 +27,7 @@ from ...stores.base import (
     AsyncStore,
     AsyncSupportsPrincipals,
     AsyncSupportsPurge,
+    AsyncSupportsTake,
     AsyncSupportsTakeExpired,
     Changes,
     Record,
@@ -42,13 +43,53 @@ LATER = {"user_agent": UA}  # what a later request carries (no address)
 
 
 class AsyncTakeExpiredContract(AsyncStoreFixtures):
-    """``take_expired``: an expired record is handed over once, a live one never."""
+    """The handovers: ``take_expired`` gives an expired record once and a live one never;
+    ``take`` deletes any record and gives it to exactly one caller."""
 
     async def created(self, store: AsyncStore, record: Record) -> AsyncSupportsTakeExpired:
         """``store``, which must offer ``take_expired``, once it holds ``record``."""
         assert isinstance(store, AsyncSupportsTakeExpired)
         await store.create(record)
         return store
+
+    async def holding(self, store: AsyncStore, record: Record) -> AsyncSupportsTake:
+        """``store``, which must offer ``take``, once it holds ``record``."""
+        assert isinstance(store, AsyncSupportsTake)
+        await store.create(record)
+        return store
+
+    @pytest.mark.anyio
+    async def test_take_deletes_a_record_and_hands_it_over_once(
+        self, store: AsyncStore, now: float
+    ) -> None:
+        record = make_record(now, principal="bea", meta={"ip": IP})
+        taking = await self.holding(store, record)
+        taken = await taking.take(record.key)
+        assert taken is not None
+        assert (taken.key, taken.principal, dict(taken.meta)) == (record.key, "bea", {"ip": IP})
+        assert await store.load(record.key, now) is None
+        assert await taking.take(record.key) is None
+        assert await taking.take(make_record(now).key) is None  # never stored
+
+    @pytest.mark.anyio
+    async def test_take_hands_over_an_expired_record_too(
+        self, store: AsyncStore, now: float
+    ) -> None:
+        record = make_record(now, idle=1)
+        taking = await self.holding(store, record)
+        assert await store.load(record.key, now + 2) is None
+        taken = await taking.take(record.key)
+        assert taken is not None
+        assert taken.key == record.key
+
+    @pytest.mark.anyio
+    async def test_concurrent_takes_of_one_record_hand_it_to_one(
+        self, store: AsyncStore, now: float
+    ) -> None:
+        record = make_record(now)
+        take = functools.partial((await self.holding(store, record)).take, record.key)
+        results = await async_concurrently([take] * self.concurrency)
+        assert sum(r is not None for r in results) == 1
 
     @pytest.mark.anyio
     async def test_take_expired_hands_over_an_expired_record_once(
@@ -385,6 +426,31 @@ class AsyncLifecycleEventsContract(AsyncTakeExpiredContract):
         )
         for event in hook.events:
             assert_no_id(event, first, second, third)
+
+    @pytest.mark.anyio
+    async def test_two_requests_logging_out_one_session_fire_one_destroyed(
+        self, store: AsyncStore
+    ) -> None:
+        hook = Witness()
+        m = manager(store, FakeClock(), hook)
+        session_id = await stored(m, principal="alice")
+        sessions = [await opened(m, session_id) for _ in range(self.concurrency)]
+        hook.events.clear()
+        for session in sessions:
+            session.invalidate()
+        commits = [functools.partial(m.commit, session) for session in sessions]
+        await async_concurrently(commits)
+        assert [(e.kind, e.reason) for e in hook.events] == [("destroyed", "logout")]
+        assert hook.events[0].fingerprint == fingerprint(session_id)
+
+    @pytest.mark.anyio
+    async def test_concurrent_deletes_by_id_fire_one_destroyed(self, store: AsyncStore) -> None:
+        hook = Witness()
+        m = manager(store, FakeClock(), hook)
+        session_id = await stored(m, principal="alice")
+        hook.events.clear()
+        await async_concurrently([functools.partial(m.delete, session_id)] * self.concurrency)
+        assert [(e.kind, e.principal) for e in hook.events] == [("destroyed", "alice")]
 
 
 __all__ = [

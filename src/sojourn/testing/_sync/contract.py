@@ -25,6 +25,7 @@ from ...stores.base import (
     SupportsCount,
     SupportsPrincipals,
     SupportsPurge,
+    SupportsTake,
     SupportsTakeExpired,
 )
 from .._concurrency import sync_concurrently
@@ -100,6 +101,7 @@ class StoreContract(StoreFixtures):
             (SupportsPurge, PurgeContract),
             (SupportsCount, CountContract),
             (SupportsTakeExpired, _take_expired_contract()),
+            (SupportsTake, _take_expired_contract()),
         ]:
             offered = isinstance(store, capability)
             tested = isinstance(self, contract)

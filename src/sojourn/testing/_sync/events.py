@@ -30,6 +30,7 @@ from ...stores.base import (
     Store,
     SupportsPrincipals,
     SupportsPurge,
+    SupportsTake,
     SupportsTakeExpired,
 )
 from .._clock import FakeClock
@@ -43,13 +44,44 @@ LATER = {"user_agent": UA}  # what a later request carries (no address)
 
 
 class TakeExpiredContract(StoreFixtures):
-    """``take_expired``: an expired record is handed over once, a live one never."""
+    """The handovers: ``take_expired`` gives an expired record once and a live one never;
+    ``take`` deletes any record and gives it to exactly one caller."""
 
     def created(self, store: Store, record: Record) -> SupportsTakeExpired:
         """``store``, which must offer ``take_expired``, once it holds ``record``."""
         assert isinstance(store, SupportsTakeExpired)
         store.create(record)
         return store
+
+    def holding(self, store: Store, record: Record) -> SupportsTake:
+        """``store``, which must offer ``take``, once it holds ``record``."""
+        assert isinstance(store, SupportsTake)
+        store.create(record)
+        return store
+
+    def test_take_deletes_a_record_and_hands_it_over_once(self, store: Store, now: float) -> None:
+        record = make_record(now, principal="bea", meta={"ip": IP})
+        taking = self.holding(store, record)
+        taken = taking.take(record.key)
+        assert taken is not None
+        assert (taken.key, taken.principal, dict(taken.meta)) == (record.key, "bea", {"ip": IP})
+        assert store.load(record.key, now) is None
+        assert taking.take(record.key) is None
+        assert taking.take(make_record(now).key) is None  # never stored
+
+    def test_take_hands_over_an_expired_record_too(self, store: Store, now: float) -> None:
+        record = make_record(now, idle=1)
+        taking = self.holding(store, record)
+        assert store.load(record.key, now + 2) is None
+        taken = taking.take(record.key)
+        assert taken is not None
+        assert taken.key == record.key
+
+    def test_concurrent_takes_of_one_record_hand_it_to_one(self, store: Store, now: float) -> None:
+        record = make_record(now)
+        take = functools.partial((self.holding(store, record)).take, record.key)
+        results = sync_concurrently([take] * self.concurrency)
+        assert sum(r is not None for r in results) == 1
 
     def test_take_expired_hands_over_an_expired_record_once(self, store: Store, now: float) -> None:
         record = make_record(now, principal="alice", idle=1, meta={"ip": IP})
@@ -357,6 +389,27 @@ class LifecycleEventsContract(TakeExpiredContract):
         )
         for event in hook.events:
             assert_no_id(event, first, second, third)
+
+    def test_two_requests_logging_out_one_session_fire_one_destroyed(self, store: Store) -> None:
+        hook = Witness()
+        m = manager(store, FakeClock(), hook)
+        session_id = stored(m, principal="alice")
+        sessions = [opened(m, session_id) for _ in range(self.concurrency)]
+        hook.events.clear()
+        for session in sessions:
+            session.invalidate()
+        commits = [functools.partial(m.commit, session) for session in sessions]
+        sync_concurrently(commits)
+        assert [(e.kind, e.reason) for e in hook.events] == [("destroyed", "logout")]
+        assert hook.events[0].fingerprint == fingerprint(session_id)
+
+    def test_concurrent_deletes_by_id_fire_one_destroyed(self, store: Store) -> None:
+        hook = Witness()
+        m = manager(store, FakeClock(), hook)
+        session_id = stored(m, principal="alice")
+        hook.events.clear()
+        sync_concurrently([functools.partial(m.delete, session_id)] * self.concurrency)
+        assert [(e.kind, e.principal) for e in hook.events] == [("destroyed", "alice")]
 
 
 __all__ = [
