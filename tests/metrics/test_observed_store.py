@@ -154,3 +154,16 @@ def test_an_observer_that_raises_is_logged_and_fails_no_request(
     )
     for session_id in ids:
         assert session_id not in caplog.text
+
+
+def test_every_capability_the_store_protocol_defines_is_checked_here() -> None:
+    """A capability added to ``stores/base.py`` fails this until the wrapper passes it through
+    (and the tests above check it)."""
+    import sojourn.stores.base as base
+
+    defined = {
+        value
+        for name, value in vars(base).items()
+        if name.startswith(("Supports", "AsyncSupports")) and isinstance(value, type)
+    }
+    assert defined == set(SYNC_CAPABILITIES) | set(ASYNC_CAPABILITIES)
