@@ -9,20 +9,30 @@ from sojourn.testing import (
     AsyncLifecycleEventsContract,
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
+    AsyncScanContract,
     AsyncStoreContract,
     CountContract,
     LifecycleEventsContract,
     PrincipalIndexContract,
     PurgeContract,
+    ScanContract,
     StoreContract,
 )
 
 
 class TestMemoryStore(
-    StoreContract, PrincipalIndexContract, PurgeContract, CountContract, LifecycleEventsContract
+    StoreContract,
+    PrincipalIndexContract,
+    PurgeContract,
+    CountContract,
+    ScanContract,
+    LifecycleEventsContract,
 ):
     def make_store(self) -> Store:
         return MemoryStore()
+
+    def reopen_store(self, store: Store) -> Store:
+        return store  # its records live in this object only
 
 
 class TestAsyncMemoryStore(
@@ -30,7 +40,12 @@ class TestAsyncMemoryStore(
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
     AsyncCountContract,
+    AsyncScanContract,
     AsyncLifecycleEventsContract,
 ):
     async def make_store(self) -> AsyncStore:
         return AsyncMemoryStore()
+
+    async def reopen_store(self, store: AsyncStore) -> AsyncStore:
+        assert isinstance(store, AsyncMemoryStore)
+        return AsyncMemoryStore(store.sync)  # a second face over the same records

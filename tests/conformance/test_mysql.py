@@ -17,11 +17,13 @@ from sojourn.testing import (
     AsyncLifecycleEventsContract,
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
+    AsyncScanContract,
     AsyncStoreContract,
     CountContract,
     LifecycleEventsContract,
     PrincipalIndexContract,
     PurgeContract,
+    ScanContract,
     StoreContract,
 )
 from tests.conftest import require_server
@@ -55,12 +57,21 @@ def drop(table: str) -> None:
 
 
 class TestMySQLStore(
-    StoreContract, PrincipalIndexContract, PurgeContract, CountContract, LifecycleEventsContract
+    StoreContract,
+    PrincipalIndexContract,
+    PurgeContract,
+    CountContract,
+    ScanContract,
+    LifecycleEventsContract,
 ):
     def make_store(self) -> Store:
         table = new_table()
         drop(table)
         return MySQLStore.from_url(URL, table=table, max_size=25)
+
+    def reopen_store(self, store: Store) -> Store:
+        assert isinstance(store, MySQLStore)
+        return MySQLStore.from_url(URL, table=store.table, create_schema=False)
 
     def destroy_store(self, store: Store) -> None:
         store.close()
@@ -73,12 +84,17 @@ class TestAsyncMySQLStore(
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
     AsyncCountContract,
+    AsyncScanContract,
     AsyncLifecycleEventsContract,
 ):
     async def make_store(self) -> AsyncStore:
         table = new_table()
         drop(table)
         return AsyncMySQLStore.from_url(URL, table=table, max_size=25)
+
+    async def reopen_store(self, store: AsyncStore) -> AsyncStore:
+        assert isinstance(store, AsyncMySQLStore)
+        return AsyncMySQLStore.from_url(URL, table=store.table, create_schema=False)
 
     async def destroy_store(self, store: AsyncStore) -> None:
         await store.aclose()

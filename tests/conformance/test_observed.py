@@ -19,31 +19,52 @@ from tests.conformance import test_redis as redis_suite
 from tests.metrics.recording import Recorder
 
 
-class TestObservedMemoryStore(memory_suite.TestMemoryStore):
+class Observed:
+    """Wraps the store of the sync suite it is mixed before; unwraps it for the suite's own
+    reopening and cleaning up."""
+
     def make_store(self) -> Store:
-        return ObservedStore(super().make_store(), Recorder())
+        return ObservedStore(super().make_store(), Recorder())  # type: ignore[misc]
 
-
-class TestAsyncObservedMemoryStore(memory_suite.TestAsyncMemoryStore):
-    async def make_store(self) -> AsyncStore:
-        return AsyncObservedStore(await super().make_store(), Recorder())
-
-
-@pytest.mark.server
-class TestObservedRedisStore(redis_suite.TestRedisStore):
-    def make_store(self) -> Store:
-        return ObservedStore(super().make_store(), Recorder())
+    def reopen_store(self, store: Store) -> Store:
+        assert isinstance(store, ObservedStore)
+        other: Store = super().reopen_store(store.store)  # type: ignore[misc]
+        return store if other is store.store else ObservedStore(other, Recorder())
 
     def destroy_store(self, store: Store) -> None:
         assert isinstance(store, ObservedStore)
-        super().destroy_store(store.store)
+        super().destroy_store(store.store)  # type: ignore[misc]
 
 
-@pytest.mark.server
-class TestAsyncObservedRedisStore(redis_suite.TestAsyncRedisStore):
+class AsyncObserved:
+    """:class:`Observed` for the async suites."""
+
     async def make_store(self) -> AsyncStore:
-        return AsyncObservedStore(await super().make_store(), Recorder())
+        return AsyncObservedStore(await super().make_store(), Recorder())  # type: ignore[misc]
+
+    async def reopen_store(self, store: AsyncStore) -> AsyncStore:
+        assert isinstance(store, AsyncObservedStore)
+        other: AsyncStore = await super().reopen_store(store.store)  # type: ignore[misc]
+        return store if other is store.store else AsyncObservedStore(other, Recorder())
 
     async def destroy_store(self, store: AsyncStore) -> None:
         assert isinstance(store, AsyncObservedStore)
-        await super().destroy_store(store.store)
+        await super().destroy_store(store.store)  # type: ignore[misc]
+
+
+class TestObservedMemoryStore(Observed, memory_suite.TestMemoryStore):
+    pass
+
+
+class TestAsyncObservedMemoryStore(AsyncObserved, memory_suite.TestAsyncMemoryStore):
+    pass
+
+
+@pytest.mark.server
+class TestObservedRedisStore(Observed, redis_suite.TestRedisStore):
+    pass
+
+
+@pytest.mark.server
+class TestAsyncObservedRedisStore(AsyncObserved, redis_suite.TestAsyncRedisStore):
+    pass

@@ -21,10 +21,12 @@ from sojourn.testing import (
     AsyncCountContract,
     AsyncLifecycleEventsContract,
     AsyncPrincipalIndexContract,
+    AsyncScanContract,
     AsyncStoreContract,
     CountContract,
     LifecycleEventsContract,
     PrincipalIndexContract,
+    ScanContract,
     StoreContract,
 )
 from tests.conftest import require_server
@@ -51,10 +53,16 @@ def _require_redis() -> None:
         require_server("Redis", str(exc))
 
 
-class TestRedisStore(StoreContract, PrincipalIndexContract, CountContract, LifecycleEventsContract):
+class TestRedisStore(
+    StoreContract, PrincipalIndexContract, CountContract, ScanContract, LifecycleEventsContract
+):
     def make_store(self) -> Store:
         _require_redis()
         return RedisStore(redis.Redis.from_url(URL, socket_timeout=5), prefix=_prefix())
+
+    def reopen_store(self, store: Store) -> Store:
+        assert isinstance(store, RedisStore)
+        return RedisStore.from_url(URL, prefix=store.prefix)
 
     def destroy_store(self, store: Store) -> None:
         assert isinstance(store, RedisStore)
@@ -69,6 +77,7 @@ class TestAsyncRedisStore(
     AsyncStoreContract,
     AsyncPrincipalIndexContract,
     AsyncCountContract,
+    AsyncScanContract,
     AsyncLifecycleEventsContract,
 ):
     async def make_store(self) -> AsyncStore:
@@ -76,6 +85,10 @@ class TestAsyncRedisStore(
         return AsyncRedisStore(
             redis.asyncio.Redis.from_url(URL, socket_timeout=5), prefix=_prefix()
         )
+
+    async def reopen_store(self, store: AsyncStore) -> AsyncStore:
+        assert isinstance(store, AsyncRedisStore)
+        return AsyncRedisStore.from_url(URL, prefix=store.prefix)
 
     async def destroy_store(self, store: AsyncStore) -> None:
         assert isinstance(store, AsyncRedisStore)
@@ -96,6 +109,7 @@ class TestAsyncRedisStoreOnCluster(
     AsyncStoreContract,
     AsyncPrincipalIndexContract,
     AsyncCountContract,
+    AsyncScanContract,
     AsyncLifecycleEventsContract,
 ):
     @pytest.fixture(autouse=True)
@@ -105,6 +119,11 @@ class TestAsyncRedisStoreOnCluster(
     async def make_store(self) -> AsyncStore:
         client = RedisCluster(host="127.0.0.1", port=self.cluster.ports[0], socket_timeout=5)
         return AsyncRedisStore(client, prefix=_prefix())
+
+    async def reopen_store(self, store: AsyncStore) -> AsyncStore:
+        assert isinstance(store, AsyncRedisStore)
+        url = f"redis://127.0.0.1:{self.cluster.ports[1]}"
+        return AsyncRedisStore.from_url(url, cluster=True, prefix=store.prefix)
 
     async def destroy_store(self, store: AsyncStore) -> None:
         assert isinstance(store, AsyncRedisStore)
@@ -117,7 +136,7 @@ class TestAsyncRedisStoreOnCluster(
 
 
 class TestRedisStoreOnCluster(
-    StoreContract, PrincipalIndexContract, CountContract, LifecycleEventsContract
+    StoreContract, PrincipalIndexContract, CountContract, ScanContract, LifecycleEventsContract
 ):
     @pytest.fixture(autouse=True)
     def _cluster(self, redis_cluster: RedisClusterHarness) -> None:
@@ -126,6 +145,11 @@ class TestRedisStoreOnCluster(
     def make_store(self) -> Store:
         client = redis.RedisCluster(host="127.0.0.1", port=self.cluster.ports[0], socket_timeout=5)
         return RedisStore(client, prefix=_prefix())
+
+    def reopen_store(self, store: Store) -> Store:
+        assert isinstance(store, RedisStore)
+        url = f"redis://127.0.0.1:{self.cluster.ports[1]}"
+        return RedisStore.from_url(url, cluster=True, prefix=store.prefix)
 
     def destroy_store(self, store: Store) -> None:
         assert isinstance(store, RedisStore)
@@ -146,6 +170,7 @@ class TestAsyncRedisStoreViaSentinel(
     AsyncStoreContract,
     AsyncPrincipalIndexContract,
     AsyncCountContract,
+    AsyncScanContract,
     AsyncLifecycleEventsContract,
 ):
     """A client from ``Sentinel.master_for``: the primary is found through the Sentinel."""
@@ -161,6 +186,10 @@ class TestAsyncRedisStoreViaSentinel(
         self.sentinels = sentinel
         client = sentinel.master_for(self.sentinel.service, socket_timeout=5)
         return AsyncRedisStore(client, prefix=_prefix())
+
+    async def reopen_store(self, store: AsyncStore) -> AsyncStore:
+        assert isinstance(store, AsyncRedisStore)
+        return AsyncRedisStore(store.client, prefix=store.prefix)  # the client stays open
 
     async def destroy_store(self, store: AsyncStore) -> None:
         assert isinstance(store, AsyncRedisStore)

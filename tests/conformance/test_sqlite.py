@@ -14,17 +14,24 @@ from sojourn.testing import (
     AsyncLifecycleEventsContract,
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
+    AsyncScanContract,
     AsyncStoreContract,
     CountContract,
     LifecycleEventsContract,
     PrincipalIndexContract,
     PurgeContract,
+    ScanContract,
     StoreContract,
 )
 
 
 class TestSQLiteStore(
-    StoreContract, PrincipalIndexContract, PurgeContract, CountContract, LifecycleEventsContract
+    StoreContract,
+    PrincipalIndexContract,
+    PurgeContract,
+    CountContract,
+    ScanContract,
+    LifecycleEventsContract,
 ):
     @pytest.fixture(autouse=True)
     def _database(self, tmp_path: Path) -> None:
@@ -33,12 +40,16 @@ class TestSQLiteStore(
     def make_store(self) -> Store:
         return SQLiteStore(self.path)
 
+    def reopen_store(self, store: Store) -> Store:
+        return SQLiteStore(self.path)
+
 
 class TestAsyncSQLiteStore(
     AsyncStoreContract,
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
     AsyncCountContract,
+    AsyncScanContract,
     AsyncLifecycleEventsContract,
 ):
     @pytest.fixture(autouse=True)
@@ -48,13 +59,15 @@ class TestAsyncSQLiteStore(
     async def make_store(self) -> AsyncStore:
         return AsyncSQLiteStore(self.path)
 
+    async def reopen_store(self, store: AsyncStore) -> AsyncStore:
+        return AsyncSQLiteStore(self.path)
 
-class TestThreadedSQLiteStore(AsyncLifecycleEventsContract, AsyncPurgeContract):
-    """The sync store under async code: the handover and the purge report pass through."""
 
-    @pytest.fixture(autouse=True)
-    def _database(self, tmp_path: Path) -> None:
-        self.path = tmp_path / "sessions.db"
+class TestThreadedSQLiteStore(TestAsyncSQLiteStore):
+    """The sync store under async code: every capability passed through, and proved."""
 
     async def make_store(self) -> AsyncStore:
+        return ThreadedStore(SQLiteStore(self.path))
+
+    async def reopen_store(self, store: AsyncStore) -> AsyncStore:
         return ThreadedStore(SQLiteStore(self.path))

@@ -7,15 +7,20 @@ A wrapper that claimed an index its store lacks made ``Manager.sessions_of`` fai
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
 
 from sojourn import AsyncManager, MemoryStore, Session
+from sojourn.stores._sql import SCHEMA_VERSION
 from sojourn.stores.base import (
+    AsyncSupportsClock,
     AsyncSupportsCount,
     AsyncSupportsPrincipals,
     AsyncSupportsPurge,
+    AsyncSupportsScan,
+    AsyncSupportsSchema,
     Changes,
     Record,
     Renewal,
@@ -54,6 +59,9 @@ def test_a_core_only_store_gets_no_capabilities() -> None:
     assert not isinstance(wrapped, AsyncSupportsPrincipals)
     assert not isinstance(wrapped, AsyncSupportsPurge)
     assert not isinstance(wrapped, AsyncSupportsCount)
+    assert not isinstance(wrapped, AsyncSupportsScan)
+    assert not isinstance(wrapped, AsyncSupportsClock)
+    assert not isinstance(wrapped, AsyncSupportsSchema)
     assert isinstance(wrapped, ThreadedStore)
 
 
@@ -70,6 +78,7 @@ def test_sqlite_keeps_its_index_purge_and_count_through_the_thread(tmp_path: Pat
     assert isinstance(wrapped, AsyncSupportsPrincipals)
     assert isinstance(wrapped, AsyncSupportsPurge)
     assert isinstance(wrapped, AsyncSupportsCount)
+    assert isinstance(wrapped, AsyncSupportsScan)
 
     async def scenario() -> tuple[int, int, int]:
         manager = AsyncManager(wrapped)
@@ -87,3 +96,41 @@ def test_sqlite_keeps_its_index_purge_and_count_through_the_thread(tmp_path: Pat
 
 def test_each_combination_of_capabilities_is_one_class() -> None:
     assert type(ThreadedStore(CoreOnly())) is type(ThreadedStore(CoreOnly()))
+
+
+def test_scan_walks_the_wrapped_store_through_the_thread(tmp_path: Path) -> None:
+    wrapped = ThreadedStore(SQLiteStore(tmp_path / "s.db"))
+    assert isinstance(wrapped, AsyncSupportsScan)
+
+    async def scenario() -> tuple[int, int]:
+        manager = AsyncManager(wrapped)
+        for _ in range(3):
+            session: Session = await manager.load([])
+            session["n"] = 1
+            await manager.commit(session)
+        page, cursor = await wrapped.scan(manager.clock(), None, 2)
+        rest, end = await wrapped.scan(manager.clock(), cursor, 2)
+        await wrapped.aclose()
+        assert end is None
+        return len(page), len(rest)
+
+    assert asyncio.run(scenario()) == (2, 1)
+
+
+def test_the_clock_and_the_schema_pass_through_the_thread(tmp_path: Path) -> None:
+    sync = SQLiteStore(tmp_path / "s.db", table="web")
+    wrapped = ThreadedStore(sync)
+    assert isinstance(wrapped, AsyncSupportsClock)
+    assert isinstance(wrapped, AsyncSupportsSchema)
+    assert wrapped.schema_sql() == sync.schema_sql()
+    assert "CREATE TABLE IF NOT EXISTS web (" in wrapped.schema_sql()
+
+    async def scenario() -> tuple[float, int | None]:
+        clock = await wrapped.server_time()
+        version = await wrapped.schema_version()
+        await wrapped.aclose()
+        return clock, version
+
+    clock, version = asyncio.run(scenario())
+    assert abs(clock - time.time()) < 5
+    assert version == SCHEMA_VERSION

@@ -46,6 +46,7 @@ from .._core.events import (
 )
 from .._core.ids import fingerprint_of_key, marker_key
 from .._core.lifecycle import events_of, of_record, of_records
+from .._core.markers import is_marker
 from .._core.observe import AMBIGUOUS_COOKIE, CORRUPT_RECORD, AnomalyKind, Observer
 from .._core.opening import Opened, Outcome, metadata
 from .._core.plan import (
@@ -61,6 +62,7 @@ from .._core.plan import (
 from .._core.session import Session, SessionInfo
 from .._core.transport import Headers, reads
 from .._hooks import check_hooks, hook_name
+from ..stores._diagnose import cause
 from ..stores.base import (
     AsyncStore,
     AsyncSupportsPrincipals,
@@ -83,8 +85,12 @@ DRIVER_FAILURES = (OSError, TimeoutError)
 
 
 def store_failed(exc: BaseException) -> StoreUnavailable:
-    """The one translation of a driver failure into :class:`StoreUnavailable`."""
-    return StoreUnavailable(f"session store failed: {type(exc).__name__}")
+    """The one translation of a driver failure into :class:`StoreUnavailable`.
+
+    The message carries the cause (its type and scrubbed message, see
+    :func:`~sojourn.stores._diagnose.cause`), so the log line that reports it says why.
+    """
+    return StoreUnavailable(f"session store failed: {cause(exc)}")
 
 
 def _anomaly(metrics: Observer, kind: AnomalyKind) -> None:
@@ -249,7 +255,7 @@ class AsyncManager:
             session = await self.load(presented, read_only=read_only, meta=meta)
         except StoreUnavailable as exc:
             store_logger.error(
-                "session.store_error: the session store is unavailable on load: %s", exc
+                "session.store_error: the session store is unavailable on load: %s", cause(exc)
             )
             fresh = self.engine.new(self.clock(), read_only=read_only, meta=meta)
             return Opened(fresh, presented, refuse=self._fail, save=False)
@@ -572,7 +578,7 @@ class AsyncManager:
         try:
             return await self._call(self._store.purge_expired, now, on_expired=removed.append)
         finally:
-            sessions = [r for r in removed if self.engine.successor(r) is None]  # no markers
+            sessions = [r for r in removed if not is_marker(r)]  # a marker is no session
             await self._fire(of_records(EXPIRED, PURGED, sessions, now))
 
     async def _expired_on_load(self, key: str, now: float) -> None:

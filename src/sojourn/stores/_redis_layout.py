@@ -22,8 +22,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from redis import exceptions as redis_errors
+from redis.connection import URL_QUERY_ARGUMENT_PARSERS
 
 from .._core.errors import ConfigurationError, CorruptSession, StoreUnavailable
 from .base import Record
@@ -115,6 +117,41 @@ async def within(seconds: float | None, call: Any) -> Any:
         return await call
 
 
+# What redis-py reads from a URL's query and hands to its connections: the options it parses
+# itself, plus the text-valued connection settings. Any other name reaches the connection
+# class as a keyword argument and fails there, with a TypeError, at the first command.
+URL_OPTIONS = frozenset(URL_QUERY_ARGUMENT_PARSERS) - {"timeout"} | {
+    "client_name",
+    "username",
+    "ssl_ca_certs",
+    "ssl_ca_path",
+    "ssl_certfile",
+    "ssl_keyfile",
+    "ssl_cert_reqs",
+    "ssl_ciphers",
+    "ssl_password",
+}
+
+
+def check_url_options(url: str) -> None:
+    """Refuse a query option in a Redis URL that redis-py would not take.
+
+    Sojourn's own (``prefix``, ``timeout``, ``cluster``) belong to
+    :func:`sojourn.stores.urls.open_store`, which takes them out before ``from_url``; given to
+    ``from_url`` directly they would reach redis-py and fail late, as a raw ``TypeError``.
+
+    Raises:
+        ConfigurationError: the query names an option redis-py does not read.
+    """
+    for name in parse_qs(urlsplit(url).query, keep_blank_values=True):
+        if name not in URL_OPTIONS:
+            raise ConfigurationError(
+                f"a Redis URL takes no {name[:40]!r} option here: sojourn's own options "
+                "(prefix, timeout, cluster) are read by sojourn.stores.urls.open_store, or "
+                "pass them to from_url as arguments"
+            )
+
+
 def check_prefix(prefix: str) -> str:
     """Validate a key prefix: braces would break the hash tags that keep Cluster slots right."""
     if not isinstance(prefix, str) or "{" in prefix or "}" in prefix:
@@ -136,6 +173,28 @@ def session_pattern(prefix: str) -> str:
     """A ``SCAN MATCH`` pattern for session hashes only (not the indexes)."""
     escaped = "".join("\\" + c if c in "*?[]\\" else c for c in prefix)
     return escaped + "{*"
+
+
+def scan_cursor(node: int, position: int, after: str) -> str:
+    """A scan's plain-text cursor: the node walked, its ``SCAN`` cursor, the last key returned."""
+    return f"{node}:{position}:{after}"
+
+
+def parse_scan_cursor(cursor: str | None) -> tuple[int, int, str]:
+    """The ``(node, SCAN cursor, last key)`` in a cursor from :func:`scan_cursor`.
+
+    Raises:
+        ConfigurationError: ``cursor`` is not such a cursor.
+    """
+    if cursor is None:
+        return 0, 0, ""
+    node, _, rest = cursor.partition(":")
+    position, colon, after = rest.partition(":")
+    if not (colon and node.isdigit() and position.isdigit() and node.isascii()):
+        raise ConfigurationError("not a scan cursor of the Redis store")
+    if not position.isascii():
+        raise ConfigurationError("not a scan cursor of the Redis store")
+    return int(node), int(position), after
 
 
 def digest_of(prefix: str, key: bytes | str) -> str:
@@ -317,9 +376,11 @@ __all__ = [
     "PRINCIPAL",
     "RENEWED",
     "UNAVAILABLE",
+    "URL_OPTIONS",
     "as_bytes",
     "bounded",
     "check_prefix",
+    "check_url_options",
     "decode",
     "decode_flat",
     "decode_hash",
@@ -329,8 +390,10 @@ __all__ = [
     "index_key",
     "num",
     "pairs",
+    "parse_scan_cursor",
     "pexpireat",
     "record_fields",
+    "scan_cursor",
     "session_key",
     "session_pattern",
     "translate_errors",

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -39,6 +40,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+import psycopg.conninfo
 from psycopg_pool import ConnectionPool
 
 from ..._core.errors import (
@@ -49,6 +51,7 @@ from ..._core.errors import (
     UnencodableValue,
 )
 from .._deadline import arm, cut_socket, remaining
+from .._scan import check_scan, keyset_page
 from .._sql import (
     DEFAULT_TABLE,
     SCHEMA_TABLE,
@@ -172,6 +175,12 @@ class _Queries:
         self.take = f"DELETE FROM {t} WHERE key = %s RETURNING {_COLUMNS}"
         self.count = f"SELECT count(*) FROM {t} WHERE expires_at > %s"
         self.version = f"SELECT version FROM {SCHEMA_TABLE} WHERE table_name = %s"
+        # Keyset pagination on the primary key (never OFFSET): one row more than the page.
+        self.scan = (
+            f"SELECT {_COLUMNS}, fields FROM {t} WHERE key > %s AND expires_at > %s "
+            "ORDER BY key LIMIT %s"
+        )
+        self.exists = "SELECT to_regclass(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL"
 
     def apply(self, login: bool, meta: bool, remove: bool, set_: bool) -> str:
         """The one-statement change set, with only the assignments it needs."""
@@ -256,9 +265,11 @@ class PostgresStore:
                 statements only: the store's ``timeout`` still bounds each call.
 
         Raises:
-            ConfigurationError: a timeout is not a positive, finite number, or the sizes are
-                not ``0 <= min_size <= max_size``.
+            ConfigurationError: a timeout is not a positive, finite number, the sizes are
+                not ``0 <= min_size <= max_size``, or libpq cannot parse the URL (an unknown
+                query option, say: ``?table=`` is :func:`sojourn.stores.urls.open_store`'s).
         """
+        _check_url(url)
         timeout = check_timeout(timeout)
         connect_timeout = check_timeout(
             timeout if connect_timeout is None else connect_timeout, "connect_timeout"
@@ -324,9 +335,11 @@ class PostgresStore:
                 return
             if self._owns_pool:
                 self._pool.open(wait=False)
-            if self.create_schema:
-                with self._bounded(deadline) as conn:
+            with self._bounded(deadline) as conn:
+                if self.create_schema:
                     self._create_schema(conn)
+                else:
+                    self._check_schema(conn)
             self._ready = True
 
     def _create_schema(self, conn: psycopg.Connection[Any]) -> None:
@@ -338,6 +351,22 @@ class PostgresStore:
             cursor = conn.execute(self._sql.version, (self.table,))
             row = cursor.fetchone()
         version = row[0] if row else None
+        check_schema_version(self.table, version)
+
+    def _check_schema(self, conn: psycopg.Connection[Any]) -> None:
+        """Without ``create_schema``: the table must be there, at this release's version."""
+        cursor = conn.execute(self._sql.exists, (self.table, SCHEMA_TABLE))
+        row = cursor.fetchone()
+        if row is None or not row[0]:
+            raise ConfigurationError(
+                f"PostgreSQL table {self.table!r} does not exist; create it with "
+                "sojourn.stores.postgres.schema_sql() or pass create_schema=True"
+            )
+        version = None
+        if row[1]:
+            cursor = conn.execute(self._sql.version, (self.table,))
+            found = cursor.fetchone()
+            version = found[0] if found else None
         check_schema_version(self.table, version)
 
     # -- the store protocol -------------------------------------------------------------------
@@ -481,6 +510,72 @@ class PostgresStore:
             cursor = conn.execute(self._sql.count, (now,))
             row = cursor.fetchone()
         return int(row[0]) if row else 0
+
+    def scan(
+        self, now: float, cursor: str | None = None, limit: int = 500
+    ) -> tuple[list[Record], str | None]:
+        """See :meth:`sojourn.stores.base.SupportsScan.scan`.
+
+        Keyset pagination on the primary key (the cursor is the last key returned): each page
+        is one indexed range read, bounded by :attr:`timeout`, never an ``OFFSET``.
+
+        Raises:
+            ConfigurationError: ``limit`` is out of range or ``cursor`` is not text.
+        """
+        after = check_scan(cursor, limit)
+        with self._connection() as conn:
+            reply = conn.execute(self._sql.scan, (after, now, limit + 1))
+            rows = reply.fetchall()
+        return keyset_page(rows, limit, _record, _row_key)
+
+    # -- what the admin tool checks ---------------------------------------------------------
+
+    def schema_sql(self) -> str:
+        """See :meth:`sojourn.stores.base.SupportsSchema.schema_sql`."""
+        return schema_sql(self.table)
+
+    def schema_version(self) -> int | None:
+        """See :meth:`sojourn.stores.base.SupportsSchema.schema_version`."""
+        with self._connection() as conn:
+            try:
+                cursor = conn.execute(self._sql.version, (self.table,))
+            except psycopg.errors.UndefinedTable:
+                return None
+            row = cursor.fetchone()
+        return row[0] if row and isinstance(row[0], int) else None
+
+    def server_time(self) -> float:
+        """The server's clock (``clock_timestamp()``), in seconds since the epoch."""
+        with self._connection() as conn:
+            cursor = conn.execute("SELECT extract(epoch FROM clock_timestamp())::float8")
+            row = cursor.fetchone()
+        if row is None or not isinstance(row[0], float):
+            raise StoreUnavailable("PostgreSQL returned no time")
+        return row[0]
+
+
+def _check_url(url: str) -> None:
+    """Parse ``url`` as libpq will, now, rather than fail every connection attempt later (an
+    unknown query option used to surface as a pool timeout on first use).
+
+    Raises:
+        ConfigurationError: libpq cannot parse it. Only an unknown option's name is repeated:
+            other messages may quote part of the URL, password included.
+    """
+    try:
+        psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        found = re.fullmatch(r'invalid URI query parameter: "(\w{1,40})"', str(exc).strip())
+        if found:
+            raise ConfigurationError(
+                f"a PostgreSQL URL takes no {found[1]!r} option (libpq does not know it; "
+                "sojourn's own table and timeout are read by sojourn.stores.urls.open_store)"
+            ) from None
+        raise ConfigurationError("libpq cannot parse the PostgreSQL URL") from None
+
+
+def _row_key(row: Sequence[object]) -> str:
+    return str(row[0])
 
 
 __all__ = [

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pathlib
 import sqlite3
 import threading
 import time
@@ -33,6 +34,7 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from ..._core.errors import ConfigurationError, SessionExists, StoreUnavailable
+from .._scan import check_scan, keyset_page
 from .._sql import (
     DEFAULT_TABLE,
     SCHEMA_TABLE,
@@ -41,6 +43,9 @@ from .._sql import (
     check_schema_version,
     encode_meta,
     fields_from_rows,
+    group_joined_rows,
+    group_key,
+    record_from_group,
     record_from_row,
     removed_record,
     validate_table,
@@ -122,7 +127,10 @@ class SQLiteStore:
             store's connection behind other calls plus waiting for another connection's write
             lock — before it raises :class:`~sojourn.StoreUnavailable`.
         create_schema: create the tables on first use; if false they must exist already
-            (see :func:`schema_sql`).
+            (see :func:`schema_sql`), and a missing table is a ``ConfigurationError`` naming it.
+        create_file: create the database file if it is missing. If false (the admin tool's mode),
+            a missing file is a ``StoreUnavailable`` naming it and nothing is created, and the
+            file's journal mode is left as it is.
         busy_timeout: the old name of ``timeout``, still accepted; ``timeout`` wins.
 
     Raises:
@@ -139,6 +147,7 @@ class SQLiteStore:
         table: str = DEFAULT_TABLE,
         timeout: float | None = None,
         create_schema: bool = True,
+        create_file: bool = True,
         busy_timeout: float | None = None,
     ) -> None:
         if timeout is None:
@@ -147,6 +156,7 @@ class SQLiteStore:
         self.table = validate_table(table)
         self.timeout = check_timeout(timeout)
         self.create_schema = create_schema
+        self.create_file = create_file
         self._fields = f"{self.table}_fields"
         self._conn: sqlite3.Connection | None = None
         self._busy_ms = 0  # the connection's busy timeout as last set
@@ -202,12 +212,21 @@ class SQLiteStore:
                 self._busy_ms = busy_ms
             return self._conn
         # isolation_level=None: no implicit transactions; this module issues BEGIN itself.
+        # Without create, open read-write only (an existing file): mode=rw never creates one.
+        target, uri = self.path, False
+        if not self.create_file:
+            target, uri = pathlib.Path(self.path).absolute().as_uri() + "?mode=rw", True
         conn = sqlite3.connect(
-            self.path, timeout=busy_ms / 1000, isolation_level=None, check_same_thread=False
+            target,
+            timeout=busy_ms / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+            uri=uri,
         )
         try:
             conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            if self.create_file:
+                conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             self._prepare_schema(conn)
         except BaseException:
@@ -223,6 +242,16 @@ class SQLiteStore:
                 for statement in schema_sql(self.table).split(";\n"):
                     if statement.strip():
                         conn.execute(statement)
+        version = self._schema_version(conn)
+        if version is None or not self._table_exists(conn):
+            raise ConfigurationError(
+                f"SQLite table {self.table!r} does not exist in {self.path!r}; create it with "
+                "sojourn.stores.sqlite.schema_sql() or pass create_schema=True"
+            )
+        check_schema_version(self.table, version)
+
+    def _schema_version(self, conn: sqlite3.Connection) -> object:
+        """The layout version recorded for this table, or ``None`` if none is."""
         try:
             row = conn.execute(
                 f"SELECT version FROM {SCHEMA_TABLE} WHERE table_name = ?", (self.table,)
@@ -230,13 +259,15 @@ class SQLiteStore:
         except sqlite3.OperationalError as exc:
             if "no such table" not in str(exc):
                 raise
-            row = None
-        if row is None:
-            raise ConfigurationError(
-                f"SQLite table {self.table!r} does not exist in {self.path!r}; create it with "
-                "sojourn.stores.sqlite.schema_sql() or pass create_schema=True"
-            )
-        check_schema_version(self.table, row[0])
+            return None
+        return None if row is None else row[0]
+
+    def _table_exists(self, conn: sqlite3.Connection) -> bool:
+        names = (self.table, self._fields)
+        row = conn.execute(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)", names
+        ).fetchone()
+        return bool(row[0] == len(names))
 
     # -- the operations, each run with the lock held -----------------------------------------
 
@@ -402,6 +433,24 @@ class SQLiteStore:
             self._drop(conn, key)
             return removed_record(row)
 
+    def _scan(
+        self, conn: sqlite3.Connection, now: float, after: str, limit: int
+    ) -> tuple[list[Record], str | None]:
+        # One statement (one snapshot): a page of live sessions after the cursor in key order,
+        # one more than asked to learn whether the walk goes on, joined with their fields.
+        rows = conn.execute(
+            f"WITH page AS (SELECT {_COLUMNS} FROM {self.table}"
+            " WHERE key > ? AND expires_at > ? ORDER BY key LIMIT ?)"
+            f" SELECT {', '.join('page.' + c for c in SESSION_COLUMNS)}, f.name, f.value"
+            f" FROM page LEFT JOIN {self._fields} AS f ON f.key = page.key ORDER BY page.key",
+            (after, now, limit + 1),
+        ).fetchall()
+        return keyset_page(group_joined_rows(rows), limit, record_from_group, group_key)
+
+    def _clock(self, conn: sqlite3.Connection) -> float:
+        row = conn.execute("SELECT (julianday('now') - 2440587.5) * 86400.0").fetchone()
+        return float(row[0])
+
     def _count(self, conn: sqlite3.Connection, now: float) -> int:
         row = conn.execute(
             f"SELECT COUNT(*) FROM {self.table} WHERE expires_at > ?", (now,)
@@ -492,6 +541,35 @@ class SQLiteStore:
     def count(self, now: float) -> int:
         """See :meth:`sojourn.stores.base.SupportsCount.count`."""
         return self._run(lambda conn: self._count(conn, now))
+
+    def scan(
+        self, now: float, cursor: str | None = None, limit: int = 500
+    ) -> tuple[list[Record], str | None]:
+        """See :meth:`sojourn.stores.base.SupportsScan.scan`.
+
+        Keyset pagination in key order (the cursor is the last key returned): each page is one
+        indexed range read, bounded by :attr:`timeout`, never an ``OFFSET``.
+
+        Raises:
+            ConfigurationError: ``limit`` is out of range or ``cursor`` is not text.
+        """
+        after = check_scan(cursor, limit)
+        return self._run(lambda conn: self._scan(conn, now, after, limit))
+
+    # -- what the admin tool checks ---------------------------------------------------------
+
+    def schema_sql(self) -> str:
+        """See :meth:`sojourn.stores.base.SupportsSchema.schema_sql`."""
+        return schema_sql(self.table)
+
+    def schema_version(self) -> int | None:
+        """See :meth:`sojourn.stores.base.SupportsSchema.schema_version`."""
+        version = self._run(self._schema_version)
+        return version if isinstance(version, int) else None
+
+    def server_time(self) -> float:
+        """The database's clock, in seconds since the epoch (SQLite's is this machine's)."""
+        return self._run(self._clock)
 
 
 @contextlib.contextmanager
