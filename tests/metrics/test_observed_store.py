@@ -16,17 +16,21 @@ import pytest
 from sojourn import AsyncMemoryStore, Manager, MemoryStore
 from sojourn.metrics import AnomalyKind, ErrorKind
 from sojourn.stores.base import (
+    AsyncSupportsClock,
     AsyncSupportsCount,
     AsyncSupportsPrincipals,
     AsyncSupportsPurge,
     AsyncSupportsScan,
+    AsyncSupportsSchema,
     AsyncSupportsTake,
     AsyncSupportsTakeExpired,
     Changes,
+    SupportsClock,
     SupportsCount,
     SupportsPrincipals,
     SupportsPurge,
     SupportsScan,
+    SupportsSchema,
     SupportsTake,
     SupportsTakeExpired,
 )
@@ -44,6 +48,8 @@ SYNC_CAPABILITIES = (
     SupportsScan,
     SupportsTakeExpired,
     SupportsTake,
+    SupportsClock,
+    SupportsSchema,
 )
 ASYNC_CAPABILITIES = (
     AsyncSupportsPrincipals,
@@ -52,6 +58,8 @@ ASYNC_CAPABILITIES = (
     AsyncSupportsScan,
     AsyncSupportsTakeExpired,
     AsyncSupportsTake,
+    AsyncSupportsClock,
+    AsyncSupportsSchema,
 )
 
 

@@ -2,7 +2,8 @@
 
 The manager wraps its store in :class:`AsyncObservedStore` only when it is given ``metrics=``;
 without it nothing here runs. The wrapper offers the optional capabilities — the per-user
-index, purge, count, scan, take_expired, take — exactly when the wrapped store has them, as
+index, purge, count, scan, take_expired, take, and the admin tool's server clock and schema —
+exactly when the wrapped store has them, as
 :class:`~sojourn.stores.threaded.ThreadedStore` does: the managers and the admin tools test
 them with ``isinstance`` against the runtime protocols, and a wrapper that claimed one its
 store lacks would turn a clear ``TypeError`` into an ``AttributeError`` mid-request.
@@ -25,10 +26,12 @@ from ..._core.errors import SessionExists
 from ..._core.observe import Observer, error_kind
 from ..base import (
     AsyncStore,
+    AsyncSupportsClock,
     AsyncSupportsCount,
     AsyncSupportsPrincipals,
     AsyncSupportsPurge,
     AsyncSupportsScan,
+    AsyncSupportsSchema,
     AsyncSupportsTake,
     AsyncSupportsTakeExpired,
     Changes,
@@ -53,14 +56,7 @@ class AsyncObservedStore:
 
     def __new__(cls, store: AsyncStore, observer: Observer) -> AsyncObservedStore:
         if cls is AsyncObservedStore:
-            cls = _with_capabilities(
-                isinstance(store, AsyncSupportsPrincipals),
-                isinstance(store, AsyncSupportsPurge),
-                isinstance(store, AsyncSupportsCount),
-                isinstance(store, AsyncSupportsScan),
-                isinstance(store, AsyncSupportsTakeExpired),
-                isinstance(store, AsyncSupportsTake),
-            )
+            cls = _with_capabilities(*(isinstance(store, p) for p, _ in _CAPABILITIES))
         return super().__new__(cls)
 
     def __init__(self, store: AsyncStore, observer: Observer) -> None:
@@ -170,21 +166,41 @@ class _Take(AsyncObservedStore):
         return await self._timed("take", taking.take, key)
 
 
+class _Clock(AsyncObservedStore):
+    async def server_time(self) -> float:
+        clock: AsyncSupportsClock = self.store  # type: ignore[assignment]  # by __new__
+        return await self._timed("server_time", clock.server_time)
+
+
+class _Schema(AsyncObservedStore):
+    def schema_sql(self) -> str:
+        schema: AsyncSupportsSchema = self.store  # type: ignore[assignment]  # by __new__
+        return schema.schema_sql()  # text built in memory: not a store call
+
+    async def schema_version(self) -> int | None:
+        schema: AsyncSupportsSchema = self.store  # type: ignore[assignment]  # by __new__
+        return await self._timed("schema_version", schema.schema_version)
+
+
 @functools.cache
-def _with_capabilities(
-    principals: bool, purge: bool, count: bool, scan: bool, take_expired: bool, take: bool
-) -> type[AsyncObservedStore]:
-    """The subclass with exactly these capabilities (one class per combination)."""
-    mixins: tuple[tuple[type[AsyncObservedStore], bool], ...] = (
-        (_Principals, principals),
-        (_Purge, purge),
-        (_Count, count),
-        (_Scan, scan),
-        (_TakeExpired, take_expired),
-        (_Take, take),
-    )
-    chosen = [mixin for mixin, wanted in mixins if wanted] or [AsyncObservedStore]
-    return type("AsyncObservedStore", (*chosen,), {"__new__": _plain_new})
+def _with_capabilities(*wanted: bool) -> type[AsyncObservedStore]:
+    """The subclass with exactly these capabilities (one class per combination), flagged in
+    the order of :data:`_CAPABILITIES`."""
+    chosen = [mixin for (_, mixin), offered in zip(_CAPABILITIES, wanted, strict=True) if offered]
+    return type("AsyncObservedStore", (*(chosen or [AsyncObservedStore]),), {"__new__": _plain_new})
+
+
+# Each capability, and the mixin that offers it, timed.
+_CAPABILITIES: tuple[tuple[type, type[AsyncObservedStore]], ...] = (
+    (AsyncSupportsPrincipals, _Principals),
+    (AsyncSupportsPurge, _Purge),
+    (AsyncSupportsCount, _Count),
+    (AsyncSupportsScan, _Scan),
+    (AsyncSupportsClock, _Clock),
+    (AsyncSupportsSchema, _Schema),
+    (AsyncSupportsTakeExpired, _TakeExpired),
+    (AsyncSupportsTake, _Take),
+)
 
 
 def _plain_new(cls: type[AsyncObservedStore], *args: object) -> AsyncObservedStore:

@@ -3,7 +3,8 @@
 
 The manager wraps its store in :class:`ObservedStore` only when it is given ``metrics=``;
 without it nothing here runs. The wrapper offers the optional capabilities — the per-user
-index, purge, count, scan, take_expired, take — exactly when the wrapped store has them, as
+index, purge, count, scan, take_expired, take, and the admin tool's server clock and schema —
+exactly when the wrapped store has them, as
 :class:`~sojourn.stores.threaded.ThreadedStore` does: the managers and the admin tools test
 them with ``isinstance`` against the runtime protocols, and a wrapper that claimed one its
 store lacks would turn a clear ``TypeError`` into an ``AttributeError`` mid-request.
@@ -30,10 +31,12 @@ from ..base import (
     Record,
     Renewal,
     Store,
+    SupportsClock,
     SupportsCount,
     SupportsPrincipals,
     SupportsPurge,
     SupportsScan,
+    SupportsSchema,
     SupportsTake,
     SupportsTakeExpired,
 )
@@ -54,14 +57,7 @@ class ObservedStore:
 
     def __new__(cls, store: Store, observer: Observer) -> ObservedStore:
         if cls is ObservedStore:
-            cls = _with_capabilities(
-                isinstance(store, SupportsPrincipals),
-                isinstance(store, SupportsPurge),
-                isinstance(store, SupportsCount),
-                isinstance(store, SupportsScan),
-                isinstance(store, SupportsTakeExpired),
-                isinstance(store, SupportsTake),
-            )
+            cls = _with_capabilities(*(isinstance(store, p) for p, _ in _CAPABILITIES))
         return super().__new__(cls)
 
     def __init__(self, store: Store, observer: Observer) -> None:
@@ -171,21 +167,41 @@ class _Take(ObservedStore):
         return self._timed("take", taking.take, key)
 
 
+class _Clock(ObservedStore):
+    def server_time(self) -> float:
+        clock: SupportsClock = self.store  # type: ignore[assignment]  # by __new__
+        return self._timed("server_time", clock.server_time)
+
+
+class _Schema(ObservedStore):
+    def schema_sql(self) -> str:
+        schema: SupportsSchema = self.store  # type: ignore[assignment]  # by __new__
+        return schema.schema_sql()  # text built in memory: not a store call
+
+    def schema_version(self) -> int | None:
+        schema: SupportsSchema = self.store  # type: ignore[assignment]  # by __new__
+        return self._timed("schema_version", schema.schema_version)
+
+
 @functools.cache
-def _with_capabilities(
-    principals: bool, purge: bool, count: bool, scan: bool, take_expired: bool, take: bool
-) -> type[ObservedStore]:
-    """The subclass with exactly these capabilities (one class per combination)."""
-    mixins: tuple[tuple[type[ObservedStore], bool], ...] = (
-        (_Principals, principals),
-        (_Purge, purge),
-        (_Count, count),
-        (_Scan, scan),
-        (_TakeExpired, take_expired),
-        (_Take, take),
-    )
-    chosen = [mixin for mixin, wanted in mixins if wanted] or [ObservedStore]
-    return type("ObservedStore", (*chosen,), {"__new__": _plain_new})
+def _with_capabilities(*wanted: bool) -> type[ObservedStore]:
+    """The subclass with exactly these capabilities (one class per combination), flagged in
+    the order of :data:`_CAPABILITIES`."""
+    chosen = [mixin for (_, mixin), offered in zip(_CAPABILITIES, wanted, strict=True) if offered]
+    return type("ObservedStore", (*(chosen or [ObservedStore]),), {"__new__": _plain_new})
+
+
+# Each capability, and the mixin that offers it, timed.
+_CAPABILITIES: tuple[tuple[type, type[ObservedStore]], ...] = (
+    (SupportsPrincipals, _Principals),
+    (SupportsPurge, _Purge),
+    (SupportsCount, _Count),
+    (SupportsScan, _Scan),
+    (SupportsClock, _Clock),
+    (SupportsSchema, _Schema),
+    (SupportsTakeExpired, _TakeExpired),
+    (SupportsTake, _Take),
+)
 
 
 def _plain_new(cls: type[ObservedStore], *args: object) -> ObservedStore:
