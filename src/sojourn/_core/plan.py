@@ -270,8 +270,9 @@ class Engine:
         """The session for a request, from the record its ID loaded (or ``None``).
 
         A missing record gives a fresh session (never adopting the ID). A record that is dead
-        by this policy, or whose data cannot be decoded, gives a fresh session too, and the
-        record is deleted at commit.
+        by this policy, whose data cannot be decoded, or that does not fit the shape (and its
+        ``migrate`` could not make it fit) gives a fresh session too, and the record is deleted
+        at commit. A migrated record is served as migrated and written back at commit.
         """
         if session_id is None or record is None:
             return self.new(now, read_only=read_only, meta=meta)
