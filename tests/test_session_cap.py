@@ -130,3 +130,21 @@ def test_redis_across_cluster_slots_cannot_cap_and_says_so() -> None:
     assert RedisStore(client).supports_session_cap
     Manager(RedisStore(client), Engine(max_sessions_per_user=3))
     client.close()
+
+
+def test_with_metrics_the_capped_login_is_timed_and_the_eviction_counted() -> None:
+    from tests.metrics.recording import Recorder
+
+    recorder = Recorder()
+    m = Manager(MemoryStore(), Engine(max_sessions_per_user=1), metrics=recorder)
+    first = login(m, None)
+    second = login(m, form(m))
+    # The second login: its rotation, the rotation's marker and its capped change set, each
+    # timed under its operation.
+    assert recorder.operations[-3:] == ["rename", "create", "apply"]
+    assert first is not None
+    assert second is not None
+    assert m.load([first]).is_new
+    assert [(e.kind, e.reason) for e in recorder.events if e.kind == "destroyed"] == [
+        ("destroyed", "evicted")
+    ]

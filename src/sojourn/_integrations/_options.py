@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from .._core.codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError
 from .._core.events import AsyncEventHook, EventHook
+from .._core.observe import Observer
 from .._core.plan import Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, DEFAULT_ROTATION_GRACE, Policy
+from .._core.shape import Migrate
 from .._core.transport import CookieTransport, Transport
 from .._hooks import check_hooks
+from .._typed.views import shape_of
 
 Seconds = float | int | timedelta
 OnStoreError = Literal["fail", "anonymous"]
@@ -41,6 +44,7 @@ class AdapterOptions:
             rotated or ended meanwhile; ``"ignore"`` serves the application's response.
         hooks: lifecycle-event hooks for the manager (see ``docs/events.md``); an async
             adapter awaits what a hook returns, a sync one takes plain functions only.
+        metrics: an observer (:mod:`sojourn.metrics`) the manager reports to; ``None``: none.
     """
 
     engine: Engine = field(default_factory=Engine)
@@ -48,6 +52,7 @@ class AdapterOptions:
     track_metadata: bool = False
     on_lost_write: OnLostWrite = "conflict"
     hooks: tuple[AsyncEventHook, ...] = ()
+    metrics: Observer | None = None
 
     def sync_hooks(self) -> tuple[EventHook, ...]:
         """The hooks for a sync manager (WSGI, Flask).
@@ -77,8 +82,14 @@ def build_options(
     max_sessions_per_user: int | None = None,
     on_cap: OnCap = "evict_oldest",
     hooks: Sequence[AsyncEventHook] = (),
+    metrics: Observer | None = None,
+    shape: Any = None,
+    migrate: Migrate | None = None,
 ) -> AdapterOptions:
     """Validate adapter keyword options and build the engine from them.
+
+    ``shape`` (a ``TypedDict``, dataclass, msgspec ``Struct``, pydantic model or
+    :class:`~sojourn.typed.Shape`) and ``migrate`` go into the engine, the one given too.
 
     Raises:
         ConfigurationError: contradictory or invalid options (an unknown ``on_store_error``
@@ -104,10 +115,16 @@ def build_options(
             max_sessions_per_user=max_sessions_per_user,
             on_cap=on_cap,
         )
+    if shape is not None:
+        engine = replace(engine, shape=shape_of(shape, migrate=migrate))
+    elif migrate is not None:
+        raise ConfigurationError("migrate= needs a shape= to migrate to")
     if on_lost_write not in ("conflict", "ignore"):
         raise ConfigurationError("on_lost_write must be 'conflict' or 'ignore'")
     check_hooks(hooks, awaits=True)
-    return AdapterOptions(engine, on_store_error, track_metadata, on_lost_write, tuple(hooks))
+    return AdapterOptions(
+        engine, on_store_error, track_metadata, on_lost_write, tuple(hooks), metrics
+    )
 
 
 def sync_hooks(hooks: Sequence[AsyncEventHook | EventHook]) -> tuple[EventHook, ...]:

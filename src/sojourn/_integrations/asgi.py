@@ -26,6 +26,7 @@ from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError, SessionError, SessionGone, StoreUnavailable
 from .._core.events import AsyncEventHook
 from .._core.headers import merge_response_headers
+from .._core.observe import Observer
 from .._core.opening import (
     CONFLICT_STATUS,
     UNAVAILABLE_BODY,
@@ -38,6 +39,7 @@ from .._core.opening import (
 from .._core.plan import Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, DEFAULT_ROTATION_GRACE
 from .._core.session import Session
+from .._core.shape import Migrate
 from .._core.transport import Transport
 from ..stores._diagnose import cause
 from ..stores.base import AsyncStore, ClientSideStore, Store
@@ -130,11 +132,19 @@ class SessionMiddleware:
             ``"refuse"`` refuses the login: ``409`` with ``Sojourn-Session: refused``, no
             cookie, the session as it was (an app that commits the login itself can catch
             :class:`~sojourn.TooManySessions` instead).
-        engine: a fully configured :class:`~sojourn.Engine`, instead of the options above.
+        shape: what the session holds (a ``TypedDict``, dataclass, msgspec ``Struct`` or
+            pydantic model; see ``docs/typed-sessions.md``): writes that do not fit raise
+            :class:`~sojourn.typed.ShapeError`; a stored record that does not fit is migrated
+            or replaced by a fresh session, never a 500.
+        migrate: turns a stored record's data that does not fit ``shape`` into data that does.
+        engine: a fully configured :class:`~sojourn.Engine`, instead of the options above
+            (``shape`` and ``migrate`` still apply to it).
         clock: the time source, in epoch seconds; tests inject a fake one.
         hooks: lifecycle-event hooks (plain or async functions), each given every
             :class:`~sojourn.SessionEvent`; one that raises is logged and fails nothing
             (see ``docs/events.md``).
+        metrics: an observer to report to, such as
+            :class:`~sojourn.metrics.prometheus.PrometheusMetrics`; see ``docs/metrics.md``.
     """
 
     def __init__(
@@ -156,9 +166,12 @@ class SessionMiddleware:
         on_lost_write: OnLostWrite = "conflict",
         max_sessions_per_user: int | None = None,
         on_cap: OnCap = "evict_oldest",
+        shape: Any = None,
+        migrate: Migrate | None = None,
         engine: Engine | None = None,
         clock: Callable[[], float] = time.time,
         hooks: Sequence[AsyncEventHook] = (),
+        metrics: Observer | None = None,
     ) -> None:
         self.app = app
         self.options: AdapterOptions = build_options(
@@ -178,6 +191,9 @@ class SessionMiddleware:
             max_sessions_per_user=max_sessions_per_user,
             on_cap=on_cap,
             hooks=hooks,
+            metrics=metrics,
+            shape=shape,
+            migrate=migrate,
         )
         self.manager = AsyncManager(
             as_async_store(store),
@@ -187,6 +203,7 @@ class SessionMiddleware:
             track_metadata=self.options.track_metadata,
             on_lost_write=self.options.on_lost_write,
             hooks=self.options.hooks,
+            metrics=self.options.metrics,
         )
         names = self.manager.request_headers
         self._wanted = None if names is None else frozenset(n.encode("latin-1") for n in names)

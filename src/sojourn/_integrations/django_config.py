@@ -12,6 +12,9 @@ exit.
 The manager (store, engine, clock, hooks) is rebuilt when any ``SOJOURN_*`` setting changes,
 so ``override_settings(SOJOURN_IDLE_TIMEOUT=...)`` takes effect in tests. ``SOJOURN_HOOKS`` is
 a list of lifecycle-event hooks: callables, or dotted paths to them (see ``docs/events.md``).
+
+``SOJOURN_METRICS`` is a metrics observer (``sojourn.metrics.prometheus.PrometheusMetrics()``)
+or a dotted path to one; the manager reports to it (see ``docs/metrics.md``).
 """
 
 from __future__ import annotations
@@ -32,9 +35,12 @@ from django.utils.module_loading import import_string
 
 from .._core.errors import ConfigurationError
 from .._core.events import EventHook
+from .._core.observe import Observer
 from .._core.plan import EVICT_OLDEST, Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, Policy
+from .._core.shape import Shape
 from .._sync.manager import Manager
+from .._typed.views import shape_of
 from ..stores.base import ClientSideStore, Store
 from ._options import sync_hooks
 from .django_codec import DJANGO_JSON
@@ -84,6 +90,27 @@ def configured_policy() -> Policy:
         rotate_every=None if rotate_every is None else _seconds(rotate_every),
         rotation_grace=0.0,
     )
+
+
+def configured_shape() -> Shape | None:
+    """The session's shape from ``SOJOURN_SHAPE`` (a class or a dotted path to one: a
+    ``TypedDict``, dataclass, msgspec ``Struct`` or pydantic model) and ``SOJOURN_MIGRATE``
+    (a function or a dotted path to one), or ``None`` when no shape is set.
+
+    Raises:
+        ConfigurationError: ``SOJOURN_MIGRATE`` without ``SOJOURN_SHAPE``, or no shape.
+    """
+    shape = getattr(settings, "SOJOURN_SHAPE", None)
+    migrate = getattr(settings, "SOJOURN_MIGRATE", None)
+    if isinstance(shape, str):
+        shape = import_string(shape)
+    if isinstance(migrate, str):
+        migrate = import_string(migrate)
+    if shape is None:
+        if migrate is not None:
+            raise ConfigurationError("SOJOURN_MIGRATE needs a SOJOURN_SHAPE to migrate to")
+        return None
+    return shape_of(shape, migrate=migrate)
 
 
 def configured_hooks() -> tuple[EventHook, ...]:
@@ -185,6 +212,7 @@ def configured_manager() -> Manager:
             engine = Engine(
                 policy=configured_policy(),
                 codec=DJANGO_JSON,
+                shape=configured_shape(),
                 # SEC-63: the cap on sessions per user, enforced by the store at each login.
                 max_sessions_per_user=getattr(settings, "SOJOURN_MAX_SESSIONS_PER_USER", None),
                 on_cap=getattr(settings, "SOJOURN_ON_CAP", EVICT_OLDEST),
@@ -192,8 +220,21 @@ def configured_manager() -> Manager:
             # SOJOURN_CLOCK resolved once: the manager is rebuilt when a SOJOURN_* setting
             # changes, and a settings lookup per timestamp showed in profiles.
             configured: Callable[[], float] = getattr(settings, "SOJOURN_CLOCK", None) or time.time
-            _manager = Manager(store, engine, clock=configured, hooks=configured_hooks())
+            _manager = Manager(
+                store,
+                engine,
+                clock=configured,
+                hooks=configured_hooks(),
+                metrics=configured_metrics(),
+            )
         return _manager
+
+
+def configured_metrics() -> Observer | None:
+    """The observer ``SOJOURN_METRICS`` names (an object, or a dotted path to one), if any."""
+    value = getattr(settings, "SOJOURN_METRICS", None)
+    found: Observer | None = import_string(value) if isinstance(value, str) else value
+    return found
 
 
 def reset(*, close: bool) -> None:
@@ -239,7 +280,9 @@ __all__ = [
     "clock",
     "configured_hooks",
     "configured_manager",
+    "configured_metrics",
     "configured_policy",
+    "configured_shape",
     "configured_store",
     "reset",
 ]

@@ -198,8 +198,8 @@ class SessionMiddleware:
             ``cookie`` (:class:`~sojourn.CookieSettings`), ``transport``, ``limits``,
             ``on_store_error`` (``"fail"`` or ``"anonymous"``), ``track_metadata``,
             ``rotate_every``, ``rotation_grace``, ``on_lost_write``, ``max_sessions_per_user``,
-            ``on_cap``, ``engine``, ``hooks`` (plain functions only) — the same as the ASGI
-            middleware.
+            ``on_cap``, ``shape``, ``migrate``, ``engine``, ``hooks`` (plain functions only),
+            ``metrics`` — the same as the ASGI middleware.
     """
 
     def __init__(
@@ -220,6 +220,7 @@ class SessionMiddleware:
             track_metadata=self.options.track_metadata,
             on_lost_write=self.options.on_lost_write,
             hooks=self.options.sync_hooks(),
+            metrics=self.options.metrics,
         )
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
