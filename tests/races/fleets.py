@@ -82,20 +82,19 @@ def async_postgres(tmp_path: Path) -> contextlib.AbstractAsyncContextManager[lis
     from sojourn.stores.postgres import AsyncPostgresStore
     from tests.conformance.test_postgres import URL
 
-    def make(table: str) -> AsyncStore:
-        return AsyncPostgresStore.from_url(URL, table=table, max_size=10)
-
-    return _async_tables(make, "tests.conformance.test_postgres")
+    return _async_tables(
+        lambda table: AsyncPostgresStore.from_url(URL, table=table, max_size=10),
+        "tests.conformance.test_postgres",
+    )
 
 
 def async_mysql(tmp_path: Path) -> contextlib.AbstractAsyncContextManager[list[AsyncStore]]:
     from sojourn.stores.mysql import AsyncMySQLStore
     from tests.conformance.test_mysql import URL
 
-    def make(table: str) -> AsyncStore:
-        return AsyncMySQLStore.from_url(URL, table=table)
-
-    return _async_tables(make, "tests.conformance.test_mysql")
+    return _async_tables(
+        lambda table: AsyncMySQLStore.from_url(URL, table=table), "tests.conformance.test_mysql"
+    )
 
 
 @contextlib.contextmanager
@@ -153,20 +152,19 @@ def sync_postgres(tmp_path: Path) -> contextlib.AbstractContextManager[list[Stor
     from sojourn.stores.postgres import PostgresStore
     from tests.conformance.test_postgres import URL
 
-    def make(table: str) -> Store:
-        return PostgresStore.from_url(URL, table=table, max_size=10)
-
-    return _sync_tables(make, "tests.conformance.test_postgres")
+    return _sync_tables(
+        lambda table: PostgresStore.from_url(URL, table=table, max_size=10),
+        "tests.conformance.test_postgres",
+    )
 
 
 def sync_mysql(tmp_path: Path) -> contextlib.AbstractContextManager[list[Store]]:
     from sojourn.stores.mysql import MySQLStore
     from tests.conformance.test_mysql import URL
 
-    def make(table: str) -> Store:
-        return MySQLStore.from_url(URL, table=table)
-
-    return _sync_tables(make, "tests.conformance.test_mysql")
+    return _sync_tables(
+        lambda table: MySQLStore.from_url(URL, table=table), "tests.conformance.test_mysql"
+    )
 
 
 async def warm(stores: list[AsyncStore], calls: int) -> None:

@@ -58,6 +58,16 @@ class AsyncSessionCapContract(AsyncStoreFixtures):
         await store.create(record)
         return record
 
+    async def _at_the_cap(self, store: AsyncStore, principal: str, now: float) -> list[Record]:
+        """``LIMIT`` sessions of ``principal``, logged in a second apart, oldest first."""
+        return [await self._logged_in(store, principal, now - 3 + i) for i in range(LIMIT)]
+
+    async def _anonymous(self, store: AsyncStore, now: float) -> Record:
+        """A stored session nobody is logged in to (a login form's)."""
+        record = make_record(now)
+        await store.create(record)
+        return record
+
     async def _live_keys(self, store: AsyncStore, principal: str, now: float) -> set[str]:
         assert isinstance(store, AsyncSupportsPrincipals)
         return {r.key for r in await store.sessions_of(principal, now)}
@@ -82,8 +92,7 @@ class AsyncSessionCapContract(AsyncStoreFixtures):
     ) -> None:
         principal = "user-" + secrets.token_hex(4)
         first = await self._logged_in(store, principal, now - 10)
-        anonymous = make_record(now)
-        await store.create(anonymous)
+        anonymous = await self._anonymous(store, now)
         evicted = await _capping(store).apply_capped(
             anonymous.key, _login(now, principal, now), Cap(LIMIT)
         )
@@ -102,8 +111,7 @@ class AsyncSessionCapContract(AsyncStoreFixtures):
         # Logged in at -30, -20, -10: the one at -30 is the oldest login, whatever its key.
         olds = [await self._logged_in(store, principal, now - 10 * (3 - i)) for i in range(3)]
         bystander = await self._logged_in(store, principal + "-other", now - 40)
-        anonymous = make_record(now)
-        await store.create(anonymous)
+        anonymous = await self._anonymous(store, now)
         evicted = await _capping(store).apply_capped(
             anonymous.key, _login(now, principal, now), Cap(LIMIT)
         )
@@ -123,7 +131,7 @@ class AsyncSessionCapContract(AsyncStoreFixtures):
         self, store: AsyncStore, now: float
     ) -> None:
         principal = "user-" + secrets.token_hex(4)
-        records = [await self._logged_in(store, principal, now - 3 + i) for i in range(LIMIT)]
+        records = await self._at_the_cap(store, principal, now)
         evicted = await _capping(store).apply_capped(
             records[0].key, _login(now, principal, now), Cap(LIMIT, refuse=True)
         )
@@ -140,8 +148,7 @@ class AsyncSessionCapContract(AsyncStoreFixtures):
         for _ in range(LIMIT):
             await self._logged_in(store, principal + "-other", now - 1)
         kept = [await self._logged_in(store, principal, now - 1) for _ in range(LIMIT - 1)]
-        anonymous = make_record(now)
-        await store.create(anonymous)
+        anonymous = await self._anonymous(store, now)
         evicted = await _capping(store).apply_capped(
             anonymous.key, _login(now, principal, now), Cap(LIMIT, refuse=True)
         )
@@ -154,9 +161,8 @@ class AsyncSessionCapContract(AsyncStoreFixtures):
     @pytest.mark.anyio
     async def test_a_refused_login_changes_nothing(self, store: AsyncStore, now: float) -> None:
         principal = "user-" + secrets.token_hex(4)
-        olds = [await self._logged_in(store, principal, now - 3 + i) for i in range(LIMIT)]
-        anonymous = make_record(now)
-        await store.create(anonymous)
+        olds = await self._at_the_cap(store, principal, now)
+        anonymous = await self._anonymous(store, now)
         with pytest.raises(TooManySessions) as raised:
             await _capping(store).apply_capped(
                 anonymous.key, _login(now, principal, now), Cap(LIMIT, refuse=True)
@@ -173,10 +179,8 @@ class AsyncSessionCapContract(AsyncStoreFixtures):
         self, store: AsyncStore, now: float
     ) -> None:
         principal = "user-" + secrets.token_hex(4)
-        for i in range(LIMIT):
-            await self._logged_in(store, principal, now - 3 + i)
-        anonymous = make_record(now)
-        await store.create(anonymous)
+        await self._at_the_cap(store, principal, now)
+        anonymous = await self._anonymous(store, now)
         new = new_key()
         assert await store.rename(anonymous.key, new, now)
         with pytest.raises(TooManySessions):
@@ -196,7 +200,7 @@ class AsyncSessionCapContract(AsyncStoreFixtures):
         self, store: AsyncStore, now: float
     ) -> None:
         principal = "user-" + secrets.token_hex(4)
-        olds = [await self._logged_in(store, principal, now - 3 + i) for i in range(LIMIT)]
+        olds = await self._at_the_cap(store, principal, now)
         missing = new_key()
         assert (
             await _capping(store).apply_capped(missing, _login(now, principal, now), Cap(LIMIT))
@@ -208,7 +212,7 @@ class AsyncSessionCapContract(AsyncStoreFixtures):
     @pytest.mark.anyio
     async def test_create_capped_evicts_or_refuses(self, store: AsyncStore, now: float) -> None:
         principal = "user-" + secrets.token_hex(4)
-        olds = [await self._logged_in(store, principal, now - 3 + i) for i in range(LIMIT)]
+        olds = await self._at_the_cap(store, principal, now)
         refused = make_record(now, principal=principal)
         with pytest.raises(TooManySessions):
             await _capping(store).create_capped(refused, Cap(LIMIT, refuse=True))
@@ -228,7 +232,7 @@ class AsyncSessionCapContract(AsyncStoreFixtures):
         self, store: AsyncStore, now: float
     ) -> None:
         principal = "user-" + secrets.token_hex(4)
-        olds = [await self._logged_in(store, principal, now - 3 + i) for i in range(LIMIT)]
+        olds = await self._at_the_cap(store, principal, now)
         taken = make_record(now, key=olds[0].key, principal=principal)
         with pytest.raises(SessionExists):
             await _capping(store).create_capped(taken, Cap(1))

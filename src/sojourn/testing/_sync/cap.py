@@ -59,6 +59,16 @@ class SessionCapContract(StoreFixtures):
         store.create(record)
         return record
 
+    def _at_the_cap(self, store: Store, principal: str, now: float) -> list[Record]:
+        """``LIMIT`` sessions of ``principal``, logged in a second apart, oldest first."""
+        return [self._logged_in(store, principal, now - 3 + i) for i in range(LIMIT)]
+
+    def _anonymous(self, store: Store, now: float) -> Record:
+        """A stored session nobody is logged in to (a login form's)."""
+        record = make_record(now)
+        store.create(record)
+        return record
+
     def _live_keys(self, store: Store, principal: str, now: float) -> set[str]:
         assert isinstance(store, SupportsPrincipals)
         return {r.key for r in store.sessions_of(principal, now)}
@@ -80,8 +90,7 @@ class SessionCapContract(StoreFixtures):
     def test_a_login_under_the_cap_evicts_nothing(self, store: Store, now: float) -> None:
         principal = "user-" + secrets.token_hex(4)
         first = self._logged_in(store, principal, now - 10)
-        anonymous = make_record(now)
-        store.create(anonymous)
+        anonymous = self._anonymous(store, now)
         evicted = _capping(store).apply_capped(
             anonymous.key, _login(now, principal, now), Cap(LIMIT)
         )
@@ -97,8 +106,7 @@ class SessionCapContract(StoreFixtures):
         # Logged in at -30, -20, -10: the one at -30 is the oldest login, whatever its key.
         olds = [self._logged_in(store, principal, now - 10 * (3 - i)) for i in range(3)]
         bystander = self._logged_in(store, principal + "-other", now - 40)
-        anonymous = make_record(now)
-        store.create(anonymous)
+        anonymous = self._anonymous(store, now)
         evicted = _capping(store).apply_capped(
             anonymous.key, _login(now, principal, now), Cap(LIMIT)
         )
@@ -117,7 +125,7 @@ class SessionCapContract(StoreFixtures):
         self, store: Store, now: float
     ) -> None:
         principal = "user-" + secrets.token_hex(4)
-        records = [self._logged_in(store, principal, now - 3 + i) for i in range(LIMIT)]
+        records = self._at_the_cap(store, principal, now)
         evicted = _capping(store).apply_capped(
             records[0].key, _login(now, principal, now), Cap(LIMIT, refuse=True)
         )
@@ -131,8 +139,7 @@ class SessionCapContract(StoreFixtures):
         for _ in range(LIMIT):
             self._logged_in(store, principal + "-other", now - 1)
         kept = [self._logged_in(store, principal, now - 1) for _ in range(LIMIT - 1)]
-        anonymous = make_record(now)
-        store.create(anonymous)
+        anonymous = self._anonymous(store, now)
         evicted = _capping(store).apply_capped(
             anonymous.key, _login(now, principal, now), Cap(LIMIT, refuse=True)
         )
@@ -144,9 +151,8 @@ class SessionCapContract(StoreFixtures):
 
     def test_a_refused_login_changes_nothing(self, store: Store, now: float) -> None:
         principal = "user-" + secrets.token_hex(4)
-        olds = [self._logged_in(store, principal, now - 3 + i) for i in range(LIMIT)]
-        anonymous = make_record(now)
-        store.create(anonymous)
+        olds = self._at_the_cap(store, principal, now)
+        anonymous = self._anonymous(store, now)
         with pytest.raises(TooManySessions) as raised:
             _capping(store).apply_capped(
                 anonymous.key, _login(now, principal, now), Cap(LIMIT, refuse=True)
@@ -160,10 +166,8 @@ class SessionCapContract(StoreFixtures):
 
     def test_a_refused_login_moves_its_rotated_record_back(self, store: Store, now: float) -> None:
         principal = "user-" + secrets.token_hex(4)
-        for i in range(LIMIT):
-            self._logged_in(store, principal, now - 3 + i)
-        anonymous = make_record(now)
-        store.create(anonymous)
+        self._at_the_cap(store, principal, now)
+        anonymous = self._anonymous(store, now)
         new = new_key()
         assert store.rename(anonymous.key, new, now)
         with pytest.raises(TooManySessions):
@@ -182,7 +186,7 @@ class SessionCapContract(StoreFixtures):
         self, store: Store, now: float
     ) -> None:
         principal = "user-" + secrets.token_hex(4)
-        olds = [self._logged_in(store, principal, now - 3 + i) for i in range(LIMIT)]
+        olds = self._at_the_cap(store, principal, now)
         missing = new_key()
         assert (
             _capping(store).apply_capped(missing, _login(now, principal, now), Cap(LIMIT)) is None
@@ -192,7 +196,7 @@ class SessionCapContract(StoreFixtures):
 
     def test_create_capped_evicts_or_refuses(self, store: Store, now: float) -> None:
         principal = "user-" + secrets.token_hex(4)
-        olds = [self._logged_in(store, principal, now - 3 + i) for i in range(LIMIT)]
+        olds = self._at_the_cap(store, principal, now)
         refused = make_record(now, principal=principal)
         with pytest.raises(TooManySessions):
             _capping(store).create_capped(refused, Cap(LIMIT, refuse=True))
@@ -211,7 +215,7 @@ class SessionCapContract(StoreFixtures):
         self, store: Store, now: float
     ) -> None:
         principal = "user-" + secrets.token_hex(4)
-        olds = [self._logged_in(store, principal, now - 3 + i) for i in range(LIMIT)]
+        olds = self._at_the_cap(store, principal, now)
         taken = make_record(now, key=olds[0].key, principal=principal)
         with pytest.raises(SessionExists):
             _capping(store).create_capped(taken, Cap(1))
