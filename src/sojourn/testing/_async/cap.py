@@ -196,6 +196,24 @@ class AsyncSessionCapContract(AsyncStoreFixtures):
         assert dict(back.fields) == dict(anonymous.fields)
 
     @pytest.mark.anyio
+    async def test_a_refused_switch_of_user_keeps_the_session_in_its_users_index(
+        self, store: AsyncStore, now: float
+    ) -> None:
+        principal = "user-" + secrets.token_hex(4)
+        await self._at_the_cap(store, principal, now)
+        bobs = await self._logged_in(store, principal + "-bob", now - 10)
+        new = new_key()
+        assert await store.rename(bobs.key, new, now)  # bob's session, logging in as the user
+        with pytest.raises(TooManySessions):
+            await _capping(store).apply_capped(
+                new, _login(now, principal, now), Cap(LIMIT, refuse=True, renamed_from=bobs.key)
+            )
+        assert await self._live_keys(store, principal + "-bob", now) == {bobs.key}
+        back = await store.load(bobs.key, now)
+        assert back is not None
+        assert back.principal == principal + "-bob"
+
+    @pytest.mark.anyio
     async def test_a_capped_login_of_a_missing_session_writes_and_evicts_nothing(
         self, store: AsyncStore, now: float
     ) -> None:

@@ -182,6 +182,23 @@ class SessionCapContract(StoreFixtures):
         assert back.principal is None
         assert dict(back.fields) == dict(anonymous.fields)
 
+    def test_a_refused_switch_of_user_keeps_the_session_in_its_users_index(
+        self, store: Store, now: float
+    ) -> None:
+        principal = "user-" + secrets.token_hex(4)
+        self._at_the_cap(store, principal, now)
+        bobs = self._logged_in(store, principal + "-bob", now - 10)
+        new = new_key()
+        assert store.rename(bobs.key, new, now)  # bob's session, logging in as the user
+        with pytest.raises(TooManySessions):
+            _capping(store).apply_capped(
+                new, _login(now, principal, now), Cap(LIMIT, refuse=True, renamed_from=bobs.key)
+            )
+        assert self._live_keys(store, principal + "-bob", now) == {bobs.key}
+        back = store.load(bobs.key, now)
+        assert back is not None
+        assert back.principal == principal + "-bob"
+
     def test_a_capped_login_of_a_missing_session_writes_and_evicts_nothing(
         self, store: Store, now: float
     ) -> None:
