@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from .binding import Binding
+from .clearing import CLEAR_SITE_DATA, directives, header_value
 from .codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .errors import CorruptSession, SessionTooLarge
 from .ids import (
@@ -153,6 +155,11 @@ class Engine:
         id_bytes: how many random bytes an ID carries (validation of incoming IDs).
         no_store: the ``Cache-Control`` value for responses that issue or clear an ID, or
             ``None`` to leave caching headers alone.
+        clear_site_data: ``Clear-Site-Data`` directives (``"cache"``, ``"cookies"``,
+            ``"storage"``, ``"executionContexts"`` or ``"*"``) sent on a logout's response
+            (SEC-29); none by default.
+        binding: what a session is bound to (user-agent family, IP prefix), or ``None``
+            (the default): see :class:`~sojourn._core.binding.Binding`. The managers check it.
     """
 
     policy: Policy = field(default_factory=Policy)
@@ -162,7 +169,10 @@ class Engine:
     id_factory: IdFactory = new_session_id
     id_bytes: int = ID_BYTES
     no_store: str | None = "private, no-store"
+    clear_site_data: str | Iterable[str] = ()
+    binding: Binding | None = None
     _cleared: tuple[tuple[str, str], ...] = field(default=(), init=False, repr=False, compare=False)
+    _logout: tuple[tuple[str, str], ...] = field(default=(), init=False, repr=False, compare=False)
     _vary_only: Commit = field(default=NOTHING, init=False, repr=False, compare=False)
     _rotate_every: float = field(default=math.inf, init=False, repr=False, compare=False)
     _renewal_terms: tuple[float, float, float] = field(
@@ -177,6 +187,10 @@ class Engine:
         cleared = tuple(self.transport.clear())
         vary = self.transport.vary
         object.__setattr__(self, "_cleared", cleared)
+        chosen = directives(self.clear_site_data)
+        object.__setattr__(self, "clear_site_data", chosen)  # checked, as a tuple
+        logout = (*cleared, (CLEAR_SITE_DATA, header_value(chosen))) if chosen else cleared
+        object.__setattr__(self, "_logout", logout)
         object.__setattr__(self, "_vary_only", Commit(vary=vary))  # a read, or an unused new one
         policy = self.policy
         if policy.rotate_every is not None:
@@ -396,10 +410,11 @@ class Engine:
         ID only if one was killed (a new session that stayed empty sends nothing)."""
         if s.key is None and s.doomed_key is None:
             return self._vary_only
-        if s.key is not None:
-            ops.append(Delete(s.key))
-        ends = s.doomed_key if s.key is None else s.key
-        return Commit(tuple(ops), self._cache(self._cleared), vary=self._vary, ends=ends)
+        if s.key is None:  # a dead or corrupt record: the client forgets it, nothing more
+            cleared = self._cache(self._cleared)
+            return Commit(tuple(ops), cleared, vary=self._vary, ends=s.doomed_key)
+        ops.append(Delete(s.key))  # a logout: Clear-Site-Data too, when configured
+        return Commit(tuple(ops), self._cache(self._logout), vary=self._vary, ends=s.key)
 
     def _close_new(
         self, s: SessionState, ops: list[Op], encoded: dict[str, bytes], now: float
@@ -602,6 +617,12 @@ class Engine:
         """Delete the stored record ``key`` at ``session``'s next commit (a corrupt record the
         load found; the session itself stays fresh and unsaved)."""
         session._state.doomed_key = key
+
+    @property
+    def logout_headers(self) -> tuple[tuple[str, str], ...]:
+        """The headers a logout adds besides clearing the ID (``Clear-Site-Data``, when
+        configured): for adapters whose framework clears the cookie itself (Django)."""
+        return self._logout[len(self._cleared) :]
 
     def key_of(self, session: Session) -> str | None:
         """The store key (ID digest) backing ``session``, or ``None`` if nothing is stored."""
