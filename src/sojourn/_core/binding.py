@@ -32,6 +32,7 @@ RESERVED_PREFIX = "_"
 ABSENT = "-"
 """The family (or prefix) of a request that sent no user agent (or has no client address)."""
 MAX_MARK = 128
+MAX_PARSED = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,8 @@ class Binding:
         marks: dict[str, str] = {}
         family = self.user_agent_family
         if family is not None:
-            marks[BOUND_UA] = family(user_agent)[:MAX_MARK] if user_agent else ABSENT
+            # Cut before parsing: a parser's cache must not keep 8 KB headers.
+            marks[BOUND_UA] = family(user_agent[:MAX_PARSED])[:MAX_MARK] if user_agent else ABSENT
         if self.ip:
             marks[BOUND_IP] = ip_prefix(client_ip, self.ipv4_prefix, self.ipv6_prefix)
         return marks

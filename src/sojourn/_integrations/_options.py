@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
+from .._core.binding import Binding
 from .._core.codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError
@@ -58,6 +60,8 @@ def build_options(
     rotate_every: Seconds | None = None,
     rotation_grace: Seconds = DEFAULT_ROTATION_GRACE,
     on_lost_write: OnLostWrite = "conflict",
+    clear_site_data: str | Iterable[str] = (),
+    binding: Binding | None = None,
 ) -> AdapterOptions:
     """Validate adapter keyword options and build the engine from them.
 
@@ -77,7 +81,14 @@ def build_options(
             rotation_grace=seconds(rotation_grace),
         )
         chosen = transport or CookieTransport(cookie or CookieSettings())
-        engine = Engine(policy=policy, transport=chosen, limits=limits, codec=codec)
+        engine = Engine(
+            policy=policy,
+            transport=chosen,
+            limits=limits,
+            codec=codec,
+            clear_site_data=clear_site_data,
+            binding=binding,
+        )
     if on_lost_write not in ("conflict", "ignore"):
         raise ConfigurationError("on_lost_write must be 'conflict' or 'ignore'")
     return AdapterOptions(engine, on_store_error, track_metadata, on_lost_write)

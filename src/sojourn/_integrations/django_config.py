@@ -165,7 +165,12 @@ def configured_manager() -> Manager:
         return manager
     with _lock:
         if _manager is None or _manager.store is not store:
-            engine = Engine(policy=configured_policy(), codec=DJANGO_JSON)
+            engine = Engine(
+                policy=configured_policy(),
+                codec=DJANGO_JSON,
+                clear_site_data=getattr(settings, "SOJOURN_CLEAR_SITE_DATA", ()),
+                binding=getattr(settings, "SOJOURN_BINDING", None),
+            )
             # SOJOURN_CLOCK resolved once: the manager is rebuilt when a SOJOURN_* setting
             # changes, and a settings lookup per timestamp showed in profiles.
             configured: Callable[[], float] = getattr(settings, "SOJOURN_CLOCK", None) or time.time
