@@ -410,11 +410,13 @@ class Engine:
         ID only if one was killed (a new session that stayed empty sends nothing)."""
         if s.key is None and s.doomed_key is None:
             return self._vary_only
-        if s.key is None:  # a dead or corrupt record: the client forgets it, nothing more
-            cleared = self._cache(self._cleared)
-            return Commit(tuple(ops), cleared, vary=self._vary, ends=s.doomed_key)
-        ops.append(Delete(s.key))  # a logout: Clear-Site-Data too, when configured
-        return Commit(tuple(ops), self._cache(self._logout), vary=self._vary, ends=s.key)
+        # A logout (or a stored session emptied) sends Clear-Site-Data too, when configured; a
+        # dead or corrupt record found on load only has the client forget its ID.
+        cleared = self._logout if s.logged_out or s.key is not None else self._cleared
+        if s.key is not None:
+            ops.append(Delete(s.key))
+        ends = s.doomed_key if s.key is None else s.key
+        return Commit(tuple(ops), self._cache(cleared), vary=self._vary, ends=ends)
 
     def _close_new(
         self, s: SessionState, ops: list[Op], encoded: dict[str, bytes], now: float
@@ -426,6 +428,8 @@ class Engine:
         )
         ops.append(Create(record))
         issue = tuple(self.transport.issue(new_id, self._max_age(record, now), now))
+        if s.logged_out:  # a logout, then a fresh session (a "signed out" message)
+            issue = (*issue, *self.logout_headers)
         return Commit(
             tuple(ops),
             self._cache(issue),
@@ -573,6 +577,7 @@ class Engine:
             s.persist = False
             return self._told(commit, s)  # a read, or an empty new one: no move
         s.doomed_key = None
+        s.logged_out = False
         s.rotate = False
         s.logged_in = False
         s.persist = False

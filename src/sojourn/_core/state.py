@@ -38,6 +38,8 @@ class SessionState:
         rotate: a new ID is due at commit.
         logged_in: a login happened in this request (the store records principal and time).
         doomed_key: a loaded record to delete at commit (logout, corrupt, dead by policy).
+        logged_out: ``doomed_key`` is there because the application ended the session (a
+            logout, not a dead or corrupt record): its commit sends the logout's headers.
         committed: the response headers went out; changes needing a new ID are refused.
         persist: store at the next commit even if empty (Django's ``save()``).
         expires_cap: the record never outlives this instant (Django's ``set_expiry``).
@@ -65,6 +67,7 @@ class SessionState:
         "key",
         "loaded",
         "logged_in",
+        "logged_out",
         "meta",
         "missed_key",
         "now",
@@ -109,6 +112,7 @@ class SessionState:
         self.rotate = False
         self.logged_in = False
         self.doomed_key: str | None = None
+        self.logged_out = False
         self.committed = False
         self.persist = False
         self.expires_cap: float | None = None
@@ -137,6 +141,7 @@ class SessionState:
         """Logout: the backing record is deleted at commit and the state starts afresh."""
         if self.key is not None:
             self.doomed_key = self.key
+            self.logged_out = True
         self.forget()
         self.created_at = self.now
         self.rotate = False
