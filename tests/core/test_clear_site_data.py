@@ -78,7 +78,8 @@ def test_a_logout_followed_by_a_write_still_clears_site_data() -> None:
     plan = engine.close(session, NOW)
     headers = dict(plan.headers)
     assert headers["clear-site-data"] == '"cache", "storage"'
-    assert plan.issued_id is not None and plan.issued_id in headers["set-cookie"]
+    assert plan.issued_id is not None
+    assert plan.issued_id in headers["set-cookie"]
 
 
 def test_emptying_a_stored_session_is_a_logout_too() -> None:
