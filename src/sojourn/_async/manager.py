@@ -128,7 +128,9 @@ class AsyncManager:
         # transport reads (and the user agent when it is tracked or bound), and the query
         # string only for a query transport. ``None``: every header.
         names, self.reads_query = reads(self.engine.transport)
-        if names is not None and self.needs_client:
+        binding = self._binding
+        by_agent = binding is not None and binding.user_agent_family is not None
+        if names is not None and (track_metadata or by_agent):
             names = names | {"user-agent"}
         self.request_headers: frozenset[str] | None = names
         self._fail = on_store_error == "fail"
