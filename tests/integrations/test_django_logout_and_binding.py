@@ -66,8 +66,9 @@ def whoami(client: Client) -> object:
 def session_id(client: Client) -> str:
     morsel = client.cookies.get(COOKIE)
     assert morsel is not None
-    assert morsel.value
-    return morsel.value
+    value: str = morsel.value
+    assert value
+    return value
 
 
 @pytest.mark.sec("SEC-29")
