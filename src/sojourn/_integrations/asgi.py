@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from typing import Any, TypeVar
 
 from .._async.manager import AsyncManager
@@ -25,6 +25,7 @@ from .._core.binding import Binding
 from .._core.codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError, SessionError, SessionGone, StoreUnavailable
+from .._core.events import AsyncEventHook
 from .._core.headers import merge_response_headers
 from .._core.opening import (
     CONFLICT_BODY,
@@ -131,6 +132,9 @@ class SessionMiddleware:
             (:func:`sojourn.binding.bind`); a session presented from elsewhere is ended.
         engine: a fully configured :class:`~sojourn.Engine`, instead of the options above.
         clock: the time source, in epoch seconds; tests inject a fake one.
+        hooks: lifecycle-event hooks (plain or async functions), each given every
+            :class:`~sojourn.SessionEvent`; one that raises is logged and fails nothing
+            (see ``docs/events.md``).
     """
 
     def __init__(
@@ -154,6 +158,7 @@ class SessionMiddleware:
         binding: Binding | None = None,
         engine: Engine | None = None,
         clock: Callable[[], float] = time.time,
+        hooks: Sequence[AsyncEventHook] = (),
     ) -> None:
         self.app = app
         self.options: AdapterOptions = build_options(
@@ -172,6 +177,7 @@ class SessionMiddleware:
             on_lost_write=on_lost_write,
             clear_site_data=clear_site_data,
             binding=binding,
+            hooks=hooks,
         )
         self.manager = AsyncManager(
             as_async_store(store),
@@ -180,6 +186,7 @@ class SessionMiddleware:
             on_store_error=self.options.on_store_error,
             track_metadata=self.options.track_metadata,
             on_lost_write=self.options.on_lost_write,
+            hooks=self.options.hooks,
         )
         names = self.manager.request_headers
         self._wanted = None if names is None else frozenset(n.encode("latin-1") for n in names)
