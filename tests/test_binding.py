@@ -12,6 +12,7 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -28,10 +29,12 @@ from sojourn import (
     fingerprint,
 )
 from sojourn._core.binding import BOUND_IP, BOUND_UA
+from sojourn._core.events import BINDING, DESTROYED
 from sojourn.binding import bind
 from sojourn.stores.base import Store
 from sojourn.stores.cookie import CookieStore
 from sojourn.testing import FakeClock
+from sojourn.testing._sync.events import Witness, assert_no_id
 
 from .integrations.stores import StoreFactory, available, record_of, store_params
 
@@ -275,3 +278,43 @@ async def test_the_async_manager_ends_a_session_bound_elsewhere() -> None:
     ended = await m.open(cookie(session_id), user_agent=FIREFOX, client_ip=HOME)
     assert ended.session.is_new
     assert await store.load(m.engine.key_of(kept.session) or "", 1_000_000.0) is None
+
+
+# -- lifecycle events ----------------------------------------------------------------------------
+
+
+def test_a_mismatch_fires_one_destroyed_binding_event(store: Store) -> None:
+    witness = Witness()
+    engine = Engine(transport=CookieTransport(COOKIE), binding=bind(user_agent=True))
+    m = Manager(store, engine, hooks=[witness])
+    opened = m.open([], user_agent=CHROME, client_ip=HOME)
+    opened.session.login("alice")
+    session_id = m.commit(opened.session).session_id
+    assert session_id is not None
+    witness.events.clear()
+    assert m.open(cookie(session_id), user_agent=FIREFOX, client_ip=HOME).session.is_new
+    assert m.open(cookie(session_id), user_agent=FIREFOX, client_ip=HOME).session.is_new
+    event = witness.only()  # the second request found nothing left to end
+    assert (event.kind, event.reason, event.principal) == (DESTROYED, BINDING, "alice")
+    assert event.fingerprint == fingerprint(session_id)
+    assert_no_id(event, session_id)
+
+
+def test_requests_from_elsewhere_at_once_end_the_session_once(store: Store) -> None:
+    witness = Witness()
+    engine = Engine(transport=CookieTransport(COOKIE), binding=bind(ip=True))
+    m = Manager(store, engine, hooks=[witness])
+    session_id = created(m)
+    witness.events.clear()
+    with ThreadPoolExecutor(8) as pool:
+        fresh = list(
+            pool.map(
+                lambda i: m.open(cookie(session_id), client_ip=f"198.51.{i}.1").session.is_new,
+                range(8),
+            )
+        )
+    adopted = fresh.count(False)
+    destroyed = [e for e in witness.events if e.kind == DESTROYED]
+    assert adopted == 0
+    assert len(destroyed) == 1
+    assert record_of(store, session_id) is None
