@@ -296,6 +296,7 @@ def test_a_mismatch_fires_one_destroyed_binding_event(store: Store) -> None:
     assert m.open(cookie(session_id), user_agent=FIREFOX, client_ip=HOME).session.is_new
     event = witness.only()  # the second request found nothing left to end
     assert (event.kind, event.reason, event.principal) == (DESTROYED, BINDING, "alice")
+    assert BOUND_UA not in event.meta  # reserved entries are not the user's metadata
     assert event.fingerprint == fingerprint(session_id)
     assert_no_id(event, session_id)
 
