@@ -319,3 +319,17 @@ def test_requests_from_elsewhere_at_once_end_the_session_once(store: Store) -> N
     assert adopted == 0
     assert len(destroyed) == 1
     assert record_of(store, session_id) is None
+
+
+def test_metrics_count_a_binding_mismatch_as_a_destroyed_session() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from sojourn.metrics.prometheus import PrometheusMetrics
+
+    registry = CollectorRegistry()
+    engine = Engine(transport=CookieTransport(COOKIE), binding=bind(user_agent=True))
+    m = Manager(MemoryStore(), engine, metrics=PrometheusMetrics(registry))
+    session_id = created(m)
+    assert m.open(cookie(session_id), user_agent=FIREFOX, client_ip=HOME).session.is_new
+    found = registry.get_sample_value("sojourn_sessions_destroyed_total", {"reason": "binding"})
+    assert found == 1.0
