@@ -40,6 +40,7 @@ from .._core.opening import (
 from .._core.plan import Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, DEFAULT_ROTATION_GRACE
 from .._core.session import Session
+from .._core.shape import Migrate
 from .._core.transport import Transport
 from ..stores._diagnose import cause
 from ..stores.base import AsyncStore, ClientSideStore, Store
@@ -131,7 +132,13 @@ class SessionMiddleware:
             ``"executionContexts"``, or ``"*"`` alone); none by default.
         binding: bind each session to its user-agent family and/or IP prefix
             (:func:`sojourn.binding.bind`); a session presented from elsewhere is ended.
-        engine: a fully configured :class:`~sojourn.Engine`, instead of the options above.
+        shape: what the session holds (a ``TypedDict``, dataclass, msgspec ``Struct`` or
+            pydantic model; see ``docs/typed-sessions.md``): writes that do not fit raise
+            :class:`~sojourn.typed.ShapeError`; a stored record that does not fit is migrated
+            or replaced by a fresh session, never a 500.
+        migrate: turns a stored record's data that does not fit ``shape`` into data that does.
+        engine: a fully configured :class:`~sojourn.Engine`, instead of the options above
+            (``shape`` and ``migrate`` still apply to it).
         clock: the time source, in epoch seconds; tests inject a fake one.
         hooks: lifecycle-event hooks (plain or async functions), each given every
             :class:`~sojourn.SessionEvent`; one that raises is logged and fails nothing
@@ -159,6 +166,8 @@ class SessionMiddleware:
         on_lost_write: OnLostWrite = "conflict",
         clear_site_data: str | Iterable[str] = (),
         binding: Binding | None = None,
+        shape: Any = None,
+        migrate: Migrate | None = None,
         engine: Engine | None = None,
         clock: Callable[[], float] = time.time,
         hooks: Sequence[AsyncEventHook] = (),
@@ -183,6 +192,8 @@ class SessionMiddleware:
             binding=binding,
             hooks=hooks,
             metrics=metrics,
+            shape=shape,
+            migrate=migrate,
         )
         self.manager = AsyncManager(
             as_async_store(store),
