@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,6 +22,7 @@ from sojourn import (
     AsyncManager,
     AsyncMemoryStore,
     Binding,
+    Changes,
     CookieSettings,
     CookieTransport,
     Engine,
@@ -333,3 +335,26 @@ def test_metrics_count_a_binding_mismatch_as_a_destroyed_session() -> None:
     assert m.open(cookie(session_id), user_agent=FIREFOX, client_ip=HOME).session.is_new
     found = registry.get_sample_value("sojourn_sessions_destroyed_total", {"reason": "binding"})
     assert found == 1.0
+
+
+def test_a_records_own_reserved_entries_survive_a_login_under_binding() -> None:
+    """Reserved entries (another feature's, a rotation's) travel with the session; the
+    request's metadata replaces only the entries it brings."""
+    store = MemoryStore()
+    m = manager(store, bind(ip=True))
+    session_id = created(m)
+    key = m.engine.key_of(m.open(cookie(session_id), client_ip=HOME).session)
+    assert key is not None
+    record = store.load(key, time.time())
+    assert record is not None
+
+    changed = Changes(time.time(), record.expires_at, meta={**record.meta, "_other": "kept"})
+    assert store.apply(key, changed)
+    opened = m.open(cookie(session_id), client_ip=HOME)
+    opened.session.login("alice")
+    issued = m.commit(opened.session).session_id
+    assert issued is not None
+    after = record_of(store, issued)
+    assert after is not None
+    assert after.meta["_other"] == "kept"
+    assert after.meta[BOUND_IP] == "203.0.113.0/24"

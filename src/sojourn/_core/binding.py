@@ -114,12 +114,22 @@ def visible_meta(meta: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in meta.items() if not k.startswith(RESERVED_PREFIX)}
 
 
+def carried(stored: Mapping[str, str], request: Mapping[str, str]) -> dict[str, str]:
+    """A loaded session's metadata when the request brings its own (tracked user agent and
+    IP, a binding's marks): the request's entries, and the record's reserved ones it does not
+    set, which travel with the session whatever the request says."""
+    kept = {k: v for k, v in stored.items() if k.startswith(RESERVED_PREFIX)}
+    kept.update(request)
+    return kept
+
+
 __all__ = [
     "ABSENT",
     "BOUND_IP",
     "BOUND_UA",
     "RESERVED_PREFIX",
     "Binding",
+    "carried",
     "ip_prefix",
     "visible_meta",
 ]

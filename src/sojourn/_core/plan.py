@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from .binding import Binding
+from .binding import Binding, carried
 from .clearing import CLEAR_SITE_DATA, directives, header_value
 from .codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .errors import (
@@ -330,7 +330,7 @@ class Engine:
         state = SessionState(
             record.key, session_id, dict(record.fields), record.principal, record.created_at,
             record.renewed_at, record.expires_at, record.authenticated_at, now,
-            dict(record.meta if meta is None else meta),
+            dict(record.meta) if meta is None else carried(record.meta, meta),
         )  # fmt: skip
         if self._rotate_every != math.inf:
             state.rotated_at = rotated_at(record)
