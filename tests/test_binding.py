@@ -347,7 +347,6 @@ def test_a_records_own_reserved_entries_survive_a_login_under_binding() -> None:
     assert key is not None
     record = store.load(key, time.time())
     assert record is not None
-
     changed = Changes(time.time(), record.expires_at, meta={**record.meta, "_other": "kept"})
     assert store.apply(key, changed)
     opened = m.open(cookie(session_id), client_ip=HOME)
