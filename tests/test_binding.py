@@ -8,7 +8,6 @@ and ``session.binding_mismatch`` is logged with the session's fingerprint, never
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import secrets
 import time
@@ -38,7 +37,13 @@ from sojourn.stores.cookie import CookieStore
 from sojourn.testing import FakeClock
 from sojourn.testing._sync.events import Witness, assert_no_id
 
-from .integrations.stores import StoreFactory, available, record_of, store_params
+from .integrations.stores import (
+    StoreFactory,
+    available,
+    postgres_store,
+    record_of,
+    store_params,
+)
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -48,21 +53,6 @@ CHROME_NEXT = CHROME.replace("120.0", "121.0")
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0"
 HOME = "203.0.113.9"
 COOKIE = CookieSettings(name="sid", secure=False)
-
-
-@contextlib.contextmanager
-def postgres_store(tmp_path: Path) -> Iterator[Store]:
-    from sojourn.stores.postgres import PostgresStore
-    from tests.conformance.test_postgres import URL, drop, new_table
-
-    table = new_table()
-    drop(table)  # also skips (or fails under CI) when the server is down
-    store = PostgresStore.from_url(URL, table=table, max_size=4)
-    try:
-        yield store
-    finally:
-        store.close()
-        drop(table)
 
 
 STORES = {**available(), "postgres": postgres_store}
