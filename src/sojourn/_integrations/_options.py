@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, Literal
 
+from .._core.binding import Binding
 from .._core.codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError
@@ -81,6 +82,8 @@ def build_options(
     on_lost_write: OnLostWrite = "conflict",
     max_sessions_per_user: int | None = None,
     on_cap: OnCap = "evict_oldest",
+    clear_site_data: str | Iterable[str] = (),
+    binding: Binding | None = None,
     hooks: Sequence[AsyncEventHook] = (),
     metrics: Observer | None = None,
     shape: Any = None,
@@ -114,6 +117,8 @@ def build_options(
             codec=codec,
             max_sessions_per_user=max_sessions_per_user,
             on_cap=on_cap,
+            clear_site_data=clear_site_data,
+            binding=binding,
         )
     if shape is not None:
         engine = replace(engine, shape=shape_of(shape, migrate=migrate))
