@@ -21,6 +21,7 @@ from ._core.errors import SessionGone as SessionGone
 from ._core.errors import SessionRotated as SessionRotated
 from ._core.errors import SessionTooLarge as SessionTooLarge
 from ._core.errors import StoreUnavailable as StoreUnavailable
+from ._core.errors import TimeoutTooLong as TimeoutTooLong
 from ._core.errors import UnencodableValue as UnencodableValue
 from ._core.ids import fingerprint as fingerprint
 from ._core.ids import new_session_id as new_session_id
@@ -76,6 +77,7 @@ __all__ = [
     "SessionTooLarge",
     "Store",
     "StoreUnavailable",
+    "TimeoutTooLong",
     "Transport",
     "UnencodableValue",
     "ValueCodec",
