@@ -126,8 +126,7 @@ def _record(row: Sequence[object]) -> Record:
 def _own_term(name: str) -> str:
     # jsonb parsing only for a row whose meta names the entry (most have none).
     return (
-        f"CASE WHEN position('\"{name}\"' IN meta) > 0 "
-        f"THEN (meta::jsonb ->> '{name}')::float8 END"
+        f"CASE WHEN position('\"{name}\"' IN meta) > 0 THEN (meta::jsonb ->> '{name}')::float8 END"
     )
 
 
