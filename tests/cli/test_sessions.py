@@ -178,3 +178,14 @@ def test_stored_text_is_printed_as_text_not_markup(sqlite: Backend) -> None:
     assert result.exit_code == 0, result.output
     assert "[red]root[/red]" in result.output
     assert "UA [bold]x[/bold]" in result.output
+
+
+def test_show_keeps_a_sessions_own_timing_apart_from_its_metadata(backend: Backend) -> None:
+    meta = {"user_agent": "Firefox/1", "sojourn:remember": "1", "sojourn:lifetime": "86400.0"}
+    label = backend.add(unique("gina"), meta=meta)
+    data = as_json(invoke("sessions", "show", label, "--store", backend.url, "--json"))
+    assert data["meta"] == {"user_agent": "Firefox/1"}
+    assert data["timing"] == {"sojourn:remember": "1", "sojourn:lifetime": "86400.0"}
+    listed = as_json(invoke("sessions", "list", "--store", backend.url, "--limit", "0", "--json"))
+    row = next(r for r in listed["sessions"] if r["fingerprint"] == label)
+    assert "sojourn:remember" not in json.dumps(row)

@@ -77,7 +77,9 @@ def cookie_header(response: Any) -> str:
 
 def expires_in(header: str) -> float | None:
     match = re.search(r"Expires=([^;]+)", header)
-    return None if match is None else parsedate_to_datetime(match.group(1)).timestamp() - time.time()
+    return (
+        None if match is None else parsedate_to_datetime(match.group(1)).timestamp() - time.time()
+    )
 
 
 def user(client: FlaskClient) -> str | None:
