@@ -67,7 +67,8 @@ def saved(expiry: int | datetime | timedelta | None = None, *, unset: bool = Fal
 
 
 def alive(key: str) -> bool:
-    return SessionStore(key).get("user") == "alice"
+    found: object = SessionStore(key).get("user")
+    return found == "alice"
 
 
 def test_set_expiry_seconds_is_the_sessions_idle_timeout(store: Store, clock: FakeClock) -> None:

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from typing import Any, TypeVar
 
 from .._async.manager import AsyncManager
 from .._core.codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError, SessionError, SessionGone, StoreUnavailable
+from .._core.events import AsyncEventHook
 from .._core.headers import merge_response_headers
 from .._core.opening import (
     CONFLICT_BODY,
@@ -132,6 +133,9 @@ class SessionMiddleware:
         anonymous_lifetime: the absolute lifetime of such a session (default: ``lifetime``).
         engine: a fully configured :class:`~sojourn.Engine`, instead of the options above.
         clock: the time source, in epoch seconds; tests inject a fake one.
+        hooks: lifecycle-event hooks (plain or async functions), each given every
+            :class:`~sojourn.SessionEvent`; one that raises is logged and fails nothing
+            (see ``docs/events.md``).
     """
 
     def __init__(
@@ -157,6 +161,7 @@ class SessionMiddleware:
         anonymous_lifetime: Seconds | None = None,
         engine: Engine | None = None,
         clock: Callable[[], float] = time.time,
+        hooks: Sequence[AsyncEventHook] = (),
     ) -> None:
         self.app = app
         self.options: AdapterOptions = build_options(
@@ -177,6 +182,7 @@ class SessionMiddleware:
             remember_lifetime=remember_lifetime,
             anonymous_idle_timeout=anonymous_idle_timeout,
             anonymous_lifetime=anonymous_lifetime,
+            hooks=hooks,
         )
         self.manager = AsyncManager(
             as_async_store(store),
@@ -185,6 +191,7 @@ class SessionMiddleware:
             on_store_error=self.options.on_store_error,
             track_metadata=self.options.track_metadata,
             on_lost_write=self.options.on_lost_write,
+            hooks=self.options.hooks,
         )
         names = self.manager.request_headers
         self._wanted = None if names is None else frozenset(n.encode("latin-1") for n in names)
