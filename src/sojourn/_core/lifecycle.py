@@ -58,8 +58,9 @@ def events_of(ops: Sequence[Op], now: float, *, skip: Collection[str] = ()) -> l
 
 def of_record(kind: EventKind, reason: str | None, record: Record, now: float) -> SessionEvent:
     """The event ``kind`` (with ``reason``) of the session stored as ``record``."""
+    meta = user_meta(record.meta)  # tracked metadata, never the reserved timing entries
     return SessionEvent(
-        kind, fingerprint_of_key(record.key), record.principal, reason, now, meta=user_meta(record.meta)
+        kind, fingerprint_of_key(record.key), record.principal, reason, now, meta=meta
     )
 
 
