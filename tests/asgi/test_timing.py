@@ -6,8 +6,6 @@ lifetime), one not (a browser-session cookie); each ends at its own deadline.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,7 +20,10 @@ from sojourn.asgi import SessionMiddleware, get_session
 from sojourn.stores.base import AsyncStore
 from sojourn.testing import FakeClock
 
-from .stores import StoreFactory, available
+from . import test_acceptance as acceptance
+from .test_acceptance import client_for, clock, store
+
+__all__ = ["clock", "store"]  # the acceptance suite's fixtures: every store, a fake clock
 
 COOKIE = "__Host-sid"
 HOUR = 3600.0
@@ -88,27 +89,10 @@ def make_app(store: AsyncStore, clock: FakeClock) -> Starlette:
     return app
 
 
-@pytest.fixture(params=sorted(available()))
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncStore]:
-    factory: StoreFactory = available()[request.param]
-    async with factory(tmp_path) as opened:
-        yield opened
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-def client_for(app: Starlette) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://testserver")
-
-
 def session_cookie(response: httpx.Response) -> str:
-    for header in response.headers.get_list("set-cookie"):
-        if header.startswith(f"{COOKIE}="):
-            return header
-    raise AssertionError("no session cookie")
+    header = acceptance.session_cookie(response)
+    assert header is not None, "no session cookie"
+    return header
 
 
 def max_age(header: str) -> int | None:
