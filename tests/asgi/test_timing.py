@@ -25,7 +25,6 @@ from .test_acceptance import client_for, clock, store
 
 __all__ = ["clock", "store"]  # the acceptance suite's fixtures: every store, a fake clock
 
-COOKIE = "__Host-sid"
 HOUR = 3600.0
 DAY = 24 * HOUR
 OPTIONS: dict[str, Any] = {
