@@ -71,6 +71,12 @@ def test_policy_refuses_contradictory_class_timeouts(options: dict[str, float]) 
         Policy(**options)
 
 
+def test_a_class_idle_timeout_left_out_is_cut_to_the_class_lifetime() -> None:
+    policy = Policy(idle_timeout=HOUR, lifetime=DAY, anonymous_lifetime=600)
+    assert policy.terms(False) == (600, 600)
+    assert policy.terms(True) == (HOUR, DAY)
+
+
 def test_set_timeouts_refuses_to_extend_and_refuses_nonsense() -> None:
     clock = FakeClock()
     session = manager(clock).load([])

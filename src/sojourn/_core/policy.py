@@ -39,6 +39,7 @@ class Policy:
         anonymous_idle_timeout: the idle timeout of a session nobody logged in to (a cart
             should not hold server memory for hours); ``None``: ``idle_timeout``.
         anonymous_lifetime: the absolute lifetime of such a session; ``None``: ``lifetime``.
+            (A class's idle timeout left out is ``idle_timeout``, cut to the class's lifetime.)
 
     Each session's own timeouts are those of its class (remembered, signed in, anonymous),
     shortened by ``Session.set_timeouts``; they are stored with the session (see
@@ -75,7 +76,8 @@ class Policy:
                 raise ConfigurationError(
                     f"{what}_idle_timeout and {what}_lifetime must be positive"
                 )
-            if (idle or self.idle_timeout) > (lifetime or self.lifetime):
+            # Left out, the class's idle timeout is the ordinary one, cut to its lifetime.
+            if idle is not None and idle > (lifetime or self.lifetime):
                 raise ConfigurationError(f"{what}_idle_timeout cannot exceed {what}_lifetime")
         interval = self.renew_interval
         if interval is None:
