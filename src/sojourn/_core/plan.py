@@ -16,6 +16,11 @@ Rules the plan keeps:
 - A rotation leaves a successor marker under the old key's :func:`~.ids.marker_key`: the
   successor's store key and the kind of rotation, so that stragglers can be told apart from
   logouts (see "Rotation and the races around it" in the design).
+- Each session lives by its own timeouts (:meth:`Policy.terms`: remembered, signed in or
+  anonymous, shortened by ``set_timeouts``), checked on every load and used for every deadline
+  a write gives; when they are not the application's ordinary ones they travel with the record
+  in reserved metadata entries (:mod:`~.timing`), written with the change that made them, so a
+  store's renewal follows them too.
 """
 
 from __future__ import annotations
