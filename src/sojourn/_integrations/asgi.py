@@ -26,6 +26,7 @@ from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError, SessionError, SessionGone, StoreUnavailable
 from .._core.events import AsyncEventHook
 from .._core.headers import merge_response_headers
+from .._core.observe import Observer
 from .._core.opening import (
     CONFLICT_BODY,
     CONFLICT_STATUS,
@@ -136,6 +137,8 @@ class SessionMiddleware:
         hooks: lifecycle-event hooks (plain or async functions), each given every
             :class:`~sojourn.SessionEvent`; one that raises is logged and fails nothing
             (see ``docs/events.md``).
+        metrics: an observer to report to, such as
+            :class:`~sojourn.metrics.prometheus.PrometheusMetrics`; see ``docs/metrics.md``.
     """
 
     def __init__(
@@ -162,6 +165,7 @@ class SessionMiddleware:
         engine: Engine | None = None,
         clock: Callable[[], float] = time.time,
         hooks: Sequence[AsyncEventHook] = (),
+        metrics: Observer | None = None,
     ) -> None:
         self.app = app
         self.options: AdapterOptions = build_options(
@@ -183,6 +187,7 @@ class SessionMiddleware:
             anonymous_idle_timeout=anonymous_idle_timeout,
             anonymous_lifetime=anonymous_lifetime,
             hooks=hooks,
+            metrics=metrics,
         )
         self.manager = AsyncManager(
             as_async_store(store),
@@ -192,6 +197,7 @@ class SessionMiddleware:
             track_metadata=self.options.track_metadata,
             on_lost_write=self.options.on_lost_write,
             hooks=self.options.hooks,
+            metrics=self.options.metrics,
         )
         names = self.manager.request_headers
         self._wanted = None if names is None else frozenset(n.encode("latin-1") for n in names)

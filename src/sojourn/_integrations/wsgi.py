@@ -199,7 +199,7 @@ class SessionMiddleware:
             ``on_store_error`` (``"fail"`` or ``"anonymous"``), ``track_metadata``,
             ``rotate_every``, ``rotation_grace``, ``on_lost_write``, ``remember_idle_timeout``,
             ``remember_lifetime``, ``anonymous_idle_timeout``, ``anonymous_lifetime``, ``engine``,
-            ``hooks`` (plain functions only) — the same as the ASGI middleware.
+            ``hooks`` (plain functions only), ``metrics`` — the same as the ASGI middleware.
     """
 
     def __init__(
@@ -220,6 +220,7 @@ class SessionMiddleware:
             track_metadata=self.options.track_metadata,
             on_lost_write=self.options.on_lost_write,
             hooks=self.options.sync_hooks(),
+            metrics=self.options.metrics,
         )
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
