@@ -21,6 +21,7 @@ from sojourn import (
     MemoryStore,
     Policy,
     ResponseStarted,
+    SessionEvent,
     TimeoutTooLong,
 )
 from sojourn.stores.cookie import CookieStore
@@ -187,3 +188,32 @@ def test_a_sealed_session_can_be_remembered() -> None:
     token = cookie_line(outcome.headers).split(";")[0].split("=", 1)[1]
     clock.advance(2 * DAY)  # the sealed record carries its own timing
     assert m.load([token]).principal == "ann"
+
+
+def test_lifecycle_events_never_carry_the_reserved_entries() -> None:
+    clock = FakeClock()
+    events: list[SessionEvent] = []
+    m = Manager(MemoryStore(), Engine(policy=POLICY), clock=clock, hooks=[events.append])
+    session = m.load([], meta={"user_agent": "Firefox"})
+    session.login("ann")
+    session.remember(True)
+    first = m.commit(session).session_id
+    assert first is not None
+    again = m.load([first])
+    again.regenerate()
+    second = m.commit(again).session_id
+    assert second is not None
+    ending = m.load([second])
+    ending.invalidate()
+    m.commit(ending)
+    other = m.load([], meta={"user_agent": "Firefox"})
+    other.login("ann")
+    other.remember(True)
+    third = m.commit(other).session_id
+    assert third is not None
+    clock.advance(7 * DAY + 1)  # past its own idle timeout: expired, seen on load
+    assert m.load([third]).principal is None
+    kinds = [event.kind for event in events]
+    assert kinds == ["created", "rotated", "destroyed", "created", "expired"]
+    for event in events:
+        assert dict(event.meta) == {"user_agent": "Firefox"}
