@@ -39,6 +39,7 @@ from .._core.opening import (
 from .._core.plan import Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, DEFAULT_ROTATION_GRACE
 from .._core.session import Session
+from .._core.shape import Migrate
 from .._core.transport import Transport
 from ..stores._diagnose import cause
 from ..stores.base import AsyncStore, ClientSideStore, Store
@@ -132,7 +133,13 @@ class SessionMiddleware:
         anonymous_idle_timeout: the idle timeout of a session nobody logged in to (default:
             ``idle_timeout``).
         anonymous_lifetime: the absolute lifetime of such a session (default: ``lifetime``).
-        engine: a fully configured :class:`~sojourn.Engine`, instead of the options above.
+        shape: what the session holds (a ``TypedDict``, dataclass, msgspec ``Struct`` or
+            pydantic model; see ``docs/typed-sessions.md``): writes that do not fit raise
+            :class:`~sojourn.typed.ShapeError`; a stored record that does not fit is migrated
+            or replaced by a fresh session, never a 500.
+        migrate: turns a stored record's data that does not fit ``shape`` into data that does.
+        engine: a fully configured :class:`~sojourn.Engine`, instead of the options above
+            (``shape`` and ``migrate`` still apply to it).
         clock: the time source, in epoch seconds; tests inject a fake one.
         hooks: lifecycle-event hooks (plain or async functions), each given every
             :class:`~sojourn.SessionEvent`; one that raises is logged and fails nothing
@@ -162,6 +169,8 @@ class SessionMiddleware:
         remember_lifetime: Seconds | None = None,
         anonymous_idle_timeout: Seconds | None = None,
         anonymous_lifetime: Seconds | None = None,
+        shape: Any = None,
+        migrate: Migrate | None = None,
         engine: Engine | None = None,
         clock: Callable[[], float] = time.time,
         hooks: Sequence[AsyncEventHook] = (),
@@ -188,6 +197,8 @@ class SessionMiddleware:
             anonymous_lifetime=anonymous_lifetime,
             hooks=hooks,
             metrics=metrics,
+            shape=shape,
+            migrate=migrate,
         )
         self.manager = AsyncManager(
             as_async_store(store),
