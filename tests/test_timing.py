@@ -26,17 +26,9 @@ from sojourn import (
 )
 from sojourn.stores.cookie import CookieStore
 from sojourn.testing._clock import FakeClock
+from tests.timing import DAY, HOUR, OPTIONS
 
-HOUR = 3600.0
-DAY = 24 * HOUR
-POLICY = Policy(
-    idle_timeout=HOUR,
-    lifetime=8 * HOUR,
-    remember_idle_timeout=7 * DAY,
-    remember_lifetime=30 * DAY,
-    anonymous_idle_timeout=600,
-    anonymous_lifetime=HOUR,
-)
+POLICY = Policy(**OPTIONS)
 
 
 def manager(clock: FakeClock, **engine: object) -> Manager:

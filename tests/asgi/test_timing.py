@@ -6,8 +6,6 @@ lifetime), one not (a browser-session cookie); each ends at its own deadline.
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -19,22 +17,12 @@ from sojourn._core.ids import store_key
 from sojourn.asgi import SessionMiddleware, get_session
 from sojourn.stores.base import AsyncStore
 from sojourn.testing import FakeClock
+from tests.timing import DAY, HOUR, OPTIONS
 
 from . import test_acceptance as acceptance
 from .test_acceptance import client_for, clock, store
 
 __all__ = ["clock", "store"]  # the acceptance suite's fixtures: every store, a fake clock
-
-HOUR = 3600.0
-DAY = 24 * HOUR
-OPTIONS: dict[str, Any] = {
-    "idle_timeout": HOUR,
-    "lifetime": 8 * HOUR,
-    "remember_idle_timeout": 7 * DAY,
-    "remember_lifetime": 30 * DAY,
-    "anonymous_idle_timeout": 600,
-    "anonymous_lifetime": HOUR,
-}
 
 
 async def login(request: Request) -> Response:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,19 +18,15 @@ from flask.testing import FlaskClient
 from sojourn.flask import Sojourn
 from sojourn.stores.base import Store
 from sojourn.testing import FakeClock
+from tests.timing import DAY, HOUR, OPTIONS
 
-from .stores import StoreFactory, available, record_of, store_params
+from .stores import record_of
+from .test_flask import store
+
+__all__ = ["store"]  # the Flask suite's fixture: every store
 
 BASE = "https://localhost"
 COOKIE = "__Host-sid"
-HOUR = 3600.0
-DAY = 24 * HOUR
-OPTIONS: dict[str, Any] = {
-    "idle_timeout": HOUR,
-    "lifetime": 8 * HOUR,
-    "remember_idle_timeout": 7 * DAY,
-    "remember_lifetime": 30 * DAY,
-}
 
 
 def make_app(store: Store, clock: FakeClock) -> Flask:
@@ -61,13 +55,6 @@ def make_app(store: Store, clock: FakeClock) -> Flask:
         return {"user": session.principal}  # type: ignore[attr-defined]
 
     return app
-
-
-@pytest.fixture(params=store_params())
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    factory: StoreFactory = available()[request.param]
-    with factory(tmp_path) as made:
-        yield made
 
 
 def cookie_header(response: Any) -> str:
