@@ -152,6 +152,17 @@ def test_the_cookie_age_is_capped_at_the_sessions_own_lifetime(
     assert abs(remembered.get_expiry_age() - 30 * DAY) <= 1  # its own 30 days, not 60
 
 
+def test_the_expiry_date_is_capped_at_the_sessions_own_lifetime(
+    store: Store, clock: FakeClock
+) -> None:
+    asked = datetime.fromtimestamp(clock() + 60 * DAY, UTC)
+    remembered = SessionStore(saved(asked))
+    date = remembered.get_expiry_date()
+    assert abs(date.timestamp() - (clock() + 30 * DAY)) <= 1  # its own 30 days, not 60
+    soon = datetime.fromtimestamp(clock() + DAY, UTC)
+    assert SessionStore(saved(soon)).get_expiry_date() == soon  # Django's, when earlier
+
+
 def test_a_remembered_session_keeps_its_timing_through_cycle_key(
     store: Store, clock: FakeClock
 ) -> None:

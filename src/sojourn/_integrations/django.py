@@ -326,6 +326,22 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
             age = min(age, max(0, int(left)))
         return age
 
+    def get_expiry_date(self, **kwargs: Any) -> datetime:
+        """Django's expiry date, never past the session's own absolute deadline."""
+        date: datetime = super().get_expiry_date(**kwargs)
+        session = self._sojourn
+        if session is None or session.is_new:
+            return date
+        if date.tzinfo is None:  # USE_TZ = False: naive local time, as Django's
+            deadline = datetime.fromtimestamp(session.lifetime_ends_at)
+        else:
+            deadline = datetime.fromtimestamp(session.lifetime_ends_at, UTC)
+        return min(date, deadline)
+
+    async def aget_expiry_date(self, **kwargs: Any) -> datetime:
+        await self._aget_session()
+        return self.get_expiry_date(**kwargs)
+
     async def aget_expiry_age(self, **kwargs: Any) -> int:
         await self._aget_session()
         return self.get_expiry_age(**kwargs)
