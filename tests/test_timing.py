@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -209,3 +210,25 @@ def test_lifecycle_events_never_carry_the_reserved_entries() -> None:
     assert kinds == ["created", "rotated", "destroyed", "created", "expired"]
     for event in events:
         assert dict(event.meta) == {"user_agent": "Firefox"}
+
+
+def test_the_wsgi_middleware_takes_the_timeout_options() -> None:
+    from werkzeug.test import Client
+
+    from sojourn.wsgi import SessionMiddleware
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        session = environ["sojourn.session"]
+        if environ["PATH_INFO"] == "/login":
+            session.login("ann")
+            session.remember(True)
+        start_response("200 OK", [("content-type", "text/plain")])
+        return [str(session.principal).encode()]
+
+    clock = FakeClock()
+    wrapped: Any = SessionMiddleware(app, MemoryStore(), clock=clock, **OPTIONS)
+    client = Client(wrapped)
+    response = client.get("/login", base_url="https://localhost")
+    assert f"Max-Age={int(30 * DAY)}" in response.headers["set-cookie"]
+    clock.advance(2 * DAY)  # past the ordinary idle hour and lifetime: remembered
+    assert client.get("/", base_url="https://localhost").text == "ann"
