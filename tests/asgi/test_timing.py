@@ -95,6 +95,7 @@ async def user(client: httpx.AsyncClient) -> str | None:
     return found
 
 
+@pytest.mark.sec("SEC-14", "SEC-21")
 @pytest.mark.anyio
 async def test_a_remembered_and_an_ordinary_session_each_end_at_their_own_deadline(
     store: AsyncStore, clock: FakeClock
@@ -126,6 +127,7 @@ async def test_a_remembered_and_an_ordinary_session_each_end_at_their_own_deadli
         assert await user(kept) is None
 
 
+@pytest.mark.sec("SEC-20")
 @pytest.mark.anyio
 async def test_an_idle_remembered_session_ends_at_its_own_idle_timeout(
     store: AsyncStore, clock: FakeClock
@@ -154,6 +156,7 @@ async def test_anonymous_sessions_have_the_shorter_anonymous_timeouts(
         assert (await signed_in.get("/whoami")).json()["keys"] == ["cart"]
 
 
+@pytest.mark.sec("SEC-21")
 @pytest.mark.anyio
 async def test_an_anonymous_session_used_all_along_ends_at_the_anonymous_lifetime(
     store: AsyncStore, clock: FakeClock
@@ -167,6 +170,7 @@ async def test_an_anonymous_session_used_all_along_ends_at_the_anonymous_lifetim
         assert (await client.get("/whoami")).json()["keys"] == []
 
 
+@pytest.mark.sec("SEC-20")
 @pytest.mark.anyio
 async def test_set_timeouts_shortens_one_session_and_is_stored(
     store: AsyncStore, clock: FakeClock
