@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Seque
 from typing import Any, TypeVar
 
 from .._async.manager import AsyncManager
+from .._core.binding import Binding
 from .._core.codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError, SessionError, SessionGone, StoreUnavailable
@@ -133,6 +134,11 @@ class SessionMiddleware:
         anonymous_idle_timeout: the idle timeout of a session nobody logged in to (default:
             ``idle_timeout``).
         anonymous_lifetime: the absolute lifetime of such a session (default: ``lifetime``).
+        clear_site_data: ``Clear-Site-Data`` directives to send on a logout's response
+            (``("cache", "storage")``; any of ``"cache"``, ``"cookies"``, ``"storage"``,
+            ``"executionContexts"``, or ``"*"`` alone); none by default.
+        binding: bind each session to its user-agent family and/or IP prefix
+            (:func:`sojourn.binding.bind`); a session presented from elsewhere is ended.
         shape: what the session holds (a ``TypedDict``, dataclass, msgspec ``Struct`` or
             pydantic model; see ``docs/typed-sessions.md``): writes that do not fit raise
             :class:`~sojourn.typed.ShapeError`; a stored record that does not fit is migrated
@@ -169,6 +175,8 @@ class SessionMiddleware:
         remember_lifetime: Seconds | None = None,
         anonymous_idle_timeout: Seconds | None = None,
         anonymous_lifetime: Seconds | None = None,
+        clear_site_data: str | Iterable[str] = (),
+        binding: Binding | None = None,
         shape: Any = None,
         migrate: Migrate | None = None,
         engine: Engine | None = None,
@@ -195,6 +203,8 @@ class SessionMiddleware:
             remember_lifetime=remember_lifetime,
             anonymous_idle_timeout=anonymous_idle_timeout,
             anonymous_lifetime=anonymous_lifetime,
+            clear_site_data=clear_site_data,
+            binding=binding,
             hooks=hooks,
             metrics=metrics,
             shape=shape,
@@ -229,7 +239,7 @@ class SessionMiddleware:
                 if name.lower() in wanted:
                     headers.append((name.decode("latin-1").lower(), value.decode("latin-1")))
         websocket = kind == "websocket"
-        if manager.track_metadata:
+        if manager.needs_client:
             client = scope.get("client")
             user_agent = next((v for k, v in headers if k == "user-agent"), None)
             client_ip = client[0] if client else None

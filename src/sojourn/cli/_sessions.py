@@ -20,6 +20,7 @@ from typing import Any
 import click
 from rich.markup import escape
 
+from .._core.binding import visible_meta
 from .._core.ids import fingerprint_of_key
 from .._core.timing import PREFIX, reserved, user_meta
 from ..stores.base import AsyncStore, AsyncSupportsPrincipals, Record
@@ -127,7 +128,7 @@ def show(
         where = f" among {principal!r}'s sessions" if principal else ""
         fail(f"no live session with fingerprint {label}{where}")
     data = session_summary(record)
-    data["meta"] = user_meta(record.meta)
+    data["meta"] = user_meta(visible_meta(record.meta))  # a binding's marks are not the user's
     data["timing"] = reserved(record.meta)  # remember-me and the session's own timeouts
     data["keys"] = {name: len(value) for name, value in sorted(record.fields.items())}
     if values:
