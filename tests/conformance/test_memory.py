@@ -8,21 +8,36 @@ from sojourn.testing import (
     AsyncCountContract,
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
+    AsyncScanContract,
     AsyncStoreContract,
     CountContract,
     PrincipalIndexContract,
     PurgeContract,
+    ScanContract,
     StoreContract,
 )
 
 
-class TestMemoryStore(StoreContract, PrincipalIndexContract, PurgeContract, CountContract):
+class TestMemoryStore(
+    StoreContract, PrincipalIndexContract, PurgeContract, CountContract, ScanContract
+):
     def make_store(self) -> Store:
         return MemoryStore()
 
+    def reopen_store(self, store: Store) -> Store:
+        return store  # its records live in this object only
+
 
 class TestAsyncMemoryStore(
-    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncPurgeContract, AsyncCountContract
+    AsyncStoreContract,
+    AsyncPrincipalIndexContract,
+    AsyncPurgeContract,
+    AsyncCountContract,
+    AsyncScanContract,
 ):
     async def make_store(self) -> AsyncStore:
         return AsyncMemoryStore()
+
+    async def reopen_store(self, store: AsyncStore) -> AsyncStore:
+        assert isinstance(store, AsyncMemoryStore)
+        return AsyncMemoryStore(store.sync)  # a second face over the same records

@@ -8,19 +8,24 @@ import pytest
 
 from sojourn.stores.base import AsyncStore, Store
 from sojourn.stores.sqlite import AsyncSQLiteStore, SQLiteStore
+from sojourn.stores.threaded import ThreadedStore
 from sojourn.testing import (
     AsyncCountContract,
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
+    AsyncScanContract,
     AsyncStoreContract,
     CountContract,
     PrincipalIndexContract,
     PurgeContract,
+    ScanContract,
     StoreContract,
 )
 
 
-class TestSQLiteStore(StoreContract, PrincipalIndexContract, PurgeContract, CountContract):
+class TestSQLiteStore(
+    StoreContract, PrincipalIndexContract, PurgeContract, CountContract, ScanContract
+):
     @pytest.fixture(autouse=True)
     def _database(self, tmp_path: Path) -> None:
         self.path = tmp_path / "sessions.db"
@@ -28,9 +33,16 @@ class TestSQLiteStore(StoreContract, PrincipalIndexContract, PurgeContract, Coun
     def make_store(self) -> Store:
         return SQLiteStore(self.path)
 
+    def reopen_store(self, store: Store) -> Store:
+        return SQLiteStore(self.path)
+
 
 class TestAsyncSQLiteStore(
-    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncPurgeContract, AsyncCountContract
+    AsyncStoreContract,
+    AsyncPrincipalIndexContract,
+    AsyncPurgeContract,
+    AsyncCountContract,
+    AsyncScanContract,
 ):
     @pytest.fixture(autouse=True)
     def _database(self, tmp_path: Path) -> None:
@@ -38,3 +50,26 @@ class TestAsyncSQLiteStore(
 
     async def make_store(self) -> AsyncStore:
         return AsyncSQLiteStore(self.path)
+
+    async def reopen_store(self, store: AsyncStore) -> AsyncStore:
+        return AsyncSQLiteStore(self.path)
+
+
+class TestThreadedSQLiteStore(
+    AsyncStoreContract,
+    AsyncPrincipalIndexContract,
+    AsyncPurgeContract,
+    AsyncCountContract,
+    AsyncScanContract,
+):
+    """The sync store under async code: every capability passed through, and proved."""
+
+    @pytest.fixture(autouse=True)
+    def _database(self, tmp_path: Path) -> None:
+        self.path = tmp_path / "sessions.db"
+
+    async def make_store(self) -> AsyncStore:
+        return ThreadedStore(SQLiteStore(self.path))
+
+    async def reopen_store(self, store: AsyncStore) -> AsyncStore:
+        return ThreadedStore(SQLiteStore(self.path))

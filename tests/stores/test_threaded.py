@@ -16,6 +16,7 @@ from sojourn.stores.base import (
     AsyncSupportsCount,
     AsyncSupportsPrincipals,
     AsyncSupportsPurge,
+    AsyncSupportsScan,
     Changes,
     Record,
     Renewal,
@@ -54,6 +55,7 @@ def test_a_core_only_store_gets_no_capabilities() -> None:
     assert not isinstance(wrapped, AsyncSupportsPrincipals)
     assert not isinstance(wrapped, AsyncSupportsPurge)
     assert not isinstance(wrapped, AsyncSupportsCount)
+    assert not isinstance(wrapped, AsyncSupportsScan)
     assert isinstance(wrapped, ThreadedStore)
 
 
@@ -70,6 +72,7 @@ def test_sqlite_keeps_its_index_purge_and_count_through_the_thread(tmp_path: Pat
     assert isinstance(wrapped, AsyncSupportsPrincipals)
     assert isinstance(wrapped, AsyncSupportsPurge)
     assert isinstance(wrapped, AsyncSupportsCount)
+    assert isinstance(wrapped, AsyncSupportsScan)
 
     async def scenario() -> tuple[int, int, int]:
         manager = AsyncManager(wrapped)
@@ -87,3 +90,22 @@ def test_sqlite_keeps_its_index_purge_and_count_through_the_thread(tmp_path: Pat
 
 def test_each_combination_of_capabilities_is_one_class() -> None:
     assert type(ThreadedStore(CoreOnly())) is type(ThreadedStore(CoreOnly()))
+
+
+def test_scan_walks_the_wrapped_store_through_the_thread(tmp_path: Path) -> None:
+    wrapped = ThreadedStore(SQLiteStore(tmp_path / "s.db"))
+    assert isinstance(wrapped, AsyncSupportsScan)
+
+    async def scenario() -> tuple[int, int]:
+        manager = AsyncManager(wrapped)
+        for _ in range(3):
+            session: Session = await manager.load([])
+            session["n"] = 1
+            await manager.commit(session)
+        page, cursor = await wrapped.scan(manager.clock(), None, 2)
+        rest, end = await wrapped.scan(manager.clock(), cursor, 2)
+        await wrapped.aclose()
+        assert end is None
+        return len(page), len(rest)
+
+    assert asyncio.run(scenario()) == (2, 1)

@@ -172,6 +172,38 @@ def record_from_row(row: Sequence[object], fields: Mapping[str, bytes]) -> Recor
     )
 
 
+def page_from_joined_rows(
+    rows: Sequence[Sequence[object]], limit: int
+) -> tuple[list[Record], str | None]:
+    """One scan page from ``page LEFT JOIN fields`` rows, ordered by key.
+
+    The query asked for ``limit + 1`` sessions: the extra one, if it came, only says the walk
+    goes on, and is dropped. Each row holds the ``SESSION_COLUMNS`` then a field's ``name`` and
+    ``value`` (both ``NULL`` for a session without fields). Keys, principals and names may
+    come back as bytes (MySQL's binary columns).
+
+    Returns:
+        The records, and the cursor of the next page (the last key returned), or ``None``.
+
+    Raises:
+        CorruptSession: a column holds a value of the wrong type.
+    """
+    width = len(SESSION_COLUMNS)
+    grouped: dict[object, tuple[Sequence[object], list[tuple[object, object]]]] = {}
+    for row in rows:
+        fields = grouped.setdefault(row[0], (row[:width], []))[1]
+        if row[width] is not None:
+            fields.append((_text(row[width]), row[width + 1]))
+    records = [
+        record_from_row([_text(session[0]), _text(session[1]), *session[2:]], fields_from_rows(f))
+        for session, f in grouped.values()
+    ]
+    if len(records) <= limit:
+        return records, None
+    del records[limit:]
+    return records, records[-1].key
+
+
 # -- helpers for the server stores (PostgreSQL, MySQL) ---------------------------------------
 # MySQL uses the <table>_fields layout above; PostgreSQL keeps a session's keys in a jsonb
 # column of the session row instead (measured faster; see docs/stores/sql.md).
@@ -251,6 +283,7 @@ __all__ = [
     "encode_meta",
     "field_value",
     "fields_from_rows",
+    "page_from_joined_rows",
     "record_from_joined_rows",
     "record_from_row",
     "record_from_session_row",

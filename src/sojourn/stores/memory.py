@@ -15,6 +15,7 @@ from collections import OrderedDict, defaultdict
 from dataclasses import replace
 
 from .._core.errors import ConfigurationError, SessionExists
+from ._scan import check_scan
 from .base import Changes, Record, Renewal
 
 logger = logging.getLogger("sojourn")
@@ -173,6 +174,25 @@ class MemoryStore:
             self._expire(now)
             return sum(1 for r in self._records.values() if r.expires_at > now)
 
+    def scan(
+        self, now: float, cursor: str | None = None, limit: int = 500
+    ) -> tuple[list[Record], str | None]:
+        """See :meth:`sojourn.stores.base.AsyncSupportsScan.scan`.
+
+        Keyset pagination in key order: the cursor is the last key returned, so a walk
+        resumes after it whatever was created or deleted meanwhile. Each page sorts the keys
+        (an admin walk, never on the request path).
+
+        Raises:
+            ConfigurationError: ``limit`` is not positive or ``cursor`` is not text.
+        """
+        after = check_scan(cursor, limit)
+        with self._lock:
+            self._expire(now)
+            keys = sorted(k for k, r in self._records.items() if k > after and r.expires_at > now)
+            page = [self._records[k] for k in keys[:limit]]
+        return page, (page[-1].key if len(keys) > limit else None)
+
     def purge_expired(self, now: float, batch_size: int = 1000) -> int:
         """Drop expired records now (they are dropped lazily anyway)."""
         with self._lock:
@@ -221,6 +241,11 @@ class AsyncMemoryStore:
 
     async def purge_expired(self, now: float, batch_size: int = 1000) -> int:
         return self.sync.purge_expired(now, batch_size)
+
+    async def scan(
+        self, now: float, cursor: str | None = None, limit: int = 500
+    ) -> tuple[list[Record], str | None]:
+        return self.sync.scan(now, cursor, limit)
 
 
 __all__ = [

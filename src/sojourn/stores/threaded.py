@@ -2,7 +2,7 @@
 
 :class:`ThreadedStore` wraps a blocking sync store (SQLite, a sync driver) so an async manager
 can use it without blocking the event loop. It offers the optional capabilities — the per-user
-index, purge, count — exactly when the wrapped store has them: the managers and the CLI test
+index, purge, count, scan — exactly when the wrapped store has them: the managers and the CLI test
 capabilities with ``isinstance`` against the runtime protocols, so a wrapper that claimed one
 its store lacks would turn a clear ``TypeError`` ("keeps no per-user index") into a raw
 ``AttributeError`` in the middle of a request.
@@ -25,6 +25,7 @@ from .base import (
     SupportsCount,
     SupportsPrincipals,
     SupportsPurge,
+    SupportsScan,
 )
 from .memory import AsyncMemoryStore, MemoryStore
 
@@ -47,6 +48,7 @@ class ThreadedStore:
                 isinstance(store, SupportsPrincipals),
                 isinstance(store, SupportsPurge),
                 isinstance(store, SupportsCount),
+                isinstance(store, SupportsScan),
             )
         return super().__new__(cls)
 
@@ -100,14 +102,21 @@ class _Count(ThreadedStore):
         return await self._run(counting.count, now)
 
 
+class _Scan(ThreadedStore):
+    async def scan(
+        self, now: float, cursor: str | None = None, limit: int = 500
+    ) -> tuple[list[Record], str | None]:
+        walking: SupportsScan = self.sync  # type: ignore[assignment]  # chosen by __new__
+        return await self._run(walking.scan, now, cursor, limit)
+
+
 @functools.cache
-def _with_capabilities(principals: bool, purge: bool, count: bool) -> type[ThreadedStore]:
+def _with_capabilities(
+    principals: bool, purge: bool, count: bool, scan: bool
+) -> type[ThreadedStore]:
     """The ThreadedStore subclass with exactly these capabilities (one class per combination)."""
-    chosen = [
-        mixin
-        for mixin, wanted in ((_Principals, principals), (_Purge, purge), (_Count, count))
-        if wanted
-    ]
+    offered = ((_Principals, principals), (_Purge, purge), (_Count, count), (_Scan, scan))
+    chosen = [mixin for mixin, wanted in offered if wanted]
     if not chosen:
         return type("ThreadedStore", (ThreadedStore,), {"__new__": _plain_new})
     return type("ThreadedStore", (*chosen,), {"__new__": _plain_new})

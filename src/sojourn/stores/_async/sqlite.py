@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from ..._core.errors import ConfigurationError, SessionExists, StoreUnavailable
+from .._scan import check_scan
 from .._sql import (
     DEFAULT_TABLE,
     SCHEMA_TABLE,
@@ -41,6 +42,7 @@ from .._sql import (
     check_schema_version,
     encode_meta,
     fields_from_rows,
+    page_from_joined_rows,
     record_from_row,
     validate_table,
 )
@@ -379,6 +381,20 @@ class AsyncSQLiteStore:
             )
             return cursor.rowcount
 
+    def _scan(
+        self, conn: sqlite3.Connection, now: float, after: str, limit: int
+    ) -> tuple[list[Record], str | None]:
+        # One statement (one snapshot): a page of live sessions after the cursor in key order,
+        # one more than asked to learn whether the walk goes on, joined with their fields.
+        rows = conn.execute(
+            f"WITH page AS (SELECT {_COLUMNS} FROM {self.table}"
+            " WHERE key > ? AND expires_at > ? ORDER BY key LIMIT ?)"
+            f" SELECT {', '.join('page.' + c for c in SESSION_COLUMNS)}, f.name, f.value"
+            f" FROM page LEFT JOIN {self._fields} AS f ON f.key = page.key ORDER BY page.key",
+            (after, now, limit + 1),
+        ).fetchall()
+        return page_from_joined_rows(rows, limit)
+
     def _count(self, conn: sqlite3.Connection, now: float) -> int:
         row = conn.execute(
             f"SELECT COUNT(*) FROM {self.table} WHERE expires_at > ?", (now,)
@@ -454,6 +470,20 @@ class AsyncSQLiteStore:
     async def count(self, now: float) -> int:
         """See :meth:`sojourn.stores.base.AsyncSupportsCount.count`."""
         return await self._run(lambda conn: self._count(conn, now))
+
+    async def scan(
+        self, now: float, cursor: str | None = None, limit: int = 500
+    ) -> tuple[list[Record], str | None]:
+        """See :meth:`sojourn.stores.base.AsyncSupportsScan.scan`.
+
+        Keyset pagination in key order (the cursor is the last key returned): each page is one
+        indexed range read, bounded by :attr:`timeout`, never an ``OFFSET``.
+
+        Raises:
+            ConfigurationError: ``limit`` is out of range or ``cursor`` is not text.
+        """
+        after = check_scan(cursor, limit)
+        return await self._run(lambda conn: self._scan(conn, now, after, limit))
 
 
 @contextlib.contextmanager

@@ -25,6 +25,7 @@ from ...stores.base import (
     SupportsCount,
     SupportsPrincipals,
     SupportsPurge,
+    SupportsScan,
 )
 from .._concurrency import sync_concurrently
 
@@ -89,8 +90,9 @@ class StoreContract(StoreFixtures):
     """Every contract a store keeps, as tests. Subclass and implement ``make_store``.
 
     Optional capabilities have their own contracts, mixed in by stores that offer them:
-    :class:`PrincipalIndexContract`, :class:`PurgeContract` and
-    :class:`CountContract`. A store that offers a capability must run its contract.
+    :class:`PrincipalIndexContract`, :class:`PurgeContract`,
+    :class:`CountContract` and :class:`ScanContract`. A store that offers a
+    capability must run its contract.
     """
 
     def test_every_capability_offered_is_tested(self, store: Store) -> None:
@@ -98,6 +100,7 @@ class StoreContract(StoreFixtures):
             (SupportsPrincipals, PrincipalIndexContract),
             (SupportsPurge, PurgeContract),
             (SupportsCount, CountContract),
+            (SupportsScan, ScanContract),
         ]:
             offered = isinstance(store, capability)
             tested = isinstance(self, contract)
@@ -430,12 +433,113 @@ class CountContract(StoreFixtures):
         assert store.count(now + 2) == before + 1
 
 
+class ScanContract(StoreFixtures):
+    """Walking every live record in pages (the admin tool's listing and migration).
+
+    Implement :meth:`reopen_store` too: a walk must resume from its cursor in another store
+    object (another process), so the suite needs a second object over the same data.
+    """
+
+    def reopen_store(self, store: Store) -> Store:
+        """A new store object over the same data as ``store`` (same file, table or prefix).
+
+        It is closed after use unless it is ``store`` itself (an in-process store has no
+        other way to reach its data).
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement reopen_store")
+
+    def _walk(
+        self, store: Store, now: float, limit: int, cursor: str | None = None
+    ) -> tuple[list[Record], int]:
+        """Every record of a walk from ``cursor`` to its end, and how many pages it took."""
+        assert isinstance(store, SupportsScan)
+        found: list[Record] = []
+        pages = 0
+        while True:
+            page, cursor = store.scan(now, cursor, limit)
+            pages += 1
+            assert len(page) <= limit, f"a page of {len(page)} records for limit {limit}"
+            found.extend(page)
+            if cursor is None:
+                return found, pages
+            assert isinstance(cursor, str)
+            assert pages < 1000, "the walk does not end"
+
+    def test_a_full_walk_returns_every_live_record_exactly_once(
+        self, store: Store, now: float
+    ) -> None:
+        live = [make_record(now, fields={"n": str(i).encode(), "x": b'"y"'}) for i in range(6)] + [
+            make_record(now, fields={}),
+            make_record(now, principal="dora", meta={"ip": "10.0.0.2", "user_agent": "ua"}),
+        ]
+        expired = [make_record(now, idle=1) for _ in range(3)]
+        for record in [*live, *expired]:
+            store.create(record)
+        for limit in (1, 3, 500):
+            found, pages = self._walk(store, now + 2, limit)
+            keys = [r.key for r in found]
+            assert len(keys) == len(set(keys)), f"limit {limit}: a record came back twice"
+            assert set(keys) == {r.key for r in live}, f"limit {limit}: wrong records"
+            assert pages <= len(live) // limit + 2
+        by_key = {r.key: r for r in found}
+        for record in live:
+            got = by_key[record.key]
+            assert dict(got.fields) == dict(record.fields)
+            assert got.principal == record.principal
+            assert dict(got.meta) == dict(record.meta)
+            assert got.created_at == pytest.approx(record.created_at, abs=0.002)
+            assert got.expires_at == pytest.approx(record.expires_at, abs=0.002)
+
+    def test_scan_never_returns_an_expired_record(self, store: Store, now: float) -> None:
+        assert isinstance(store, SupportsScan)
+        for _ in range(3):
+            store.create(make_record(now, idle=5))
+        assert len((self._walk(store, now + 4.9, 2))[0]) == 3
+        found, _ = self._walk(store, now + 5, 2)
+        assert found == []
+
+    def test_a_walk_resumes_from_its_cursor_in_a_new_store_object(
+        self, store: Store, now: float
+    ) -> None:
+        assert isinstance(store, SupportsScan)
+        records = [make_record(now) for _ in range(7)]
+        for record in records:
+            store.create(record)
+        first, cursor = store.scan(now, None, 3)
+        assert cursor is not None
+        other = self.reopen_store(store)
+        try:
+            rest, _ = self._walk(other, now, 3, cursor)
+        finally:
+            if other is not store:
+                other.close()
+        keys = [r.key for r in [*first, *rest]]
+        assert len(keys) == len(set(keys))
+        assert set(keys) == {r.key for r in records}
+
+    def test_a_record_deleted_during_a_walk_is_not_returned_after(
+        self, store: Store, now: float
+    ) -> None:
+        assert isinstance(store, SupportsScan)
+        records = [make_record(now) for _ in range(6)]
+        for record in records:
+            store.create(record)
+        first, cursor = store.scan(now, None, 2)
+        seen = {r.key for r in first}
+        doomed = [r.key for r in records if r.key not in seen]
+        for key in doomed:
+            store.delete(key)
+        rest, _ = self._walk(store, now, 2, cursor)
+        assert not {r.key for r in rest} & set(doomed)
+
+
 __all__ = [
     "IDLE",
     "LIFETIME",
     "CountContract",
     "PrincipalIndexContract",
     "PurgeContract",
+    "ScanContract",
     "StoreContract",
     "StoreFixtures",
     "make_record",
