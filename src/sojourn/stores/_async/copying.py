@@ -16,6 +16,7 @@ into to one round trip (see :mod:`sojourn.stores._async.migrating`).
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from collections.abc import Callable
@@ -73,10 +74,10 @@ async def copy_sessions(
     while True:
         now = clock()
         records, cursor = await walker.scan(now, cursor, batch)
-        page = CopyResult(cursor=cursor, dry_run=dry_run)
+        page = CopyResult(dry_run=dry_run)
         for record in records:
             page = page.plus(await _copy_one(source, target, record, now, dry_run))
-        total = total.plus(page)
+        total = total.plus(dataclasses.replace(page, cursor=cursor))
         pages += 1
         if progress is not None:
             progress(total)

@@ -17,11 +17,12 @@ into to one round trip (see :mod:`sojourn.stores._async.migrating`).
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from collections.abc import Callable
 
-from ..._core.errors import SessionExists
+from ..._core.errors import ConfigurationError, SessionExists
 from ..._core.ids import fingerprint_of_key
 from .._migration import CopyResult, Mismatch, VerifyResult, is_marker, judge
 from ..base import Record, Store, SupportsScan
@@ -62,22 +63,22 @@ def copy_sessions(
 
     Raises:
         TypeError: ``source`` cannot walk its sessions.
-        ValueError: ``batch`` or ``max_pages`` is not positive.
+        ConfigurationError: ``batch`` or ``max_pages`` is not positive.
         StoreUnavailable: either store failed; the last ``progress`` cursor is safe to
             resume from.
     """
     walker = _walker(source, "source")
     if batch <= 0 or (max_pages is not None and max_pages <= 0):
-        raise ValueError("batch and max_pages must be positive")
+        raise ConfigurationError("batch and max_pages must be positive")
     total = CopyResult(cursor=cursor, dry_run=dry_run)
     pages = 0
     while True:
         now = clock()
         records, cursor = walker.scan(now, cursor, batch)
-        page = CopyResult(cursor=cursor, dry_run=dry_run)
+        page = CopyResult(dry_run=dry_run)
         for record in records:
             page = page.plus(_copy_one(source, target, record, now, dry_run))
-        total = total.plus(page)
+        total = total.plus(dataclasses.replace(page, cursor=cursor))
         pages += 1
         if progress is not None:
             progress(total)
@@ -131,11 +132,11 @@ def verify_copy(
 
     Raises:
         TypeError: a store cannot walk its sessions.
-        ValueError: ``sample`` is negative or ``batch`` not positive.
+        ConfigurationError: ``sample`` is negative or ``batch`` not positive.
         StoreUnavailable: either store failed.
     """
     if sample < 0 or batch <= 0:
-        raise ValueError("sample must not be negative, and batch must be positive")
+        raise ConfigurationError("sample must not be negative, and batch must be positive")
     chooser = rng if rng is not None else random.SystemRandom()
     keys: list[str] = []
     source_count = 0
