@@ -38,6 +38,7 @@ from .._core.plan import Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, DEFAULT_ROTATION_GRACE
 from .._core.session import Session
 from .._core.transport import Transport
+from ..stores._diagnose import cause
 from ..stores.base import AsyncStore, ClientSideStore, Store
 from ..stores.threaded import ThreadedStore as ThreadedStore
 from ..stores.threaded import as_async_store as as_async_store
@@ -227,8 +228,10 @@ class SessionMiddleware:
                 committed = True
                 try:
                     outcome = commit_at_once(session) or await commit(session, final=True)
-                except StoreUnavailable:
-                    logger.error("session.store_error: the session store failed on commit")
+                except StoreUnavailable as exc:
+                    logger.error(
+                        "session.store_error: the session store failed on commit: %s", cause(exc)
+                    )
                     refused = True
                     await self._refuse(scope, send)
                     return
@@ -253,8 +256,10 @@ class SessionMiddleware:
         """
         try:
             await self.manager.commit(session, final=True)
-        except SessionError:
-            logger.exception("session.store_error: changes after the response start were lost")
+        except SessionError as exc:
+            logger.exception(
+                "session.store_error: changes after the response start were lost: %s", cause(exc)
+            )
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         if scope["type"] == "websocket":

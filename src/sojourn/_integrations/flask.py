@@ -57,6 +57,7 @@ from .._core.plan import Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, Policy
 from .._core.session import Session
 from .._sync.manager import Manager
+from ..stores._diagnose import cause
 from ..stores.base import ClientSideStore, Store
 from ._flask_codec import TaggedJSONCodec as TaggedJSONCodec
 from ._flask_cookie import (
@@ -397,7 +398,7 @@ class SojournSessionInterface(SessionInterface):
         try:
             outcome = manager.commit(session.sojourn, final=True)
         except StoreUnavailable as exc:
-            logger.error("session.store_error: the session store failed on save: %s", exc)
+            logger.error("session.store_error: the session store failed on save: %s", cause(exc))
             _become_unavailable(response)
             return
         except SessionGone as exc:  # the changes did not land: say so, send no cookie

@@ -35,6 +35,7 @@ from .._core.opening import (
 )
 from .._core.session import Session
 from .._sync.manager import Manager
+from ..stores._diagnose import cause
 from ..stores.base import ClientSideStore, Store
 from ._options import AdapterOptions, build_options
 
@@ -124,7 +125,9 @@ class _Request:
             try:
                 outcome = self.manager.commit(self.session, final=True)
             except StoreUnavailable as exc:
-                logger.error("session.store_error: the session store failed on commit")
+                logger.error(
+                    "session.store_error: the session store failed on commit: %s", cause(exc)
+                )
                 self.failed = True
                 raise _CommitFailed from exc
             except SessionGone as exc:
@@ -144,8 +147,11 @@ class _Request:
         if self.committed and self.session.accessed:
             try:
                 self.manager.commit(self.session, final=True)
-            except SessionError:
-                logger.exception("session.store_error: changes after the response start were lost")
+            except SessionError as exc:
+                logger.exception(
+                    "session.store_error: changes after the response start were lost: %s",
+                    cause(exc),
+                )
 
 
 class _Body:

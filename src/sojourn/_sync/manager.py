@@ -46,6 +46,7 @@ from .._core.plan import (
 )
 from .._core.session import Session, SessionInfo
 from .._core.transport import Headers, reads
+from ..stores._diagnose import cause
 from ..stores.base import (
     ClientSideStore,
     Record,
@@ -65,8 +66,12 @@ DRIVER_FAILURES = (OSError, TimeoutError)
 
 
 def store_failed(exc: BaseException) -> StoreUnavailable:
-    """The one translation of a driver failure into :class:`StoreUnavailable`."""
-    return StoreUnavailable(f"session store failed: {type(exc).__name__}")
+    """The one translation of a driver failure into :class:`StoreUnavailable`.
+
+    The message carries the cause (its type and scrubbed message, see
+    :func:`~sojourn.stores._diagnose.cause`), so the log line that reports it says why.
+    """
+    return StoreUnavailable(f"session store failed: {cause(exc)}")
 
 
 P = ParamSpec("P")
@@ -184,7 +189,7 @@ class Manager:
             session = self.load(presented, read_only=read_only, meta=meta)
         except StoreUnavailable as exc:
             store_logger.error(
-                "session.store_error: the session store is unavailable on load: %s", exc
+                "session.store_error: the session store is unavailable on load: %s", cause(exc)
             )
             fresh = self.engine.new(self.clock(), read_only=read_only, meta=meta)
             return Opened(fresh, presented, refuse=self._fail, save=False)

@@ -1,16 +1,24 @@
-"""The click commands. Heavy imports (Starlette, uvicorn, drivers) happen inside each command."""
+"""The ``sojourn`` command group: ``demo`` and ``keygen`` here, the admin commands from their
+modules (``_sessions``, ``_stats``, ``_maintenance``, ``_check``; shared helpers in ``_admin``).
+
+Heavy imports (Starlette, uvicorn, drivers) happen inside each command.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from .._core.errors import ConfigurationError, SessionError
-from ..stores.base import AsyncStore, AsyncSupportsCount, AsyncSupportsPurge
-from ..stores.urls import open_store, redact
+from .._core.errors import ConfigurationError
+from ..stores.base import AsyncStore, AsyncSupportsCount
+from ..stores.urls import redact
+from ._admin import EXIT_UNSUPPORTED, emit, fail, json_option, run, store_option
+from ._check import check
+from ._maintenance import purge, schema
+from ._sessions import sessions
+from ._stats import stats
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -22,7 +30,12 @@ MISSING_DEMO = "the demo needs Starlette and uvicorn: pip install 'sojourn[demo]
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sojourn")
 def cli() -> None:
-    """Sojourn: server-side sessions. Run the demo or look after a session store."""
+    """Sojourn: server-side sessions. Run the demo or look after a session store.
+
+    Admin commands take the store from --store or SOJOURN_STORE_URL. Exit codes: 0 success,
+    1 the store failed, a check failed or nothing matched, 2 bad usage or a store that does
+    not exist (memory:// included), 3 the store cannot do this, 130 interrupted.
+    """
 
 
 def build_app(store_url: str, secure_cookies: bool) -> Starlette:
@@ -80,61 +93,30 @@ def demo(host: str, port: int, store_url: str, insecure_cookies: bool) -> None:
     serve(app, host, port)
 
 
-STORE_OPTION = click.option(
-    "--store",
-    "store_url",
-    required=True,
-    metavar="URL",
-    help="Session store URL (sqlite:///…, redis://…, postgresql://…, mysql://…).",
-)
+STORE_OPTION = store_option  # the old name, kept for code that imported it
 
 
 @cli.command()
-@STORE_OPTION
-def count(store_url: str) -> None:
-    """Print how many live sessions the store holds."""
-    click.echo(str(_run(store_url, _count)))
+@store_option
+@json_option
+def count(store_url: str, as_json: bool) -> None:
+    """Print how many live sessions the store holds (``stats`` has the breakdown)."""
+    now = time.time()
+    live = run(store_url, lambda store: _count(store, now))
+    emit({"live": live}, as_json, lambda data: click.echo(str(data["live"])))
 
 
-@cli.command()
-@STORE_OPTION
-@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1))
-def purge(store_url: str, batch_size: int) -> None:
-    """Delete expired sessions (for stores that do not expire records by themselves)."""
-    deleted = _run(store_url, lambda store: _purge(store, batch_size))
-    click.echo(f"purged {deleted} expired session(s)")
-
-
-async def _count(store: AsyncStore) -> int:
+async def _count(store: AsyncStore, now: float) -> int:
     if not isinstance(store, AsyncSupportsCount):
-        raise click.ClickException(f"{type(store).__name__} cannot count its sessions")
-    return await store.count(time.time())
+        fail(f"{type(store).__name__} cannot count its sessions", EXIT_UNSUPPORTED)
+    return await store.count(now)
 
 
-async def _purge(store: AsyncStore, batch_size: int) -> int:
-    if not isinstance(store, AsyncSupportsPurge):
-        raise click.ClickException(
-            f"{type(store).__name__} expires sessions by itself; there is nothing to purge"
-        )
-    return await store.purge_expired(time.time(), batch_size)
-
-
-def _run(store_url: str, action: Any) -> int:
-    try:
-        store = open_store(store_url)
-    except ConfigurationError as exc:
-        raise click.BadParameter(str(exc), param_hint="--store") from exc
-
-    async def run() -> int:
-        try:
-            result: int = await action(store)
-            return result
-        except SessionError as exc:
-            raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
-        finally:
-            await store.aclose()
-
-    return asyncio.run(run())
+cli.add_command(sessions)
+cli.add_command(stats)
+cli.add_command(purge)
+cli.add_command(schema)
+cli.add_command(check)
 
 
 @cli.command()
@@ -160,10 +142,14 @@ __all__ = [
     "MISSING_DEMO",
     "STORE_OPTION",
     "build_app",
+    "check",
     "cli",
     "count",
     "demo",
     "keygen",
     "purge",
+    "schema",
     "serve",
+    "sessions",
+    "stats",
 ]
