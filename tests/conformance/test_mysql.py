@@ -16,10 +16,12 @@ from sojourn.testing import (
     AsyncCountContract,
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
+    AsyncScanContract,
     AsyncStoreContract,
     CountContract,
     PrincipalIndexContract,
     PurgeContract,
+    ScanContract,
     StoreContract,
 )
 from tests.conftest import require_server
@@ -52,11 +54,17 @@ def drop(table: str) -> None:
         conn.close()
 
 
-class TestMySQLStore(StoreContract, PrincipalIndexContract, PurgeContract, CountContract):
+class TestMySQLStore(
+    StoreContract, PrincipalIndexContract, PurgeContract, CountContract, ScanContract
+):
     def make_store(self) -> Store:
         table = new_table()
         drop(table)
         return MySQLStore.from_url(URL, table=table, max_size=25)
+
+    def reopen_store(self, store: Store) -> Store:
+        assert isinstance(store, MySQLStore)
+        return MySQLStore.from_url(URL, table=store.table, create_schema=False)
 
     def destroy_store(self, store: Store) -> None:
         store.close()
@@ -65,12 +73,20 @@ class TestMySQLStore(StoreContract, PrincipalIndexContract, PurgeContract, Count
 
 
 class TestAsyncMySQLStore(
-    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncPurgeContract, AsyncCountContract
+    AsyncStoreContract,
+    AsyncPrincipalIndexContract,
+    AsyncPurgeContract,
+    AsyncCountContract,
+    AsyncScanContract,
 ):
     async def make_store(self) -> AsyncStore:
         table = new_table()
         drop(table)
         return AsyncMySQLStore.from_url(URL, table=table, max_size=25)
+
+    async def reopen_store(self, store: AsyncStore) -> AsyncStore:
+        assert isinstance(store, AsyncMySQLStore)
+        return AsyncMySQLStore.from_url(URL, table=store.table, create_schema=False)
 
     async def destroy_store(self, store: AsyncStore) -> None:
         await store.aclose()

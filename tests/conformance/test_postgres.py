@@ -16,10 +16,12 @@ from sojourn.testing import (
     AsyncCountContract,
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
+    AsyncScanContract,
     AsyncStoreContract,
     CountContract,
     PrincipalIndexContract,
     PurgeContract,
+    ScanContract,
     StoreContract,
 )
 from tests.conftest import require_server
@@ -49,11 +51,17 @@ def drop(table: str) -> None:
         require_server("PostgreSQL", str(exc))
 
 
-class TestPostgresStore(StoreContract, PrincipalIndexContract, PurgeContract, CountContract):
+class TestPostgresStore(
+    StoreContract, PrincipalIndexContract, PurgeContract, CountContract, ScanContract
+):
     def make_store(self) -> Store:
         table = new_table()
         drop(table)
         return PostgresStore.from_url(URL, table=table, max_size=25)
+
+    def reopen_store(self, store: Store) -> Store:
+        assert isinstance(store, PostgresStore)
+        return PostgresStore.from_url(URL, table=store.table, create_schema=False)
 
     def destroy_store(self, store: Store) -> None:
         store.close()
@@ -62,12 +70,20 @@ class TestPostgresStore(StoreContract, PrincipalIndexContract, PurgeContract, Co
 
 
 class TestAsyncPostgresStore(
-    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncPurgeContract, AsyncCountContract
+    AsyncStoreContract,
+    AsyncPrincipalIndexContract,
+    AsyncPurgeContract,
+    AsyncCountContract,
+    AsyncScanContract,
 ):
     async def make_store(self) -> AsyncStore:
         table = new_table()
         drop(table)
         return AsyncPostgresStore.from_url(URL, table=table, max_size=25)
+
+    async def reopen_store(self, store: AsyncStore) -> AsyncStore:
+        assert isinstance(store, AsyncPostgresStore)
+        return AsyncPostgresStore.from_url(URL, table=store.table, create_schema=False)
 
     async def destroy_store(self, store: AsyncStore) -> None:
         await store.aclose()

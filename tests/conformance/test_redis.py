@@ -20,9 +20,11 @@ from sojourn.stores.redis import AsyncRedisStore, RedisStore
 from sojourn.testing import (
     AsyncCountContract,
     AsyncPrincipalIndexContract,
+    AsyncScanContract,
     AsyncStoreContract,
     CountContract,
     PrincipalIndexContract,
+    ScanContract,
     StoreContract,
 )
 from tests.conftest import require_server
@@ -49,10 +51,14 @@ def _require_redis() -> None:
         require_server("Redis", str(exc))
 
 
-class TestRedisStore(StoreContract, PrincipalIndexContract, CountContract):
+class TestRedisStore(StoreContract, PrincipalIndexContract, CountContract, ScanContract):
     def make_store(self) -> Store:
         _require_redis()
         return RedisStore(redis.Redis.from_url(URL, socket_timeout=5), prefix=_prefix())
+
+    def reopen_store(self, store: Store) -> Store:
+        assert isinstance(store, RedisStore)
+        return RedisStore.from_url(URL, prefix=store.prefix)
 
     def destroy_store(self, store: Store) -> None:
         assert isinstance(store, RedisStore)
@@ -63,12 +69,18 @@ class TestRedisStore(StoreContract, PrincipalIndexContract, CountContract):
         store.client.close()
 
 
-class TestAsyncRedisStore(AsyncStoreContract, AsyncPrincipalIndexContract, AsyncCountContract):
+class TestAsyncRedisStore(
+    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncCountContract, AsyncScanContract
+):
     async def make_store(self) -> AsyncStore:
         _require_redis()
         return AsyncRedisStore(
             redis.asyncio.Redis.from_url(URL, socket_timeout=5), prefix=_prefix()
         )
+
+    async def reopen_store(self, store: AsyncStore) -> AsyncStore:
+        assert isinstance(store, AsyncRedisStore)
+        return AsyncRedisStore.from_url(URL, prefix=store.prefix)
 
     async def destroy_store(self, store: AsyncStore) -> None:
         assert isinstance(store, AsyncRedisStore)
@@ -86,7 +98,7 @@ def redis_cluster() -> Iterator[RedisClusterHarness]:
 
 
 class TestAsyncRedisStoreOnCluster(
-    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncCountContract
+    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncCountContract, AsyncScanContract
 ):
     @pytest.fixture(autouse=True)
     def _cluster(self, redis_cluster: RedisClusterHarness) -> None:
@@ -95,6 +107,11 @@ class TestAsyncRedisStoreOnCluster(
     async def make_store(self) -> AsyncStore:
         client = RedisCluster(host="127.0.0.1", port=self.cluster.ports[0], socket_timeout=5)
         return AsyncRedisStore(client, prefix=_prefix())
+
+    async def reopen_store(self, store: AsyncStore) -> AsyncStore:
+        assert isinstance(store, AsyncRedisStore)
+        url = f"redis://127.0.0.1:{self.cluster.ports[1]}"
+        return AsyncRedisStore.from_url(url, cluster=True, prefix=store.prefix)
 
     async def destroy_store(self, store: AsyncStore) -> None:
         assert isinstance(store, AsyncRedisStore)
@@ -106,7 +123,7 @@ class TestAsyncRedisStoreOnCluster(
         await store.client.aclose()
 
 
-class TestRedisStoreOnCluster(StoreContract, PrincipalIndexContract, CountContract):
+class TestRedisStoreOnCluster(StoreContract, PrincipalIndexContract, CountContract, ScanContract):
     @pytest.fixture(autouse=True)
     def _cluster(self, redis_cluster: RedisClusterHarness) -> None:
         self.cluster = redis_cluster
@@ -114,6 +131,11 @@ class TestRedisStoreOnCluster(StoreContract, PrincipalIndexContract, CountContra
     def make_store(self) -> Store:
         client = redis.RedisCluster(host="127.0.0.1", port=self.cluster.ports[0], socket_timeout=5)
         return RedisStore(client, prefix=_prefix())
+
+    def reopen_store(self, store: Store) -> Store:
+        assert isinstance(store, RedisStore)
+        url = f"redis://127.0.0.1:{self.cluster.ports[1]}"
+        return RedisStore.from_url(url, cluster=True, prefix=store.prefix)
 
     def destroy_store(self, store: Store) -> None:
         assert isinstance(store, RedisStore)
@@ -131,7 +153,7 @@ def redis_sentinel() -> Iterator[SentinelHarness]:
 
 
 class TestAsyncRedisStoreViaSentinel(
-    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncCountContract
+    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncCountContract, AsyncScanContract
 ):
     """A client from ``Sentinel.master_for``: the primary is found through the Sentinel."""
 
@@ -146,6 +168,10 @@ class TestAsyncRedisStoreViaSentinel(
         self.sentinels = sentinel
         client = sentinel.master_for(self.sentinel.service, socket_timeout=5)
         return AsyncRedisStore(client, prefix=_prefix())
+
+    async def reopen_store(self, store: AsyncStore) -> AsyncStore:
+        assert isinstance(store, AsyncRedisStore)
+        return AsyncRedisStore(store.client, prefix=store.prefix)  # the client stays open
 
     async def destroy_store(self, store: AsyncStore) -> None:
         assert isinstance(store, AsyncRedisStore)

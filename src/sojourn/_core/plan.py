@@ -37,6 +37,7 @@ from .ids import (
     new_session_id,
     store_key,
 )
+from .markers import marker_meta, successor_of
 from .opening import Outcome
 from .policy import Policy
 from .records import Changes, Login, Record, Renewal
@@ -282,13 +283,9 @@ class Engine:
 
     def successor(self, marker: Record | None) -> tuple[str, str] | None:
         """What a successor marker says: ``(kind of rotation, successor's store key)``, or
-        ``None`` when there is no marker (the session was ended, not rotated)."""
-        if marker is None or marker.fields or marker.principal is not None:
-            return None  # not a marker: markers hold no data and belong to no one
-        kind, successor = marker.meta.get("rotation"), marker.meta.get("successor")
-        if not kind or not successor:
-            return None
-        return kind, successor
+        ``None`` when there is no marker (the session was ended, not rotated); see
+        :mod:`~.markers`."""
+        return successor_of(marker)
 
     def forwards(self, marker: Record, now: float) -> bool:
         """True if the previous ID behind ``marker`` still serves its session at ``now``: only
@@ -495,7 +492,7 @@ class Engine:
         """The successor marker a rotation from ``old`` to ``new`` leaves (see :class:`Mark`):
         no data, no principal (never indexed), the successor's key and not its ID."""
         until = now + max(self.policy.rotation_grace, MARKER_SECONDS)
-        meta = {"rotation": kind, "successor": new}
+        meta = marker_meta(kind, new)
         return Mark(Record(marker_key(old), {}, None, now, now, until, None, meta))
 
     def rejoin(self, session: Session, successor: str) -> bool:

@@ -138,6 +138,28 @@ def session_pattern(prefix: str) -> str:
     return escaped + "{*"
 
 
+def scan_cursor(node: int, position: int, after: str) -> str:
+    """A scan's plain-text cursor: the node walked, its ``SCAN`` cursor, the last key returned."""
+    return f"{node}:{position}:{after}"
+
+
+def parse_scan_cursor(cursor: str | None) -> tuple[int, int, str]:
+    """The ``(node, SCAN cursor, last key)`` in a cursor from :func:`scan_cursor`.
+
+    Raises:
+        ConfigurationError: ``cursor`` is not such a cursor.
+    """
+    if cursor is None:
+        return 0, 0, ""
+    node, _, rest = cursor.partition(":")
+    position, colon, after = rest.partition(":")
+    if not (colon and node.isdigit() and position.isdigit() and node.isascii()):
+        raise ConfigurationError("not a scan cursor of the Redis store")
+    if not position.isascii():
+        raise ConfigurationError("not a scan cursor of the Redis store")
+    return int(node), int(position), after
+
+
 def digest_of(prefix: str, key: bytes | str) -> str:
     """The digest inside a session key."""
     text = key.decode() if isinstance(key, bytes) else key
@@ -329,8 +351,10 @@ __all__ = [
     "index_key",
     "num",
     "pairs",
+    "parse_scan_cursor",
     "pexpireat",
     "record_fields",
+    "scan_cursor",
     "session_key",
     "session_pattern",
     "translate_errors",

@@ -8,7 +8,16 @@ costs what it returns, whatever the store holds (keyset pagination, never ``OFFS
 
 from __future__ import annotations
 
-from .._core.errors import ConfigurationError
+import logging
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from .._core.errors import ConfigurationError, CorruptSession
+from .base import Record
+
+logger = logging.getLogger("sojourn")
+
+Row = TypeVar("Row")
 
 MAX_SCAN_LIMIT = 10_000
 """The largest page a scan returns: bounded so one call stays within the store's timeout."""
@@ -30,4 +39,25 @@ def check_scan(cursor: object, limit: object) -> str:
     return cursor
 
 
-__all__ = ["MAX_SCAN_LIMIT", "check_scan"]
+def keyset_page(
+    rows: Sequence[Row], limit: int, build: Callable[[Row], Record], key_of: Callable[[Row], str]
+) -> tuple[list[Record], str | None]:
+    """One page of a keyset scan from ``rows``, in key order, of which at most ``limit + 1``.
+
+    The query asks for one row more than ``limit``: if it came, the walk goes on after the
+    last row kept, and the extra row is not returned. A row that does not decode is skipped
+    (and logged): it is no session to the manager either, and one bad row must not stop an
+    admin walk or a migration.
+    """
+    more = len(rows) > limit
+    kept = rows[:limit]
+    records: list[Record] = []
+    for row in kept:
+        try:
+            records.append(build(row))
+        except CorruptSession as exc:
+            logger.warning("scan skipped a corrupt session record: %s", exc)
+    return records, (key_of(kept[-1]) if more else None)
+
+
+__all__ = ["MAX_SCAN_LIMIT", "check_scan", "keyset_page"]

@@ -172,36 +172,43 @@ def record_from_row(row: Sequence[object], fields: Mapping[str, bytes]) -> Recor
     )
 
 
-def page_from_joined_rows(
-    rows: Sequence[Sequence[object]], limit: int
-) -> tuple[list[Record], str | None]:
-    """One scan page from ``page LEFT JOIN fields`` rows, ordered by key.
+def group_joined_rows(
+    rows: Iterable[Sequence[object]],
+) -> list[tuple[Sequence[object], list[tuple[object, object]]]]:
+    """``session LEFT JOIN fields`` rows (ordered by key) grouped per session, in order.
 
-    The query asked for ``limit + 1`` sessions: the extra one, if it came, only says the walk
-    goes on, and is dropped. Each row holds the ``SESSION_COLUMNS`` then a field's ``name`` and
-    ``value`` (both ``NULL`` for a session without fields). Keys, principals and names may
-    come back as bytes (MySQL's binary columns).
-
-    Returns:
-        The records, and the cursor of the next page (the last key returned), or ``None``.
-
-    Raises:
-        CorruptSession: a column holds a value of the wrong type.
+    Each row holds the ``SESSION_COLUMNS`` then a field's ``name`` and ``value`` (both
+    ``NULL`` for a session without fields); each group is the session's columns and its
+    ``(name, value)`` pairs. Build records with :func:`record_from_group`.
     """
     width = len(SESSION_COLUMNS)
     grouped: dict[object, tuple[Sequence[object], list[tuple[object, object]]]] = {}
     for row in rows:
         fields = grouped.setdefault(row[0], (row[:width], []))[1]
         if row[width] is not None:
-            fields.append((_text(row[width]), row[width + 1]))
-    records = [
-        record_from_row([_text(session[0]), _text(session[1]), *session[2:]], fields_from_rows(f))
-        for session, f in grouped.values()
-    ]
-    if len(records) <= limit:
-        return records, None
-    del records[limit:]
-    return records, records[-1].key
+            fields.append((row[width], row[width + 1]))
+    return list(grouped.values())
+
+
+def record_from_group(group: tuple[Sequence[object], list[tuple[object, object]]]) -> Record:
+    """The record of one group from :func:`group_joined_rows` (bytes keys and names decoded).
+
+    Raises:
+        CorruptSession: a column holds a value of the wrong type.
+    """
+    session, fields = group
+    return record_from_row(
+        [_text(session[0]), _text(session[1]), *session[2:]],
+        fields_from_rows((_text(name), value) for name, value in fields),
+    )
+
+
+def group_key(group: tuple[Sequence[object], list[tuple[object, object]]]) -> str:
+    """The key of one group from :func:`group_joined_rows`, as text (a scan cursor)."""
+    key = _text(group[0][0])
+    if not isinstance(key, str):
+        raise CorruptSession("a stored session key is not text")
+    return key
 
 
 # -- helpers for the server stores (PostgreSQL, MySQL) ---------------------------------------
@@ -283,7 +290,9 @@ __all__ = [
     "encode_meta",
     "field_value",
     "fields_from_rows",
-    "page_from_joined_rows",
+    "group_joined_rows",
+    "group_key",
+    "record_from_group",
     "record_from_joined_rows",
     "record_from_row",
     "record_from_session_row",

@@ -25,6 +25,7 @@ from typing import Protocol, runtime_checkable
 
 # The types that cross the store boundary belong to the core, which owns that boundary; they
 # are re-exported here so that stores (ours and third parties') import them in one place.
+from .._core.markers import is_marker as is_marker
 from .._core.records import MIN_TOKEN_CHARS as MIN_TOKEN_CHARS
 from .._core.records import Changes as Changes
 from .._core.records import Login as Login
@@ -258,4 +259,5 @@ __all__ = [
     "SupportsPurge",
     "SupportsScan",
     "Unsealed",
+    "is_marker",
 ]

@@ -37,12 +37,16 @@ from pymysql import err as mysql_errors
 
 from ..._core.errors import ConfigurationError, SessionError, SessionExists, StoreUnavailable
 from .._deadline import cut_at, remaining  # unasync: from .._deadline import cut_at, remaining
+from .._scan import check_scan, keyset_page
 from .._sql import (
     DEFAULT_TABLE,
     SCHEMA_TABLE,
     SCHEMA_VERSION,
     check_schema_version,
     encode_meta,
+    group_joined_rows,
+    group_key,
+    record_from_group,
     record_from_joined_rows,
     record_from_session_row,
     validate_sql_table,
@@ -128,6 +132,18 @@ class _Queries:
         self.purge = f"DELETE FROM {t} WHERE expires_at <= %s ORDER BY expires_at LIMIT %s"
         self.count = f"SELECT COUNT(*) FROM {t} WHERE expires_at > %s"
         self.version = f"SELECT version FROM {SCHEMA_TABLE} WHERE table_name = %s"
+        # Keyset pagination on the primary key (never OFFSET): one session more than the page,
+        # joined with its fields in the same statement (one snapshot).
+        self.scan = (
+            "SELECT s.`key`, s.principal, s.created_at, s.renewed_at, s.expires_at, "
+            f"s.authenticated_at, s.meta, f.name, f.value FROM (SELECT {_COLUMNS} FROM {t} "
+            "WHERE `key` > %s AND expires_at > %s ORDER BY `key` LIMIT %s) s "
+            f"LEFT JOIN {f} f ON f.`key` = s.`key` ORDER BY s.`key`"
+        )
+        self.tables = (
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = DATABASE() AND table_name IN (%s, %s, %s)"
+        )
 
     def update(self, login: bool, meta: bool) -> str:
         """The session-row assignments of a change set."""
@@ -450,9 +466,11 @@ class AsyncMySQLStore:
         async with self._lock:
             if self._ready:
                 return
-            if self.create_schema:
-                async with self._pool.acquire() as conn, conn.cursor() as cursor:
+            async with self._pool.acquire() as conn, conn.cursor() as cursor:
+                if self.create_schema:
                     await self._create_schema(cursor)
+                else:
+                    await self._check_schema(cursor)
             self._ready = True
 
     async def _create_schema(self, cursor: Any) -> None:
@@ -472,6 +490,24 @@ class AsyncMySQLStore:
             await cursor.execute("SELECT RELEASE_LOCK(%s)", (lock,))
             await cursor.fetchall()
         version = row[0] if row else None
+        check_schema_version(self.table, version)
+
+    async def _check_schema(self, cursor: Any) -> None:
+        """Without ``create_schema``: the tables must be there, at this release's version."""
+        wanted = (self.table, f"{self.table}_fields", SCHEMA_TABLE)
+        await cursor.execute(self._sql.tables, wanted)
+        found = {_text(row[0]) for row in await cursor.fetchall()}
+        missing = [name for name in wanted[:2] if name not in found]
+        if missing:
+            raise ConfigurationError(
+                f"MySQL table {missing[0]!r} does not exist; create it with "
+                "sojourn.stores.mysql.schema_sql() or pass create_schema=True"
+            )
+        version = None
+        if SCHEMA_TABLE in found:
+            await cursor.execute(self._sql.version, (self.table,))
+            row = await cursor.fetchone()
+            version = row[0] if row else None
         check_schema_version(self.table, version)
 
     # -- the store protocol -------------------------------------------------------------------
@@ -612,6 +648,58 @@ class AsyncMySQLStore:
             await cursor.execute(self._sql.count, (now,))
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
+
+    async def scan(
+        self, now: float, cursor: str | None = None, limit: int = 500
+    ) -> tuple[list[Record], str | None]:
+        """See :meth:`sojourn.stores.base.AsyncSupportsScan.scan`.
+
+        Keyset pagination on the primary key (the cursor is the last key returned): each page
+        is one statement, an indexed range read joined with its fields, bounded by
+        :attr:`timeout`, never an ``OFFSET``.
+
+        Raises:
+            ConfigurationError: ``limit`` is out of range or ``cursor`` is not text.
+        """
+        after = check_scan(cursor, limit)
+        async with self._connection() as conn, conn.cursor() as reply:
+            await reply.execute(self._sql.scan, (after, now, limit + 1))
+            rows = await reply.fetchall()
+        return keyset_page(group_joined_rows(rows), limit, record_from_group, group_key)
+
+    # -- what the admin tool checks ---------------------------------------------------------
+
+    def schema_sql(self) -> str:
+        """The DDL of this store's table: the very statements it runs to create it."""
+        return schema_sql(self.table)
+
+    async def schema_version(self) -> int | None:
+        """The layout version recorded for this table (``None``: none is).
+
+        Raises:
+            ConfigurationError: without ``create_schema``, the table does not exist or is at
+                a version this release does not use.
+        """
+        async with self._connection() as conn, conn.cursor() as cursor:
+            await cursor.execute(self._sql.tables, (SCHEMA_TABLE, SCHEMA_TABLE, SCHEMA_TABLE))
+            if not await cursor.fetchall():
+                return None
+            await cursor.execute(self._sql.version, (self.table,))
+            row = await cursor.fetchone()
+        return row[0] if row and isinstance(row[0], int) else None
+
+    async def server_time(self) -> float:
+        """The server's clock (``NOW(6)``), in seconds since the epoch."""
+        async with self._connection() as conn, conn.cursor() as cursor:
+            await cursor.execute("SELECT UNIX_TIMESTAMP(NOW(6))")
+            row = await cursor.fetchone()
+        if row is None or row[0] is None:
+            raise StoreUnavailable("MySQL returned no time")
+        return float(row[0])
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, (bytes, bytearray)) else str(value)
 
 
 __all__ = [

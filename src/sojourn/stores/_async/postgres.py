@@ -48,6 +48,7 @@ from ..._core.errors import (
     UnencodableValue,
 )
 from .._deadline import arm, cut_socket, remaining
+from .._scan import check_scan, keyset_page
 from .._sql import (
     DEFAULT_TABLE,
     SCHEMA_TABLE,
@@ -164,6 +165,12 @@ class _Queries:
         )
         self.count = f"SELECT count(*) FROM {t} WHERE expires_at > %s"
         self.version = f"SELECT version FROM {SCHEMA_TABLE} WHERE table_name = %s"
+        # Keyset pagination on the primary key (never OFFSET): one row more than the page.
+        self.scan = (
+            f"SELECT {_COLUMNS}, fields FROM {t} WHERE key > %s AND expires_at > %s "
+            "ORDER BY key LIMIT %s"
+        )
+        self.exists = "SELECT to_regclass(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL"
 
     def apply(self, login: bool, meta: bool, remove: bool, set_: bool) -> str:
         """The one-statement change set, with only the assignments it needs."""
@@ -316,9 +323,11 @@ class AsyncPostgresStore:
                 return
             if self._owns_pool:
                 await self._pool.open(wait=False)
-            if self.create_schema:
-                async with self._bounded(deadline) as conn:
+            async with self._bounded(deadline) as conn:
+                if self.create_schema:
                     await self._create_schema(conn)
+                else:
+                    await self._check_schema(conn)
             self._ready = True
 
     async def _create_schema(self, conn: psycopg.AsyncConnection[Any]) -> None:
@@ -332,6 +341,22 @@ class AsyncPostgresStore:
             cursor = await conn.execute(self._sql.version, (self.table,))
             row = await cursor.fetchone()
         version = row[0] if row else None
+        check_schema_version(self.table, version)
+
+    async def _check_schema(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """Without ``create_schema``: the table must be there, at this release's version."""
+        cursor = await conn.execute(self._sql.exists, (self.table, SCHEMA_TABLE))
+        row = await cursor.fetchone()
+        if row is None or not row[0]:
+            raise ConfigurationError(
+                f"PostgreSQL table {self.table!r} does not exist; create it with "
+                "sojourn.stores.postgres.schema_sql() or pass create_schema=True"
+            )
+        version = None
+        if row[1]:
+            cursor = await conn.execute(self._sql.version, (self.table,))
+            found = await cursor.fetchone()
+            version = found[0] if found else None
         check_schema_version(self.table, version)
 
     # -- the store protocol -------------------------------------------------------------------
@@ -450,6 +475,57 @@ class AsyncPostgresStore:
             cursor = await conn.execute(self._sql.count, (now,))
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
+
+    async def scan(
+        self, now: float, cursor: str | None = None, limit: int = 500
+    ) -> tuple[list[Record], str | None]:
+        """See :meth:`sojourn.stores.base.AsyncSupportsScan.scan`.
+
+        Keyset pagination on the primary key (the cursor is the last key returned): each page
+        is one indexed range read, bounded by :attr:`timeout`, never an ``OFFSET``.
+
+        Raises:
+            ConfigurationError: ``limit`` is out of range or ``cursor`` is not text.
+        """
+        after = check_scan(cursor, limit)
+        async with self._connection() as conn:
+            reply = await conn.execute(self._sql.scan, (after, now, limit + 1))
+            rows = await reply.fetchall()
+        return keyset_page(rows, limit, _record, _row_key)
+
+    # -- what the admin tool checks ---------------------------------------------------------
+
+    def schema_sql(self) -> str:
+        """The DDL of this store's table: the very statements it runs to create it."""
+        return schema_sql(self.table)
+
+    async def schema_version(self) -> int | None:
+        """The layout version recorded for this table (``None``: none is).
+
+        Raises:
+            ConfigurationError: without ``create_schema``, the table does not exist or is at
+                a version this release does not use.
+        """
+        async with self._connection() as conn:
+            try:
+                cursor = await conn.execute(self._sql.version, (self.table,))
+            except psycopg.errors.UndefinedTable:
+                return None
+            row = await cursor.fetchone()
+        return row[0] if row and isinstance(row[0], int) else None
+
+    async def server_time(self) -> float:
+        """The server's clock (``clock_timestamp()``), in seconds since the epoch."""
+        async with self._connection() as conn:
+            cursor = await conn.execute("SELECT extract(epoch FROM clock_timestamp())::float8")
+            row = await cursor.fetchone()
+        if row is None or not isinstance(row[0], float):
+            raise StoreUnavailable("PostgreSQL returned no time")
+        return row[0]
+
+
+def _row_key(row: Sequence[object]) -> str:
+    return str(row[0])
 
 
 __all__ = [

@@ -21,6 +21,8 @@ keeps redis-py's socket timeouts, which cost nothing there.
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 import redis.asyncio
@@ -31,10 +33,13 @@ from redis.maint_notifications import MaintNotificationsConfig
 from ..._core.errors import ConfigurationError, CorruptSession, SessionExists
 from .. import _redis_layout as L
 from .. import _redis_scripts as scripts
+from .._scan import check_scan
 from .._timeouts import DEFAULT_TIMEOUT, check_timeout
 from ..base import Changes, Record, Renewal
 
 Client = redis.asyncio.Redis | RedisCluster
+
+logger = logging.getLogger("sojourn")
 
 TRACKED_SESSIONS = 10_000
 """How many sessions' renewal times a store remembers before starting over: about 170 bytes
@@ -418,6 +423,104 @@ class AsyncRedisStore:
         if batch:
             total += await self._count_live(batch, now)
         return total
+
+    async def scan(
+        self, now: float, cursor: str | None = None, limit: int = 500
+    ) -> tuple[list[Record], str | None]:
+        """See :meth:`sojourn.stores.base.AsyncSupportsScan.scan`: ``SCAN`` (never ``KEYS``),
+        on every master of a Cluster in turn, plus one pipeline of ``HGETALL`` per step.
+
+        The cursor is plain text, ``<node>:<SCAN cursor>:<last key>``: the index of the master
+        being walked (masters sorted by address; ``0`` on a single server), the ``SCAN``
+        cursor of the step in progress, and the last key returned from that step when a page
+        ended inside it (the step is repeated and resumes after that key, so ``limit`` is kept
+        exactly). A walk during a Cluster resharding or failover may repeat or miss records,
+        as ``SCAN`` itself may. Each call stops stepping once half of :attr:`timeout` is
+        spent, so it may return fewer than ``limit`` records (even none) with a cursor.
+
+        Raises:
+            ConfigurationError: ``limit`` is out of range or ``cursor`` is not one this store
+                returned.
+        """
+        check_scan(cursor, limit)
+        node, position, after = L.parse_scan_cursor(cursor)
+        budget = (self.timeout or DEFAULT_TIMEOUT) / 2
+        started = time.monotonic()
+        async with L.bounded(self.timeout):
+            nodes = await self._masters()
+        if node >= len(nodes):
+            raise ConfigurationError("the scan cursor names a Redis node this store lacks")
+        found: list[Record] = []
+        while True:
+            async with L.bounded(self.timeout):
+                following, keys = await self._scan_step(nodes[node], position, limit)
+            digests = sorted(d for k in keys if (d := L.digest_of(self.prefix, k)) > after)
+            for start in range(0, len(digests), limit):
+                chunk = digests[start : start + limit]
+                for digest, record in zip(chunk, await self._read_many(chunk, now), strict=True):
+                    if record is None:
+                        continue
+                    found.append(record)
+                    if len(found) == limit and digest != digests[-1]:
+                        return found, L.scan_cursor(node, position, digest)
+                if len(found) == limit:
+                    break
+            after = ""
+            position = following
+            if position == 0:
+                node += 1
+                if node == len(nodes):
+                    return found, None
+            if len(found) == limit or time.monotonic() - started >= budget:
+                return found, L.scan_cursor(node, position, "")
+
+    async def _masters(self) -> list[Any]:
+        """The nodes a walk visits: every Cluster master by address, or the one server."""
+        client = self.client
+        if not isinstance(client, RedisCluster):
+            return [None]
+        await client.initialize()  # unasync: delete
+        primaries: Any = client.get_primaries  # untyped in redis-py's sync client
+        return sorted(primaries(), key=lambda n: n.name)
+
+    async def _scan_step(self, node: Any, position: int, limit: int) -> tuple[int, list[Any]]:
+        """One ``SCAN`` step over session hashes on ``node`` (``None``: the one server)."""
+        pattern, count = L.session_pattern(self.prefix), max(limit, 10)
+        if node is None:
+            following, keys = await self.client.scan(position, match=pattern, count=count)
+            return int(following), list(keys)
+        reply: Any = await self.client.scan(position, match=pattern, count=count, target_nodes=node)
+        cursors, keys = reply
+        # A Cluster answers with each targeted node's cursor: {"host:port": cursor}.
+        following = cursors[node.name] if isinstance(cursors, dict) else cursors
+        return int(following), list(keys)
+
+    async def _read_many(self, digests: list[str], now: float) -> list[Record | None]:
+        """The live records under ``digests`` (one pipeline); ``None`` for any gone, expired,
+        not a session hash, or undecodable (skipped by a walk, logged if corrupt)."""
+        if not digests:
+            return []
+        async with L.bounded(self.timeout):
+            pipe = self.client.pipeline(transaction=False)
+            for digest in digests:
+                pipe.hgetall(self._key(digest))
+            replies = await pipe.execute(raise_on_error=False)
+        records: list[Record | None] = []
+        for digest, raw in zip(digests, replies, strict=True):
+            record = None
+            if isinstance(raw, dict) and raw:
+                try:
+                    record = L.decode_hash(digest, raw)
+                except CorruptSession as exc:
+                    logger.warning("scan skipped a corrupt session record: %s", exc)
+            records.append(record if record is not None and record.expires_at > now else None)
+        return records
+
+    async def server_time(self) -> float:
+        """The server's clock (``TIME``; on a Cluster, one node's), in seconds since the epoch."""
+        async with L.bounded(self.timeout):
+            seconds, micros = await self.client.time()
+        return int(seconds) + int(micros) / 1_000_000
 
     async def _count_live(self, keys: list[bytes | str], now: float) -> int:
         pipe = self.client.pipeline(transaction=False)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio  # unasync: delete
 import contextlib
 import os
+import pathlib
 import sqlite3
 import threading
 import time
@@ -33,7 +34,7 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from ..._core.errors import ConfigurationError, SessionExists, StoreUnavailable
-from .._scan import check_scan
+from .._scan import check_scan, keyset_page
 from .._sql import (
     DEFAULT_TABLE,
     SCHEMA_TABLE,
@@ -42,7 +43,9 @@ from .._sql import (
     check_schema_version,
     encode_meta,
     fields_from_rows,
-    page_from_joined_rows,
+    group_joined_rows,
+    group_key,
+    record_from_group,
     record_from_row,
     validate_table,
 )
@@ -123,7 +126,10 @@ class AsyncSQLiteStore:
             store's connection behind other calls plus waiting for another connection's write
             lock — before it raises :class:`~sojourn.StoreUnavailable`.
         create_schema: create the tables on first use; if false they must exist already
-            (see :func:`schema_sql`).
+            (see :func:`schema_sql`), and a missing table is a ``ConfigurationError`` naming it.
+        create_file: create the database file if it is missing. If false (the admin tool's mode),
+            a missing file is a ``StoreUnavailable`` naming it and nothing is created, and the
+            file's journal mode is left as it is.
         busy_timeout: the old name of ``timeout``, still accepted; ``timeout`` wins.
 
     Raises:
@@ -140,6 +146,7 @@ class AsyncSQLiteStore:
         table: str = DEFAULT_TABLE,
         timeout: float | None = None,
         create_schema: bool = True,
+        create_file: bool = True,
         busy_timeout: float | None = None,
     ) -> None:
         if timeout is None:
@@ -148,6 +155,7 @@ class AsyncSQLiteStore:
         self.table = validate_table(table)
         self.timeout = check_timeout(timeout)
         self.create_schema = create_schema
+        self.create_file = create_file
         self._fields = f"{self.table}_fields"
         self._conn: sqlite3.Connection | None = None
         self._busy_ms = 0  # the connection's busy timeout as last set
@@ -203,12 +211,21 @@ class AsyncSQLiteStore:
                 self._busy_ms = busy_ms
             return self._conn
         # isolation_level=None: no implicit transactions; this module issues BEGIN itself.
+        # Without create, open read-write only (an existing file): mode=rw never creates one.
+        target, uri = self.path, False
+        if not self.create_file:
+            target, uri = pathlib.Path(self.path).absolute().as_uri() + "?mode=rw", True
         conn = sqlite3.connect(
-            self.path, timeout=busy_ms / 1000, isolation_level=None, check_same_thread=False
+            target,
+            timeout=busy_ms / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+            uri=uri,
         )
         try:
             conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            if self.create_file:
+                conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             self._prepare_schema(conn)
         except BaseException:
@@ -224,6 +241,16 @@ class AsyncSQLiteStore:
                 for statement in schema_sql(self.table).split(";\n"):
                     if statement.strip():
                         conn.execute(statement)
+        version = self._schema_version(conn)
+        if version is None or not self._table_exists(conn):
+            raise ConfigurationError(
+                f"SQLite table {self.table!r} does not exist in {self.path!r}; create it with "
+                "sojourn.stores.sqlite.schema_sql() or pass create_schema=True"
+            )
+        check_schema_version(self.table, version)
+
+    def _schema_version(self, conn: sqlite3.Connection) -> object:
+        """The layout version recorded for this table, or ``None`` if none is."""
         try:
             row = conn.execute(
                 f"SELECT version FROM {SCHEMA_TABLE} WHERE table_name = ?", (self.table,)
@@ -231,13 +258,15 @@ class AsyncSQLiteStore:
         except sqlite3.OperationalError as exc:
             if "no such table" not in str(exc):
                 raise
-            row = None
-        if row is None:
-            raise ConfigurationError(
-                f"SQLite table {self.table!r} does not exist in {self.path!r}; create it with "
-                "sojourn.stores.sqlite.schema_sql() or pass create_schema=True"
-            )
-        check_schema_version(self.table, row[0])
+            return None
+        return None if row is None else row[0]
+
+    def _table_exists(self, conn: sqlite3.Connection) -> bool:
+        names = (self.table, self._fields)
+        row = conn.execute(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)", names
+        ).fetchone()
+        return bool(row[0] == len(names))
 
     # -- the operations, each run with the lock held -----------------------------------------
 
@@ -393,7 +422,11 @@ class AsyncSQLiteStore:
             f" FROM page LEFT JOIN {self._fields} AS f ON f.key = page.key ORDER BY page.key",
             (after, now, limit + 1),
         ).fetchall()
-        return page_from_joined_rows(rows, limit)
+        return keyset_page(group_joined_rows(rows), limit, record_from_group, group_key)
+
+    def _clock(self, conn: sqlite3.Connection) -> float:
+        row = conn.execute("SELECT (julianday('now') - 2440587.5) * 86400.0").fetchone()
+        return float(row[0])
 
     def _count(self, conn: sqlite3.Connection, now: float) -> int:
         row = conn.execute(
@@ -484,6 +517,21 @@ class AsyncSQLiteStore:
         """
         after = check_scan(cursor, limit)
         return await self._run(lambda conn: self._scan(conn, now, after, limit))
+
+    # -- what the admin tool checks ---------------------------------------------------------
+
+    def schema_sql(self) -> str:
+        """The DDL of this store's table: the very text it runs to create it."""
+        return schema_sql(self.table)
+
+    async def schema_version(self) -> int | None:
+        """The layout version recorded for this table (``None``: none is; see ``_sql``)."""
+        version = await self._run(self._schema_version)
+        return version if isinstance(version, int) else None
+
+    async def server_time(self) -> float:
+        """The database's clock, in seconds since the epoch (SQLite's is this machine's)."""
+        return await self._run(self._clock)
 
 
 @contextlib.contextmanager

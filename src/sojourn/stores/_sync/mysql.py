@@ -37,12 +37,16 @@ from pymysql import err as mysql_errors
 
 from ..._core.errors import ConfigurationError, SessionError, SessionExists, StoreUnavailable
 from .._deadline import cut_at, remaining
+from .._scan import check_scan, keyset_page
 from .._sql import (
     DEFAULT_TABLE,
     SCHEMA_TABLE,
     SCHEMA_VERSION,
     check_schema_version,
     encode_meta,
+    group_joined_rows,
+    group_key,
+    record_from_group,
     record_from_joined_rows,
     record_from_session_row,
     validate_sql_table,
@@ -128,6 +132,18 @@ class _Queries:
         self.purge = f"DELETE FROM {t} WHERE expires_at <= %s ORDER BY expires_at LIMIT %s"
         self.count = f"SELECT COUNT(*) FROM {t} WHERE expires_at > %s"
         self.version = f"SELECT version FROM {SCHEMA_TABLE} WHERE table_name = %s"
+        # Keyset pagination on the primary key (never OFFSET): one session more than the page,
+        # joined with its fields in the same statement (one snapshot).
+        self.scan = (
+            "SELECT s.`key`, s.principal, s.created_at, s.renewed_at, s.expires_at, "
+            f"s.authenticated_at, s.meta, f.name, f.value FROM (SELECT {_COLUMNS} FROM {t} "
+            "WHERE `key` > %s AND expires_at > %s ORDER BY `key` LIMIT %s) s "
+            f"LEFT JOIN {f} f ON f.`key` = s.`key` ORDER BY s.`key`"
+        )
+        self.tables = (
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = DATABASE() AND table_name IN (%s, %s, %s)"
+        )
 
     def update(self, login: bool, meta: bool) -> str:
         """The session-row assignments of a change set."""
@@ -450,9 +466,11 @@ class MySQLStore:
         with self._lock:
             if self._ready:
                 return
-            if self.create_schema:
-                with self._pool.acquire() as conn, conn.cursor() as cursor:
+            with self._pool.acquire() as conn, conn.cursor() as cursor:
+                if self.create_schema:
                     self._create_schema(cursor)
+                else:
+                    self._check_schema(cursor)
             self._ready = True
 
     def _create_schema(self, cursor: Any) -> None:
@@ -472,6 +490,24 @@ class MySQLStore:
             cursor.execute("SELECT RELEASE_LOCK(%s)", (lock,))
             cursor.fetchall()
         version = row[0] if row else None
+        check_schema_version(self.table, version)
+
+    def _check_schema(self, cursor: Any) -> None:
+        """Without ``create_schema``: the tables must be there, at this release's version."""
+        wanted = (self.table, f"{self.table}_fields", SCHEMA_TABLE)
+        cursor.execute(self._sql.tables, wanted)
+        found = {_text(row[0]) for row in cursor.fetchall()}
+        missing = [name for name in wanted[:2] if name not in found]
+        if missing:
+            raise ConfigurationError(
+                f"MySQL table {missing[0]!r} does not exist; create it with "
+                "sojourn.stores.mysql.schema_sql() or pass create_schema=True"
+            )
+        version = None
+        if SCHEMA_TABLE in found:
+            cursor.execute(self._sql.version, (self.table,))
+            row = cursor.fetchone()
+            version = row[0] if row else None
         check_schema_version(self.table, version)
 
     # -- the store protocol -------------------------------------------------------------------
@@ -612,6 +648,58 @@ class MySQLStore:
             cursor.execute(self._sql.count, (now,))
             row = cursor.fetchone()
         return int(row[0]) if row else 0
+
+    def scan(
+        self, now: float, cursor: str | None = None, limit: int = 500
+    ) -> tuple[list[Record], str | None]:
+        """See :meth:`sojourn.stores.base.SupportsScan.scan`.
+
+        Keyset pagination on the primary key (the cursor is the last key returned): each page
+        is one statement, an indexed range read joined with its fields, bounded by
+        :attr:`timeout`, never an ``OFFSET``.
+
+        Raises:
+            ConfigurationError: ``limit`` is out of range or ``cursor`` is not text.
+        """
+        after = check_scan(cursor, limit)
+        with self._connection() as conn, conn.cursor() as reply:
+            reply.execute(self._sql.scan, (after, now, limit + 1))
+            rows = reply.fetchall()
+        return keyset_page(group_joined_rows(rows), limit, record_from_group, group_key)
+
+    # -- what the admin tool checks ---------------------------------------------------------
+
+    def schema_sql(self) -> str:
+        """The DDL of this store's table: the very statements it runs to create it."""
+        return schema_sql(self.table)
+
+    def schema_version(self) -> int | None:
+        """The layout version recorded for this table (``None``: none is).
+
+        Raises:
+            ConfigurationError: without ``create_schema``, the table does not exist or is at
+                a version this release does not use.
+        """
+        with self._connection() as conn, conn.cursor() as cursor:
+            cursor.execute(self._sql.tables, (SCHEMA_TABLE, SCHEMA_TABLE, SCHEMA_TABLE))
+            if not cursor.fetchall():
+                return None
+            cursor.execute(self._sql.version, (self.table,))
+            row = cursor.fetchone()
+        return row[0] if row and isinstance(row[0], int) else None
+
+    def server_time(self) -> float:
+        """The server's clock (``NOW(6)``), in seconds since the epoch."""
+        with self._connection() as conn, conn.cursor() as cursor:
+            cursor.execute("SELECT UNIX_TIMESTAMP(NOW(6))")
+            row = cursor.fetchone()
+        if row is None or row[0] is None:
+            raise StoreUnavailable("MySQL returned no time")
+        return float(row[0])
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, (bytes, bytearray)) else str(value)
 
 
 __all__ = [

@@ -49,6 +49,7 @@ from ..._core.errors import (
     UnencodableValue,
 )
 from .._deadline import arm, cut_socket, remaining
+from .._scan import check_scan, keyset_page
 from .._sql import (
     DEFAULT_TABLE,
     SCHEMA_TABLE,
@@ -165,6 +166,12 @@ class _Queries:
         )
         self.count = f"SELECT count(*) FROM {t} WHERE expires_at > %s"
         self.version = f"SELECT version FROM {SCHEMA_TABLE} WHERE table_name = %s"
+        # Keyset pagination on the primary key (never OFFSET): one row more than the page.
+        self.scan = (
+            f"SELECT {_COLUMNS}, fields FROM {t} WHERE key > %s AND expires_at > %s "
+            "ORDER BY key LIMIT %s"
+        )
+        self.exists = "SELECT to_regclass(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL"
 
     def apply(self, login: bool, meta: bool, remove: bool, set_: bool) -> str:
         """The one-statement change set, with only the assignments it needs."""
@@ -317,9 +324,11 @@ class PostgresStore:
                 return
             if self._owns_pool:
                 self._pool.open(wait=False)
-            if self.create_schema:
-                with self._bounded(deadline) as conn:
+            with self._bounded(deadline) as conn:
+                if self.create_schema:
                     self._create_schema(conn)
+                else:
+                    self._check_schema(conn)
             self._ready = True
 
     def _create_schema(self, conn: psycopg.Connection[Any]) -> None:
@@ -331,6 +340,22 @@ class PostgresStore:
             cursor = conn.execute(self._sql.version, (self.table,))
             row = cursor.fetchone()
         version = row[0] if row else None
+        check_schema_version(self.table, version)
+
+    def _check_schema(self, conn: psycopg.Connection[Any]) -> None:
+        """Without ``create_schema``: the table must be there, at this release's version."""
+        cursor = conn.execute(self._sql.exists, (self.table, SCHEMA_TABLE))
+        row = cursor.fetchone()
+        if row is None or not row[0]:
+            raise ConfigurationError(
+                f"PostgreSQL table {self.table!r} does not exist; create it with "
+                "sojourn.stores.postgres.schema_sql() or pass create_schema=True"
+            )
+        version = None
+        if row[1]:
+            cursor = conn.execute(self._sql.version, (self.table,))
+            found = cursor.fetchone()
+            version = found[0] if found else None
         check_schema_version(self.table, version)
 
     # -- the store protocol -------------------------------------------------------------------
@@ -449,6 +474,57 @@ class PostgresStore:
             cursor = conn.execute(self._sql.count, (now,))
             row = cursor.fetchone()
         return int(row[0]) if row else 0
+
+    def scan(
+        self, now: float, cursor: str | None = None, limit: int = 500
+    ) -> tuple[list[Record], str | None]:
+        """See :meth:`sojourn.stores.base.SupportsScan.scan`.
+
+        Keyset pagination on the primary key (the cursor is the last key returned): each page
+        is one indexed range read, bounded by :attr:`timeout`, never an ``OFFSET``.
+
+        Raises:
+            ConfigurationError: ``limit`` is out of range or ``cursor`` is not text.
+        """
+        after = check_scan(cursor, limit)
+        with self._connection() as conn:
+            reply = conn.execute(self._sql.scan, (after, now, limit + 1))
+            rows = reply.fetchall()
+        return keyset_page(rows, limit, _record, _row_key)
+
+    # -- what the admin tool checks ---------------------------------------------------------
+
+    def schema_sql(self) -> str:
+        """The DDL of this store's table: the very statements it runs to create it."""
+        return schema_sql(self.table)
+
+    def schema_version(self) -> int | None:
+        """The layout version recorded for this table (``None``: none is).
+
+        Raises:
+            ConfigurationError: without ``create_schema``, the table does not exist or is at
+                a version this release does not use.
+        """
+        with self._connection() as conn:
+            try:
+                cursor = conn.execute(self._sql.version, (self.table,))
+            except psycopg.errors.UndefinedTable:
+                return None
+            row = cursor.fetchone()
+        return row[0] if row and isinstance(row[0], int) else None
+
+    def server_time(self) -> float:
+        """The server's clock (``clock_timestamp()``), in seconds since the epoch."""
+        with self._connection() as conn:
+            cursor = conn.execute("SELECT extract(epoch FROM clock_timestamp())::float8")
+            row = cursor.fetchone()
+        if row is None or not isinstance(row[0], float):
+            raise StoreUnavailable("PostgreSQL returned no time")
+        return row[0]
+
+
+def _row_key(row: Sequence[object]) -> str:
+    return str(row[0])
 
 
 __all__ = [
