@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._core.markers import is_marker as is_marker
 from .base import Record
 
 TIME_TOLERANCE = 1e-6
@@ -22,19 +23,6 @@ COMPARED = (
 """What :func:`differences` compares, in the order it reports."""
 
 
-def is_marker(record: Record) -> bool:
-    """True if ``record`` is a rotation's successor marker, not a session.
-
-    A marker holds no data and belongs to no one, and its metadata names the rotation and the
-    successor's key (as ``Engine.successor`` reads it). A migration skips markers: they only
-    serve requests in flight during a rotation's grace window, which has passed (or will)
-    by the time the app runs on the new store alone.
-    """
-    if record.fields or record.principal is not None:
-        return False
-    return bool(record.meta.get("rotation")) and bool(record.meta.get("successor"))
-
-
 @dataclass(frozen=True, slots=True)
 class CopyResult:
     """What a copy did (or, in a dry run, would do).
@@ -43,7 +31,9 @@ class CopyResult:
         copied: records created in the target.
         present: records the target already had (a rerun, or moved there by the app on
             ``MigratingStore``); left as they are.
-        markers: rotation markers skipped (see :func:`is_marker`).
+        markers: rotation markers skipped (see :func:`~sojourn.stores.base.is_marker`): they
+            serve only requests in flight during a rotation's grace window, long past by the
+            time the app runs on the target alone.
         vanished: records that ended in the source while being copied (a logout, a
             rotation); their copy was deleted from the target again.
         cursor: where the walk of the source resumes; ``None`` once it is done.
