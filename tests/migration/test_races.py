@@ -91,7 +91,7 @@ async def test_a_copy_never_brings_back_a_session_logged_out_meanwhile(
     record = make_record(time.time(), principal="ivy")
     await old.create(record)
     paused = Paused(new, "create", lambda: app.delete(record.key), when)
-    result = await async_copy_sessions(old, paused)  # type: ignore[arg-type]
+    result = await async_copy_sessions(old, paused)
     problems = Problems()
     problems.check(await live(new, record.key) is not None, "resurrected in the new store")
     problems.check(await app.load(record.key, time.time()) is not None, "served after logout")
@@ -112,7 +112,7 @@ async def test_a_copy_racing_a_rotation_brings_back_no_pre_rotation_id(
     async def rotate() -> None:
         renamed.append(await app.rename(record.key, successor, time.time()))
 
-    await async_copy_sessions(old, Paused(new, "create", rotate, when))  # type: ignore[arg-type]
+    await async_copy_sessions(old, Paused(new, "create", rotate, when))
     problems = Problems()
     problems.check(renamed != [True], "the rotation failed")
     problems.check(await app.load(record.key, time.time()) is not None, "pre-rotation ID works")
@@ -139,7 +139,7 @@ async def test_a_rotation_inside_a_copys_recheck_window_fails_closed(
         if await old.load(record.key, time.time()) is None:
             await new.delete(record.key)
 
-    app = AsyncMigratingStore(new, Paused(old, "delete", recheck))  # type: ignore[arg-type]
+    app = AsyncMigratingStore(new, Paused(old, "delete", recheck))
     renamed = await app.rename(record.key, successor, time.time())
     problems = Problems()
     problems.check(await live(new, record.key) is not None, "pre-rotation ID on new")
@@ -165,7 +165,7 @@ async def test_a_copy_never_clobbers_a_write_made_on_the_new_store(
         await app.load(record.key, now)
         wrote.append(await app.apply(record.key, Changes(now, now + 600, set={"w": b"1"})))
 
-    await async_copy_sessions(old, Paused(new, "create", write, when))  # type: ignore[arg-type]
+    await async_copy_sessions(old, Paused(new, "create", write, when))
     found = await live(new, record.key)
     problems = Problems()
     problems.check(wrote != [True], "the write was refused")
@@ -196,7 +196,7 @@ async def test_two_processes_moving_one_session_at_once_keep_one_copy_and_every_
     async def hold() -> None:
         await asyncio.wait_for(released.wait(), GATE_TIMEOUT)
 
-    first = AsyncMigratingStore(Paused(new, "create", hold, "before"), old)  # type: ignore[arg-type]
+    first = AsyncMigratingStore(Paused(new, "create", hold, "before"), old)
     loading = asyncio.ensure_future(first.load(record.key, time.time()))
     await asyncio.sleep(0.05)
     await other_moves_and_writes()
@@ -243,7 +243,7 @@ async def test_a_move_in_flight_never_revives_a_session_ended_by_another_process
             await other.load(record.key, time.time())
             assert await other.rename(record.key, successor, time.time())
 
-    first = AsyncMigratingStore(new, Paused(old, "load", end))  # type: ignore[arg-type]
+    first = AsyncMigratingStore(new, Paused(old, "load", end))
     got = await first.load(record.key, time.time())
     problems = Problems()
     problems.check(got is not None, "the ended session was served")
