@@ -32,7 +32,7 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, str, int]]:
 def test_help_lists_the_commands() -> None:
     result = CliRunner().invoke(cli, ["--help"])
     assert result.exit_code == 0
-    for command in ("demo", "count", "purge"):
+    for command in ("demo", "count", "purge", "sessions", "stats", "schema", "check", "keygen"):
         assert command in result.output
 
 

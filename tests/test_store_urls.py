@@ -9,7 +9,15 @@ from typing import Any, ClassVar
 import pytest
 
 from sojourn import AsyncMemoryStore, ConfigurationError, MemoryStore
-from sojourn.stores.urls import open_store, open_sync_store, redact, split_options, sqlite_path
+from sojourn.stores.urls import (
+    open_admin_store,
+    open_store,
+    open_sync_admin_store,
+    open_sync_store,
+    redact,
+    split_options,
+    sqlite_path,
+)
 
 
 @pytest.mark.parametrize("url", ["memory://", "memory:///", "MEMORY://"])
@@ -200,21 +208,19 @@ async def test_the_timeout_option_reaches_every_store(tmp_path: Path) -> None:
     from sojourn.stores.sqlite import AsyncSQLiteStore, SQLiteStore
 
     # Nothing connects until first use, so no server is needed to see where the bound went.
-    sqlite = open_store(f"sqlite:///{tmp_path}/a.db?timeout=0.75")
-    assert isinstance(sqlite, AsyncSQLiteStore)
-    assert sqlite.timeout == 0.75
-    sync_sqlite = open_sync_store(f"sqlite:///{tmp_path}/a.db?timeout=0.75")
-    assert isinstance(sync_sqlite, SQLiteStore)
-    assert sync_sqlite.timeout == 0.75
+    # ... and the table option every SQL store, beside it.
     opened: list[tuple[object, type]] = [
-        (open_store("postgresql://p@127.0.0.1/t?timeout=0.75"), AsyncPostgresStore),
-        (open_sync_store("postgresql://p@127.0.0.1/t?timeout=0.75"), PostgresStore),
-        (open_store("mysql://root@127.0.0.1/t?timeout=0.75"), AsyncMySQLStore),
-        (open_sync_store("mysql://root@127.0.0.1/t?timeout=0.75"), MySQLStore),
+        (open_store(f"sqlite:///{tmp_path}/a.db?timeout=0.75&table=web"), AsyncSQLiteStore),
+        (open_sync_store(f"sqlite:///{tmp_path}/a.db?table=web&timeout=0.75"), SQLiteStore),
+        (open_store("postgresql://p@127.0.0.1/t?timeout=0.75&table=web"), AsyncPostgresStore),
+        (open_sync_store("postgresql://p@127.0.0.1/t?table=web&timeout=0.75"), PostgresStore),
+        (open_store("mysql://root@127.0.0.1/t?timeout=0.75&table=web"), AsyncMySQLStore),
+        (open_sync_store("mysql://root@127.0.0.1/t?table=web&timeout=0.75"), MySQLStore),
     ]
     for store, kind in opened:
         assert isinstance(store, kind)
         assert getattr(store, "timeout", None) == 0.75
+        assert getattr(store, "table", None) == "web"
     redis_store = open_store("redis://127.0.0.1:6379/0?timeout=0.75")
     assert isinstance(redis_store, AsyncRedisStore)
     assert redis_store.timeout == 0.75  # the async store keeps the bound per call itself
@@ -226,3 +232,208 @@ async def test_the_timeout_option_reaches_every_store(tmp_path: Path) -> None:
     sync_client: Any = sync_redis.client
     assert sync_client.connection_pool.connection_kwargs["socket_timeout"] == 0.75
     sync_redis.close()
+
+
+# -- sojourn's other options: table, prefix, cluster ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "stripped", "options"),
+    [
+        ("redis://h:6379/3?prefix=app:", "redis://h:6379/3", {"prefix": "app:"}),
+        (
+            "redis://h/0?prefix=app%3A&cluster=true",
+            "redis://h/0",
+            {"prefix": "app:", "cluster": True},
+        ),
+        (
+            "redis://h/0?cluster=0&socket_keepalive=1",
+            "redis://h/0?socket_keepalive=1",
+            {"cluster": False},
+        ),
+        (
+            "postgresql://p@h/t?sslmode=disable&table=web",
+            "postgresql://p@h/t?sslmode=disable",
+            {"table": "web"},
+        ),
+        (
+            "mysql://root@h/test?table=web&timeout=1",
+            "mysql://root@h/test",
+            {"table": "web", "timeout": 1.0},
+        ),
+        ("sqlite:///x.db?table=web", "sqlite:///x.db", {"table": "web"}),
+    ],
+)
+def test_sojourn_options_are_taken_out_of_the_url(
+    url: str, stripped: str, options: dict[str, object]
+) -> None:
+    assert split_options(url) == (stripped, options)
+
+
+@pytest.mark.parametrize("query", ["table=a&table=b", "prefix=x&prefix=y", "cluster=1&cluster=0"])
+def test_an_option_given_twice_is_refused(query: str) -> None:
+    with pytest.raises(ConfigurationError, match="more than once"):
+        split_options(f"redis://h/0?{query}")
+
+
+@pytest.mark.parametrize("value", ["", "maybe", "2", "on"])
+def test_a_cluster_flag_is_true_or_false(value: str) -> None:
+    with pytest.raises(ConfigurationError, match="cluster"):
+        open_store(f"redis://h/0?cluster={value}")
+
+
+@pytest.mark.parametrize(
+    ("url", "option"),
+    [
+        ("redis://h/0?table=x", "table"),
+        ("postgresql://p@h/t?prefix=app:", "prefix"),
+        ("mysql://root@h/test?prefix=app:", "prefix"),
+        ("mysql://root@h/test?cluster=true", "cluster"),
+        ("sqlite:///x.db?prefix=app:", "prefix"),
+    ],
+)
+def test_an_option_for_another_kind_of_store_is_refused(url: str, option: str) -> None:
+    for opener in (open_store, open_sync_store, open_admin_store, open_sync_admin_store):
+        with pytest.raises(ConfigurationError, match=f"takes no '{option}' option"):
+            opener(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://127.0.0.1:6379/0?tabel=x",  # redis-py used to fail later, with a TypeError
+        "redis://127.0.0.1:6379/0?timeout_ms=5",
+        "mysql://root@127.0.0.1/test?tabel=x",  # the MySQL store used to drop the query
+        "mysql://root@127.0.0.1/test?charset=latin1",
+        "postgresql://p@127.0.0.1/t?tabel=x",  # libpq used to refuse it on every connection
+        "sqlite:///x.db?tabel=x",
+    ],
+)
+def test_an_unknown_option_is_refused_at_once(url: str) -> None:
+    for opener in (open_store, open_sync_store):
+        with pytest.raises(ConfigurationError, match=r"tabel|timeout_ms|charset|query"):
+            opener(url)
+
+
+def test_a_driver_option_still_reaches_the_driver() -> None:
+    from sojourn.stores.redis import RedisStore
+
+    store = open_sync_store("redis://127.0.0.1:6379/0?socket_keepalive=true&prefix=app:")
+    assert isinstance(store, RedisStore)
+    client: Any = store.client
+    assert client.connection_pool.connection_kwargs["socket_keepalive"] is True
+    assert store.prefix == "app:"
+    store.close()
+    pg = open_sync_store("postgresql://p@127.0.0.1/t?application_name=x&table=web")
+    assert getattr(pg, "table", None) == "web"
+
+
+def test_an_unreachable_cluster_is_store_unavailable_not_a_driver_error() -> None:
+    from sojourn import StoreUnavailable
+
+    # The sync Cluster client asks for the slot map at once; port 1 refuses at once.
+    with pytest.raises(StoreUnavailable, match="Redis is unavailable"):
+        open_sync_store("redis://127.0.0.1:1?cluster=true&timeout=0.5")
+    store = open_store("redis://127.0.0.1:1?cluster=true&timeout=0.5")  # async: lazily
+    assert type(store).__name__ == "AsyncRedisStore"
+
+
+@pytest.mark.sec("SEC-55")
+def test_a_url_libpq_cannot_parse_is_refused_without_echoing_it() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        open_store("postgresql://u:hun%zzter2@127.0.0.1/t")
+    assert "hun" not in str(caught.value)
+
+
+@pytest.mark.parametrize("table", ["", "1abc", "x;DROP TABLE users", "a b", "s%C3%A9ssions"])
+@pytest.mark.sec("SEC-44")
+def test_a_table_option_is_validated(tmp_path: Path, table: str) -> None:
+    urls = [
+        f"sqlite:///{tmp_path}/a.db?table={table}",
+        f"postgresql://p@127.0.0.1/t?table={table}",
+        f"mysql://root@127.0.0.1/test?table={table}",
+    ]
+    for url in urls:
+        with pytest.raises(ConfigurationError, match="table name"):
+            open_store(url)
+    assert not (tmp_path / "a.db").exists()
+
+
+def test_a_prefix_option_is_validated() -> None:
+    with pytest.raises(ConfigurationError, match="prefix"):
+        open_store("redis://127.0.0.1/0?prefix=a%7Bb")  # a brace breaks Cluster hash tags
+
+
+@pytest.mark.anyio
+async def test_the_prefix_reaches_the_redis_stores_and_the_db_stays_in_the_path() -> None:
+    from sojourn.stores.redis import AsyncRedisStore, RedisStore
+
+    redis_store = open_store("redis://127.0.0.1:6379/3?prefix=app:")
+    assert isinstance(redis_store, AsyncRedisStore)
+    assert redis_store.prefix == "app:"
+    client: Any = redis_store.client
+    assert client.connection_pool.connection_kwargs["db"] == 3
+    await redis_store.aclose()
+    sync_redis = open_sync_store("redis://127.0.0.1:6379/3?prefix=app%3A")
+    assert isinstance(sync_redis, RedisStore)
+    assert sync_redis.prefix == "app:"
+    sync_redis.close()
+
+
+# -- admin stores: never an empty one, never a new one ----------------------------------------
+
+
+@pytest.mark.parametrize("url", ["memory://", "MEMORY:///"])
+def test_an_admin_store_is_never_an_in_process_one(url: str) -> None:
+    for opener in (open_admin_store, open_sync_admin_store):
+        with pytest.raises(ConfigurationError, match="memory:// is an empty store"):
+            opener(url)
+
+
+def test_an_admin_store_on_a_missing_sqlite_file_is_an_error_and_creates_none(
+    tmp_path: Path,
+) -> None:
+    for opener in (open_admin_store, open_sync_admin_store):
+        with pytest.raises(ConfigurationError, match=r"sessions\.db' does not exist"):
+            opener(f"sqlite:///{tmp_path}/sessions.db")
+        with pytest.raises(ConfigurationError, match="is not a file"):
+            opener(f"sqlite:///{tmp_path}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_admin_store_never_creates_a_sqlite_table(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "other.db"
+    sqlite3.connect(path).close()  # a database, but not the app's
+    store = open_sync_admin_store(f"sqlite:///{path}?table=web")
+    with pytest.raises(ConfigurationError, match="SQLite table 'web' does not exist"):
+        store.delete("0" * 64)
+    store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT name FROM sqlite_master").fetchall() == []
+
+
+@pytest.mark.anyio
+async def test_an_admin_store_walks_an_existing_sqlite_store(tmp_path: Path) -> None:
+    from sojourn import Manager
+    from sojourn.stores.base import AsyncSupportsScan, SupportsScan
+    from sojourn.stores.sqlite import SQLiteStore
+
+    app_store = SQLiteStore(tmp_path / "app.db", table="web")
+    manager = Manager(app_store)
+    session = manager.load([])
+    session["cart"] = [1, 2]
+    manager.commit(session)
+    app_store.close()
+    url = f"sqlite:///{tmp_path}/app.db?table=web"
+    sync = open_sync_admin_store(url)
+    assert isinstance(sync, SupportsScan)
+    records, cursor = sync.scan(manager.clock())
+    assert (len(records), cursor) == (1, None)
+    assert dict(records[0].fields) == {"cart": b"[1,2]"}
+    sync.close()
+    store = open_admin_store(url)
+    assert isinstance(store, AsyncSupportsScan)
+    assert len((await store.scan(manager.clock()))[0]) == 1
+    await store.aclose()

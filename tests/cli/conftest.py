@@ -18,7 +18,16 @@ import pytest
 from sojourn import Record
 from sojourn._core.ids import fingerprint_of_key
 from sojourn.stores.base import Store, SupportsCount
+from sojourn.stores.mysql import MySQLStore
+from sojourn.stores.postgres import PostgresStore
+from sojourn.stores.redis import RedisStore
 from sojourn.stores.sqlite import SQLiteStore
+from tests.stores.redis_cluster import (
+    RedisClusterHarness,
+    RedisServer,
+    start_cluster,
+    start_server,
+)
 
 
 @dataclass
@@ -98,13 +107,75 @@ def unique(name: str) -> str:
     return f"{name}-{secrets.token_hex(4)}"
 
 
-BACKENDS = ["sqlite"]
-"""The stores every command test runs against (the server ones join as their scan lands)."""
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A private ``redis-server`` (the shared one on 6379 is never walked or cleared)."""
+    with start_server() as server:
+        yield server
+
+
+def redis_backend(server: RedisServer) -> Iterator[Backend]:
+    url = f"redis://127.0.0.1:{server.port}/0"
+    store = RedisStore.from_url(url)
+    yield Backend("redis", url, store)
+    for key in store.client.scan_iter(match=store.prefix + "*"):
+        store.client.delete(key)
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisClusterHarness]:
+    with start_cluster(masters=3) as harness:
+        yield harness
+
+
+def cluster_backend(cluster: RedisClusterHarness) -> Iterator[Backend]:
+    prefix = f"cli{secrets.token_hex(4)}:"
+    url = f"redis://127.0.0.1:{cluster.ports[0]}?cluster=true&prefix={prefix}"
+    store = RedisStore.from_url(
+        f"redis://127.0.0.1:{cluster.ports[1]}", cluster=True, prefix=prefix
+    )
+    yield Backend("cluster", url, store)
+    for key in store.client.scan_iter(match=prefix + "*", count=1000):
+        store.client.delete(key)
+    store.close()
+
+
+def sql_backend(name: str) -> Iterator[Backend]:
+    """A random table on the shared server, dropped afterwards (with its schema row)."""
+    if name == "postgres":
+        from tests.conformance import test_postgres as server
+    else:
+        from tests.conformance import test_mysql as server  # type: ignore[no-redef]
+    table = server.new_table()
+    server.drop(table)
+    opened: Store
+    if name == "postgres":
+        opened = PostgresStore.from_url(server.URL, table=table)
+    else:
+        opened = MySQLStore.from_url(server.URL, table=table)
+    opened.load("0" * 64, time.time())  # creates the table, as the application would
+    yield Backend(name, f"{server.URL}?table={table}", opened)
+    opened.close()
+    server.drop(table)
+
+
+BACKENDS = [
+    "sqlite",
+    *(pytest.param(name, marks=pytest.mark.server) for name in ("redis", "cluster")),
+    *(pytest.param(name, marks=pytest.mark.server) for name in ("postgres", "mysql")),
+]
+"""The stores every command test runs against: SQLite, Redis (a private server and a private
+Cluster), PostgreSQL and MariaDB (a random table each)."""
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     if request.param == "sqlite":
         yield from sqlite_backend(tmp_path)
-        return
-    raise AssertionError(request.param)  # pragma: no cover
+    elif request.param == "redis":
+        yield from redis_backend(request.getfixturevalue("redis_server"))
+    elif request.param == "cluster":
+        yield from cluster_backend(request.getfixturevalue("redis_cluster"))
+    else:
+        yield from sql_backend(request.param)

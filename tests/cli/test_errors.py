@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.conftest import Backend
 from tests.cli.test_sessions import invoke
 from tests.stores.redis_cluster import free_port
 
@@ -121,3 +122,61 @@ def test_as_a_subprocess_a_refused_connection_is_one_line_on_stderr() -> None:
     assert completed.returncode == 1
     assert completed.stdout == ""
     assert completed.stderr.strip() == f"error: connection refused at 127.0.0.1:{port}"
+
+
+def postgres_has(table: str) -> bool:
+    import psycopg
+
+    from tests.conformance.test_postgres import URL
+
+    with psycopg.connect(URL, connect_timeout=3) as conn:
+        row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
+    return bool(row and row[0])
+
+
+def mysql_has(table: str) -> bool:
+    import pymysql
+
+    conn = pymysql.connect(host="127.0.0.1", user="root", database="test", connect_timeout=3)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SHOW TABLES LIKE %s", (table,))
+            return cursor.fetchone() is not None
+    finally:
+        conn.close()
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("name", ["postgres", "mysql"])
+@pytest.mark.parametrize("command", [["check"], ["stats"], ["purge"]], ids=" ".join)
+def test_a_missing_sql_table_is_an_error_and_is_not_created(name: str, command: list[str]) -> None:
+    if name == "postgres":
+        from tests.conformance import test_postgres as server
+
+        exists = postgres_has
+    else:
+        from tests.conformance import test_mysql as server  # type: ignore[no-redef]
+
+        exists = mysql_has
+    table = server.new_table()
+    server.drop(table)
+    result = invoke(*command, "--store", f"{server.URL}?table={table}")
+    assert result.exit_code == 2
+    assert f"table '{table}' does not exist" in one_line(result.output)
+    assert not exists(table)
+
+
+def test_an_unexpected_error_is_one_line_unless_debugging(
+    sqlite: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sojourn.cli import _stats
+
+    async def broken(*args: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(_stats, "gather", broken)
+    result = invoke("stats", "--store", sqlite.url)
+    assert result.exit_code == 1
+    assert one_line(result.output) == "error: RuntimeError: a bug"
+    debugging = invoke("stats", "--store", sqlite.url, env={"SOJOURN_DEBUG": "1"})
+    assert isinstance(debugging.exception, RuntimeError)

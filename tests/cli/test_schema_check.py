@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 
+from sojourn import AsyncMemoryStore
+from sojourn.cli._check import run_checks
 from sojourn.stores.sqlite import schema_sql
 from tests.cli.conftest import Backend
 from tests.cli.test_sessions import as_json, invoke
@@ -18,6 +21,8 @@ def test_schema_prints_the_sqlite_ddl(tmp_path: Path) -> None:
     result = invoke("schema", "--store", f"sqlite:///{path}")
     assert result.exit_code == 0, result.output
     assert result.output.strip() == schema_sql().strip()
+    data = as_json(invoke("schema", "--store", f"sqlite:///{path}?table=web", "--json"))
+    assert data == {"ddl": schema_sql("web").strip()}
     assert not path.exists()  # the DDL is for creating it; printing it creates nothing
 
 
@@ -59,3 +64,21 @@ def test_check_reports_a_schema_version_mismatch(sqlite: Backend, tmp_path: Path
     assert result.exit_code == 2  # the store is not one this release can use: configuration
     assert "99" in result.output
     assert "Traceback" not in result.output
+
+
+class SkewedStore(AsyncMemoryStore):
+    """A store whose server clock runs 30 s ahead (no real server's clock can be set so)."""
+
+    async def server_time(self) -> float:
+        return time.time() + 30
+
+
+@pytest.mark.anyio
+async def test_check_fails_on_clock_skew() -> None:
+    outcomes = {o.name: o for o in await run_checks(SkewedStore(), "memory://", max_skew=2)}
+    assert outcomes["clock"].ok is False
+    assert "ahead" in outcomes["clock"].detail
+    assert "more than 2 s" in outcomes["clock"].detail
+    assert outcomes["round trip"].ok is True
+    within = {o.name: o for o in await run_checks(SkewedStore(), "memory://", max_skew=60)}
+    assert within["clock"].ok is True

@@ -150,3 +150,31 @@ def test_the_store_url_comes_from_the_environment(sqlite: Backend) -> None:
     label = sqlite.add("lee")
     data = as_json(invoke("sessions", "list", "--json", env={"SOJOURN_STORE_URL": sqlite.url}))
     assert [r["fingerprint"] for r in data["sessions"]] == [label]
+
+
+def test_a_corrupt_record_is_one_warning_and_the_walk_goes_on(sqlite: Backend) -> None:
+    import sqlite3
+
+    good = sqlite.add("mo")
+    bad = sqlite.add("mo")
+    sqlite.store.close()
+    with sqlite3.connect(sqlite.url.removeprefix("sqlite:///")) as conn:
+        conn.execute(
+            "UPDATE sojourn_sessions SET meta = 'not json' WHERE key = ?", (sqlite.keys[1],)
+        )
+    result = CliRunner().invoke(cli, ["sessions", "list", "--store", sqlite.url, "--json"])
+    assert result.exit_code == 0, result.output
+    listed = [r["fingerprint"] for r in json.loads(result.stdout)["sessions"]]
+    assert listed == [good]
+    assert bad not in result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("warning: scan skipped a corrupt session record")
+
+
+def test_stored_text_is_printed_as_text_not_markup(sqlite: Backend) -> None:
+    sqlite.add("[red]root[/red]", meta={"user_agent": "UA [bold]x[/bold]", "ip": "::1"})
+    result = invoke("sessions", "list", "--store", sqlite.url)
+    assert result.exit_code == 0, result.output
+    assert "[red]root[/red]" in result.output
+    assert "UA [bold]x[/bold]" in result.output

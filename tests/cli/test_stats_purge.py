@@ -10,8 +10,9 @@ import pytest
 
 from sojourn.cli import _maintenance
 from sojourn.stores.sqlite import SQLiteStore
-from tests.cli.conftest import Backend, unique
+from tests.cli.conftest import Backend, redis_backend, unique
 from tests.cli.test_sessions import as_json, invoke
+from tests.stores.redis_cluster import RedisServer
 
 
 def test_stats_counts_and_histograms(sqlite: Backend) -> None:
@@ -105,3 +106,39 @@ def test_purge_leaves_live_sessions(sqlite: Backend) -> None:
         assert other.count(time.time()) == 1
     finally:
         other.close()
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+def test_purge_on_redis_is_a_successful_no_op(
+    redis_server: RedisServer, dry_run: list[str]
+) -> None:
+    for backend in redis_backend(redis_server):
+        label = backend.add("x")
+        result = invoke("purge", *dry_run, "--store", backend.url)
+        assert result.exit_code == 0, result.output
+        assert "expires sessions by itself: nothing to purge" in result.output
+        assert backend.live(label)
+        data = as_json(invoke("purge", *dry_run, "--store", backend.url, "--json"))
+        assert (data["self_expiring"], data["purged"]) == (True, 0)
+
+
+def test_as_a_subprocess_stats_prints_json_on_stdout(sqlite: Backend) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    sqlite.add("yan")
+    sqlite.add(None)
+    completed = subprocess.run(
+        [sys.executable, "-m", "sojourn.cli", "stats", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "SOJOURN_STORE_URL": sqlite.url},
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stderr == ""
+    data = json.loads(completed.stdout)
+    assert (data["live"], data["signed_in"], data["anonymous"]) == (2, 1, 1)

@@ -55,18 +55,8 @@ class TestAsyncSQLiteStore(
         return AsyncSQLiteStore(self.path)
 
 
-class TestThreadedSQLiteStore(
-    AsyncStoreContract,
-    AsyncPrincipalIndexContract,
-    AsyncPurgeContract,
-    AsyncCountContract,
-    AsyncScanContract,
-):
+class TestThreadedSQLiteStore(TestAsyncSQLiteStore):
     """The sync store under async code: every capability passed through, and proved."""
-
-    @pytest.fixture(autouse=True)
-    def _database(self, tmp_path: Path) -> None:
-        self.path = tmp_path / "sessions.db"
 
     async def make_store(self) -> AsyncStore:
         return ThreadedStore(SQLiteStore(self.path))

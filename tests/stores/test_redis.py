@@ -537,6 +537,7 @@ def test_no_operation_ever_uses_keys(store: RedisStore, admin: redis.Redis) -> N
     store.rename(records[1].key, new, now)
     assert len(store.sessions_of("frank", now)) == 3
     assert store.count(now) == 3
+    assert len(store.scan(now, None, 2)[0]) == 2
     assert store.delete_sessions_of("frank", keep=new) == 2
     store.delete(new)
     used = delta(admin, before)

@@ -7,16 +7,20 @@ A wrapper that claimed an index its store lacks made ``Manager.sessions_of`` fai
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
 
 from sojourn import AsyncManager, MemoryStore, Session
+from sojourn.stores._sql import SCHEMA_VERSION
 from sojourn.stores.base import (
+    AsyncSupportsClock,
     AsyncSupportsCount,
     AsyncSupportsPrincipals,
     AsyncSupportsPurge,
     AsyncSupportsScan,
+    AsyncSupportsSchema,
     Changes,
     Record,
     Renewal,
@@ -56,6 +60,8 @@ def test_a_core_only_store_gets_no_capabilities() -> None:
     assert not isinstance(wrapped, AsyncSupportsPurge)
     assert not isinstance(wrapped, AsyncSupportsCount)
     assert not isinstance(wrapped, AsyncSupportsScan)
+    assert not isinstance(wrapped, AsyncSupportsClock)
+    assert not isinstance(wrapped, AsyncSupportsSchema)
     assert isinstance(wrapped, ThreadedStore)
 
 
@@ -109,3 +115,22 @@ def test_scan_walks_the_wrapped_store_through_the_thread(tmp_path: Path) -> None
         return len(page), len(rest)
 
     assert asyncio.run(scenario()) == (2, 1)
+
+
+def test_the_clock_and_the_schema_pass_through_the_thread(tmp_path: Path) -> None:
+    sync = SQLiteStore(tmp_path / "s.db", table="web")
+    wrapped = ThreadedStore(sync)
+    assert isinstance(wrapped, AsyncSupportsClock)
+    assert isinstance(wrapped, AsyncSupportsSchema)
+    assert wrapped.schema_sql() == sync.schema_sql()
+    assert "CREATE TABLE IF NOT EXISTS web (" in wrapped.schema_sql()
+
+    async def scenario() -> tuple[float, int | None]:
+        clock = await wrapped.server_time()
+        version = await wrapped.schema_version()
+        await wrapped.aclose()
+        return clock, version
+
+    clock, version = asyncio.run(scenario())
+    assert abs(clock - time.time()) < 5
+    assert version == SCHEMA_VERSION

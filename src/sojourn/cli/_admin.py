@@ -22,8 +22,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable
+import os
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -31,8 +34,8 @@ import click
 from .._core.errors import ConfigurationError, SessionError
 from .._core.ids import fingerprint_of_key
 from ..stores._diagnose import capture_driver_warnings, describe
-from ..stores.base import AsyncStore, AsyncSupportsScan, Record
-from ..stores.urls import redact
+from ..stores.base import AsyncStore, AsyncSupportsScan, Record, is_marker
+from ..stores.urls import open_admin_store
 
 T = TypeVar("T")
 
@@ -51,6 +54,7 @@ EXIT_CODES = {
 }
 
 ENV_STORE_URL = "SOJOURN_STORE_URL"
+ENV_DEBUG = "SOJOURN_DEBUG"  # set: an unexpected error shows its traceback (for bug reports)
 SCAN_PAGE = 500
 
 
@@ -89,7 +93,7 @@ def open_admin(url: str) -> AsyncStore:
             (exit code :data:`EXIT_USAGE`).
     """
     try:
-        return _open_admin_store(url)
+        return open_admin_store(url)
     except ConfigurationError as exc:
         raise AdminError(str(exc), EXIT_USAGE) from exc
 
@@ -111,7 +115,7 @@ def run(url: str, action: Callable[[AsyncStore], Awaitable[T]]) -> T:
             with contextlib.suppress(Exception):
                 await store.aclose()
 
-    with capture_driver_warnings() as notes:
+    with capture_driver_warnings() as notes, library_warnings():
         try:
             return asyncio.run(body())
         except click.ClickException:
@@ -123,8 +127,28 @@ def run(url: str, action: Callable[[AsyncStore], Awaitable[T]]) -> T:
         except (SessionError, OSError, TimeoutError) as exc:
             raise AdminError(describe(exc, url=url, timeout=timeout, notes=notes)) from None
         except Exception as exc:  # a driver's own error: one line, no traceback
+            if os.environ.get(ENV_DEBUG):
+                raise  # the whole traceback, for a bug report
             line = describe(exc, url=url, timeout=timeout, notes=notes)
             raise AdminError(f"{type(exc).__name__}: {line}") from None
+
+
+@contextlib.contextmanager
+def library_warnings() -> Iterator[None]:
+    """Sojourn's own warnings (a corrupt record skipped by a walk) as ``warning: …`` lines on
+    stderr, instead of Python's bare last-resort output; only while a command runs."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    library = logging.getLogger("sojourn")
+    saved = library.propagate
+    library.addHandler(handler)
+    library.propagate = False
+    try:
+        yield
+    finally:
+        library.removeHandler(handler)
+        library.propagate = saved
 
 
 def scanner(store: AsyncStore) -> AsyncSupportsScan:
@@ -155,11 +179,6 @@ async def walk(store: AsyncStore, now: float, page: int = SCAN_PAGE) -> AsyncIte
             return
 
 
-def is_marker(record: Record) -> bool:
-    """True for a successor marker (left under a rotated ID's key), not a session."""
-    return _is_marker(record)
-
-
 def session_summary(record: Record) -> dict[str, Any]:
     """What an admin may see of a session in a listing: never its key, ID or data."""
     return {
@@ -187,69 +206,14 @@ def fail(message: str, exit_code: int = EXIT_FAILED) -> NoReturn:
     raise AdminError(message, exit_code)
 
 
-def where(url: str) -> str:
-    """The store URL as it may be printed (no password)."""
-    return redact(url)
-
-
 def _jsonable(value: object) -> object:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return str(value)
 
 
-# -- what the store branch provides, with a stand-in until it is there ---------------------------
-# ``open_admin_store`` (stores/urls.py) and ``is_marker`` (_core) belong to the store side; until
-# they exist this module makes do with the same rules, so the commands work either way.
-
-
-def _open_admin_store(url: str) -> AsyncStore:
-    from ..stores import urls
-
-    opener = getattr(urls, "open_admin_store", None)
-    if opener is not None:
-        return opener(url)  # type: ignore[no-any-return]
-    return _open_admin_fallback(url)
-
-
-def _open_admin_fallback(url: str) -> AsyncStore:
-    import os
-
-    from ..stores.urls import open_store, split_options, sqlite_path
-
-    scheme = url.split("://", 1)[0].lower() if isinstance(url, str) and "://" in url else ""
-    if scheme == "memory":
-        raise ConfigurationError(
-            "memory:// lives inside one process: an admin command would see an empty store"
-        )
-    if scheme == "sqlite":
-        path = sqlite_path(split_options(url)[0])
-        if not os.path.isfile(path):
-            raise ConfigurationError(f"no SQLite database at {path!r} (not creating one)")
-    store = open_store(url)
-    if hasattr(store, "create_schema"):
-        store.create_schema = False
-    return store
-
-
-def _is_marker(record: Record) -> bool:
-    try:
-        from .._core import records
-
-        found = getattr(records, "is_marker", None)
-    except ImportError:  # pragma: no cover
-        found = None
-    if callable(found):
-        return bool(found(record))
-    return (
-        not record.fields
-        and record.principal is None
-        and bool(record.meta.get("rotation"))
-        and bool(record.meta.get("successor"))
-    )
-
-
 __all__ = [
+    "ENV_DEBUG",
     "ENV_STORE_URL",
     "EXIT_CODES",
     "EXIT_FAILED",
@@ -261,8 +225,8 @@ __all__ = [
     "AdminError",
     "emit",
     "fail",
-    "is_marker",
     "json_option",
+    "library_warnings",
     "open_admin",
     "run",
     "scanner",

@@ -99,6 +99,10 @@ async def _schema(store: AsyncStore, _: float) -> Outcome:
     if found is None:
         return Outcome("schema", True, "none needed (this store keeps no schema)")
     version, expected = found
+    if version == _clock.NO_SCHEMA:
+        return Outcome(
+            "schema", False, f"the table records no schema version ({expected} expected)"
+        )
     if version == expected:
         return Outcome("schema", True, f"version {version}")
     return Outcome("schema", False, f"version {version}, this release expects {expected}")

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .._core.errors import ConfigurationError
-from ..stores.base import AsyncStore, AsyncSupportsCount, AsyncSupportsPurge
+from ..stores.base import AsyncStore, AsyncSupportsCount, AsyncSupportsPurge, AsyncSupportsSchema
 from ._admin import (
     EXIT_UNSUPPORTED,
     EXIT_USAGE,
@@ -127,12 +127,14 @@ async def _with_progress(store: Any, now: float, batch: int, expired: int) -> in
 
 @click.command()
 @store_option
-def schema(store_url: str) -> None:
+@json_option
+def schema(store_url: str, as_json: bool) -> None:
     """Print the DDL that creates the store's tables (for a DBA to run ahead of time).
 
     Connects to nothing: the DDL follows from the URL (dialect and table).
     """
-    click.echo(schema_text(store_url).rstrip("\n"))
+    ddl = schema_text(store_url).rstrip("\n")
+    emit({"ddl": ddl}, as_json, lambda data: click.echo(data["ddl"]))
 
 
 def schema_text(url: str) -> str:
@@ -149,17 +151,9 @@ def schema_text(url: str) -> str:
         store = open_store(url)  # lazy: nothing connects, nothing is created
     except ConfigurationError as exc:
         raise AdminError(str(exc), EXIT_USAGE) from exc
-    method = getattr(store, "schema_sql", None)
-    if callable(method):
-        return str(method())
-    table = getattr(store, "table", None)
-    module = type(store).__module__.rsplit(".", 1)[-1]
-    if table is None or module not in ("sqlite", "postgres", "mysql"):
+    if not isinstance(store, AsyncSupportsSchema):
         fail(f"{type(store).__name__} keeps no schema: there is no DDL to run", EXIT_UNSUPPORTED)
-    import importlib
-
-    public = importlib.import_module(f"sojourn.stores.{module}")
-    return str(public.schema_sql(table))
+    return store.schema_sql()
 
 
 __all__ = ["POLL_SECONDS", "interactive", "purge", "schema", "schema_text"]

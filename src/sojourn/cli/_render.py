@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 BAR_WIDTH = 40
@@ -105,12 +106,12 @@ def sessions_table(rows: Sequence[Mapping[str, Any]], now: float) -> Table:
     for row in rows:
         table.add_row(
             row["fingerprint"],
-            row["principal"] or "[dim]anonymous[/dim]",
+            escape(row["principal"]) if row["principal"] else "[dim]anonymous[/dim]",
             when(row["created_at"]),
             ago(row["last_seen_at"], now),
             ago(row["expires_at"], now),
-            _escape(row["user_agent"] or "-"),
-            _escape(row["ip"] or "-"),
+            escape(row["user_agent"] or "-"),
+            escape(row["ip"] or "-"),
         )
     return table
 
@@ -123,13 +124,6 @@ def pairs_table(pairs: Sequence[tuple[str, str]]) -> Table:
     for name, value in pairs:
         table.add_row(name, value)
     return table
-
-
-def _escape(text: str) -> str:
-    # Values from the store (a user agent) must not be read as rich markup.
-    from rich.markup import escape
-
-    return escape(text)
 
 
 __all__ = [

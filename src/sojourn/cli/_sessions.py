@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from .._core.ids import fingerprint_of_key
 from ..stores.base import AsyncStore, AsyncSupportsPrincipals, Record
@@ -143,11 +144,11 @@ def show(
             ("expires", _render.moment(record.expires_at, now)),
         ]
         pairs += [(f"meta {k}", v) for k, v in sorted(record.meta.items())]
-        out.print(_render.pairs_table([(k, _esc(v)) for k, v in pairs]))
+        out.print(_render.pairs_table([(k, escape(v)) for k, v in pairs]))
         out.print(f"{len(data['keys'])} key(s), {sum(data['keys'].values())} bytes encoded:")
         for name, size in data["keys"].items():
-            shown = f" = {_esc(data['values'][name])}" if values else ""
-            out.print(f"  {_esc(name)} ({size} B){shown}")
+            shown = f" = {escape(data['values'][name])}" if values else ""
+            out.print(f"  {escape(name)} ({size} B){shown}")
 
     emit(data, as_json, render)
 
@@ -163,12 +164,6 @@ async def _find(store: AsyncStore, label: str, principal: str | None, now: float
         if fingerprint_of_key(record.key) == label:
             return record
     return None
-
-
-def _esc(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
 
 
 # -- revoke -------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from collections import Counter
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from ..stores.base import AsyncStore
 from . import _render
@@ -108,16 +109,10 @@ def _render_stats(data: dict[str, Any]) -> None:
         table.add_column("principal")
         table.add_column("sessions", justify="right")
         for row in data["top_users"]:
-            table.add_row(_esc(row["principal"]), str(row["sessions"]))
+            table.add_row(escape(row["principal"]), str(row["sessions"]))
         out.print(table)
     out.print(_render.histogram("age (since created or login)", list(data["age"].items())))
     out.print(_render.histogram("idle (since last seen)", list(data["idle"].items())))
-
-
-def _esc(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
 
 
 __all__ = ["PROBES", "gather", "latency", "stats"]

@@ -22,8 +22,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from redis import exceptions as redis_errors
+from redis.connection import URL_QUERY_ARGUMENT_PARSERS
 
 from .._core.errors import ConfigurationError, CorruptSession, StoreUnavailable
 from .base import Record
@@ -113,6 +115,41 @@ async def within(seconds: float | None, call: Any) -> Any:
     ``TimeoutError``, which the callers translate with the driver's other failures."""
     async with asyncio.timeout(seconds):
         return await call
+
+
+# What redis-py reads from a URL's query and hands to its connections: the options it parses
+# itself, plus the text-valued connection settings. Any other name reaches the connection
+# class as a keyword argument and fails there, with a TypeError, at the first command.
+URL_OPTIONS = frozenset(URL_QUERY_ARGUMENT_PARSERS) - {"timeout"} | {
+    "client_name",
+    "username",
+    "ssl_ca_certs",
+    "ssl_ca_path",
+    "ssl_certfile",
+    "ssl_keyfile",
+    "ssl_cert_reqs",
+    "ssl_ciphers",
+    "ssl_password",
+}
+
+
+def check_url_options(url: str) -> None:
+    """Refuse a query option in a Redis URL that redis-py would not take.
+
+    Sojourn's own (``prefix``, ``timeout``, ``cluster``) belong to
+    :func:`sojourn.stores.urls.open_store`, which takes them out before ``from_url``; given to
+    ``from_url`` directly they would reach redis-py and fail late, as a raw ``TypeError``.
+
+    Raises:
+        ConfigurationError: the query names an option redis-py does not read.
+    """
+    for name in parse_qs(urlsplit(url).query, keep_blank_values=True):
+        if name not in URL_OPTIONS:
+            raise ConfigurationError(
+                f"a Redis URL takes no {name[:40]!r} option here: sojourn's own options "
+                "(prefix, timeout, cluster) are read by sojourn.stores.urls.open_store, or "
+                "pass them to from_url as arguments"
+            )
 
 
 def check_prefix(prefix: str) -> str:
@@ -339,9 +376,11 @@ __all__ = [
     "PRINCIPAL",
     "RENEWED",
     "UNAVAILABLE",
+    "URL_OPTIONS",
     "as_bytes",
     "bounded",
     "check_prefix",
+    "check_url_options",
     "decode",
     "decode_flat",
     "decode_hash",

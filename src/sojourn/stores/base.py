@@ -24,7 +24,8 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 # The types that cross the store boundary belong to the core, which owns that boundary; they
-# are re-exported here so that stores (ours and third parties') import them in one place.
+# are re-exported here so that stores (ours and third parties') import them in one place, with
+# the one rule that tells a rotation's successor marker from a session (admin code skips them).
 from .._core.markers import is_marker as is_marker
 from .._core.records import MIN_TOKEN_CHARS as MIN_TOKEN_CHARS
 from .._core.records import Changes as Changes
@@ -217,6 +218,61 @@ class SupportsScan(Protocol):
 
 
 @runtime_checkable
+class AsyncSupportsClock(Protocol):
+    """Stores whose server has a clock of its own (the admin tool's clock-skew check).
+
+    Expiry is decided by the app servers' clocks (every store call is given ``now``), but
+    Redis also expires keys by its own clock: a skew between them shortens or stretches
+    sessions, so ``sojourn check`` compares the two.
+    """
+
+    async def server_time(self) -> float:
+        """The server's current time, in seconds since the epoch."""
+        ...
+
+
+@runtime_checkable
+class SupportsClock(Protocol):
+    """The sync twin of :class:`AsyncSupportsClock`."""
+
+    def server_time(self) -> float:
+        """See :meth:`AsyncSupportsClock.server_time`."""
+        ...
+
+
+@runtime_checkable
+class AsyncSupportsSchema(Protocol):
+    """Stores with a schema of their own (the SQL stores): its DDL and its recorded version."""
+
+    def schema_sql(self) -> str:
+        """The DDL of this store's tables: the very text the store runs to create them, so
+        what the admin tool prints can never differ from what the store creates."""
+        ...
+
+    async def schema_version(self) -> int | None:
+        """The layout version the database records for this store's table (``None``: none).
+
+        Raises:
+            ConfigurationError: the store does not create its schema and the table is
+                missing or at a version this release does not use.
+        """
+        ...
+
+
+@runtime_checkable
+class SupportsSchema(Protocol):
+    """The sync twin of :class:`AsyncSupportsSchema`."""
+
+    def schema_sql(self) -> str:
+        """See :meth:`AsyncSupportsSchema.schema_sql`."""
+        ...
+
+    def schema_version(self) -> int | None:
+        """See :meth:`AsyncSupportsSchema.schema_version`."""
+        ...
+
+
+@runtime_checkable
 class ClientSideStore(Protocol):
     """A "store" that keeps nothing on the server: the whole record travels sealed in the cookie.
 
@@ -244,20 +300,24 @@ class ClientSideStore(Protocol):
 __all__ = [
     "MIN_TOKEN_CHARS",
     "AsyncStore",
+    "AsyncSupportsClock",
     "AsyncSupportsCount",
     "AsyncSupportsPrincipals",
     "AsyncSupportsPurge",
     "AsyncSupportsScan",
+    "AsyncSupportsSchema",
     "Changes",
     "ClientSideStore",
     "Login",
     "Record",
     "Renewal",
     "Store",
+    "SupportsClock",
     "SupportsCount",
     "SupportsPrincipals",
     "SupportsPurge",
     "SupportsScan",
+    "SupportsSchema",
     "Unsealed",
     "is_marker",
 ]

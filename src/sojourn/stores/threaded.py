@@ -2,10 +2,10 @@
 
 :class:`ThreadedStore` wraps a blocking sync store (SQLite, a sync driver) so an async manager
 can use it without blocking the event loop. It offers the optional capabilities — the per-user
-index, purge, count, scan — exactly when the wrapped store has them: the managers and the CLI test
-capabilities with ``isinstance`` against the runtime protocols, so a wrapper that claimed one
-its store lacks would turn a clear ``TypeError`` ("keeps no per-user index") into a raw
-``AttributeError`` in the middle of a request.
+index, purge, count, scan, the server's clock, the schema — exactly when the wrapped store has
+them: the managers and the CLI test capabilities with ``isinstance`` against the runtime
+protocols, so a wrapper that claimed one its store lacks would turn a clear ``TypeError``
+("keeps no per-user index") into a raw ``AttributeError`` in the middle of a request.
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ from .base import (
     Record,
     Renewal,
     Store,
+    SupportsClock,
     SupportsCount,
     SupportsPrincipals,
     SupportsPurge,
     SupportsScan,
+    SupportsSchema,
 )
 from .memory import AsyncMemoryStore, MemoryStore
 
@@ -44,12 +46,7 @@ class ThreadedStore:
 
     def __new__(cls, store: Store) -> ThreadedStore:
         if cls is ThreadedStore:
-            cls = _with_capabilities(
-                isinstance(store, SupportsPrincipals),
-                isinstance(store, SupportsPurge),
-                isinstance(store, SupportsCount),
-                isinstance(store, SupportsScan),
-            )
+            cls = _with_capabilities(*(isinstance(store, kind) for kind, _ in _CAPABILITIES))
         return super().__new__(cls)
 
     def __init__(self, store: Store) -> None:
@@ -110,16 +107,41 @@ class _Scan(ThreadedStore):
         return await self._run(walking.scan, now, cursor, limit)
 
 
+class _Clock(ThreadedStore):
+    async def server_time(self) -> float:
+        clock: SupportsClock = self.sync  # type: ignore[assignment]  # chosen by __new__
+        return await self._run(clock.server_time)
+
+
+class _Schema(ThreadedStore):
+    def schema_sql(self) -> str:
+        schema: SupportsSchema = self.sync  # type: ignore[assignment]  # chosen by __new__
+        return schema.schema_sql()  # text built in memory: no thread needed
+
+    async def schema_version(self) -> int | None:
+        schema: SupportsSchema = self.sync  # type: ignore[assignment]  # chosen by __new__
+        return await self._run(schema.schema_version)
+
+
 @functools.cache
-def _with_capabilities(
-    principals: bool, purge: bool, count: bool, scan: bool
-) -> type[ThreadedStore]:
-    """The ThreadedStore subclass with exactly these capabilities (one class per combination)."""
-    offered = ((_Principals, principals), (_Purge, purge), (_Count, count), (_Scan, scan))
-    chosen = [mixin for mixin, wanted in offered if wanted]
+def _with_capabilities(*wanted: bool) -> type[ThreadedStore]:
+    """The ThreadedStore subclass with exactly these capabilities (one class per combination),
+    flagged in the order of :data:`_CAPABILITIES`."""
+    chosen = [mixin for (_, mixin), offered in zip(_CAPABILITIES, wanted, strict=True) if offered]
     if not chosen:
         return type("ThreadedStore", (ThreadedStore,), {"__new__": _plain_new})
     return type("ThreadedStore", (*chosen,), {"__new__": _plain_new})
+
+
+# Each sync capability, and the mixin that offers its async twin.
+_CAPABILITIES: tuple[tuple[type, type[ThreadedStore]], ...] = (
+    (SupportsPrincipals, _Principals),
+    (SupportsPurge, _Purge),
+    (SupportsCount, _Count),
+    (SupportsScan, _Scan),
+    (SupportsClock, _Clock),
+    (SupportsSchema, _Schema),
+)
 
 
 def _plain_new(cls: type[ThreadedStore], store: Store) -> ThreadedStore:

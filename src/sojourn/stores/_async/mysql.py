@@ -145,6 +145,10 @@ class _Queries:
             "SELECT table_name FROM information_schema.tables "
             "WHERE table_schema = DATABASE() AND table_name IN (%s, %s, %s)"
         )
+        self.has_schema_table = (
+            "SELECT 1 FROM information_schema.tables "
+            f"WHERE table_schema = DATABASE() AND table_name = '{SCHEMA_TABLE}'"
+        )
 
     def update(self, login: bool, meta: bool) -> str:
         """The session-row assignments of a change set."""
@@ -390,12 +394,19 @@ class AsyncMySQLStore:
                 ``timeout``. The store's ``timeout`` still bounds each call as a whole.
 
         Raises:
-            ConfigurationError: the URL is not a MySQL URL naming a database, or a timeout
-                is not a positive, finite number.
+            ConfigurationError: the URL is not a MySQL URL naming a database, it carries a
+                query (the driver reads none: a ``?table=`` here was once silently dropped;
+                :func:`sojourn.stores.urls.open_store` reads ``table`` and ``timeout``), or a
+                timeout is not a positive, finite number.
         """
         parts = urlsplit(url)
         if parts.scheme not in {"mysql", "mariadb"}:
             raise ConfigurationError("a MySQL URL starts with mysql:// or mariadb://")
+        if parts.query or parts.fragment:
+            raise ConfigurationError(
+                "a MySQL URL takes no query options here (sojourn's own table and timeout "
+                "are read by sojourn.stores.urls.open_store; others: from_url's arguments)"
+            )
         database = parts.path.lstrip("/")
         if not database:
             raise ConfigurationError("the MySQL URL must name a database: mysql://host/db")
@@ -679,18 +690,13 @@ class AsyncMySQLStore:
     # -- what the admin tool checks ---------------------------------------------------------
 
     def schema_sql(self) -> str:
-        """The DDL of this store's table: the very statements it runs to create it."""
+        """See :meth:`sojourn.stores.base.AsyncSupportsSchema.schema_sql`."""
         return schema_sql(self.table)
 
     async def schema_version(self) -> int | None:
-        """The layout version recorded for this table (``None``: none is).
-
-        Raises:
-            ConfigurationError: without ``create_schema``, the table does not exist or is at
-                a version this release does not use.
-        """
+        """See :meth:`sojourn.stores.base.AsyncSupportsSchema.schema_version`."""
         async with self._connection() as conn, conn.cursor() as cursor:
-            await cursor.execute(self._sql.tables, (SCHEMA_TABLE, SCHEMA_TABLE, SCHEMA_TABLE))
+            await cursor.execute(self._sql.has_schema_table)
             if not await cursor.fetchall():
                 return None
             await cursor.execute(self._sql.version, (self.table,))

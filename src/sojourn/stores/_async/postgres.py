@@ -32,12 +32,14 @@ from __future__ import annotations
 import asyncio  # unasync: import threading
 import json
 import math
+import re
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
+import psycopg.conninfo
 from psycopg_pool import AsyncConnectionPool
 
 from ..._core.errors import (
@@ -255,9 +257,11 @@ class AsyncPostgresStore:
                 statements only: the store's ``timeout`` still bounds each call.
 
         Raises:
-            ConfigurationError: a timeout is not a positive, finite number, or the sizes are
-                not ``0 <= min_size <= max_size``.
+            ConfigurationError: a timeout is not a positive, finite number, the sizes are
+                not ``0 <= min_size <= max_size``, or libpq cannot parse the URL (an unknown
+                query option, say: ``?table=`` is :func:`sojourn.stores.urls.open_store`'s).
         """
+        _check_url(url)
         timeout = check_timeout(timeout)
         connect_timeout = check_timeout(
             timeout if connect_timeout is None else connect_timeout, "connect_timeout"
@@ -496,16 +500,11 @@ class AsyncPostgresStore:
     # -- what the admin tool checks ---------------------------------------------------------
 
     def schema_sql(self) -> str:
-        """The DDL of this store's table: the very statements it runs to create it."""
+        """See :meth:`sojourn.stores.base.AsyncSupportsSchema.schema_sql`."""
         return schema_sql(self.table)
 
     async def schema_version(self) -> int | None:
-        """The layout version recorded for this table (``None``: none is).
-
-        Raises:
-            ConfigurationError: without ``create_schema``, the table does not exist or is at
-                a version this release does not use.
-        """
+        """See :meth:`sojourn.stores.base.AsyncSupportsSchema.schema_version`."""
         async with self._connection() as conn:
             try:
                 cursor = await conn.execute(self._sql.version, (self.table,))
@@ -522,6 +521,26 @@ class AsyncPostgresStore:
         if row is None or not isinstance(row[0], float):
             raise StoreUnavailable("PostgreSQL returned no time")
         return row[0]
+
+
+def _check_url(url: str) -> None:
+    """Parse ``url`` as libpq will, now, rather than fail every connection attempt later (an
+    unknown query option used to surface as a pool timeout on first use).
+
+    Raises:
+        ConfigurationError: libpq cannot parse it. Only an unknown option's name is repeated:
+            other messages may quote part of the URL, password included.
+    """
+    try:
+        psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        found = re.fullmatch(r'invalid URI query parameter: "(\w{1,40})"', str(exc).strip())
+        if found:
+            raise ConfigurationError(
+                f"a PostgreSQL URL takes no {found[1]!r} option (libpq does not know it; "
+                "sojourn's own table and timeout are read by sojourn.stores.urls.open_store)"
+            ) from None
+        raise ConfigurationError("libpq cannot parse the PostgreSQL URL") from None
 
 
 def _row_key(row: Sequence[object]) -> str:

@@ -27,7 +27,7 @@ from typing import Any
 
 import redis.asyncio
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import NoScriptError, RedisClusterException, ResponseError
 from redis.maint_notifications import MaintNotificationsConfig
 
 from ..._core.errors import ConfigurationError, CorruptSession, SessionExists
@@ -40,6 +40,9 @@ from ..base import Changes, Record, Renewal
 Client = redis.asyncio.Redis | RedisCluster
 
 logger = logging.getLogger("sojourn")
+
+# What building a Cluster client raises when no node answers, beside the usual failures.
+_CLUSTER_UNREACHABLE: tuple[type[BaseException], ...] = (*L.UNAVAILABLE, RedisClusterException)
 
 TRACKED_SESSIONS = 10_000
 """How many sessions' renewal times a store remembers before starting over: about 170 bytes
@@ -120,16 +123,24 @@ class AsyncRedisStore:
         connection is made until the first command.
 
         Raises:
-            ConfigurationError: ``timeout`` is not a positive, finite number.
+            StoreUnavailable: ``cluster`` is true and no node answers (the sync client asks
+                for the slot map on construction).
+            ConfigurationError: ``timeout`` is not a positive, finite number, or the URL's
+                query names an option redis-py does not take (see
+                :func:`sojourn.stores.urls.open_store` for ``?prefix=`` and ``?timeout=``).
         """
         timeout = check_timeout(timeout)
+        L.check_url_options(url)
         kwargs.setdefault("socket_connect_timeout", timeout)
         # Async: the store bounds each call (asyncio.timeout); sync: each socket read.
         socket_timeout = None  # unasync: socket_timeout = timeout
         kwargs.setdefault("socket_timeout", socket_timeout)
         client: Client
         if cluster:
-            client = RedisCluster.from_url(url, **kwargs)
+            try:  # the sync client asks a node for the slot map here, at once
+                client = RedisCluster.from_url(url, **kwargs)
+            except _CLUSTER_UNREACHABLE as exc:
+                raise L.unavailable(exc) from exc
         else:
             kwargs.setdefault("driver_info", None)
             kwargs.setdefault("maint_notifications_config", MaintNotificationsConfig(False))

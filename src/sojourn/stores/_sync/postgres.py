@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -39,6 +40,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+import psycopg.conninfo
 from psycopg_pool import ConnectionPool
 
 from ..._core.errors import (
@@ -256,9 +258,11 @@ class PostgresStore:
                 statements only: the store's ``timeout`` still bounds each call.
 
         Raises:
-            ConfigurationError: a timeout is not a positive, finite number, or the sizes are
-                not ``0 <= min_size <= max_size``.
+            ConfigurationError: a timeout is not a positive, finite number, the sizes are
+                not ``0 <= min_size <= max_size``, or libpq cannot parse the URL (an unknown
+                query option, say: ``?table=`` is :func:`sojourn.stores.urls.open_store`'s).
         """
+        _check_url(url)
         timeout = check_timeout(timeout)
         connect_timeout = check_timeout(
             timeout if connect_timeout is None else connect_timeout, "connect_timeout"
@@ -495,16 +499,11 @@ class PostgresStore:
     # -- what the admin tool checks ---------------------------------------------------------
 
     def schema_sql(self) -> str:
-        """The DDL of this store's table: the very statements it runs to create it."""
+        """See :meth:`sojourn.stores.base.SupportsSchema.schema_sql`."""
         return schema_sql(self.table)
 
     def schema_version(self) -> int | None:
-        """The layout version recorded for this table (``None``: none is).
-
-        Raises:
-            ConfigurationError: without ``create_schema``, the table does not exist or is at
-                a version this release does not use.
-        """
+        """See :meth:`sojourn.stores.base.SupportsSchema.schema_version`."""
         with self._connection() as conn:
             try:
                 cursor = conn.execute(self._sql.version, (self.table,))
@@ -521,6 +520,26 @@ class PostgresStore:
         if row is None or not isinstance(row[0], float):
             raise StoreUnavailable("PostgreSQL returned no time")
         return row[0]
+
+
+def _check_url(url: str) -> None:
+    """Parse ``url`` as libpq will, now, rather than fail every connection attempt later (an
+    unknown query option used to surface as a pool timeout on first use).
+
+    Raises:
+        ConfigurationError: libpq cannot parse it. Only an unknown option's name is repeated:
+            other messages may quote part of the URL, password included.
+    """
+    try:
+        psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        found = re.fullmatch(r'invalid URI query parameter: "(\w{1,40})"', str(exc).strip())
+        if found:
+            raise ConfigurationError(
+                f"a PostgreSQL URL takes no {found[1]!r} option (libpq does not know it; "
+                "sojourn's own table and timeout are read by sojourn.stores.urls.open_store)"
+            ) from None
+        raise ConfigurationError("libpq cannot parse the PostgreSQL URL") from None
 
 
 def _row_key(row: Sequence[object]) -> str:

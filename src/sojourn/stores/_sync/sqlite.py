@@ -521,11 +521,11 @@ class SQLiteStore:
     # -- what the admin tool checks ---------------------------------------------------------
 
     def schema_sql(self) -> str:
-        """The DDL of this store's table: the very text it runs to create it."""
+        """See :meth:`sojourn.stores.base.SupportsSchema.schema_sql`."""
         return schema_sql(self.table)
 
     def schema_version(self) -> int | None:
-        """The layout version recorded for this table (``None``: none is; see ``_sql``)."""
+        """See :meth:`sojourn.stores.base.SupportsSchema.schema_version`."""
         version = self._run(self._schema_version)
         return version if isinstance(version, int) else None
 

@@ -573,6 +573,26 @@ class AsyncScanContract(AsyncStoreFixtures):
         assert set(keys) == {r.key for r in records}
 
     @pytest.mark.anyio
+    async def test_records_created_during_a_walk_do_not_hide_the_others(
+        self, store: AsyncStore, now: float
+    ) -> None:
+        assert isinstance(store, AsyncSupportsScan)
+        present = [make_record(now) for _ in range(9)]
+        for record in present:
+            await store.create(record)
+        found: list[Record] = []
+        cursor: str | None = None
+        for _ in range(100):
+            page, cursor = await store.scan(now, cursor, 2)
+            found.extend(page)
+            if cursor is None:
+                break
+            for _ in range(3):  # new sessions keep arriving while the admin tool walks
+                await store.create(make_record(now))
+        assert cursor is None, "the walk does not end"
+        assert {r.key for r in present} <= {r.key for r in found}
+
+    @pytest.mark.anyio
     async def test_a_record_deleted_during_a_walk_is_not_returned_after(
         self, store: AsyncStore, now: float
     ) -> None:
