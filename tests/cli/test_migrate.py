@@ -93,7 +93,7 @@ def test_a_state_file_of_another_migration_is_refused(
     ("to", "code", "says"),
     [
         ("memory://", 2, "memory://"),
-        ("sqlite:////nonexistent/dir/x.db", 2, "no SQLite database"),
+        ("sqlite:////nonexistent/dir/x.db", 2, "does not exist"),
         ("redis://127.0.0.1:1/0?timeout=0.5", 1, "the target store"),
     ],
 )
