@@ -13,12 +13,16 @@ lost, no logged-out or pre-rotation ID works, and a second copy copies nothing.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import random
+import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -36,6 +40,9 @@ from sojourn.stores.migrating import (
     async_copy_sessions,
     async_verify_copy,
 )
+from tests.conformance.test_mysql import URL as MYSQL_URL
+from tests.conformance.test_postgres import URL as POSTGRES_URL
+from tests.conformance.test_redis import URL as REDIS_URL
 
 from .pairs import open_pair, pair_param
 
@@ -166,6 +173,44 @@ async def copy_in_pages(old: AsyncStore, new: AsyncStore, done: asyncio.Event) -
         done.set()
 
 
+def url_of(store: Any) -> str:
+    """The URL ``sojourn migrate`` reaches ``store`` by (its file, table or key prefix)."""
+    name = type(store).__name__
+    if "SQLite" in name:
+        return f"sqlite:///{store.path}?table={store.table}"
+    if "Redis" in name:
+        return f"{REDIS_URL}?prefix={quote(store.prefix, safe='')}"
+    base = POSTGRES_URL if "Postgres" in name else MYSQL_URL
+    return f"{base}?table={store.table}"
+
+
+async def sojourn(*args: str) -> dict[str, Any]:
+    """Run the ``sojourn`` command in a process of its own; its JSON answer."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "sojourn.cli", *args, "--json",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, err.decode()
+    answer: dict[str, Any] = json.loads(out)
+    return answer
+
+
+async def copy_by_command(old: AsyncStore, new: AsyncStore, done: asyncio.Event) -> CopyResult:
+    """The migration as an operator runs it: ``sojourn migrate`` in another process."""
+    try:
+        answer = await sojourn(
+            "migrate", "--from", url_of(old), "--to", url_of(new), "--batch", "4"
+        )
+        counts = answer["copy"]
+        return CopyResult(
+            counts["copied"], counts["present"], counts["markers"], counts["vanished"]
+        )
+    finally:
+        done.set()
+
+
 @pytest.fixture(
     params=[
         pair_param("sqlite", "redis"),
@@ -179,7 +224,10 @@ async def pair(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
         yield stores
 
 
-async def test_a_live_migration_loses_no_session(pair: tuple[AsyncStore, AsyncStore]) -> None:
+@pytest.mark.parametrize("by", ["library", "command"])
+async def test_a_live_migration_loses_no_session(
+    pair: tuple[AsyncStore, AsyncStore], by: str
+) -> None:
     old, new = pair
     problems: list[str] = []
 
@@ -196,16 +244,22 @@ async def test_a_live_migration_loses_no_session(pair: tuple[AsyncStore, AsyncSt
     # The cut-over: the app on MigratingStore while the copy runs.
     during = Browser(app_on(AsyncMigratingStore(new, old)))
     done = asyncio.Event()
+    copier = copy_in_pages if by == "library" else copy_by_command
     copied, problems_during = await asyncio.gather(
-        copy_in_pages(old, new, done), load(during, clients, done)
+        copier(old, new, done), load(during, clients, done)
     )
     problems += problems_during + during.failures
     await during.aclose()
     assert copied.seen > 0
-    again = await async_copy_sessions(old, new)
-    problems += [f"a second run copied {again.copied}"] if again.copied else []
-    verified = await async_verify_copy(old, new, sample=40)
-    problems += [f"verify: {verified}"] if not verified.ok else []
+    if by == "library":
+        again = await async_copy_sessions(old, new)
+        problems += [f"a second run copied {again.copied}"] if again.copied else []
+        verified = await async_verify_copy(old, new, sample=40)
+        problems += [f"verify: {verified}"] if not verified.ok else []
+    else:
+        rerun = await sojourn("migrate", "--from", url_of(old), "--to", url_of(new), "--verify")
+        problems += [f"a second run copied: {rerun}"] if rerun["copy"]["copied"] else []
+        problems += [f"verify: {rerun['verify']}"] if not rerun["verify"]["ok"] else []
 
     # The untouched sessions kept their deadlines and principal, as the old store held them.
     now = time.time()
