@@ -9,7 +9,7 @@ copies nothing new and a crash resumes from the last cursor, or from the start, 
 After creating a record the copy reads the source again: a session logged out or rotated
 while it was being copied is deleted from the target, so the copy never brings it back. The
 re-check follows each record's ``create`` at once, to keep the window a rotation could fall
-into to one round trip (see :mod:`sojourn.stores._async.migrating`).
+into to one round trip (see :mod:`sojourn.stores.migrating`).
 
 :func:`verify_copy` counts both sides and compares a random sample field by field.
 """
