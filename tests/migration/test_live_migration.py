@@ -18,9 +18,7 @@ import os
 import random
 import sys
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -43,8 +41,9 @@ from sojourn.stores.migrating import (
 from tests.conformance.test_mysql import URL as MYSQL_URL
 from tests.conformance.test_postgres import URL as POSTGRES_URL
 from tests.conformance.test_redis import URL as REDIS_URL
+from tests.races.harness import sojourn_route
 
-from .pairs import open_pair, pair_param
+from .pairs import pair_param
 
 pytestmark = pytest.mark.anyio
 
@@ -56,17 +55,7 @@ PAGE = 8
 
 async def view(request: Request) -> JSONResponse:
     session = get_session(request)
-    params = request.query_params
-    path = request.url.path
-    if path == "/read":
-        return JSONResponse({"data": dict(session), "principal": session.principal})
-    if path == "/write":
-        session[params["k"]] = params["v"]
-    elif path == "/login":
-        session.login(params["user"])
-    elif path == "/logout":
-        session.invalidate()
-    return JSONResponse({"ok": True})
+    return JSONResponse(sojourn_route(request.url.path, dict(request.query_params), session))
 
 
 def app_on(store: AsyncStore) -> Any:
@@ -211,19 +200,14 @@ async def copy_by_command(old: AsyncStore, new: AsyncStore, done: asyncio.Event)
         done.set()
 
 
-@pytest.fixture(
-    params=[
-        pair_param("sqlite", "redis"),
-        pair_param("redis", "postgres"),
-        pair_param("postgres", "mysql"),
-    ]
-)
-async def pair(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
-    old, new = request.param
-    async with open_pair(old, new, tmp_path) as stores:
-        yield stores
+LIVE_PAIRS = [
+    pair_param("sqlite", "redis"),
+    pair_param("redis", "postgres"),
+    pair_param("postgres", "mysql"),
+]
 
 
+@pytest.mark.parametrize("pair", LIVE_PAIRS, indirect=True)
 @pytest.mark.parametrize("by", ["library", "command"])
 async def test_a_live_migration_loses_no_session(
     pair: tuple[AsyncStore, AsyncStore], by: str

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +21,6 @@ import pytest
 from sojourn.stores.base import AsyncStore, Changes, Record
 from sojourn.stores.migrating import AsyncMigratingStore, async_copy_sessions
 from sojourn.testing._async.contract import make_record, new_key
-
-from .pairs import PAIR_PARAMS, open_pair
 
 pytestmark = [pytest.mark.anyio]
 
@@ -70,13 +67,6 @@ class Problems:
 
 async def live(store: AsyncStore, key: str) -> Record | None:
     return await store.load(key, time.time())
-
-
-@pytest.fixture(params=PAIR_PARAMS)
-async def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    old, new = request.param
-    async with open_pair(old, new, tmp_path) as stores:
-        yield stores
 
 
 # -- the copy (sojourn migrate) against the app on MigratingStore ------------------------------
