@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -110,3 +112,32 @@ def test_the_same_store_twice_is_refused(sqlite: Backend) -> None:
     result = invoke("migrate", "--from", sqlite.url, "--to", sqlite.url)
     assert result.exit_code == 2
     assert "same store" in result.output
+
+
+def test_migrate_draws_a_progress_bar_on_a_terminal(
+    sqlite: Backend, target: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sojourn.cli import _migrate
+
+    for _ in range(30):
+        sqlite.add("fay")
+    seen: list[int] = []
+    bar = _migrate._bar
+
+    def watched(show: bool, total: int | None) -> Any:
+        assert show
+        assert total == 30  # the source's own count
+        with bar(show, total) as step:
+
+            def counted(done: int) -> None:
+                seen.append(done)
+                step(done)
+
+            yield counted
+
+    monkeypatch.setattr(_migrate, "interactive", lambda: True)
+    monkeypatch.setattr(_migrate, "_bar", contextlib.contextmanager(watched))
+    result = invoke("migrate", "--from", sqlite.url, "--to", target.url, "--batch", "7")
+    assert result.exit_code == 0, result.output
+    assert "copied 30 session(s)" in result.stdout
+    assert seen == [7, 14, 21, 28, 30]

@@ -17,7 +17,6 @@ import contextlib
 import hashlib
 import json
 import os
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,6 +28,7 @@ from ..stores._diagnose import describe
 from ..stores.base import AsyncStore, AsyncSupportsCount, AsyncSupportsScan
 from ..stores.migrating import CopyResult, async_copy_sessions, async_verify_copy
 from ._admin import EXIT_FAILED, EXIT_UNSUPPORTED, EXIT_USAGE, AdminError, emit, open_admin, run
+from ._maintenance import interactive
 
 T = TypeVar("T")
 
@@ -68,7 +68,7 @@ def migrate(
     if from_url == to_url:
         raise AdminError("--from and --to name the same store", EXIT_USAGE)
     state = _State(state_path, from_url, to_url) if state_path and not dry_run else None
-    show = not as_json and sys.stderr.isatty()
+    show = not as_json and interactive()
 
     async def action(source: AsyncStore) -> dict[str, Any]:
         target = open_admin(to_url)

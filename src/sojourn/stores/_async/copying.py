@@ -17,7 +17,7 @@ into to one round trip (see :mod:`sojourn.stores.migrating`).
 from __future__ import annotations
 
 import dataclasses
-import random
+import secrets
 import time
 from collections.abc import Callable
 
@@ -111,7 +111,7 @@ async def verify_copy(
     *,
     sample: int = 100,
     batch: int = 500,
-    rng: random.Random | None = None,
+    randbelow: Callable[[int], int] = secrets.randbelow,
     clock: Callable[[], float] = time.time,
 ) -> VerifyResult:
     """Count both stores' live sessions and compare a random sample of the source's.
@@ -126,7 +126,8 @@ async def verify_copy(
         target: the store copied into; it must offer ``scan``.
         sample: how many sessions to compare (all of them if the source holds fewer).
         batch: records per page of each walk.
-        rng: the random source for the sample (seed one for a repeatable check).
+        randbelow: the random source for the sample, ``randbelow(n)`` in ``range(n)``
+            (``secrets`` by default; pass a seeded one for a repeatable check).
         clock: the time source.
 
     Raises:
@@ -136,7 +137,6 @@ async def verify_copy(
     """
     if sample < 0 or batch <= 0:
         raise ConfigurationError("sample must not be negative, and batch must be positive")
-    chooser = rng if rng is not None else random.SystemRandom()
     keys: list[str] = []
     source_count = 0
     cursor: str | None = None
@@ -150,7 +150,7 @@ async def verify_copy(
             source_count += 1  # reservoir sampling: each session equally likely to be drawn
             if len(keys) < sample:
                 keys.append(record.key)
-            elif (slot := chooser.randrange(source_count)) < sample:
+            elif (slot := randbelow(source_count)) < sample:
                 keys[slot] = record.key
         if cursor is None:
             break
