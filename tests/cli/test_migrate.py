@@ -71,6 +71,8 @@ def test_migrate_resumes_from_its_state_file(
     state = tmp_path / "migrate.state"
     first = copy_sessions(sqlite.store, target.store, batch=2, max_pages=1)
     _State(state, sqlite.url, target.url).save(first)  # as a run that crashed after a page
+    assert state.stat().st_mode & 0o777 == 0o600  # its cursor is a store key: owner only
+    assert sqlite.url not in state.read_text()  # the URLs (and passwords) are not in it
     data = as_json(
         invoke("migrate", "--from", sqlite.url, "--to", target.url, "--state", str(state),
                "--batch", "2", "--json")

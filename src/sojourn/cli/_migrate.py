@@ -203,7 +203,11 @@ class _State:
             },
         }
         partial = self.path.with_name(self.path.name + ".tmp")
-        partial.write_text(json.dumps(document))
+        # Owner-only: a cursor of the SQL and memory stores is a store key (never an ID, but
+        # admin output shows no keys either).
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(json.dumps(document))
         os.replace(partial, self.path)
 
     def done(self) -> None:
