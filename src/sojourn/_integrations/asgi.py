@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from typing import Any, TypeVar
 
 from .._async.manager import AsyncManager
 from .._core.codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError, SessionError, SessionGone, StoreUnavailable
+from .._core.events import AsyncEventHook
 from .._core.headers import merge_response_headers
 from .._core.opening import (
     CONFLICT_BODY,
@@ -125,6 +126,9 @@ class SessionMiddleware:
             ended meanwhile; ``"ignore"`` serves the application's response.
         engine: a fully configured :class:`~sojourn.Engine`, instead of the options above.
         clock: the time source, in epoch seconds; tests inject a fake one.
+        hooks: lifecycle-event hooks (plain or async functions), each given every
+            :class:`~sojourn.SessionEvent`; one that raises is logged and fails nothing
+            (see ``docs/events.md``).
     """
 
     def __init__(
@@ -146,6 +150,7 @@ class SessionMiddleware:
         on_lost_write: OnLostWrite = "conflict",
         engine: Engine | None = None,
         clock: Callable[[], float] = time.time,
+        hooks: Sequence[AsyncEventHook] = (),
     ) -> None:
         self.app = app
         self.options: AdapterOptions = build_options(
@@ -162,6 +167,7 @@ class SessionMiddleware:
             rotate_every=rotate_every,
             rotation_grace=rotation_grace,
             on_lost_write=on_lost_write,
+            hooks=hooks,
         )
         self.manager = AsyncManager(
             as_async_store(store),
@@ -170,6 +176,7 @@ class SessionMiddleware:
             on_store_error=self.options.on_store_error,
             track_metadata=self.options.track_metadata,
             on_lost_write=self.options.on_lost_write,
+            hooks=self.options.hooks,
         )
         names = self.manager.request_headers
         self._wanted = None if names is None else frozenset(n.encode("latin-1") for n in names)

@@ -326,6 +326,7 @@ class SojournSessionInterface(SessionInterface):
             on_store_error=self.options.on_store_error,
             track_metadata=self.options.track_metadata,
             on_lost_write=self.options.on_lost_write,
+            hooks=self.options.sync_hooks(),
         )
 
     def _policy(self, flask_lifetime: timedelta) -> Policy:
@@ -603,8 +604,8 @@ class Sojourn:
         clock: the time source, in epoch seconds; tests inject a fake one.
         **options: ``idle_timeout``, ``lifetime``, ``renew_interval``, ``cookie``,
             ``transport``, ``limits``, ``codec``, ``on_store_error``, ``track_metadata``,
-            ``engine`` (the same as the middleware), and ``principal_key``; they win over the
-            Flask config.
+            ``engine``, ``hooks`` (lifecycle-event hooks, plain functions; the same as the
+            middleware), and ``principal_key``; they win over the Flask config.
     """
 
     def __init__(

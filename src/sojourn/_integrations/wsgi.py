@@ -197,8 +197,8 @@ class SessionMiddleware:
         **options: ``idle_timeout``, ``lifetime``, ``renew_interval`` (seconds or timedelta),
             ``cookie`` (:class:`~sojourn.CookieSettings`), ``transport``, ``limits``,
             ``on_store_error`` (``"fail"`` or ``"anonymous"``), ``track_metadata``,
-            ``rotate_every``, ``rotation_grace``, ``on_lost_write``, ``engine`` — the same as
-            the ASGI middleware.
+            ``rotate_every``, ``rotation_grace``, ``on_lost_write``, ``engine``, ``hooks``
+            (plain functions only) — the same as the ASGI middleware.
     """
 
     def __init__(
@@ -218,6 +218,7 @@ class SessionMiddleware:
             on_store_error=self.options.on_store_error,
             track_metadata=self.options.track_metadata,
             on_lost_write=self.options.on_lost_write,
+            hooks=self.options.sync_hooks(),
         )
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
