@@ -233,3 +233,19 @@ def now() -> float:
     import time
 
     return time.time()
+
+
+async def test_purge_reports_each_expired_session_once(
+    pair: AsyncMigratingStore, now: float
+) -> None:
+    assert isinstance(pair, AsyncSupportsPurge)
+    moved, old_only, renewed = (make_record(now, idle=10) for _ in range(3))
+    for record in (moved, old_only, renewed):
+        await pair.old.create(record)
+    await pair.load(moved.key, now)  # in both stores now, with the same deadline
+    await pair.load(renewed.key, now)
+    assert await pair.apply(renewed.key, Changes(now + 5, now + 100))  # lives on in new
+    reported: list[str] = []
+    await pair.purge_expired(now + 20, on_expired=lambda r: reported.append(r.key))
+    assert sorted(reported) == sorted([moved.key, old_only.key])
+    assert await pair.load(renewed.key, now + 20) is not None

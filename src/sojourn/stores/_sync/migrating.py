@@ -27,6 +27,10 @@ Capabilities are offered as the two stores allow (one subclass per combination, 
 :class:`~sojourn.stores.threaded.ThreadedStore` does): the per-user index when both keep one
 (listings merged, each session once), purge when either needs it, scan when both can walk
 (``new``, then what only ``old`` holds), count when ``new`` counts and ``old`` can walk.
+It offers neither ``take`` nor ``take_expired``: across two stores neither can be atomic (of
+two concurrent calls, each could take the session from a different store), so during the
+cut-over the manager ends sessions with ``delete``; with hooks, a session two requests end at
+the same instant may fire ``destroyed`` twice, and ``expired`` is reported by purges only.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from collections.abc import Callable
 from ..._core.errors import SessionExists
 from ..base import (
     Changes,
+    OnExpired,
     Record,
     Renewal,
     Store,
@@ -180,12 +185,34 @@ class _Principals(MigratingStore):
 
 
 class _Purge(MigratingStore):
-    def purge_expired(self, now: float, batch_size: int = 1000) -> int:
-        """Purge each store that needs it (Redis expires keys by itself)."""
+    def purge_expired(
+        self, now: float, batch_size: int = 1000, on_expired: OnExpired | None = None
+    ) -> int:
+        """Purge each store that needs it (Redis expires keys by itself), ``new`` first.
+
+        ``on_expired`` hears of each session once: a record purged from ``old`` is the stale
+        copy of a moved session when ``new`` purged that key too, or still holds it live
+        (renewed there since), and is not reported again.
+        """
         purged = 0
-        for store in (self.old, self.new):
-            if isinstance(store, SupportsPurge):
-                purged += store.purge_expired(now, batch_size)
+        reported: set[str] = set()
+
+        def from_new(record: Record) -> None:
+            reported.add(record.key)
+            if on_expired is not None:
+                on_expired(record)
+
+        hearing = on_expired is not None
+        if isinstance(self.new, SupportsPurge):
+            purged += self.new.purge_expired(now, batch_size, from_new if hearing else None)
+        if isinstance(self.old, SupportsPurge):
+            removed: list[Record] = []
+            purged += self.old.purge_expired(now, batch_size, removed.append if hearing else None)
+            for record in removed:
+                if record.key in reported or self.new.load(record.key, now) is not None:
+                    continue
+                if on_expired is not None:
+                    on_expired(record)
         return purged
 
 
