@@ -249,3 +249,17 @@ async def test_purge_reports_each_expired_session_once(
     await pair.purge_expired(now + 20, on_expired=lambda r: reported.append(r.key))
     assert sorted(reported) == sorted([moved.key, old_only.key])
     assert await pair.load(renewed.key, now + 20) is not None
+
+
+async def test_a_stale_old_copy_never_lists_a_session_under_a_principal_it_left(
+    pair: AsyncMigratingStore, now: float
+) -> None:
+    assert isinstance(pair, AsyncSupportsPrincipals)
+    record = make_record(now, principal="fay")
+    await pair.old.create(record)
+    await pair.load(record.key, now)  # moved; old keeps a copy naming "fay"
+    assert await pair.apply(record.key, Changes(now + 1, now + 600, login=Login("gus", now + 1)))
+    assert await pair.sessions_of("fay", now + 1) == []
+    assert [r.key for r in await pair.sessions_of("gus", now + 1)] == [record.key]
+    assert await pair.delete_sessions_of("fay") == 0
+    assert await pair.load(record.key, now + 1) is not None  # gus's session lives on

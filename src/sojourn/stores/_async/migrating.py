@@ -164,11 +164,15 @@ class AsyncMigratingStore:
 
 class _Principals(AsyncMigratingStore):
     async def sessions_of(self, principal: str, now: float) -> list[Record]:
-        """The sessions of ``principal`` in either store, each once (``new``'s copy first)."""
+        """The sessions of ``principal`` in either store, each once: ``new``'s copy of a moved
+        session, and ``old``'s only for a session ``new`` does not hold (a stale copy in
+        ``old`` may name a principal the session no longer has)."""
         new: AsyncSupportsPrincipals = self.new  # type: ignore[assignment]  # chosen by __new__
         old: AsyncSupportsPrincipals = self.old  # type: ignore[assignment]  # chosen by __new__
-        found = {r.key: r for r in await old.sessions_of(principal, now)}
-        found.update((r.key, r) for r in await new.sessions_of(principal, now))
+        found = {r.key: r for r in await new.sessions_of(principal, now)}
+        for record in await old.sessions_of(principal, now):
+            if record.key not in found and await self.new.load(record.key, now) is None:
+                found[record.key] = record
         return sorted(found.values(), key=lambda r: (r.created_at, r.key))
 
     async def delete_sessions_of(self, principal: str, keep: str | None = None) -> int:
@@ -176,9 +180,7 @@ class _Principals(AsyncMigratingStore):
         session held by both stores counts once)."""
         new: AsyncSupportsPrincipals = self.new  # type: ignore[assignment]  # chosen by __new__
         old: AsyncSupportsPrincipals = self.old  # type: ignore[assignment]  # chosen by __new__
-        now = self.clock()
-        ending = {r.key for r in await old.sessions_of(principal, now)}
-        ending.update(r.key for r in await new.sessions_of(principal, now))
+        ending = {r.key for r in await self.sessions_of(principal, self.clock())}
         if keep is not None:
             ending.discard(keep)
         await old.delete_sessions_of(principal, keep)

@@ -162,11 +162,15 @@ class MigratingStore:
 
 class _Principals(MigratingStore):
     def sessions_of(self, principal: str, now: float) -> list[Record]:
-        """The sessions of ``principal`` in either store, each once (``new``'s copy first)."""
+        """The sessions of ``principal`` in either store, each once: ``new``'s copy of a moved
+        session, and ``old``'s only for a session ``new`` does not hold (a stale copy in
+        ``old`` may name a principal the session no longer has)."""
         new: SupportsPrincipals = self.new  # type: ignore[assignment]  # chosen by __new__
         old: SupportsPrincipals = self.old  # type: ignore[assignment]  # chosen by __new__
-        found = {r.key: r for r in old.sessions_of(principal, now)}
-        found.update((r.key, r) for r in new.sessions_of(principal, now))
+        found = {r.key: r for r in new.sessions_of(principal, now)}
+        for record in old.sessions_of(principal, now):
+            if record.key not in found and self.new.load(record.key, now) is None:
+                found[record.key] = record
         return sorted(found.values(), key=lambda r: (r.created_at, r.key))
 
     def delete_sessions_of(self, principal: str, keep: str | None = None) -> int:
@@ -174,9 +178,7 @@ class _Principals(MigratingStore):
         session held by both stores counts once)."""
         new: SupportsPrincipals = self.new  # type: ignore[assignment]  # chosen by __new__
         old: SupportsPrincipals = self.old  # type: ignore[assignment]  # chosen by __new__
-        now = self.clock()
-        ending = {r.key for r in old.sessions_of(principal, now)}
-        ending.update(r.key for r in new.sessions_of(principal, now))
+        ending = {r.key for r in self.sessions_of(principal, self.clock())}
         if keep is not None:
             ending.discard(keep)
         old.delete_sessions_of(principal, keep)
