@@ -148,3 +148,11 @@ def test_with_metrics_the_capped_login_is_timed_and_the_eviction_counted() -> No
     assert [(e.kind, e.reason) for e in recorder.events if e.kind == "destroyed"] == [
         ("destroyed", "evicted")
     ]
+
+
+def test_a_migration_cut_over_cannot_cap_and_says_so() -> None:
+    from sojourn.stores.migrating import MigratingStore
+
+    moving = MigratingStore(MemoryStore(), MemoryStore())
+    with pytest.raises(ConfigurationError, match="max_sessions_per_user"):
+        Manager(moving, Engine(max_sessions_per_user=3))

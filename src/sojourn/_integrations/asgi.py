@@ -127,6 +127,13 @@ class SessionMiddleware:
         on_lost_write: ``"conflict"`` answers ``409`` (``Sojourn-Session: rotated|ended``, no
             cookie) when a request's changes did not land because its session was rotated or
             ended meanwhile; ``"ignore"`` serves the application's response.
+        remember_idle_timeout: the idle timeout of a session marked ``remember(True)``
+            (default: ``idle_timeout``).
+        remember_lifetime: the absolute lifetime of a remembered session, whose cookie is
+            persistent up to it (default: ``lifetime``).
+        anonymous_idle_timeout: the idle timeout of a session nobody logged in to (default:
+            ``idle_timeout``).
+        anonymous_lifetime: the absolute lifetime of such a session (default: ``lifetime``).
         max_sessions_per_user: the most live sessions one user may hold (SEC-63; ``None``:
             no cap), enforced by the store at each login; see ``docs/session-cap.md``.
         on_cap: past the cap, ``"evict_oldest"`` ends the user's oldest sessions;
@@ -170,6 +177,10 @@ class SessionMiddleware:
         rotate_every: Seconds | None = None,
         rotation_grace: Seconds = DEFAULT_ROTATION_GRACE,
         on_lost_write: OnLostWrite = "conflict",
+        remember_idle_timeout: Seconds | None = None,
+        remember_lifetime: Seconds | None = None,
+        anonymous_idle_timeout: Seconds | None = None,
+        anonymous_lifetime: Seconds | None = None,
         max_sessions_per_user: int | None = None,
         on_cap: OnCap = "evict_oldest",
         clear_site_data: str | Iterable[str] = (),
@@ -196,6 +207,10 @@ class SessionMiddleware:
             rotate_every=rotate_every,
             rotation_grace=rotation_grace,
             on_lost_write=on_lost_write,
+            remember_idle_timeout=remember_idle_timeout,
+            remember_lifetime=remember_lifetime,
+            anonymous_idle_timeout=anonymous_idle_timeout,
+            anonymous_lifetime=anonymous_lifetime,
             max_sessions_per_user=max_sessions_per_user,
             on_cap=on_cap,
             clear_site_data=clear_site_data,
