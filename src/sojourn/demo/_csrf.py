@@ -108,13 +108,15 @@ class Forms:
 def same_origin(headers: Mapping[str, str], scheme: str, host: str) -> bool:
     """False when the browser says the request came from another origin.
 
-    Browsers send ``Sec-Fetch-Site`` and ``Origin`` on form POSTs and scripts cannot forge them;
-    a client that sends neither (curl, the test client) is not a browser that could be tricked
-    into a cross-site request, so it passes this check and still needs a valid token.
+    Browsers send ``Sec-Fetch-Site`` (every current one) or at least ``Origin`` on form POSTs,
+    and pages cannot forge either. ``Sec-Fetch-Site`` decides when present: the demo's
+    ``Referrer-Policy: no-referrer`` makes Chromium send ``Origin: null`` even for its own
+    forms. A client that sends neither (curl, the test client) is not a browser that could be
+    tricked into a cross-site request, so it passes this check and still needs a valid token.
     """
     site = headers.get("sec-fetch-site")
-    if site is not None and site not in ("same-origin", "none"):
-        return False
+    if site is not None:
+        return site in ("same-origin", "none")
     origin = headers.get("origin")
     return origin is None or origin == f"{scheme}://{host}"
 

@@ -30,7 +30,7 @@ dl.facts dt { color: #555; } dl.facts dd { margin: 0; }
 .card { border: 1px solid #ccc; border-radius: .4rem; padding: .6rem .8rem; margin: .6rem 0; }
 .card.current { border-color: #6a6; background: #f6fbf6; }
 .card h3 { font-size: 1rem; margin: 0 0 .3rem; }
-.badge { font-size: .8rem; background: #6a6; color: #fff; border-radius: .3rem;
+.badge { white-space: nowrap; font-size: .8rem; background: #6a6; color: #fff; border-radius: .3rem;
          padding: 0 .35rem; margin-left: .3rem; }
 form.inline { display: inline; }
 form.login label { display: inline-block; margin: .2rem .5rem .2rem 0; }

@@ -22,6 +22,7 @@ class Facts:
         absolute_at: when it ends at the latest, active or not.
         rotated_from: the label the session had before sign-in (``""``: it had none).
         now: the time the page is rendered.
+        ended: the visitor had a session that has ended (the page says so above).
     """
 
     fingerprint: str | None
@@ -31,12 +32,14 @@ class Facts:
     absolute_at: float
     rotated_from: str | None
     now: float
+    ended: bool = False
 
 
 def _session_section(facts: Facts) -> str:
     if facts.fingerprint is None:
+        state = "No session now" if facts.ended else "No session yet"
         return (
-            "<h2>Your session</h2><p class='explain' id='no-session'>No session yet. This page "
+            f"<h2>Your session</h2><p class='explain' id='no-session'>{state}. This page "
             "stored nothing and set no cookie: a visitor who only reads costs no store call. A "
             "session starts when you act: add something to the cart or sign in.</p>"
         )
@@ -95,7 +98,7 @@ def home(
 
 def _card(site: p.Site, info: SessionInfo, lifetime: float, now: float) -> str:
     title = p.esc(device_name(info.meta.get("user_agent")))
-    badge = "<span class='badge'>this device</span>" if info.current else ""
+    badge = " <span class='badge'>this device</span>" if info.current else ""
     rows = [
         ("fingerprint", f"<code>{p.esc(info.fingerprint)}</code>"),
         ("signed in at", p.esc(p.when(info.authenticated_at or info.created_at))),

@@ -214,7 +214,7 @@ class DeviceSite:
 
     # -- pages --------------------------------------------------------------------------------
 
-    def _facts(self, session: Session) -> screens.Facts:
+    def _facts(self, session: Session, ended: bool = False) -> screens.Facts:
         before = session.get("before_login")
         return screens.Facts(
             fingerprint=session.fingerprint,
@@ -224,13 +224,14 @@ class DeviceSite:
             absolute_at=session.created_at + self.shared.lifetime,
             rotated_from=before if isinstance(before, str) else None,
             now=self.shared.clock(),
+            ended=ended,
         )
 
     def _home(self, request: Request, session: Session, messages: Messages) -> str:
         cart = session.get("cart")
         return screens.home(
             self._site(session),
-            self._facts(session),
+            self._facts(session, any(css == "ended" for css, _ in messages)),
             [str(i) for i in cart] if isinstance(cart, list) else [],
             DEMO_USERS,
             messages,
