@@ -26,6 +26,7 @@ from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError, SessionError, SessionGone, StoreUnavailable
 from .._core.events import AsyncEventHook
 from .._core.headers import merge_response_headers
+from .._core.observe import Observer
 from .._core.opening import (
     CONFLICT_BODY,
     CONFLICT_STATUS,
@@ -129,6 +130,8 @@ class SessionMiddleware:
         hooks: lifecycle-event hooks (plain or async functions), each given every
             :class:`~sojourn.SessionEvent`; one that raises is logged and fails nothing
             (see ``docs/events.md``).
+        metrics: an observer to report to, such as
+            :class:`~sojourn.metrics.prometheus.PrometheusMetrics`; see ``docs/metrics.md``.
     """
 
     def __init__(
@@ -151,6 +154,7 @@ class SessionMiddleware:
         engine: Engine | None = None,
         clock: Callable[[], float] = time.time,
         hooks: Sequence[AsyncEventHook] = (),
+        metrics: Observer | None = None,
     ) -> None:
         self.app = app
         self.options: AdapterOptions = build_options(
@@ -168,6 +172,7 @@ class SessionMiddleware:
             rotation_grace=rotation_grace,
             on_lost_write=on_lost_write,
             hooks=hooks,
+            metrics=metrics,
         )
         self.manager = AsyncManager(
             as_async_store(store),
@@ -177,6 +182,7 @@ class SessionMiddleware:
             track_metadata=self.options.track_metadata,
             on_lost_write=self.options.on_lost_write,
             hooks=self.options.hooks,
+            metrics=self.options.metrics,
         )
         names = self.manager.request_headers
         self._wanted = None if names is None else frozenset(n.encode("latin-1") for n in names)

@@ -198,7 +198,7 @@ class SessionMiddleware:
             ``cookie`` (:class:`~sojourn.CookieSettings`), ``transport``, ``limits``,
             ``on_store_error`` (``"fail"`` or ``"anonymous"``), ``track_metadata``,
             ``rotate_every``, ``rotation_grace``, ``on_lost_write``, ``engine``, ``hooks``
-            (plain functions only) — the same as the ASGI middleware.
+            (plain functions only), ``metrics`` — the same as the ASGI middleware.
     """
 
     def __init__(
@@ -219,6 +219,7 @@ class SessionMiddleware:
             track_metadata=self.options.track_metadata,
             on_lost_write=self.options.on_lost_write,
             hooks=self.options.sync_hooks(),
+            metrics=self.options.metrics,
         )
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
