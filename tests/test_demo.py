@@ -603,3 +603,23 @@ async def test_pages_forbid_caching_framing_and_foreign_scripts(clients: ClientF
     assert "frame-ancestors 'none'" in policy
     assert "script-src 'self'" in policy
     assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+
+
+@pytest.mark.anyio
+async def test_with_secure_cookies_both_devices_use_prefixed_names(store: AsyncStore) -> None:
+    app = create_app(store, secure_cookies=True)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
+        for base in ("", "/device2"):
+            response = await login(client, "alice", "alice", base=base)
+            assert response.status_code == 303
+            assert "Secure" in response.headers["set-cookie"]
+        assert set(client.cookies.keys()) == {"__Host-sid", "__Secure-sid2"}
+        page = (await client.get("/")).text
+        response = await client.post(
+            "/logout", data={"csrf": csrf(page), "fp": form_fingerprint(page)}
+        )
+        hint = [c for c in response.headers.get_list("set-cookie") if "-ended=" in c]
+        assert hint[0].startswith("__Host-sid-ended=")
+        assert "Secure" in hint[0]
+        assert "You signed out at" in ended_notice((await client.get("/")).text)

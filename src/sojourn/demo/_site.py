@@ -8,15 +8,13 @@ ledger, so either can say how the other's session ended.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from .._core.cookies import CookieSettings
@@ -26,71 +24,21 @@ from ..asgi import SessionMiddleware, get_manager
 from ..stores.base import AsyncStore, Store
 from . import _explain as explain
 from . import _screens as screens
-from ._csrf import Forms, same_origin
-from ._ledger import Ledger
+from ._common import (
+    DEMO_USERS,
+    ENDED_HINT_SECONDS,
+    MAX_CART_ITEMS,
+    MAX_ITEM_LENGTH,
+    Messages,
+    Shared,
+    check_password,
+    field,
+    flash,
+    html_response,
+    session_of,
+)
+from ._csrf import same_origin
 from ._pages import Site
-
-# Demo-only credentials, shown on the page. Never do this in a real application.
-DEMO_USERS = {"alice": "alice", "bob": "bob"}
-
-MAX_CART_ITEMS = 20
-MAX_ITEM_LENGTH = 40
-MAX_FLASH = 5
-ENDED_HINT_SECONDS = 120
-
-SECURITY_HEADERS = {
-    "cache-control": "no-store",
-    "x-frame-options": "DENY",
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "content-security-policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; form-action 'self'; "
-        "frame-ancestors 'none'"
-    ),
-}
-
-Messages = list[tuple[str, str]]
-
-
-@dataclass(frozen=True, slots=True)
-class Shared:
-    """What both devices share: timing, the clock, the form tokens and the ledger."""
-
-    idle_timeout: float
-    lifetime: float
-    clock: Callable[[], float]
-    forms: Forms
-    ledger: Ledger
-    secure: bool
-
-
-def session_of(request: Request) -> Session:
-    """The sojourn session the middleware put in the scope."""
-    session: Session = request.scope["session"]
-    return session
-
-
-def flash(session: Session, message: str) -> None:
-    """Queue a one-time message for the next page."""
-    queued = session.get("flash")
-    messages = list(queued) if isinstance(queued, list) else []
-    session["flash"] = [*messages, message][-MAX_FLASH:]
-
-
-def _html(body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
-
-
-def _field(form: Any, name: str, limit: int = 200) -> str:
-    value = form.get(name)
-    return value.strip()[:limit] if isinstance(value, str) else ""
-
-
-def check_password(username: str, password: str) -> bool:
-    """Whether the demo user exists and the password is right (constant time either way)."""
-    expected = DEMO_USERS.get(username)
-    ok = hmac.compare_digest(password.encode(), (expected or "\x00").encode())
-    return ok and expected is not None
 
 
 class DeviceSite:
@@ -173,7 +121,7 @@ class DeviceSite:
         return [("notice", str(m)) for m in session.pop("flash") or []]
 
     def _respond(self, request: Request, body: str, status: int = 200) -> Response:
-        response = _html(body, status)
+        response = html_response(body, status)
         if self.hint_cookie in request.cookies:
             response.delete_cookie(
                 self.hint_cookie, path=self.cookie.path, secure=self.shared.secure, httponly=True
@@ -191,10 +139,10 @@ class DeviceSite:
             shared = self.shared
             if not same_origin(request.headers, request.url.scheme, request.url.netloc):
                 reason = explain.CROSS_ORIGIN
-            elif shared.forms.accepts(session, form.get("csrf"), _field(form, "fp", 64)):
+            elif shared.forms.accepts(session, form.get("csrf"), field(form, "fp", 64)):
                 return await handler(request, session, form)
             else:
-                form_fp = _field(form, "fp", 64)
+                form_fp = field(form, "fp", 64)
                 ending = shared.ledger.ending(form_fp, shared.clock())
                 if ending is None:
                     ending = self._dead_cookie_ending(request, session)[1]
@@ -271,8 +219,8 @@ class DeviceSite:
     # -- actions ------------------------------------------------------------------------------
 
     async def login(self, request: Request, session: Session, form: Any) -> Response:
-        username = _field(form, "username", 64)
-        password = _field(form, "password", 128)
+        username = field(form, "username", 64)
+        password = field(form, "password", 128)
         if not check_password(username, password):
             errors = [("error", "Wrong user name or password.")]
             return self._respond(request, self._home(request, session, errors), 401)
@@ -305,7 +253,7 @@ class DeviceSite:
         return self._signed_out(session)
 
     async def cart_add(self, request: Request, session: Session, form: Any) -> Response:
-        item = _field(form, "item", MAX_ITEM_LENGTH)
+        item = field(form, "item", MAX_ITEM_LENGTH)
         cart = session.get("cart")
         items = list(cart) if isinstance(cart, list) else []
         if item and len(items) < MAX_CART_ITEMS:
@@ -322,7 +270,7 @@ class DeviceSite:
 
     async def revoke(self, request: Request, session: Session, form: Any) -> Response:
         principal = session.principal
-        target = _field(form, "target", 64)
+        target = field(form, "target", 64)
         if principal is None:
             return self._see_other()
         if target and target == session.fingerprint:
@@ -345,13 +293,4 @@ class DeviceSite:
         return self._see_other("/sessions")
 
 
-__all__ = [
-    "DEMO_USERS",
-    "MAX_CART_ITEMS",
-    "SECURITY_HEADERS",
-    "DeviceSite",
-    "Shared",
-    "check_password",
-    "flash",
-    "session_of",
-]
+__all__ = ["DeviceSite"]

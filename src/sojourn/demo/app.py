@@ -22,10 +22,11 @@ from starlette.routing import Mount, Route
 from .._core.cookies import CookieSettings
 from ..stores.base import AsyncStore, Store
 from ..stores.urls import open_store
+from ._common import Shared
 from ._csrf import Forms
 from ._ledger import Ledger
 from ._script import script
-from ._site import DeviceSite, Shared
+from ._site import DeviceSite
 
 DEFAULT_STORE_URL = "sqlite:///sojourn-demo.db"
 IDLE_TIMEOUT = 30 * 60
