@@ -52,10 +52,13 @@ def test_a_login_restarts_the_lifetime_and_other_rotations_carry_it() -> None:
     book.hook(event("created", "a", 0.0))
     book.hook(event("rotated", "a", 1000.0, "login", successor="b"))
     book.hook(event("rotated", "b", 2000.0, "periodic", successor="c"))
-    assert book.ending("a", 2000.0) == ledger.Ending(ledger.ROTATED_AWAY, 1000.0)
+    assert book.ending("b", 2500.0) == ledger.Ending(ledger.ROTATED_AWAY, 2000.0, "c")
+    assert book.ending("a", 2500.0) == ledger.Ending(ledger.ROTATED_AWAY, 2000.0, "c")
     # c inherited b's deadline, 1000 + LIFETIME: expiring before it is an idle expiry.
     book.hook(event("expired", "c", 1000 + LIFETIME - 1, "load"))
     assert book.ending("c", 0.0) == ledger.Ending(ledger.EXPIRED_IDLE, 1000 + LIFETIME - 1)
+    # A form or cookie of the first ID hears how the session ended in the end.
+    assert book.ending("a", 0.0) == ledger.Ending(ledger.EXPIRED_IDLE, 1000 + LIFETIME - 1)
 
 
 def test_the_ledger_is_bounded_and_forgets_after_an_hour() -> None:

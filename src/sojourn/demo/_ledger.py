@@ -40,14 +40,17 @@ _V = TypeVar("_V")
 
 CAPACITY = 10_000
 KEEP_SECONDS = 3600.0
+MAX_HOPS = 8  # successors followed at most (each rotation of one session is one hop)
 
 
 @dataclass(frozen=True, slots=True)
 class Ending:
-    """How one session ended: one of the reason constants above, and when."""
+    """How one session ended: one of the reason constants above, when, and (for a rotation)
+    the label of the ID that replaced it."""
 
     reason: str
     at: float
+    successor: str | None = None
 
 
 class Ledger:
@@ -75,7 +78,8 @@ class Ledger:
             deadline = event.at + self.lifetime if event.reason == "login" else carried
             if deadline is not None:
                 self._remember(self._deadlines, event.successor, deadline)
-            self._remember(self._ends, event.fingerprint, Ending(ROTATED_AWAY, event.at))
+            ending = Ending(ROTATED_AWAY, event.at, event.successor)
+            self._remember(self._ends, event.fingerprint, ending)
         elif event.kind == DESTROYED:
             self._deadlines.pop(event.fingerprint, None)
             reason = _DESTROYED_REASONS.get(event.reason or "", ENDED_OTHER)
@@ -95,6 +99,12 @@ class Ledger:
         ending = self._ends.get(fingerprint)
         if ending is None or now - ending.at > KEEP_SECONDS:
             return None
+        # A rotated ID lived on under its successor: if that ended too, that is the news.
+        for _ in range(MAX_HOPS):
+            later = self._ends.get(ending.successor or "")
+            if later is None or now - later.at > KEEP_SECONDS:
+                break
+            ending = later
         return ending
 
     def _remember(self, table: OrderedDict[str, _V], key: str, value: _V) -> None:
@@ -110,6 +120,8 @@ __all__ = [
     "EXPIRED_ABSOLUTE",
     "EXPIRED_IDLE",
     "EXPIRED_UNKNOWN",
+    "KEEP_SECONDS",
+    "MAX_HOPS",
     "REVOKED",
     "REVOKED_ALL",
     "ROTATED_AWAY",
