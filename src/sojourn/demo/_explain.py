@@ -57,14 +57,18 @@ def stale_form(
     lifetime: float,
 ) -> str:
     """Why a POST's token was refused, as far as the server can tell; nothing was done."""
-    if ending is not None:
-        return "Nothing was done: this form belonged to a session that has ended. " + ended(
-            ending, idle_timeout, lifetime
+    lead = "Nothing was done: this form belonged to a session that has ended. "
+    if ending is not None and ending.reason == ledger.SIGNED_OUT:
+        return (
+            f"{lead}You signed out at {when(ending.at)} in another tab or window, so nothing is "
+            "stored for you now."
         )
+    if ending is not None:
+        return lead + ended(ending, idle_timeout, lifetime)
     if not form_fingerprint and has_session:
         return (
             "Nothing was done: this page was loaded before your session started (in another "
-            "tab?), so its form is out of date. The current page is below."
+            "tab?), so its form is out of date. Go back to home for the current page."
         )
     return (
         "Nothing was done: this form's security token does not match your session. It may come "
