@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import AsyncIterator, Callable
@@ -573,7 +574,7 @@ async def test_the_page_shows_both_deadlines_with_a_countdown(
     await login(client, "alice", "alice")
     page = (await client.get("/")).text
     deadlines = [int(d) for d in re.findall(r"data-deadline='(\d+)'", page)]
-    assert deadlines == [int(clock() + IDLE), int(clock() + LIFETIME)]
+    assert deadlines == [math.ceil(clock() + IDLE), math.ceil(clock() + LIFETIME)]
     assert "<script src='/demo.js' defer></script>" in page
     script = await client.get("/demo.js")
     assert script.status_code == 200

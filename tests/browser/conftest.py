@@ -12,7 +12,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,30 +48,45 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 _FAILED = pytest.StashKey[bool]()
 
 
-@pytest.fixture
-def server() -> Iterator[str]:
-    """The demo on a fresh memory store, served by uvicorn on a free loopback port.
+ServerFactory = Callable[..., str]
 
-    One per test (it starts in milliseconds), so one test's sessions never show in another's
-    devices page.
+
+@pytest.fixture
+def serve() -> Iterator[ServerFactory]:
+    """Start demos (``create_app`` options as keywords) on free loopback ports; stopped after.
+
+    A fresh memory store per server, so one test's sessions never show in another's pages.
     """
     import uvicorn
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(AsyncMemoryStore()), log_level="warning", lifespan="on")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not instance.started:
-        assert time.monotonic() < deadline, "the demo server did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(10)
-    sock.close()
+    running: list[tuple[uvicorn.Server, threading.Thread, socket.socket]] = []
+
+    def start(**options: Any) -> str:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        app = create_app(AsyncMemoryStore(), **options)
+        instance = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        thread = threading.Thread(target=instance.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        running.append((instance, thread, sock))
+        deadline = time.monotonic() + 10
+        while not instance.started:
+            assert time.monotonic() < deadline, "the demo server did not start"
+            time.sleep(0.02)
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for instance, thread, sock in running:
+        instance.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture
+def server(serve: ServerFactory) -> str:
+    """The demo with its default timeouts."""
+    return serve()
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from typing import Any
 from playwright.sync_api import BrowserContext, Page, expect
 
 from sojourn import fingerprint
+from tests.browser.conftest import ServerFactory
 
 
 def cookies(context: BrowserContext) -> dict[str, dict[str, Any]]:
@@ -158,3 +159,17 @@ def test_the_devices_page_fits_a_phone(server: str, context: BrowserContext) -> 
     expect(phone.locator("section.card")).to_have_count(1)
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 360
+
+
+def test_the_countdown_reaches_zero_and_the_next_page_says_the_session_expired(
+    serve: ServerFactory, context: BrowserContext, page: Page
+) -> None:
+    server = serve(idle_timeout=2, lifetime=3600)
+    page.goto(server + "/")
+    sign_in(page)
+    idle = page.locator(".countdown").first
+    expect(idle).to_have_text("now: reload the page to see what happened", timeout=5000)
+    page.reload()
+    expect(page.locator(".ended")).to_contain_text("it was left idle for longer than 00:02")
+    expect(page.locator("#no-session")).to_contain_text("No session now")
+    assert "sid" in cookies(context)  # the dead cookie stays until the visitor acts

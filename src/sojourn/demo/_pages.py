@@ -7,6 +7,7 @@ The layout is one column that reads at phone width; lists of sessions are cards,
 from __future__ import annotations
 
 import html
+import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -82,9 +83,13 @@ def duration(seconds: float) -> str:
 
 
 def countdown(deadline: float, now: float) -> str:
-    """A deadline and the time left, which ``/demo.js`` keeps counting down in the page."""
+    """A deadline and the time left, which ``/demo.js`` keeps counting down in the page.
+
+    Rounded up, so the page never says "now" before the deadline has really passed.
+    """
     return (
-        f"{esc(when(deadline))}, in <span class='countdown' data-deadline='{int(deadline)}'>"
+        f"{esc(when(deadline))}, in <span class='countdown' "
+        f"data-deadline='{math.ceil(deadline)}'>"
         f"{esc(duration(deadline - now))}</span>"
     )
 
