@@ -38,6 +38,7 @@ from ._common import (
     session_of,
 )
 from ._csrf import same_origin
+from ._ledger import Ending
 from ._pages import Site
 
 
@@ -88,7 +89,7 @@ class DeviceSite:
             self.base + path, status_code=303, headers={"cache-control": "no-store"}
         )
 
-    def _dead_cookie_ending(self, request: Request, session: Session) -> tuple[bool, Any]:
+    def _dead_cookie_ending(self, request: Request, session: Session) -> tuple[bool, Ending | None]:
         """Whether the browser sent an ID the store does not know, and how it ended if known."""
         sent = request.cookies.get(self.cookie.cookie_name)
         if session.fingerprint is not None or not sent:
