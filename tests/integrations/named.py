@@ -28,6 +28,7 @@ ADMIN = CookieSettings(name=ADMIN_COOKIE)
 PATHS = ("/cart", "/admin/login", "/both", "/state", "/admin/logout", "/admin/regenerate")
 REVOKED_WRITE = "/admin/revoked-write"
 """Revokes the admin session (through its manager) before writing to it: a lost write."""
+ALL_PATHS = (*PATHS, REVOKED_WRITE)
 
 
 Browser = Any
@@ -194,6 +195,7 @@ __all__ = [
     "ADMIN_COOKIE",
     "ADMIN_IDLE",
     "ADMIN_NAME",
+    "ALL_PATHS",
     "CHECKS",
     "PATHS",
     "REVOKED_WRITE",

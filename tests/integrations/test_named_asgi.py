@@ -35,10 +35,9 @@ from sojourn.stores.sqlite import AsyncSQLiteStore
 from sojourn.testing._clock import FakeClock
 
 from . import named
-from .named import ADMIN, ADMIN_COOKIE, ADMIN_IDLE, ADMIN_NAME, PATHS, REVOKED_WRITE, SHOP
+from .named import ADMIN, ADMIN_COOKIE, ADMIN_IDLE, ADMIN_NAME, ALL_PATHS, REVOKED_WRITE, SHOP
 
 BASE = "https://testserver"
-ALL_PATHS = [*PATHS, REVOKED_WRITE]
 
 
 @dataclass
@@ -106,7 +105,7 @@ def fastapi_app(setup: Setup) -> Any:
 
 
 def litestar_app(setup: Setup) -> Any:
-    @route(ALL_PATHS, http_method=["GET", "POST"], status_code=200)
+    @route(list(ALL_PATHS), http_method=["GET", "POST"], status_code=200)
     async def endpoint(request: LitestarRequest[Any, Any, Any]) -> Any:
         path = request.url.path
         await revoke_if_asked(path, request.scope, request.cookies)

@@ -43,11 +43,16 @@ def check_name(name: str | None) -> str | None:
     return name
 
 
+def cookie_slot(cookie_name: str) -> str:
+    """The label of a cookie, as :func:`slot` gives it (for a framework's own cookie)."""
+    return f"cookie {cookie_name!r}"
+
+
 def slot(transport: Transport) -> str | None:
-    """Where a transport reads its ID, as one comparable label (``cookie:sid``); ``None`` for
-    a transport of the application's own, which cannot be compared."""
+    """Where a transport reads its ID, as one comparable label (``cookie 'sid'``); ``None``
+    for a transport of the application's own, which cannot be compared."""
     if isinstance(transport, CookieTransport):
-        return f"cookie {transport.cookie_name!r}"
+        return cookie_slot(transport.cookie_name)
     if isinstance(transport, HeaderTransport):
         return f"header {transport.header!r}"
     if isinstance(transport, QueryTransport):
@@ -56,27 +61,29 @@ def slot(transport: Transport) -> str | None:
 
 
 def check_apart(
-    name: str | None, transport: Transport, others: Iterable[tuple[str | None, Transport]]
+    name: str | None,
+    transport: Transport | str | None,
+    others: Iterable[tuple[str | None, Transport | str | None]],
 ) -> None:
     """Refuse a session that would share its name or its cookie with one already set up.
 
     Args:
         name: the new session's name (``None``: the unnamed one).
-        transport: where the new session's ID travels.
-        others: ``(name, transport)`` of the sessions the application already has.
+        transport: where the new session's ID travels (a transport, or its :func:`slot`).
+        others: ``(name, transport or slot)`` of the sessions the application already has.
 
     Raises:
         ConfigurationError: two sessions with one name, or reading one cookie (or header, or
             query parameter).
     """
-    mine = slot(transport)
+    mine = _slot(transport)
     for other_name, other_transport in others:
         if other_name == name:
             what = "unnamed" if name is None else f"named {name!r}"
             raise ConfigurationError(
                 f"two Sojourn sessions {what} in one application: give each its own name="
             )
-        if mine is not None and slot(other_transport) == mine:
+        if mine is not None and _slot(other_transport) == mine:
             raise ConfigurationError(
                 f"the sessions {_label(name)} and {_label(other_name)} both use the {mine}: "
                 "give each its own cookie (CookieSettings(name=...)), or one would overwrite "
@@ -102,6 +109,10 @@ def stacked(app: object, kind: type[T]) -> list[T]:
     return found
 
 
+def _slot(where: Transport | str | None) -> str | None:
+    return where if where is None or isinstance(where, str) else slot(where)
+
+
 def _label(name: str | None) -> str:
     return "(unnamed)" if name is None else repr(name)
 
@@ -112,6 +123,7 @@ __all__ = [
     "SESSIONS_KEY",
     "check_apart",
     "check_name",
+    "cookie_slot",
     "slot",
     "stacked",
 ]
