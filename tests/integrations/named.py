@@ -63,7 +63,7 @@ def act(path: str, params: dict[str, str], shop: MutableMapping[str, Any], admin
         admin.regenerate()
     return {
         "cart": shop.get("cart", []),
-        "shop_keys": sorted(shop),
+        "shop_keys": sorted(shop.keys()),
         "admin": admin.principal,
         "admin_expires_at": admin.expires_at,
         "admin_is_session": isinstance(admin, Session),
