@@ -22,6 +22,9 @@ from ._core.errors import SessionRotated as SessionRotated
 from ._core.errors import SessionTooLarge as SessionTooLarge
 from ._core.errors import StoreUnavailable as StoreUnavailable
 from ._core.errors import UnencodableValue as UnencodableValue
+from ._core.events import AsyncEventHook as AsyncEventHook
+from ._core.events import EventHook as EventHook
+from ._core.events import SessionEvent as SessionEvent
 from ._core.ids import fingerprint as fingerprint
 from ._core.ids import new_session_id as new_session_id
 from ._core.plan import Engine as Engine
@@ -46,6 +49,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "JSON",
+    "AsyncEventHook",
     "AsyncManager",
     "AsyncMemoryStore",
     "AsyncStore",
@@ -56,6 +60,7 @@ __all__ = [
     "CookieTransport",
     "CorruptSession",
     "Engine",
+    "EventHook",
     "HeaderTransport",
     "JSONCodec",
     "Manager",
@@ -69,6 +74,7 @@ __all__ = [
     "Session",
     "SessionEnded",
     "SessionError",
+    "SessionEvent",
     "SessionExists",
     "SessionGone",
     "SessionInfo",

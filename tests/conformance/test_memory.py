@@ -6,11 +6,13 @@ from sojourn.stores.base import AsyncStore, Store
 from sojourn.stores.memory import AsyncMemoryStore, MemoryStore
 from sojourn.testing import (
     AsyncCountContract,
+    AsyncLifecycleEventsContract,
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
     AsyncScanContract,
     AsyncStoreContract,
     CountContract,
+    LifecycleEventsContract,
     PrincipalIndexContract,
     PurgeContract,
     ScanContract,
@@ -19,7 +21,12 @@ from sojourn.testing import (
 
 
 class TestMemoryStore(
-    StoreContract, PrincipalIndexContract, PurgeContract, CountContract, ScanContract
+    StoreContract,
+    PrincipalIndexContract,
+    PurgeContract,
+    CountContract,
+    ScanContract,
+    LifecycleEventsContract,
 ):
     def make_store(self) -> Store:
         return MemoryStore()
@@ -34,6 +41,7 @@ class TestAsyncMemoryStore(
     AsyncPurgeContract,
     AsyncCountContract,
     AsyncScanContract,
+    AsyncLifecycleEventsContract,
 ):
     async def make_store(self) -> AsyncStore:
         return AsyncMemoryStore()

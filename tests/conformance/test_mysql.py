@@ -14,11 +14,13 @@ from sojourn.stores.base import AsyncStore, Store
 from sojourn.stores.mysql import AsyncMySQLStore, MySQLStore
 from sojourn.testing import (
     AsyncCountContract,
+    AsyncLifecycleEventsContract,
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
     AsyncScanContract,
     AsyncStoreContract,
     CountContract,
+    LifecycleEventsContract,
     PrincipalIndexContract,
     PurgeContract,
     ScanContract,
@@ -55,7 +57,12 @@ def drop(table: str) -> None:
 
 
 class TestMySQLStore(
-    StoreContract, PrincipalIndexContract, PurgeContract, CountContract, ScanContract
+    StoreContract,
+    PrincipalIndexContract,
+    PurgeContract,
+    CountContract,
+    ScanContract,
+    LifecycleEventsContract,
 ):
     def make_store(self) -> Store:
         table = new_table()
@@ -78,6 +85,7 @@ class TestAsyncMySQLStore(
     AsyncPurgeContract,
     AsyncCountContract,
     AsyncScanContract,
+    AsyncLifecycleEventsContract,
 ):
     async def make_store(self) -> AsyncStore:
         table = new_table()

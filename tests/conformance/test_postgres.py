@@ -14,11 +14,13 @@ from sojourn.stores.base import AsyncStore, Store
 from sojourn.stores.postgres import AsyncPostgresStore, PostgresStore
 from sojourn.testing import (
     AsyncCountContract,
+    AsyncLifecycleEventsContract,
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
     AsyncScanContract,
     AsyncStoreContract,
     CountContract,
+    LifecycleEventsContract,
     PrincipalIndexContract,
     PurgeContract,
     ScanContract,
@@ -52,7 +54,12 @@ def drop(table: str) -> None:
 
 
 class TestPostgresStore(
-    StoreContract, PrincipalIndexContract, PurgeContract, CountContract, ScanContract
+    StoreContract,
+    PrincipalIndexContract,
+    PurgeContract,
+    CountContract,
+    ScanContract,
+    LifecycleEventsContract,
 ):
     def make_store(self) -> Store:
         table = new_table()
@@ -75,6 +82,7 @@ class TestAsyncPostgresStore(
     AsyncPurgeContract,
     AsyncCountContract,
     AsyncScanContract,
+    AsyncLifecycleEventsContract,
 ):
     async def make_store(self) -> AsyncStore:
         table = new_table()

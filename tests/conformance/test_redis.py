@@ -19,10 +19,12 @@ from sojourn.stores.base import AsyncStore, Store
 from sojourn.stores.redis import AsyncRedisStore, RedisStore
 from sojourn.testing import (
     AsyncCountContract,
+    AsyncLifecycleEventsContract,
     AsyncPrincipalIndexContract,
     AsyncScanContract,
     AsyncStoreContract,
     CountContract,
+    LifecycleEventsContract,
     PrincipalIndexContract,
     ScanContract,
     StoreContract,
@@ -51,7 +53,9 @@ def _require_redis() -> None:
         require_server("Redis", str(exc))
 
 
-class TestRedisStore(StoreContract, PrincipalIndexContract, CountContract, ScanContract):
+class TestRedisStore(
+    StoreContract, PrincipalIndexContract, CountContract, ScanContract, LifecycleEventsContract
+):
     def make_store(self) -> Store:
         _require_redis()
         return RedisStore(redis.Redis.from_url(URL, socket_timeout=5), prefix=_prefix())
@@ -70,7 +74,11 @@ class TestRedisStore(StoreContract, PrincipalIndexContract, CountContract, ScanC
 
 
 class TestAsyncRedisStore(
-    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncCountContract, AsyncScanContract
+    AsyncStoreContract,
+    AsyncPrincipalIndexContract,
+    AsyncCountContract,
+    AsyncScanContract,
+    AsyncLifecycleEventsContract,
 ):
     async def make_store(self) -> AsyncStore:
         _require_redis()
@@ -98,7 +106,11 @@ def redis_cluster() -> Iterator[RedisClusterHarness]:
 
 
 class TestAsyncRedisStoreOnCluster(
-    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncCountContract, AsyncScanContract
+    AsyncStoreContract,
+    AsyncPrincipalIndexContract,
+    AsyncCountContract,
+    AsyncScanContract,
+    AsyncLifecycleEventsContract,
 ):
     @pytest.fixture(autouse=True)
     def _cluster(self, redis_cluster: RedisClusterHarness) -> None:
@@ -123,7 +135,9 @@ class TestAsyncRedisStoreOnCluster(
         await store.client.aclose()
 
 
-class TestRedisStoreOnCluster(StoreContract, PrincipalIndexContract, CountContract, ScanContract):
+class TestRedisStoreOnCluster(
+    StoreContract, PrincipalIndexContract, CountContract, ScanContract, LifecycleEventsContract
+):
     @pytest.fixture(autouse=True)
     def _cluster(self, redis_cluster: RedisClusterHarness) -> None:
         self.cluster = redis_cluster
@@ -153,7 +167,11 @@ def redis_sentinel() -> Iterator[SentinelHarness]:
 
 
 class TestAsyncRedisStoreViaSentinel(
-    AsyncStoreContract, AsyncPrincipalIndexContract, AsyncCountContract, AsyncScanContract
+    AsyncStoreContract,
+    AsyncPrincipalIndexContract,
+    AsyncCountContract,
+    AsyncScanContract,
+    AsyncLifecycleEventsContract,
 ):
     """A client from ``Sentinel.master_for``: the primary is found through the Sentinel."""
 

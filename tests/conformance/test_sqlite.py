@@ -11,11 +11,13 @@ from sojourn.stores.sqlite import AsyncSQLiteStore, SQLiteStore
 from sojourn.stores.threaded import ThreadedStore
 from sojourn.testing import (
     AsyncCountContract,
+    AsyncLifecycleEventsContract,
     AsyncPrincipalIndexContract,
     AsyncPurgeContract,
     AsyncScanContract,
     AsyncStoreContract,
     CountContract,
+    LifecycleEventsContract,
     PrincipalIndexContract,
     PurgeContract,
     ScanContract,
@@ -24,7 +26,12 @@ from sojourn.testing import (
 
 
 class TestSQLiteStore(
-    StoreContract, PrincipalIndexContract, PurgeContract, CountContract, ScanContract
+    StoreContract,
+    PrincipalIndexContract,
+    PurgeContract,
+    CountContract,
+    ScanContract,
+    LifecycleEventsContract,
 ):
     @pytest.fixture(autouse=True)
     def _database(self, tmp_path: Path) -> None:
@@ -43,6 +50,7 @@ class TestAsyncSQLiteStore(
     AsyncPurgeContract,
     AsyncCountContract,
     AsyncScanContract,
+    AsyncLifecycleEventsContract,
 ):
     @pytest.fixture(autouse=True)
     def _database(self, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from sojourn import AsyncMemoryStore, ConfigurationError, Manager, MemoryStore
 from sojourn.stores.base import Record
+from sojourn.stores.memory import LINGER
 
 NOW = 1_000_000.0
 
@@ -61,12 +62,13 @@ def test_an_evicted_session_leaves_its_users_index() -> None:
 def test_expired_records_are_never_returned_and_do_not_count() -> None:
     store = MemoryStore(max_sessions=10)
     store.create(record("short", ttl=5))
-    store.create(record("long", ttl=500))
+    store.create(record("long", ttl=5000))
     assert store.load("short", NOW + 4.9) is not None
     assert store.load("short", NOW + 5) is None
     assert store.count(NOW + 5) == 1
     assert store.sessions_of("nobody", NOW + 5) == []
-    assert "short" not in store._records  # dropped lazily by that load, no sweep needed
+    assert store.load("long", NOW + 5 + LINGER) is not None
+    assert "short" not in store._records  # dropped lazily by a load after the linger
 
 
 @pytest.mark.sec("SEC-49")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sojourn.stores.base import Changes, Record
-from sojourn.stores.memory import MemoryStore
+from sojourn.stores.memory import LINGER, MemoryStore
 
 NOW = 1_000_000.0
 
@@ -25,9 +25,12 @@ def test_the_deadline_heap_stays_bounded_under_renewals() -> None:
 
 
 @pytest.mark.sec("SEC-24", "SEC-49")
-def test_expired_records_are_dropped_by_the_next_load() -> None:
+def test_expired_records_are_dropped_by_the_next_load_after_the_linger() -> None:
     store = MemoryStore()
     store.create(Record("old", {}, None, NOW, NOW, NOW + 1))
-    store.create(Record("new", {}, None, NOW, NOW, NOW + 100))
+    store.create(Record("new", {}, None, NOW, NOW, NOW + 1000))
     assert store.load("new", NOW + 2) is not None
+    assert store.load("old", NOW + 2) is None  # kept for the linger, never returned
+    assert "old" in store._records
+    assert store.load("new", NOW + 2 + LINGER) is not None
     assert "old" not in store._records

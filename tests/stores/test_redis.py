@@ -33,7 +33,7 @@ from sojourn._core.ids import store_key
 from sojourn.asgi import SessionMiddleware, get_session
 from sojourn.stores import _redis_layout as L
 from sojourn.stores.base import Changes, Login, Record, Renewal
-from sojourn.stores.redis import AsyncRedisStore, RedisStore
+from sojourn.stores.redis import LINGER, AsyncRedisStore, RedisStore
 from sojourn.testing._async.contract import make_record, new_key
 from tests.stores.redis_cluster import (
     RedisClusterHarness,
@@ -179,10 +179,11 @@ def test_the_ttl_follows_expires_at(store: RedisStore, admin: redis.Redis) -> No
     record = make_record(now, idle=100)
     store.create(record)
     key = f"{store.prefix}{{{record.key}}}"
-    assert 99_000 < admin.pttl(key) <= 100_001
+    linger = 1000 * LINGER  # the key outlives the deadline by the linger (never live)
+    assert 99_000 + linger < admin.pttl(key) <= 100_001 + linger
     renewal = Renewal(now=now + 50, idle_timeout=100, lifetime=3600, interval=10)
     store.load(record.key, now + 50, renewal)
-    assert 149_000 < admin.pttl(key) <= 150_001
+    assert 149_000 + linger < admin.pttl(key) <= 150_001 + linger
 
 
 @pytest.mark.sec("SEC-39")
@@ -363,7 +364,7 @@ def test_a_due_renewal_writes_one_hset_and_one_pexpireat(
     assert delta(admin, before) == {"evalsha": 1, "hgetall": 1, "hset": 1, "pexpireat": 1}
     assert admin.zscore(_index_key(store, "vic"), record.key) == index_score
     key = _hash_key(store, record.key)
-    assert admin.pexpiretime(key) == math.ceil((now + 120 + 600) * 1000)
+    assert admin.pexpiretime(key) == math.ceil((now + 120 + 600 + LINGER) * 1000)
 
 
 def test_a_write_is_hmget_hset_and_pexpireat(store: RedisStore, admin: redis.Redis) -> None:
@@ -380,7 +381,7 @@ def test_a_write_is_hmget_hset_and_pexpireat(store: RedisStore, admin: redis.Red
 
     changes = Changes(now=now + 1, expires_at=now + 601, set={"a": b"2", "c": b"3"})
     assert applying(changes) == {"evalsha": 1, "hmget": 1, "hset": 1, "pexpireat": 1}
-    assert admin.pexpiretime(key) == math.ceil((now + 601) * 1000)
+    assert admin.pexpiretime(key) == math.ceil((now + 601 + LINGER) * 1000)
     changes = Changes(now=now + 2, expires_at=now + 602, remove=frozenset({"b", "zz"}))
     assert applying(changes) == {
         "evalsha": 1,
@@ -392,7 +393,7 @@ def test_a_write_is_hmget_hset_and_pexpireat(store: RedisStore, admin: redis.Red
     # A deadline that did not move (an absolute cap) leaves the TTL as it is.
     changes = Changes(now=now + 3, expires_at=now + 602, set={"a": b"4"})
     assert applying(changes) == {"evalsha": 1, "hmget": 1, "hset": 1}
-    assert admin.pexpiretime(key) == math.ceil((now + 602) * 1000)
+    assert admin.pexpiretime(key) == math.ceil((now + 602 + LINGER) * 1000)
     loaded = store.load(record.key, now + 3)
     assert loaded is not None
     assert dict(loaded.fields) == {"a": b"4", "c": b"3"}

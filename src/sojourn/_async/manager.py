@@ -8,6 +8,7 @@ treated as no session.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -31,7 +32,21 @@ from .._core.errors import (
     SessionRotated,
     StoreUnavailable,
 )
+from .._core.events import (
+    CORRUPT,
+    DESTROYED,
+    EXPIRED,
+    LOGOUT,
+    PURGED,
+    REVOKED,
+    REVOKED_ALL,
+    SEEN_ON_LOAD,
+    AsyncEventHook,
+    SessionEvent,
+)
 from .._core.ids import fingerprint_of_key, marker_key
+from .._core.lifecycle import events_of, of_record, of_records
+from .._core.markers import is_marker
 from .._core.opening import Opened, Outcome, metadata
 from .._core.plan import (
     ROTATED_BY_LOGIN,
@@ -45,11 +60,14 @@ from .._core.plan import (
 )
 from .._core.session import Session, SessionInfo
 from .._core.transport import Headers, reads
+from .._hooks import check_hooks, hook_name
 from ..stores._diagnose import cause
 from ..stores.base import (
     AsyncStore,
     AsyncSupportsPrincipals,
     AsyncSupportsPurge,
+    AsyncSupportsTake,
+    AsyncSupportsTakeExpired,
     ClientSideStore,
     Record,
 )
@@ -89,6 +107,12 @@ class AsyncManager:
         track_metadata: record user agent and client IP for "your devices" pages.
         on_lost_write: ``"conflict"`` (default): a commit whose changes did not land raises
             :class:`SessionGone`; ``"ignore"``: it is logged and the outcome says ``gone``.
+        hooks: callables given each :class:`~sojourn.SessionEvent` (created, rotated,
+            destroyed, expired) once the store confirmed the transition, in order, inline:
+            the request waits for them (the async manager also awaits what a hook
+            returns; the sync one takes plain functions only). A hook that raises is logged
+            (``session.hook_failed``) and never fails the request or stops the other hooks.
+            See ``docs/events.md``.
     """
 
     def __init__(
@@ -100,6 +124,7 @@ class AsyncManager:
         on_store_error: str = "fail",
         track_metadata: bool = False,
         on_lost_write: str = "conflict",
+        hooks: Sequence[AsyncEventHook] = (),
     ) -> None:
         if on_store_error not in ("fail", "anonymous"):
             raise ConfigurationError("on_store_error must be 'fail' or 'anonymous'")
@@ -132,6 +157,18 @@ class AsyncManager:
             self._sealed = store
         else:
             self._server_store = store
+        # Lifecycle events, decided once: without hooks no event is built and no store call
+        # is added (the expired record a load missed is asked for only when someone listens).
+        self.hooks: tuple[AsyncEventHook, ...] = tuple(hooks)
+        check_hooks(self.hooks, awaits=True)  # unasync: check_hooks(self.hooks, awaits=False)
+        self._take_expired = (
+            store.take_expired
+            if self.hooks and isinstance(store, AsyncSupportsTakeExpired)
+            else None
+        )
+        # With hooks, a delete that can say what it removed: one ``destroyed`` per session,
+        # however many requests end it at once.
+        self._take = store.take if self.hooks and isinstance(store, AsyncSupportsTake) else None
 
     def open_at_once(
         self, headers: Headers, query: str = "", *, read_only: bool = False
@@ -240,6 +277,8 @@ class AsyncManager:
                     if not session.is_new:
                         engine.follow_marker(session)
                     return session
+            if record is None and self._take_expired is not None:
+                await self._expired_on_load(key, now)
             if record is not None:
                 if len(candidates) == 1:  # the usual request: one cookie, live
                     return engine.open(session_id, record, now, read_only=read_only, meta=meta)
@@ -284,6 +323,8 @@ class AsyncManager:
             if sealed.record is not None:
                 token = self._sealed.seal(sealed.record, self._cookie_name)
             headers, vary = finish_sealed(self.engine, session, sealed, token, now, final=final)
+            if self.hooks:  # what the manager sees: creation, rotation, logout
+                await self._fire(events_of(sealed.plan.ops, now))
             return Outcome(headers, vary)  # the token is the cookie: there is no ID to hand on
         engine = self.engine
         for _ in range(CREATE_ATTEMPTS):
@@ -294,9 +335,10 @@ class AsyncManager:
                 rotated = await self._creates_for_rotated_id(session, plan, now)
                 if rotated is not None:  # its own session would replace the rotation's cookie
                     return self._lost(session, plan, now, rotated, SessionRotated, final=final)
-                failed = await self._run(plan)
+                missed: list[str] | None = None if self._take is None else []
+                failed = await self._run(plan, missed)
                 if failed is None:
-                    return await self._landed(session, plan, now, final=final)
+                    return await self._landed(session, plan, now, missed, final=final)
                 if isinstance(failed, Rename) and engine.restart_login(session, plan):
                     continue  # a login never fails silently: a fresh authenticated session
                 fate = await self._fate(session, failed, now)
@@ -316,10 +358,18 @@ class AsyncManager:
             return self._lost(session, plan, now, key, fate, final=final)
         raise StoreUnavailable("could not create a session with a fresh ID")
 
-    async def _landed(self, session: Session, plan: Commit, now: float, *, final: bool) -> Outcome:
+    async def _landed(
+        self, session: Session, plan: Commit, now: float, missed: list[str] | None, *, final: bool
+    ) -> Outcome:
         """Finish a commit whose operations all ran. A logout whose session a login had moved
-        away meanwhile clears nothing: the client holds the login's ID."""
-        moved = plan.ends is not None and not await self._ending(plan.ends, now)
+        away meanwhile clears nothing: the client holds the login's ID.
+
+        ``missed``: the keys whose delete removed nothing (known only with hooks, from a store
+        that can take): no event for them."""
+        moved = plan.ends is not None and not await self._ending(plan.ends, now, missed)
+        if self.hooks:
+            skip = [*(missed or ()), *((plan.ends,) if moved and plan.ends else ())]
+            await self._fire(events_of(plan.ops, now, skip=skip))
         if moved:
             plan = plan._replace(headers=())
         outcome = self.engine.committed(session, plan, now, gone=False, final=final)
@@ -390,17 +440,21 @@ class AsyncManager:
         the old one would replace that cookie."""
         return self.engine.successor(await self._server().load(marker_key(key), now)) is not None
 
-    async def _ending(self, key: str, now: float) -> bool:
+    async def _ending(self, key: str, now: float, missed: list[str] | None) -> bool:
         """A logout of ``key`` ran: True if its clearing headers should go out. False when a
         login had moved the session away (a new authentication, whose cookie the client holds
         and which is not this request's to end); after a ``regenerate`` or a periodic rotation
-        the successor is the same session, and is logged out too."""
+        the successor is the same session, and is logged out too (and it, not the moved-away
+        ``key`` in ``missed``, is what this logout ended)."""
         store = self._server()
         found = self.engine.successor(await store.load(marker_key(key), now))
         if found is None:
             return True
         if found[0] != ROTATED_BY_LOGIN:
-            await store.delete(found[1])
+            if missed is None or self._take is None:
+                await store.delete(found[1])
+            elif await self._take(found[1]) is not None and key in missed:
+                missed.remove(key)
             return True
         return False
 
@@ -453,22 +507,84 @@ class AsyncManager:
             StoreUnavailable: the store is down.
         """
         for _, key in self.engine.candidates([session_id])[:1]:
+            if not self.hooks:
+                await self._call(self._server().delete, key)
+                return
+            now = self.clock()
+            if self._take is not None:  # one call, and one event however many end it at once
+                taken = await self._call(self._take, key)
+                if taken is not None:
+                    await self._fire([of_record(DESTROYED, LOGOUT, taken, now)])
+                return
+            try:  # who it was, for the event (a round trip only when someone listens)
+                record = await self._call(self._server().load, key, now)
+                event = None if record is None else of_record(DESTROYED, LOGOUT, record, now)
+            except CorruptSession:
+                event = SessionEvent(DESTROYED, fingerprint_of_key(key), None, CORRUPT, now)
             await self._call(self._server().delete, key)
+            if event is not None:
+                await self._fire([event])
 
     async def purge(self) -> int:
         """Delete expired records where the store needs a job for it; how many went.
 
-        ``0`` for stores that expire records themselves (Redis TTLs) or keep nothing.
+        ``0`` for stores that expire records themselves (Redis TTLs) or keep nothing. With
+        hooks, each removed session is an ``expired`` event (reason ``purge``), fired once
+        the purge is done (and before a store failure that cut it short is raised).
 
         Raises:
             StoreUnavailable: the store is down.
         """
         if not isinstance(self.store, AsyncSupportsPurge):
             return 0
-        return await self._call(self.store.purge_expired, self.clock())
+        now = self.clock()
+        if not self.hooks:
+            return await self._call(self.store.purge_expired, now)
+        removed: list[Record] = []
+        try:
+            return await self._call(self.store.purge_expired, now, on_expired=removed.append)
+        finally:
+            sessions = [r for r in removed if not is_marker(r)]  # a marker is no session
+            await self._fire(of_records(EXPIRED, PURGED, sessions, now))
 
-    async def _run(self, plan: Commit) -> Apply | Rename | None:
-        """Run a plan's operations; the one that found the session gone, if any."""
+    async def _expired_on_load(self, key: str, now: float) -> None:
+        """A load of ``key`` missed: if the store still held it past its deadline, take it
+        (atomically, so of two requests presenting it one fires) and fire ``expired/load``."""
+        take = self._take_expired
+        if take is None:
+            return
+        try:
+            record = await take(key, now)
+        except SessionError:
+            raise
+        except DRIVER_FAILURES as exc:
+            raise store_failed(exc) from exc
+        if record is not None:
+            await self._fire([of_record(EXPIRED, SEEN_ON_LOAD, record, now)])
+
+    async def _fire(self, events: Sequence[SessionEvent]) -> None:
+        """Give each event to every hook, in order. A hook that raises is logged and skipped:
+        an event is news about a transition that already happened, never a reason to fail
+        the request that made it."""
+        for event in events:
+            for hook in self.hooks:
+                try:
+                    result = hook(event)  # unasync: hook(event)
+                    if inspect.isawaitable(result):  # unasync: delete
+                        await result  # unasync: delete
+                except Exception as exc:
+                    store_logger.error(
+                        "session.hook_failed: hook %s raised %s on a %s event",
+                        hook_name(hook),
+                        type(exc).__name__,
+                        event.kind,
+                    )
+
+    async def _run(self, plan: Commit, missed: list[str] | None = None) -> Apply | Rename | None:
+        """Run a plan's operations; the one that found the session gone, if any.
+
+        With ``missed`` (a list, given only with hooks and a store that can take), deletes
+        take their record and note the keys under which there was nothing."""
         store = self._server()
         try:
             for op in plan.ops:  # the usual first: a write is one Apply
@@ -481,7 +597,10 @@ class AsyncManager:
                     if not await store.rename(op.old, op.new, op.now):
                         return op
                 elif isinstance(op, Delete):
-                    await store.delete(op.key)
+                    if missed is None or self._take is None:
+                        await store.delete(op.key)
+                    elif await self._take(op.key) is None:
+                        missed.append(op.key)
                 elif isinstance(op, Mark):
                     # An existing marker (an earlier rotation from the same key) is kept.
                     with suppress(SessionExists):
@@ -544,19 +663,34 @@ class AsyncManager:
 
     async def revoke(self, principal: str, fingerprint: str) -> bool:
         """End the session of ``principal`` labelled ``fingerprint``; False if none matched."""
-        records = await self._call(self._index().sessions_of, principal, self.clock())
+        now = self.clock()
+        records = await self._call(self._index().sessions_of, principal, now)
         for record in records:
             if fingerprint_of_key(record.key) == fingerprint:
-                await self._call(self._server().delete, record.key)
+                if self._take is None:
+                    await self._call(self._server().delete, record.key)
+                    ended: Record | None = record
+                else:  # None: another request ended it first, and reports it
+                    ended = await self._call(self._take, record.key)
                 logger.info("session.revoked: session %s of one principal", fingerprint)
+                if self.hooks and ended is not None:
+                    await self._fire([of_record(DESTROYED, REVOKED, ended, now)])
                 return True
         return False
 
     async def revoke_all(self, principal: str, *, keep: Session | None = None) -> int:
         """End every session of ``principal``, except ``keep`` (the current one) if given."""
         keep_key = self.engine.key_of(keep) if keep is not None else None
-        count = await self._call(self._index().delete_sessions_of, principal, keep=keep_key)
+        index = self._index()
+        now = self.clock()
+        # With hooks, who is about to be signed out is listed first: the index deletes in one
+        # step and says only how many went.
+        listed = await self._call(index.sessions_of, principal, now) if self.hooks else []
+        count = await self._call(index.delete_sessions_of, principal, keep=keep_key)
         logger.info("session.revoked_all: %d sessions of one principal", count)
+        if listed:
+            ended = [r for r in listed if r.key != keep_key]
+            await self._fire(of_records(DESTROYED, REVOKED_ALL, ended, now))
         return count
 
 

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 from .codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .errors import CorruptSession, SessionTooLarge
+from .events import CORRUPT, DESTROYED, EXPIRED, LOGOUT, SEEN_ON_LOAD, EventKind
 from .ids import (
     ID_BYTES,
     IdFactory,
@@ -52,6 +53,10 @@ MARKER_SECONDS = 30.0
 """The least time a successor marker is kept: long enough to tell a straggler that its ID was
 rotated (not ended), whatever the periodic grace window."""
 _NONE_REMOVED: frozenset[str] = frozenset()
+
+ROTATED_BY_LOGIN = "login"
+ROTATED_BY_REGENERATE = "regenerate"
+ROTATED_PERIODICALLY = "periodic"
 _UNUSED = Outcome()
 
 
@@ -72,18 +77,34 @@ class Apply:
 
 @dataclass(frozen=True, slots=True)
 class Rename:
-    """Move a live record to a new key (ID rotation); ``False`` means it is gone."""
+    """Move a live record to a new key (ID rotation); ``False`` means it is gone.
+
+    ``kind``, ``principal`` and ``meta`` describe the rotation for lifecycle events (the
+    principal after a login is the new one); they are not compared.
+    """
 
     old: str
     new: str
     now: float
+    kind: str = field(default=ROTATED_BY_REGENERATE, compare=False)
+    principal: str | None = field(default=None, compare=False)
+    meta: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Delete:
-    """Delete a record; idempotent."""
+    """Delete a record; idempotent.
+
+    ``kind`` and ``reason`` say what the deletion means for lifecycle events (a logout, a
+    corrupt record discarded, one found dead by policy), with the record's ``principal`` and
+    ``meta`` as they were; they are not compared.
+    """
 
     key: str
+    kind: EventKind = field(default=DESTROYED, compare=False)
+    reason: str = field(default=LOGOUT, compare=False)
+    principal: str | None = field(default=None, compare=False)
+    meta: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +115,6 @@ class Mark:
 
 
 Op = Create | Apply | Rename | Delete | Mark
-
-ROTATED_BY_LOGIN = "login"
-ROTATED_BY_REGENERATE = "regenerate"
-ROTATED_PERIODICALLY = "periodic"
 ROTATED_AT = "rotated_at"
 """The metadata entry holding when a session's current ID was issued (periodic rotation)."""
 
@@ -254,9 +271,18 @@ class Engine:
             )
             alive = False
             data = {}
+            corrupt = True
+        else:
+            corrupt = False
         if not alive:
             session = self.new(now, read_only=read_only, meta=meta)
-            session._state.doomed_key = record.key
+            s = session._state
+            s.doomed_key = record.key
+            s.doomed_why = (
+                (DESTROYED, CORRUPT, None, {})
+                if corrupt
+                else (EXPIRED, SEEN_ON_LOAD, record.principal, record.meta)
+            )
             return session
         state = SessionState(
             record.key, session_id, dict(record.fields), record.principal, record.created_at,
@@ -314,7 +340,7 @@ class Engine:
         constant = self.settled(session, now)
         if constant is not None:
             return constant
-        ops: list[Op] = [] if s.doomed_key is None else [Delete(s.doomed_key)]
+        ops: list[Op] = [] if s.doomed_key is None else [Delete(s.doomed_key, *s.doomed_why)]
         encoded = self._encoded(session, s) if s.accessed else s.loaded
         if not (encoded or s.principal is not None or s.persist):
             return self._close_empty(s, ops)
@@ -397,7 +423,7 @@ class Engine:
         if s.key is None and s.doomed_key is None:
             return self._vary_only
         if s.key is not None:
-            ops.append(Delete(s.key))
+            ops.append(Delete(s.key, DESTROYED, LOGOUT, s.principal, s.meta))
         ends = s.doomed_key if s.key is None else s.key
         return Commit(tuple(ops), self._cache(self._cleared), vary=self._vary, ends=ends)
 
@@ -462,7 +488,7 @@ class Engine:
                 else ROTATED_PERIODICALLY
             )
             new_key = store_key(issued)
-            ops.append(Rename(key, new_key, now))
+            ops.append(Rename(key, new_key, now, kind, s.principal, s.meta))
             ops.append(self._marker(key, new_key, kind, now))
             key = new_key
             max_age = self._max_age_at(s.created_at, now)
@@ -601,7 +627,9 @@ class Engine:
     def discard(self, session: Session, key: str) -> None:
         """Delete the stored record ``key`` at ``session``'s next commit (a corrupt record the
         load found; the session itself stays fresh and unsaved)."""
-        session._state.doomed_key = key
+        s = session._state
+        s.doomed_key = key
+        s.doomed_why = (DESTROYED, CORRUPT, None, {})
 
     def key_of(self, session: Session) -> str | None:
         """The store key (ID digest) backing ``session``, or ``None`` if nothing is stored."""

@@ -14,7 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from .events import DESTROYED, LOGOUT, EventKind
 from .records import Record
+
+Doomed = tuple[EventKind, str, str | None, Mapping[str, str]]
+"""What deleting a session's doomed record means: the lifecycle event's kind and reason, and
+the record's principal and metadata as they were."""
+LOGGED_OUT: Doomed = (DESTROYED, LOGOUT, None, {})
 
 
 class SessionState:
@@ -38,6 +44,8 @@ class SessionState:
         rotate: a new ID is due at commit.
         logged_in: a login happened in this request (the store records principal and time).
         doomed_key: a loaded record to delete at commit (logout, corrupt, dead by policy).
+        doomed_why: what deleting ``doomed_key`` means, for lifecycle events: ``(kind,
+            reason, principal, meta)`` of the record as it was (set with ``doomed_key``).
         committed: the response headers went out; changes needing a new ID are refused.
         persist: store at the next commit even if empty (Django's ``save()``).
         expires_cap: the record never outlives this instant (Django's ``set_expiry``).
@@ -60,6 +68,7 @@ class SessionState:
         "committed",
         "created_at",
         "doomed_key",
+        "doomed_why",
         "expires_at",
         "expires_cap",
         "key",
@@ -109,6 +118,7 @@ class SessionState:
         self.rotate = False
         self.logged_in = False
         self.doomed_key: str | None = None
+        self.doomed_why: Doomed = LOGGED_OUT
         self.committed = False
         self.persist = False
         self.expires_cap: float | None = None
@@ -137,6 +147,7 @@ class SessionState:
         """Logout: the backing record is deleted at commit and the state starts afresh."""
         if self.key is not None:
             self.doomed_key = self.key
+            self.doomed_why = (DESTROYED, LOGOUT, self.principal, self.meta)
         self.forget()
         self.created_at = self.now
         self.rotate = False
@@ -175,4 +186,4 @@ class SessionState:
         )
 
 
-__all__ = ["SessionState"]
+__all__ = ["LOGGED_OUT", "Doomed", "SessionState"]

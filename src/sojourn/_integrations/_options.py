@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
@@ -9,9 +10,11 @@ from typing import Literal
 from .._core.codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError
+from .._core.events import AsyncEventHook, EventHook
 from .._core.plan import Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, DEFAULT_ROTATION_GRACE, Policy
 from .._core.transport import CookieTransport, Transport
+from .._hooks import check_hooks
 
 Seconds = float | int | timedelta
 OnStoreError = Literal["fail", "anonymous"]
@@ -35,12 +38,24 @@ class AdapterOptions:
         on_lost_write: ``"conflict"`` (default) answers ``409`` with ``Sojourn-Session:
             rotated|ended`` when a request's changes did not land because its session was
             rotated or ended meanwhile; ``"ignore"`` serves the application's response.
+        hooks: lifecycle-event hooks for the manager (see ``docs/events.md``); an async
+            adapter awaits what a hook returns, a sync one takes plain functions only.
     """
 
     engine: Engine = field(default_factory=Engine)
     on_store_error: OnStoreError = "fail"
     track_metadata: bool = False
     on_lost_write: OnLostWrite = "conflict"
+    hooks: tuple[AsyncEventHook, ...] = ()
+
+    def sync_hooks(self) -> tuple[EventHook, ...]:
+        """The hooks for a sync manager (WSGI, Flask).
+
+        Raises:
+            ConfigurationError: a hook is a coroutine function, which a sync manager could
+                only call without running it.
+        """
+        return sync_hooks(self.hooks)
 
 
 def build_options(
@@ -58,6 +73,7 @@ def build_options(
     rotate_every: Seconds | None = None,
     rotation_grace: Seconds = DEFAULT_ROTATION_GRACE,
     on_lost_write: OnLostWrite = "conflict",
+    hooks: Sequence[AsyncEventHook] = (),
 ) -> AdapterOptions:
     """Validate adapter keyword options and build the engine from them.
 
@@ -80,7 +96,18 @@ def build_options(
         engine = Engine(policy=policy, transport=chosen, limits=limits, codec=codec)
     if on_lost_write not in ("conflict", "ignore"):
         raise ConfigurationError("on_lost_write must be 'conflict' or 'ignore'")
-    return AdapterOptions(engine, on_store_error, track_metadata, on_lost_write)
+    check_hooks(hooks, awaits=True)
+    return AdapterOptions(engine, on_store_error, track_metadata, on_lost_write, tuple(hooks))
+
+
+def sync_hooks(hooks: Sequence[AsyncEventHook | EventHook]) -> tuple[EventHook, ...]:
+    """``hooks`` checked for a sync manager: plain callables, no coroutine functions.
+
+    Raises:
+        ConfigurationError: a hook is a coroutine function (it would never run).
+    """
+    check_hooks(hooks, awaits=False)
+    return tuple(hooks)  # type: ignore[arg-type]  # no coroutine function: each returns None
 
 
 __all__ = [
@@ -90,4 +117,5 @@ __all__ = [
     "Seconds",
     "build_options",
     "seconds",
+    "sync_hooks",
 ]

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from typing import Any, TypeVar
 
 from .._async.manager import AsyncManager
 from .._core.codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError, SessionError, SessionGone, StoreUnavailable
+from .._core.events import AsyncEventHook
 from .._core.headers import merge_response_headers
 from .._core.opening import (
     CONFLICT_BODY,
@@ -138,6 +139,9 @@ class SessionMiddleware:
             ended meanwhile; ``"ignore"`` serves the application's response.
         engine: a fully configured :class:`~sojourn.Engine`, instead of the options above.
         clock: the time source, in epoch seconds; tests inject a fake one.
+        hooks: lifecycle-event hooks (plain or async functions), each given every
+            :class:`~sojourn.SessionEvent`; one that raises is logged and fails nothing
+            (see ``docs/events.md``).
         name: ``None`` (default) puts the session at ``scope["session"]``; a name puts it at
             ``scope["sojourn.sessions"][name]`` (:func:`get_session` with the name), so that
             several middlewares, each with its own cookie, store and policy, stack.
@@ -166,6 +170,7 @@ class SessionMiddleware:
         on_lost_write: OnLostWrite = "conflict",
         engine: Engine | None = None,
         clock: Callable[[], float] = time.time,
+        hooks: Sequence[AsyncEventHook] = (),
         name: str | None = None,
     ) -> None:
         self.app = app
@@ -184,6 +189,7 @@ class SessionMiddleware:
             rotate_every=rotate_every,
             rotation_grace=rotation_grace,
             on_lost_write=on_lost_write,
+            hooks=hooks,
         )
         self.manager = AsyncManager(
             as_async_store(store),
@@ -192,6 +198,7 @@ class SessionMiddleware:
             on_store_error=self.options.on_store_error,
             track_metadata=self.options.track_metadata,
             on_lost_write=self.options.on_lost_write,
+            hooks=self.options.hooks,
         )
         names = self.manager.request_headers
         self._wanted = None if names is None else frozenset(n.encode("latin-1") for n in names)

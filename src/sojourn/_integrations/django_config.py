@@ -9,8 +9,9 @@ refuses more). The store is closed at interpreter exit, and when a test changes 
 ``CACHES``); a store object the settings hold is the application's own and is only closed at
 exit.
 
-The manager (store, engine, clock) is rebuilt when any ``SOJOURN_*`` setting changes, so
-``override_settings(SOJOURN_IDLE_TIMEOUT=...)`` takes effect in tests.
+The manager (store, engine, clock, hooks) is rebuilt when any ``SOJOURN_*`` setting changes,
+so ``override_settings(SOJOURN_IDLE_TIMEOUT=...)`` takes effect in tests. ``SOJOURN_HOOKS`` is
+a list of lifecycle-event hooks: callables, or dotted paths to them (see ``docs/events.md``).
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 from .._core.errors import ConfigurationError
+from .._core.events import EventHook
 from .._core.plan import Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, Policy
 from .._sync.manager import Manager
 from ..stores.base import ClientSideStore, Store
+from ._options import sync_hooks
 from .django_codec import DJANGO_JSON
 
 logger = logging.getLogger("sojourn")
@@ -81,6 +84,20 @@ def configured_policy() -> Policy:
         rotate_every=None if rotate_every is None else _seconds(rotate_every),
         rotation_grace=0.0,
     )
+
+
+def configured_hooks() -> tuple[EventHook, ...]:
+    """The lifecycle-event hooks of ``SOJOURN_HOOKS``: callables or dotted paths to them.
+
+    Raises:
+        ConfigurationError: the setting is not a list, or names something that is not a plain
+            callable (Django's session engine is sync: an async hook could never run).
+    """
+    value = getattr(settings, "SOJOURN_HOOKS", None) or ()
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise ConfigurationError("SOJOURN_HOOKS must be a list of callables or dotted paths")
+    hooks = [import_string(item) if isinstance(item, str) else item for item in value]
+    return sync_hooks(hooks)
 
 
 def _is_store(value: object) -> bool:
@@ -169,7 +186,7 @@ def configured_manager() -> Manager:
             # SOJOURN_CLOCK resolved once: the manager is rebuilt when a SOJOURN_* setting
             # changes, and a settings lookup per timestamp showed in profiles.
             configured: Callable[[], float] = getattr(settings, "SOJOURN_CLOCK", None) or time.time
-            _manager = Manager(store, engine, clock=configured)
+            _manager = Manager(store, engine, clock=configured, hooks=configured_hooks())
         return _manager
 
 
@@ -214,6 +231,7 @@ atexit.register(_close_all)
 __all__ = [
     "AUTH_USER_KEY",
     "clock",
+    "configured_hooks",
     "configured_manager",
     "configured_policy",
     "configured_store",

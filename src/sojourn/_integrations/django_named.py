@@ -107,6 +107,7 @@ def _managers() -> dict[str, Manager]:
             on_store_error=built.on_store_error,
             track_metadata=built.track_metadata,
             on_lost_write=built.on_lost_write,
+            hooks=built.sync_hooks(),
         )
     return managers
 

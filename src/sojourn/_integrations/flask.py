@@ -330,6 +330,7 @@ class SojournSessionInterface(SessionInterface):
             on_store_error=self.options.on_store_error,
             track_metadata=self.options.track_metadata,
             on_lost_write=self.options.on_lost_write,
+            hooks=self.options.sync_hooks(),
         )
 
     def _policy(self, flask_lifetime: timedelta) -> Policy:
@@ -629,8 +630,8 @@ class Sojourn:
             ``sessions[name]`` (see :mod:`.flask_named`), with the cookie its options name.
         **options: ``idle_timeout``, ``lifetime``, ``renew_interval``, ``cookie``,
             ``transport``, ``limits``, ``codec``, ``on_store_error``, ``track_metadata``,
-            ``engine`` (the same as the middleware), and ``principal_key``; they win over the
-            Flask config.
+            ``engine``, ``hooks`` (lifecycle-event hooks, plain functions; the same as the
+            middleware), and ``principal_key``; they win over the Flask config.
 
     Raises:
         ConfigurationError: another Sojourn session of the app has the same name or cookie.
@@ -642,12 +643,12 @@ class Sojourn:
         *,
         store: Store | ClientSideStore | None = None,
         clock: Callable[[], float] = time.time,
-        name: str | None = None,
         **options: Any,
     ) -> None:
         self.store = store
         self.clock = clock
-        self.name = check_name(name)
+        # One of the options, not a parameter: callers pass option dicts typed loosely.
+        self.name = check_name(options.pop("name", None))
         self.options = options
         if app is not None:
             self.init_app(app)

@@ -74,6 +74,7 @@ class NamedSession:
             on_store_error=built.on_store_error,
             track_metadata=built.track_metadata,
             on_lost_write=built.on_lost_write,
+            hooks=built.sync_hooks(),
         )
 
     def install(self, app: Flask, primary: str | None) -> None:

@@ -226,8 +226,8 @@ class SessionMiddleware:
         **options: ``idle_timeout``, ``lifetime``, ``renew_interval`` (seconds or timedelta),
             ``cookie`` (:class:`~sojourn.CookieSettings`), ``transport``, ``limits``,
             ``on_store_error`` (``"fail"`` or ``"anonymous"``), ``track_metadata``,
-            ``rotate_every``, ``rotation_grace``, ``on_lost_write``, ``engine``, ``name`` —
-            the same as the ASGI middleware.
+            ``rotate_every``, ``rotation_grace``, ``on_lost_write``, ``engine``, ``hooks``
+            (plain functions only), ``name`` — the same as the ASGI middleware.
 
     Raises:
         ConfigurationError: invalid options, or another Sojourn middleware inside ``app`` has
@@ -253,6 +253,7 @@ class SessionMiddleware:
             on_store_error=self.options.on_store_error,
             track_metadata=self.options.track_metadata,
             on_lost_write=self.options.on_lost_write,
+            hooks=self.options.sync_hooks(),
         )
         inside = [(m.name, m.manager.engine.transport) for m in stacked(app, SessionMiddleware)]
         check_apart(name, self.options.engine.transport, inside)

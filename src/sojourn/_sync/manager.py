@@ -32,7 +32,21 @@ from .._core.errors import (
     SessionRotated,
     StoreUnavailable,
 )
+from .._core.events import (
+    CORRUPT,
+    DESTROYED,
+    EXPIRED,
+    LOGOUT,
+    PURGED,
+    REVOKED,
+    REVOKED_ALL,
+    SEEN_ON_LOAD,
+    EventHook,
+    SessionEvent,
+)
 from .._core.ids import fingerprint_of_key, marker_key
+from .._core.lifecycle import events_of, of_record, of_records
+from .._core.markers import is_marker
 from .._core.opening import Opened, Outcome, metadata
 from .._core.plan import (
     ROTATED_BY_LOGIN,
@@ -46,6 +60,7 @@ from .._core.plan import (
 )
 from .._core.session import Session, SessionInfo
 from .._core.transport import Headers, reads
+from .._hooks import check_hooks, hook_name
 from ..stores._diagnose import cause
 from ..stores.base import (
     ClientSideStore,
@@ -53,6 +68,8 @@ from ..stores.base import (
     Store,
     SupportsPrincipals,
     SupportsPurge,
+    SupportsTake,
+    SupportsTakeExpired,
 )
 
 logger = logging.getLogger("sojourn.security")
@@ -90,6 +107,12 @@ class Manager:
         track_metadata: record user agent and client IP for "your devices" pages.
         on_lost_write: ``"conflict"`` (default): a commit whose changes did not land raises
             :class:`SessionGone`; ``"ignore"``: it is logged and the outcome says ``gone``.
+        hooks: callables given each :class:`~sojourn.SessionEvent` (created, rotated,
+            destroyed, expired) once the store confirmed the transition, in order, inline:
+            the request waits for them (the async manager also awaits what a hook
+            returns; the sync one takes plain functions only). A hook that raises is logged
+            (``session.hook_failed``) and never fails the request or stops the other hooks.
+            See ``docs/events.md``.
     """
 
     def __init__(
@@ -101,6 +124,7 @@ class Manager:
         on_store_error: str = "fail",
         track_metadata: bool = False,
         on_lost_write: str = "conflict",
+        hooks: Sequence[EventHook] = (),
     ) -> None:
         if on_store_error not in ("fail", "anonymous"):
             raise ConfigurationError("on_store_error must be 'fail' or 'anonymous'")
@@ -133,6 +157,16 @@ class Manager:
             self._sealed = store
         else:
             self._server_store = store
+        # Lifecycle events, decided once: without hooks no event is built and no store call
+        # is added (the expired record a load missed is asked for only when someone listens).
+        self.hooks: tuple[EventHook, ...] = tuple(hooks)
+        check_hooks(self.hooks, awaits=False)
+        self._take_expired = (
+            store.take_expired if self.hooks and isinstance(store, SupportsTakeExpired) else None
+        )
+        # With hooks, a delete that can say what it removed: one ``destroyed`` per session,
+        # however many requests end it at once.
+        self._take = store.take if self.hooks and isinstance(store, SupportsTake) else None
 
     def open_at_once(
         self, headers: Headers, query: str = "", *, read_only: bool = False
@@ -241,6 +275,8 @@ class Manager:
                     if not session.is_new:
                         engine.follow_marker(session)
                     return session
+            if record is None and self._take_expired is not None:
+                self._expired_on_load(key, now)
             if record is not None:
                 if len(candidates) == 1:  # the usual request: one cookie, live
                     return engine.open(session_id, record, now, read_only=read_only, meta=meta)
@@ -285,6 +321,8 @@ class Manager:
             if sealed.record is not None:
                 token = self._sealed.seal(sealed.record, self._cookie_name)
             headers, vary = finish_sealed(self.engine, session, sealed, token, now, final=final)
+            if self.hooks:  # what the manager sees: creation, rotation, logout
+                self._fire(events_of(sealed.plan.ops, now))
             return Outcome(headers, vary)  # the token is the cookie: there is no ID to hand on
         engine = self.engine
         for _ in range(CREATE_ATTEMPTS):
@@ -295,9 +333,10 @@ class Manager:
                 rotated = self._creates_for_rotated_id(session, plan, now)
                 if rotated is not None:  # its own session would replace the rotation's cookie
                     return self._lost(session, plan, now, rotated, SessionRotated, final=final)
-                failed = self._run(plan)
+                missed: list[str] | None = None if self._take is None else []
+                failed = self._run(plan, missed)
                 if failed is None:
-                    return self._landed(session, plan, now, final=final)
+                    return self._landed(session, plan, now, missed, final=final)
                 if isinstance(failed, Rename) and engine.restart_login(session, plan):
                     continue  # a login never fails silently: a fresh authenticated session
                 fate = self._fate(session, failed, now)
@@ -317,10 +356,18 @@ class Manager:
             return self._lost(session, plan, now, key, fate, final=final)
         raise StoreUnavailable("could not create a session with a fresh ID")
 
-    def _landed(self, session: Session, plan: Commit, now: float, *, final: bool) -> Outcome:
+    def _landed(
+        self, session: Session, plan: Commit, now: float, missed: list[str] | None, *, final: bool
+    ) -> Outcome:
         """Finish a commit whose operations all ran. A logout whose session a login had moved
-        away meanwhile clears nothing: the client holds the login's ID."""
-        moved = plan.ends is not None and not self._ending(plan.ends, now)
+        away meanwhile clears nothing: the client holds the login's ID.
+
+        ``missed``: the keys whose delete removed nothing (known only with hooks, from a store
+        that can take): no event for them."""
+        moved = plan.ends is not None and not self._ending(plan.ends, now, missed)
+        if self.hooks:
+            skip = [*(missed or ()), *((plan.ends,) if moved and plan.ends else ())]
+            self._fire(events_of(plan.ops, now, skip=skip))
         if moved:
             plan = plan._replace(headers=())
         outcome = self.engine.committed(session, plan, now, gone=False, final=final)
@@ -389,17 +436,21 @@ class Manager:
         the old one would replace that cookie."""
         return self.engine.successor(self._server().load(marker_key(key), now)) is not None
 
-    def _ending(self, key: str, now: float) -> bool:
+    def _ending(self, key: str, now: float, missed: list[str] | None) -> bool:
         """A logout of ``key`` ran: True if its clearing headers should go out. False when a
         login had moved the session away (a new authentication, whose cookie the client holds
         and which is not this request's to end); after a ``regenerate`` or a periodic rotation
-        the successor is the same session, and is logged out too."""
+        the successor is the same session, and is logged out too (and it, not the moved-away
+        ``key`` in ``missed``, is what this logout ended)."""
         store = self._server()
         found = self.engine.successor(store.load(marker_key(key), now))
         if found is None:
             return True
         if found[0] != ROTATED_BY_LOGIN:
-            store.delete(found[1])
+            if missed is None or self._take is None:
+                store.delete(found[1])
+            elif self._take(found[1]) is not None and key in missed:
+                missed.remove(key)
             return True
         return False
 
@@ -452,22 +503,82 @@ class Manager:
             StoreUnavailable: the store is down.
         """
         for _, key in self.engine.candidates([session_id])[:1]:
+            if not self.hooks:
+                self._call(self._server().delete, key)
+                return
+            now = self.clock()
+            if self._take is not None:  # one call, and one event however many end it at once
+                taken = self._call(self._take, key)
+                if taken is not None:
+                    self._fire([of_record(DESTROYED, LOGOUT, taken, now)])
+                return
+            try:  # who it was, for the event (a round trip only when someone listens)
+                record = self._call(self._server().load, key, now)
+                event = None if record is None else of_record(DESTROYED, LOGOUT, record, now)
+            except CorruptSession:
+                event = SessionEvent(DESTROYED, fingerprint_of_key(key), None, CORRUPT, now)
             self._call(self._server().delete, key)
+            if event is not None:
+                self._fire([event])
 
     def purge(self) -> int:
         """Delete expired records where the store needs a job for it; how many went.
 
-        ``0`` for stores that expire records themselves (Redis TTLs) or keep nothing.
+        ``0`` for stores that expire records themselves (Redis TTLs) or keep nothing. With
+        hooks, each removed session is an ``expired`` event (reason ``purge``), fired once
+        the purge is done (and before a store failure that cut it short is raised).
 
         Raises:
             StoreUnavailable: the store is down.
         """
         if not isinstance(self.store, SupportsPurge):
             return 0
-        return self._call(self.store.purge_expired, self.clock())
+        now = self.clock()
+        if not self.hooks:
+            return self._call(self.store.purge_expired, now)
+        removed: list[Record] = []
+        try:
+            return self._call(self.store.purge_expired, now, on_expired=removed.append)
+        finally:
+            sessions = [r for r in removed if not is_marker(r)]  # a marker is no session
+            self._fire(of_records(EXPIRED, PURGED, sessions, now))
 
-    def _run(self, plan: Commit) -> Apply | Rename | None:
-        """Run a plan's operations; the one that found the session gone, if any."""
+    def _expired_on_load(self, key: str, now: float) -> None:
+        """A load of ``key`` missed: if the store still held it past its deadline, take it
+        (atomically, so of two requests presenting it one fires) and fire ``expired/load``."""
+        take = self._take_expired
+        if take is None:
+            return
+        try:
+            record = take(key, now)
+        except SessionError:
+            raise
+        except DRIVER_FAILURES as exc:
+            raise store_failed(exc) from exc
+        if record is not None:
+            self._fire([of_record(EXPIRED, SEEN_ON_LOAD, record, now)])
+
+    def _fire(self, events: Sequence[SessionEvent]) -> None:
+        """Give each event to every hook, in order. A hook that raises is logged and skipped:
+        an event is news about a transition that already happened, never a reason to fail
+        the request that made it."""
+        for event in events:
+            for hook in self.hooks:
+                try:
+                    hook(event)
+                except Exception as exc:
+                    store_logger.error(
+                        "session.hook_failed: hook %s raised %s on a %s event",
+                        hook_name(hook),
+                        type(exc).__name__,
+                        event.kind,
+                    )
+
+    def _run(self, plan: Commit, missed: list[str] | None = None) -> Apply | Rename | None:
+        """Run a plan's operations; the one that found the session gone, if any.
+
+        With ``missed`` (a list, given only with hooks and a store that can take), deletes
+        take their record and note the keys under which there was nothing."""
         store = self._server()
         try:
             for op in plan.ops:  # the usual first: a write is one Apply
@@ -480,7 +591,10 @@ class Manager:
                     if not store.rename(op.old, op.new, op.now):
                         return op
                 elif isinstance(op, Delete):
-                    store.delete(op.key)
+                    if missed is None or self._take is None:
+                        store.delete(op.key)
+                    elif self._take(op.key) is None:
+                        missed.append(op.key)
                 elif isinstance(op, Mark):
                     # An existing marker (an earlier rotation from the same key) is kept.
                     with suppress(SessionExists):
@@ -541,19 +655,34 @@ class Manager:
 
     def revoke(self, principal: str, fingerprint: str) -> bool:
         """End the session of ``principal`` labelled ``fingerprint``; False if none matched."""
-        records = self._call(self._index().sessions_of, principal, self.clock())
+        now = self.clock()
+        records = self._call(self._index().sessions_of, principal, now)
         for record in records:
             if fingerprint_of_key(record.key) == fingerprint:
-                self._call(self._server().delete, record.key)
+                if self._take is None:
+                    self._call(self._server().delete, record.key)
+                    ended: Record | None = record
+                else:  # None: another request ended it first, and reports it
+                    ended = self._call(self._take, record.key)
                 logger.info("session.revoked: session %s of one principal", fingerprint)
+                if self.hooks and ended is not None:
+                    self._fire([of_record(DESTROYED, REVOKED, ended, now)])
                 return True
         return False
 
     def revoke_all(self, principal: str, *, keep: Session | None = None) -> int:
         """End every session of ``principal``, except ``keep`` (the current one) if given."""
         keep_key = self.engine.key_of(keep) if keep is not None else None
-        count = self._call(self._index().delete_sessions_of, principal, keep=keep_key)
+        index = self._index()
+        now = self.clock()
+        # With hooks, who is about to be signed out is listed first: the index deletes in one
+        # step and says only how many went.
+        listed = self._call(index.sessions_of, principal, now) if self.hooks else []
+        count = self._call(index.delete_sessions_of, principal, keep=keep_key)
         logger.info("session.revoked_all: %d sessions of one principal", count)
+        if listed:
+            ended = [r for r in listed if r.key != keep_key]
+            self._fire(of_records(DESTROYED, REVOKED_ALL, ended, now))
         return count
 
 

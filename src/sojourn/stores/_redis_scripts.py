@@ -5,8 +5,10 @@ runs in one Cluster slot. A session is a hash: ``d:<name>`` fields hold the user
 fields hold metadata (see :mod:`sojourn.stores._redis_layout`). Times travel as decimal strings
 (Python's ``repr`` of a float, which Lua parses exactly) and are written back with ``%.17g``, so
 no precision is lost on the way through Lua's doubles. Every write of ``m:e`` comes with a
-``PEXPIREAT`` at that deadline, so every session key carries a TTL and purge is Redis's own
-expiry.
+``PEXPIREAT`` at that deadline plus the store's *linger*, so every session key carries a TTL and
+purge is Redis's own expiry. Within the linger an expired record is still there but never live:
+every script compares ``m:e`` with ``now`` itself (none relies on the TTL), and
+:data:`TAKE_EXPIRED` hands the record over once for the ``expired`` lifecycle event.
 
 The scripts run on every request, so they do as little as they can: every command a script
 runs is paid for by every request that runs it (the server is single-threaded), and so is the
@@ -100,20 +102,20 @@ if ip and deadline > (tonumber(ix and all[ix]) or 0) then
 else
   redis.call('HSET', key, 'm:r', ARGV[1], 'm:e', d)
 end
-redis.call('PEXPIREAT', key, ms(deadline))
+redis.call('PEXPIREAT', key, ms(deadline + LINGER))
 return {due, all}
 """
 
 
-def load(idle: str, lifetime: str, interval: str, index_slack: str) -> Script:
-    """The renewing load for one renewal policy and index slack (numbers as Lua literals).
+def load(idle: str, lifetime: str, interval: str, index_slack: str, linger: str = "0.0") -> Script:
+    """The renewing load for one renewal policy, index slack and linger (Lua literals).
 
     They are the same on every request of an application, so they are part of the script
     rather than arguments: each argument costs the client an encoding step and the script a
     ``tonumber`` on every read. A store makes this once per policy it sees (in practice one).
     """
     constants = f"local IDLE, LIFETIME, INTERVAL, SLACK = {idle}, {lifetime}, {interval}, "
-    return Script(_PRELUDE + constants + index_slack + "\n" + _LOAD)
+    return Script(_PRELUDE + constants + index_slack + "\nlocal LINGER = " + linger + "\n" + _LOAD)
 
 
 CREATE = Script(
@@ -192,17 +194,26 @@ return {1, m[2] or '', m[3] or ''}
 """
 )
 
-TAKE = Script(
-    """
--- Cross-slot rename, step 1 (on the old key's slot): read and delete the live record in one
--- atomic step, so any later apply to the old key finds nothing. KEYS[1] old; ARGV: now.
--- Returns 0 if missing, expired or not a hash, else the HGETALL of the record now removed.
+# Reads the whole hash of KEYS[1] into `all` and its deadline into `e` (nil when unreadable);
+# answers 0 for a key that is not a hash. The start of the scripts that remove a record and
+# hand it back.
+_READ_ALL = """
 local all = redis.pcall('HGETALL', KEYS[1])
 if all['err'] then return 0 end
 local e
 for i = 1, #all, 2 do
   if all[i] == 'm:e' then e = tonumber(all[i + 1]); break end
 end
+"""
+
+TAKE = Script(
+    """
+-- Cross-slot rename, step 1 (on the old key's slot): read and delete the live record in one
+-- atomic step, so any later apply to the old key finds nothing. KEYS[1] old; ARGV: now.
+-- Returns 0 if missing, expired or not a hash, else the HGETALL of the record now removed.
+"""
+    + _READ_ALL
+    + """
 if not (e and e > tonumber(ARGV[1])) then return 0 end
 redis.call('DEL', KEYS[1])
 return all
@@ -247,6 +258,32 @@ return redis.call('ZRANGE', KEYS[1], 0, -1)
 """
 )
 
+TAKE_EXPIRED = Script(
+    """
+-- KEYS[1] session; ARGV: now. Removes the record only if it is expired (m:e <= now: kept for
+-- the linger, never live), atomically, so of two requests presenting it one gets it.
+-- Returns 0 if missing, live, unreadable or not a hash, else the HGETALL of the record removed.
+"""
+    + _READ_ALL
+    + """
+if not (e and e <= tonumber(ARGV[1])) then return 0 end
+redis.call('DEL', KEYS[1])
+return all
+"""
+)
+
+TAKE_ANY = Script(
+    """
+-- KEYS[1] session. Deletes it, live or expired, and says what it was, atomically, so of two
+-- requests ending one session one is told it removed it. Returns 0 if there was nothing,
+-- {1} if the key held something other than a hash, else {1, HGETALL of the record removed}.
+local all = redis.pcall('HGETALL', KEYS[1])
+if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+if all['err'] then return {1} end
+return {1, all}
+"""
+)
+
 DELETE_IF_OWNED = Script(
     """
 -- KEYS[1] session; ARGV: principal. Deletes the record only if it still belongs to principal
@@ -267,6 +304,8 @@ __all__ = [
     "PUT",
     "RENAME",
     "TAKE",
+    "TAKE_ANY",
+    "TAKE_EXPIRED",
     "Script",
     "apply",
     "load",

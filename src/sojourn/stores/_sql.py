@@ -279,6 +279,20 @@ def record_from_joined_rows(rows: Sequence[Sequence[object]]) -> Record | None:
     )
 
 
+def removed_record(row: Sequence[object]) -> Record:
+    """A removed session row (``SESSION_COLUMNS`` order) as a :class:`Record` without fields,
+    for the report of a purge or of ``take_expired``: a row that cannot be decoded is reported
+    by its key alone (it is gone either way, and a report must not fail the removal)."""
+    try:
+        return record_from_session_row(row)
+    except CorruptSession:
+        key = row[0]
+        name = bytes(key).decode(errors="replace") if isinstance(key, (bytes, bytearray)) else key
+        return Record(
+            key=str(name), fields={}, principal=None, created_at=0.0, renewed_at=0.0, expires_at=0.0
+        )
+
+
 __all__ = [
     "DEFAULT_TABLE",
     "MAX_SERVER_TABLE",
@@ -296,6 +310,7 @@ __all__ = [
     "record_from_joined_rows",
     "record_from_row",
     "record_from_session_row",
+    "removed_record",
     "validate_sql_table",
     "validate_table",
 ]

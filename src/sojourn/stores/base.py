@@ -21,6 +21,7 @@ The contracts (proved for every store by :mod:`sojourn.testing`):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 # The types that cross the store boundary belong to the core, which owns that boundary; they
@@ -33,6 +34,9 @@ from .._core.records import Login as Login
 from .._core.records import Record as Record
 from .._core.records import Renewal as Renewal
 from .._core.records import Unsealed as Unsealed
+
+OnExpired = Callable[[Record], None]
+"""What a purge calls for each record it removed (see :meth:`AsyncSupportsPurge.purge_expired`)."""
 
 
 class AsyncStore(Protocol):
@@ -150,10 +154,18 @@ class SupportsPrincipals(Protocol):
 class AsyncSupportsPurge(Protocol):
     """Stores whose expired records must be removed by a job (SQL, SQLite)."""
 
-    async def purge_expired(self, now: float, batch_size: int = 1000) -> int:
+    async def purge_expired(
+        self, now: float, batch_size: int = 1000, on_expired: OnExpired | None = None
+    ) -> int:
         """Delete records with ``expires_at <= now`` in batches of at most ``batch_size``.
 
         Each batch is its own short transaction, so a purge never locks the table for long.
+
+        Args:
+            on_expired: called once per record this purge removed (``fields`` may be empty),
+                after the batch that removed it was committed, so a record two purges race
+                for is reported by the one that removed it. The manager passes it only when
+                the application has hooks (``expired/purge`` events).
 
         Returns:
             How many records were deleted.
@@ -165,8 +177,73 @@ class AsyncSupportsPurge(Protocol):
 class SupportsPurge(Protocol):
     """The sync twin of :class:`AsyncSupportsPurge`."""
 
-    def purge_expired(self, now: float, batch_size: int = 1000) -> int:
+    def purge_expired(
+        self, now: float, batch_size: int = 1000, on_expired: OnExpired | None = None
+    ) -> int:
         """See :meth:`AsyncSupportsPurge.purge_expired`."""
+        ...
+
+
+@runtime_checkable
+class AsyncSupportsTakeExpired(Protocol):
+    """Stores that still hold a record after its deadline and can hand it over once.
+
+    SQL and SQLite keep expired rows until a purge, memory until it is touched, Redis for a
+    *linger* after the deadline. The manager asks only when the application has hooks, and only
+    after a load of a well-formed ID missed: the ``expired/load`` event.
+    """
+
+    async def take_expired(self, key: str, now: float) -> Record | None:
+        """Remove and return the record under ``key`` if it is expired at ``now``, atomically.
+
+        Returns:
+            The record as it was (``fields`` may be empty), or ``None`` if there is no record
+            or it is still live (nothing is changed then). Of two concurrent calls for one
+            expired record, exactly one gets it.
+
+        Raises:
+            CorruptSession: never; a record whose data cannot be decoded is still returned
+                (its fields left empty), since it is removed either way.
+        """
+        ...
+
+
+@runtime_checkable
+class SupportsTakeExpired(Protocol):
+    """The sync twin of :class:`AsyncSupportsTakeExpired`."""
+
+    def take_expired(self, key: str, now: float) -> Record | None:
+        """See :meth:`AsyncSupportsTakeExpired.take_expired`."""
+        ...
+
+
+@runtime_checkable
+class AsyncSupportsTake(Protocol):
+    """Stores whose delete can say what it removed: a ``delete`` that hands the record over.
+
+    The manager uses it instead of ``delete`` only when the application has hooks, so that a
+    session two requests end at once (a double-clicked logout, two revocations) is one
+    ``destroyed`` event, not two.
+    """
+
+    async def take(self, key: str) -> Record | None:
+        """Delete the record under ``key``, live or expired, and return it as it was,
+        atomically.
+
+        Returns:
+            The record (``fields`` may be empty), or ``None`` if there was none. Of two
+            concurrent calls for one record, exactly one gets it. A record whose data cannot
+            be decoded is still removed, and returned with what could be read.
+        """
+        ...
+
+
+@runtime_checkable
+class SupportsTake(Protocol):
+    """The sync twin of :class:`AsyncSupportsTake`."""
+
+    def take(self, key: str) -> Record | None:
+        """See :meth:`AsyncSupportsTake.take`."""
         ...
 
 
@@ -306,9 +383,12 @@ __all__ = [
     "AsyncSupportsPurge",
     "AsyncSupportsScan",
     "AsyncSupportsSchema",
+    "AsyncSupportsTake",
+    "AsyncSupportsTakeExpired",
     "Changes",
     "ClientSideStore",
     "Login",
+    "OnExpired",
     "Record",
     "Renewal",
     "Store",
@@ -318,6 +398,8 @@ __all__ = [
     "SupportsPurge",
     "SupportsScan",
     "SupportsSchema",
+    "SupportsTake",
+    "SupportsTakeExpired",
     "Unsealed",
     "is_marker",
 ]

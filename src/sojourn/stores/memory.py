@@ -2,8 +2,10 @@
 
 Thread-safe (one lock), bounded (least-recently-used eviction past ``max_sessions``), and
 expiring in proportion to what expired: a heap ordered by deadline is popped only while its
-head is due, never a scan of everything. Sessions die with the process and are not shared
-between workers; use SQLite or a server store for anything else.
+head is due, never a scan of everything. An expired record is never returned, but is kept for a
+*linger* after its deadline so that a request presenting it can still be told it expired (the
+``expired`` lifecycle event, :meth:`MemoryStore.take_expired`). Sessions die with the process
+and are not shared between workers; use SQLite or a server store for anything else.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ from dataclasses import replace
 
 from .._core.errors import ConfigurationError, SessionExists
 from ._scan import check_scan
-from .base import Changes, Record, Renewal
+from .base import Changes, OnExpired, Record, Renewal
 
 logger = logging.getLogger("sojourn")
+
+LINGER = 300.0
+"""Seconds an expired record is kept (never returned) so that its expiry can be reported."""
 
 
 class MemoryStore:
@@ -26,14 +31,19 @@ class MemoryStore:
 
     Args:
         max_sessions: the most records kept; the least recently used one is evicted past it.
+        linger: seconds an expired record is kept (never returned) after its deadline, so
+            :meth:`take_expired` can report it.
     """
 
     blocking = False  # every method is a few dict operations: safe to call on an event loop
 
-    def __init__(self, max_sessions: int = 10_000) -> None:
+    def __init__(self, max_sessions: int = 10_000, *, linger: float = LINGER) -> None:
         if max_sessions <= 0:
             raise ConfigurationError("max_sessions must be positive")
+        if linger < 0:
+            raise ConfigurationError("linger must not be negative")
         self.max_sessions = max_sessions
+        self.linger = linger
         self._records: OrderedDict[str, Record] = OrderedDict()
         self._deadlines: list[tuple[float, str]] = []
         self._by_principal: defaultdict[str, set[str]] = defaultdict(set)
@@ -45,14 +55,18 @@ class MemoryStore:
 
     # -- internals (call with the lock held) ---------------------------------------------------
 
-    def _expire(self, now: float) -> None:
+    def _expire(self, before: float) -> list[Record]:
+        """Drop the records whose deadline is ``<= before``; the records dropped."""
         heap = self._deadlines
-        while heap and heap[0][0] <= now:
+        dropped: list[Record] = []
+        while heap and heap[0][0] <= before:
             deadline, key = heapq.heappop(heap)
             record = self._records.get(key)
             if record is not None and record.expires_at == deadline:
                 self._drop(key)
+                dropped.append(record)
         self._compact()
+        return dropped
 
     def _compact(self) -> None:
         """Rebuild the heap once stale entries (left by renewals) outnumber the records."""
@@ -94,8 +108,8 @@ class MemoryStore:
 
     def _live(self, key: str, now: float) -> Record | None:
         heap = self._deadlines
-        if heap and heap[0][0] <= now:  # most calls: nothing is due
-            self._expire(now)
+        if heap and heap[0][0] <= now - self.linger:  # most calls: nothing is due
+            self._expire(now - self.linger)
         record = self._records.get(key)
         if record is None or record.expires_at <= now:
             return None
@@ -155,7 +169,7 @@ class MemoryStore:
     def sessions_of(self, principal: str, now: float) -> list[Record]:
         """See :meth:`sojourn.stores.base.AsyncSupportsPrincipals.sessions_of`."""
         with self._lock:
-            self._expire(now)
+            self._expire(now - self.linger)
             keys = self._by_principal.get(principal, set())
             records = [r for k in keys if (r := self._records.get(k)) and r.expires_at > now]
         return sorted(records, key=lambda r: (r.created_at, r.key))
@@ -171,7 +185,7 @@ class MemoryStore:
     def count(self, now: float) -> int:
         """How many live records are held."""
         with self._lock:
-            self._expire(now)
+            self._expire(now - self.linger)
             return sum(1 for r in self._records.values() if r.expires_at > now)
 
     def scan(
@@ -188,17 +202,38 @@ class MemoryStore:
         """
         after = check_scan(cursor, limit)
         with self._lock:
-            self._expire(now)
+            self._expire(now - self.linger)
             keys = sorted(k for k, r in self._records.items() if k > after and r.expires_at > now)
             page = [self._records[k] for k in keys[:limit]]
         return page, (page[-1].key if len(keys) > limit else None)
 
-    def purge_expired(self, now: float, batch_size: int = 1000) -> int:
-        """Drop expired records now (they are dropped lazily anyway)."""
+    def purge_expired(
+        self, now: float, batch_size: int = 1000, on_expired: OnExpired | None = None
+    ) -> int:
+        """Drop expired records now (they are dropped lazily anyway, a linger after expiry).
+
+        See :meth:`sojourn.stores.base.AsyncSupportsPurge.purge_expired`.
+        """
         with self._lock:
-            before = len(self._records)
-            self._expire(now)
-            return before - len(self._records)
+            dropped = self._expire(now)
+        if on_expired is not None:  # outside the lock: the callback may take its time
+            for record in dropped:
+                on_expired(record)
+        return len(dropped)
+
+    def take_expired(self, key: str, now: float) -> Record | None:
+        """See :meth:`sojourn.stores.base.AsyncSupportsTakeExpired.take_expired`."""
+        with self._lock:
+            record = self._records.get(key)
+            if record is None or record.expires_at > now:
+                return None
+            self._drop(key)
+            return record
+
+    def take(self, key: str) -> Record | None:
+        """See :meth:`sojourn.stores.base.AsyncSupportsTake.take`."""
+        with self._lock:
+            return self._drop(key)
 
 
 class AsyncMemoryStore:
@@ -209,8 +244,14 @@ class AsyncMemoryStore:
             parts of one process see the same sessions.
     """
 
-    def __init__(self, store: MemoryStore | None = None, *, max_sessions: int = 10_000) -> None:
-        self.sync = store if store is not None else MemoryStore(max_sessions)
+    def __init__(
+        self,
+        store: MemoryStore | None = None,
+        *,
+        max_sessions: int = 10_000,
+        linger: float = LINGER,
+    ) -> None:
+        self.sync = store if store is not None else MemoryStore(max_sessions, linger=linger)
 
     async def load(self, key: str, now: float, renewal: Renewal | None = None) -> Record | None:
         return self.sync.load(key, now, renewal)
@@ -239,8 +280,16 @@ class AsyncMemoryStore:
     async def count(self, now: float) -> int:
         return self.sync.count(now)
 
-    async def purge_expired(self, now: float, batch_size: int = 1000) -> int:
-        return self.sync.purge_expired(now, batch_size)
+    async def purge_expired(
+        self, now: float, batch_size: int = 1000, on_expired: OnExpired | None = None
+    ) -> int:
+        return self.sync.purge_expired(now, batch_size, on_expired)
+
+    async def take_expired(self, key: str, now: float) -> Record | None:
+        return self.sync.take_expired(key, now)
+
+    async def take(self, key: str) -> Record | None:
+        return self.sync.take(key)
 
     async def scan(
         self, now: float, cursor: str | None = None, limit: int = 500
@@ -249,6 +298,7 @@ class AsyncMemoryStore:
 
 
 __all__ = [
+    "LINGER",
     "AsyncMemoryStore",
     "MemoryStore",
 ]

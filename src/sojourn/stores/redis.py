@@ -10,7 +10,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("the Redis store needs redis-py: pip install 'sojourn[redis]'") from exc
 
-from ._async.redis import AsyncRedisStore
+from ._async.redis import LINGER, AsyncRedisStore
 from ._sync.redis import RedisStore
 
-__all__ = ["AsyncRedisStore", "RedisStore"]
+__all__ = ["LINGER", "AsyncRedisStore", "RedisStore"]

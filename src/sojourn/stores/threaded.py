@@ -2,10 +2,11 @@
 
 :class:`ThreadedStore` wraps a blocking sync store (SQLite, a sync driver) so an async manager
 can use it without blocking the event loop. It offers the optional capabilities — the per-user
-index, purge, count, scan, the server's clock, the schema — exactly when the wrapped store has
-them: the managers and the CLI test capabilities with ``isinstance`` against the runtime
-protocols, so a wrapper that claimed one its store lacks would turn a clear ``TypeError``
-("keeps no per-user index") into a raw ``AttributeError`` in the middle of a request.
+index, purge, count, scan, the server's clock, the schema, the handovers of lifecycle events —
+exactly when the wrapped store has them: the managers and the CLI test capabilities with
+``isinstance`` against the runtime protocols, so a wrapper that claimed one its store lacks
+would turn a clear ``TypeError`` ("keeps no per-user index") into a raw ``AttributeError`` in
+the middle of a request.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .base import (
     AsyncStore,
     Changes,
     ClientSideStore,
+    OnExpired,
     Record,
     Renewal,
     Store,
@@ -28,6 +30,8 @@ from .base import (
     SupportsPurge,
     SupportsScan,
     SupportsSchema,
+    SupportsTake,
+    SupportsTakeExpired,
 )
 from .memory import AsyncMemoryStore, MemoryStore
 
@@ -88,15 +92,31 @@ class _Principals(ThreadedStore):
 
 
 class _Purge(ThreadedStore):
-    async def purge_expired(self, now: float, batch_size: int = 1000) -> int:
+    async def purge_expired(
+        self, now: float, batch_size: int = 1000, on_expired: OnExpired | None = None
+    ) -> int:
         purging: SupportsPurge = self.sync  # type: ignore[assignment]  # chosen by __new__
-        return await self._run(purging.purge_expired, now, batch_size)
+        if on_expired is None:  # a store of before the report knows no third argument
+            return await self._run(purging.purge_expired, now, batch_size)
+        return await self._run(purging.purge_expired, now, batch_size, on_expired)
 
 
 class _Count(ThreadedStore):
     async def count(self, now: float) -> int:
         counting: SupportsCount = self.sync  # type: ignore[assignment]  # chosen by __new__
         return await self._run(counting.count, now)
+
+
+class _TakeExpired(ThreadedStore):
+    async def take_expired(self, key: str, now: float) -> Record | None:
+        taking: SupportsTakeExpired = self.sync  # type: ignore[assignment]  # chosen by __new__
+        return await self._run(taking.take_expired, key, now)
+
+
+class _Take(ThreadedStore):
+    async def take(self, key: str) -> Record | None:
+        taking: SupportsTake = self.sync  # type: ignore[assignment]  # chosen by __new__
+        return await self._run(taking.take, key)
 
 
 class _Scan(ThreadedStore):
@@ -141,6 +161,8 @@ _CAPABILITIES: tuple[tuple[type, type[ThreadedStore]], ...] = (
     (SupportsScan, _Scan),
     (SupportsClock, _Clock),
     (SupportsSchema, _Schema),
+    (SupportsTakeExpired, _TakeExpired),
+    (SupportsTake, _Take),
 )
 
 

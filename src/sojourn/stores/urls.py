@@ -26,6 +26,8 @@ option      stores                     meaning
 ``prefix``  Redis                      the key prefix (default ``sojourn:``; ``app%3A``
                                        or ``app:`` for ``app:``)
 ``cluster`` Redis                      ``true`` to talk to a Redis Cluster
+``linger``  Redis                      seconds a key outlives its session's deadline, so
+                                       an expiry can be reported (default 300; ``0``: none)
 =========== ========================== ==================================================
 
 For example ``redis://cache:6379/0?prefix=app:&timeout=0.5`` or
@@ -46,6 +48,7 @@ Nothing connects here: every store connects lazily on first use.
 from __future__ import annotations
 
 import importlib
+import math
 import os
 from collections.abc import Callable, Mapping
 from typing import cast
@@ -210,6 +213,16 @@ def _seconds(value: str) -> float:
     return check_timeout(seconds, "the store URL's timeout")
 
 
+def _linger(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (0 <= seconds < math.inf):
+        raise ConfigurationError("the store URL's linger must be a number of seconds, at least 0")
+    return seconds
+
+
 def _flag(value: str) -> bool:
     flag = _FLAGS.get(value.lower())
     if flag is None:
@@ -220,6 +233,7 @@ def _flag(value: str) -> bool:
 _FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 _OPTION_PARSERS: dict[str, Callable[[str], object]] = {
     "cluster": _flag,
+    "linger": _linger,
     "prefix": str,
     "table": str,
     "timeout": _seconds,
@@ -229,7 +243,7 @@ SOJOURN_OPTIONS = frozenset(_OPTION_PARSERS)
 
 STORE_OPTIONS: dict[str, tuple[str, ...]] = {
     "sqlite": ("table", "timeout"),
-    "redis": ("cluster", "prefix", "timeout"),
+    "redis": ("cluster", "linger", "prefix", "timeout"),
     "postgres": ("table", "timeout"),
     "mysql": ("table", "timeout"),
 }

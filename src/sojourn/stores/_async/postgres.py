@@ -59,10 +59,11 @@ from .._sql import (
     encode_meta,
     record_from_row,
     record_from_session_row,
+    removed_record,
     validate_sql_table,
 )
 from .._timeouts import DEFAULT_TIMEOUT, check_timeout
-from ..base import Changes, Record, Renewal
+from ..base import Changes, OnExpired, Record, Renewal
 
 _COLUMNS = "key, principal, created_at, renewed_at, expires_at, authenticated_at, meta"
 
@@ -165,6 +166,12 @@ class _Queries:
             f"DELETE FROM {t} WHERE key IN (SELECT key FROM {t} WHERE expires_at <= %s "
             "ORDER BY expires_at LIMIT %s FOR UPDATE SKIP LOCKED)"
         )
+        self.purge_reporting = f"{self.purge} RETURNING {_COLUMNS}"
+        # One statement: of two requests taking the same expired row, the second finds none.
+        self.take_expired = (
+            f"DELETE FROM {t} WHERE key = %s AND expires_at <= %s RETURNING {_COLUMNS}"
+        )
+        self.take = f"DELETE FROM {t} WHERE key = %s RETURNING {_COLUMNS}"
         self.count = f"SELECT count(*) FROM {t} WHERE expires_at > %s"
         self.version = f"SELECT version FROM {SCHEMA_TABLE} WHERE table_name = %s"
         # Keyset pagination on the primary key (never OFFSET): one row more than the page.
@@ -456,22 +463,47 @@ class AsyncPostgresStore:
                 cursor = await conn.execute(self._sql.delete_sessions_of_keeping, (principal, keep))
             return max(cursor.rowcount, 0)
 
-    async def purge_expired(self, now: float, batch_size: int = 1000) -> int:
+    async def purge_expired(
+        self, now: float, batch_size: int = 1000, on_expired: OnExpired | None = None
+    ) -> int:
         """See :meth:`sojourn.stores.base.AsyncSupportsPurge.purge_expired`.
 
         Each batch is one autocommitted statement on a connection of its own, and rows another
-        purger holds are skipped rather than waited for.
+        purger holds are skipped rather than waited for. With ``on_expired`` the statement
+        returns the rows it deleted (``RETURNING``), reported once it committed.
         """
         if batch_size <= 0:
             raise ConfigurationError("batch_size must be positive")
+        query = self._sql.purge if on_expired is None else self._sql.purge_reporting
         total = 0
         while True:
+            rows: list[Any] = []
             async with self._connection() as conn:
-                cursor = await conn.execute(self._sql.purge, (now, batch_size))
+                cursor = await conn.execute(query, (now, batch_size))
                 deleted = max(cursor.rowcount, 0)
+                if on_expired is not None:
+                    rows = await cursor.fetchall()
             total += deleted
+            if on_expired is not None:
+                for row in rows:
+                    on_expired(removed_record(row))
             if deleted < batch_size:
                 return total
+
+    async def take_expired(self, key: str, now: float) -> Record | None:
+        """See :meth:`sojourn.stores.base.AsyncSupportsTakeExpired.take_expired` (one
+        statement)."""
+        return await self._take(self._sql.take_expired, (key, now))
+
+    async def take(self, key: str) -> Record | None:
+        """See :meth:`sojourn.stores.base.AsyncSupportsTake.take` (one statement)."""
+        return await self._take(self._sql.take, (key,))
+
+    async def _take(self, query: str, params: tuple[object, ...]) -> Record | None:
+        async with self._connection() as conn:
+            cursor = await conn.execute(query, params)
+            row = await cursor.fetchone()
+        return None if row is None else removed_record(row)
 
     async def count(self, now: float) -> int:
         """See :meth:`sojourn.stores.base.AsyncSupportsCount.count`."""

@@ -1,8 +1,10 @@
 """The Redis / Valkey store: single node, Sentinel-managed clients and Cluster.
 
 One hash per session under a hash tag, change sets applied field by field inside Lua scripts
-that refuse to touch a missing or expired record, expiry by ``PEXPIREAT``, and a sorted-set
-index per principal. Reading a session is one round trip: a plain ``HGETALL`` when the store
+that refuse to touch a missing or expired record, expiry by ``PEXPIREAT`` a *linger* after the
+deadline (the scripts and reads check the deadline themselves; the linger lets an expired
+session be reported once, :meth:`AsyncRedisStore.take_expired`), and a sorted-set index per
+principal. Reading a session is one round trip: a plain ``HGETALL`` when the store
 saw the session renewed within the renewal interval, else one ``EVALSHA`` that renews it when
 due. The
 layout and the scripts are shared with the sync twin; see :mod:`sojourn.stores._redis_layout`.
@@ -37,6 +39,10 @@ from .._scan import check_scan
 from .._timeouts import DEFAULT_TIMEOUT, check_timeout
 from ..base import Changes, Record, Renewal
 
+LINGER = 300.0
+"""Seconds a session key outlives its deadline (never live meanwhile), so that a request that
+presents it can be told it expired (the ``expired`` lifecycle event), as Spring Session does."""
+
 Client = redis.asyncio.Redis | RedisCluster
 
 logger = logging.getLogger("sojourn")
@@ -64,6 +70,9 @@ class AsyncRedisStore:
         cross_slot: whether a rotation's old and new keys may be on different nodes. ``None``
             decides by the client type (``True`` for ``RedisCluster``); set it to ``True`` behind
             a Cluster proxy that rejects multi-key scripts.
+        linger: seconds a session key is kept after its deadline (its TTL is the deadline plus
+            this). It is never returned meanwhile; :meth:`take_expired` hands it over once.
+            ``0`` drops it at the deadline (and no ``expired`` event can fire on load).
     """
 
     blocking = False  # unasync: blocking = True
@@ -76,9 +85,13 @@ class AsyncRedisStore:
         index_slack: float = 3600.0,
         cross_slot: bool | None = None,
         timeout: float | None = None,
+        linger: float = LINGER,
     ) -> None:
         if index_slack < 0:
             raise ConfigurationError("index_slack must not be negative")
+        if not (0 <= linger < float("inf")):
+            raise ConfigurationError("linger must be a finite number of seconds, not negative")
+        self.linger = float(linger)
         # The deadline of each call (async store; None: only the client's own timeouts).
         self.timeout = None if timeout is None else check_timeout(timeout)
         self.client = client
@@ -108,6 +121,7 @@ class AsyncRedisStore:
         cluster: bool = False,
         index_slack: float = 3600.0,
         timeout: float = DEFAULT_TIMEOUT,
+        linger: float = LINGER,
         **kwargs: Any,
     ) -> AsyncRedisStore:
         """A store on a client made from ``url`` (``redis://``, ``rediss://``, ``unix://``).
@@ -145,7 +159,7 @@ class AsyncRedisStore:
             kwargs.setdefault("driver_info", None)
             kwargs.setdefault("maint_notifications_config", MaintNotificationsConfig(False))
             client = redis.asyncio.Redis.from_url(url, **kwargs)
-        store = cls(client, prefix=prefix, index_slack=index_slack, timeout=timeout)
+        store = cls(client, prefix=prefix, index_slack=index_slack, timeout=timeout, linger=linger)
         store._owns_client = True
         return store
 
@@ -188,7 +202,11 @@ class AsyncRedisStore:
         idle, lifetime, interval = renewal.idle_timeout, renewal.lifetime, renewal.interval
         if made is None or made[0] != idle or made[1] != lifetime or made[2] != interval:
             script = scripts.load(
-                L.num(idle), L.num(lifetime), L.num(interval), L.num(self.index_slack)
+                L.num(idle),
+                L.num(lifetime),
+                L.num(interval),
+                L.num(self.index_slack),
+                L.num(self.linger),
             )
             made = self._loading = (idle, lifetime, interval, script)
         return made[3]
@@ -259,7 +277,7 @@ class AsyncRedisStore:
             1,
             self._key(record.key),
             L.num(record.renewed_at),
-            L.pexpireat(record.expires_at),
+            L.pexpireat(record.expires_at + self.linger),
             *fields,
         )
         if not created:
@@ -297,7 +315,7 @@ class AsyncRedisStore:
             self._key(key),
             L.num(now),
             L.num(expires_at),
-            L.pexpireat(expires_at),
+            L.pexpireat(expires_at + self.linger),
             b"0" if login is None else b"1",
             len(items),
             *items,
@@ -338,7 +356,7 @@ class AsyncRedisStore:
             raw = L.pairs(taken)
             expires = L.decode(old, raw, with_fields=False).expires_at
             flat = [item for pair in raw.items() for item in pair]
-            await self._eval(scripts.PUT, 1, new_key, L.pexpireat(expires), *flat)
+            await self._eval(scripts.PUT, 1, new_key, L.pexpireat(expires + self.linger), *flat)
             principal, until = raw.get(L.PRINCIPAL, b""), raw.get(L.INDEXED_UNTIL, b"")
         if principal and until:
             await self._index(L.as_bytes(principal).decode(), new, L.as_bytes(until), now, drop=old)
@@ -352,6 +370,34 @@ class AsyncRedisStore:
         self._renewed.pop(key, None)
         async with L.bounded(self.timeout):
             await self.client.delete(self._key(key))
+
+    async def take_expired(self, key: str, now: float) -> Record | None:
+        """See :meth:`sojourn.stores.base.AsyncSupportsTakeExpired.take_expired`: one script
+        on the session's own key (so one slot on Cluster).
+
+        The principal index is not touched: readers check each entry against its hash.
+        """
+        reply = await self._eval(scripts.TAKE_EXPIRED, 1, self._key(key), L.num(now))
+        if not reply or not isinstance(reply, list):
+            return None
+        return self._taken(key, reply)
+
+    async def take(self, key: str) -> Record | None:
+        """See :meth:`sojourn.stores.base.AsyncSupportsTake.take`: one script on the session's
+        key. The principal index is not touched, as for :meth:`delete`."""
+        reply = await self._eval(scripts.TAKE_ANY, 1, self._key(key))
+        if not reply or not isinstance(reply, list):
+            return None
+        return self._taken(key, reply[1] if len(reply) > 1 else [])
+
+    def _taken(self, key: str, flat: Any) -> Record:
+        """The record a take removed, from its ``HGETALL``; a hash that cannot be decoded is
+        reported by its key alone (it is removed either way)."""
+        self._renewed.pop(key, None)
+        try:
+            return L.decode(key, L.pairs(flat), with_fields=False)
+        except CorruptSession:
+            return Record(key, {}, None, 0.0, 0.0, 0.0)
 
     async def aclose(self) -> None:
         """Close the client if this store made it (:meth:`from_url`); idempotent."""
@@ -550,6 +596,7 @@ class AsyncRedisStore:
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "LINGER",
     "TRACKED_SESSIONS",
     "AsyncRedisStore",
 ]

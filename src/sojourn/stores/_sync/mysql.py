@@ -49,10 +49,11 @@ from .._sql import (
     record_from_group,
     record_from_joined_rows,
     record_from_session_row,
+    removed_record,
     validate_sql_table,
 )
 from .._timeouts import DEFAULT_TIMEOUT, check_timeout
-from ..base import Changes, Record, Renewal
+from ..base import Changes, OnExpired, Record, Renewal
 
 _COLUMNS = "`key`, principal, created_at, renewed_at, expires_at, authenticated_at, meta"
 _DUPLICATE_KEY = 1062
@@ -130,6 +131,16 @@ class _Queries:
         self.delete_sessions_of = f"DELETE FROM {t} WHERE principal = %s"
         self.delete_sessions_of_keeping = f"DELETE FROM {t} WHERE principal = %s AND `key` <> %s"
         self.purge = f"DELETE FROM {t} WHERE expires_at <= %s ORDER BY expires_at LIMIT %s"
+        # MySQL has no DELETE ... RETURNING: what a reporting purge or a take removes is
+        # read with a locking read first, in the transaction that deletes it.
+        self.lock_expired_batch = (
+            f"SELECT {_COLUMNS} FROM {t} WHERE expires_at <= %s ORDER BY expires_at LIMIT %s "
+            "FOR UPDATE"
+        )
+        self.lock_expired = (
+            f"SELECT {_COLUMNS} FROM {t} WHERE `key` = %s AND expires_at <= %s FOR UPDATE"
+        )
+        self.lock_any = f"SELECT {_COLUMNS} FROM {t} WHERE `key` = %s FOR UPDATE"
         self.count = f"SELECT COUNT(*) FROM {t} WHERE expires_at > %s"
         self.version = f"SELECT version FROM {SCHEMA_TABLE} WHERE table_name = %s"
         # Keyset pagination on the primary key (never OFFSET): one session more than the page,
@@ -161,6 +172,10 @@ class _Queries:
         if meta:
             sets += ", meta = %(meta)s"
         return f"UPDATE {self.table} SET {sets} WHERE `key` = %(key)s"
+
+    def delete_keys(self, count: int) -> str:
+        """Delete ``count`` session rows by key (their fields go by cascade)."""
+        return f"DELETE FROM {self.table} WHERE `key` IN ({', '.join(['%s'] * count)})"
 
     def remove_fields(self, count: int) -> str:
         """Delete ``count`` named field rows (placeholders spelled out: pymysql cannot
@@ -636,7 +651,9 @@ class MySQLStore:
                 cursor.execute(self._sql.delete_sessions_of_keeping, (principal, keep))
             return max(int(cursor.rowcount), 0)
 
-    def purge_expired(self, now: float, batch_size: int = 1000) -> int:
+    def purge_expired(
+        self, now: float, batch_size: int = 1000, on_expired: OnExpired | None = None
+    ) -> int:
         """See :meth:`sojourn.stores.base.SupportsPurge.purge_expired`.
 
         Each batch is one autocommitted ``DELETE ... ORDER BY expires_at LIMIT n``, walking the
@@ -644,6 +661,8 @@ class MySQLStore:
         """
         if batch_size <= 0:
             raise ConfigurationError("batch_size must be positive")
+        if on_expired is not None:
+            return self._purge_reporting(now, batch_size, on_expired)
         total = 0
         while True:
             with self._connection() as conn, conn.cursor() as cursor:
@@ -652,6 +671,42 @@ class MySQLStore:
             total += deleted
             if deleted < batch_size:
                 return total
+
+    def _purge_reporting(self, now: float, batch_size: int, on_expired: OnExpired) -> int:
+        """A purge that reports what it removed: each batch is read with ``FOR UPDATE`` and
+        deleted by key in one transaction, so what is reported is exactly what went (a
+        concurrent purger waits for the locks, then no longer sees those rows)."""
+        total = 0
+        while True:
+            with self._transaction() as cursor:
+                cursor.execute(self._sql.lock_expired_batch, (now, batch_size))
+                removed = [removed_record(row) for row in cursor.fetchall()]
+                if removed:
+                    keys = [r.key for r in removed]
+                    cursor.execute(self._sql.delete_keys(len(keys)), keys)
+            total += len(removed)
+            for record in removed:  # the batch is committed
+                on_expired(record)
+            if len(removed) < batch_size:
+                return total
+
+    def take_expired(self, key: str, now: float) -> Record | None:
+        """See :meth:`sojourn.stores.base.SupportsTakeExpired.take_expired` (one
+        transaction: a locking read, then the delete)."""
+        return self._take(self._sql.lock_expired, (key, now))
+
+    def take(self, key: str) -> Record | None:
+        """See :meth:`sojourn.stores.base.SupportsTake.take` (as :meth:`take_expired`)."""
+        return self._take(self._sql.lock_any, (key,))
+
+    def _take(self, lock: str, params: tuple[object, ...]) -> Record | None:
+        with self._transaction() as cursor:
+            cursor.execute(lock, params)
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            cursor.execute(self._sql.delete, params[:1])
+        return removed_record(row)
 
     def count(self, now: float) -> int:
         """See :meth:`sojourn.stores.base.SupportsCount.count`."""

@@ -60,10 +60,11 @@ from .._sql import (
     encode_meta,
     record_from_row,
     record_from_session_row,
+    removed_record,
     validate_sql_table,
 )
 from .._timeouts import DEFAULT_TIMEOUT, check_timeout
-from ..base import Changes, Record, Renewal
+from ..base import Changes, OnExpired, Record, Renewal
 
 _COLUMNS = "key, principal, created_at, renewed_at, expires_at, authenticated_at, meta"
 
@@ -166,6 +167,12 @@ class _Queries:
             f"DELETE FROM {t} WHERE key IN (SELECT key FROM {t} WHERE expires_at <= %s "
             "ORDER BY expires_at LIMIT %s FOR UPDATE SKIP LOCKED)"
         )
+        self.purge_reporting = f"{self.purge} RETURNING {_COLUMNS}"
+        # One statement: of two requests taking the same expired row, the second finds none.
+        self.take_expired = (
+            f"DELETE FROM {t} WHERE key = %s AND expires_at <= %s RETURNING {_COLUMNS}"
+        )
+        self.take = f"DELETE FROM {t} WHERE key = %s RETURNING {_COLUMNS}"
         self.count = f"SELECT count(*) FROM {t} WHERE expires_at > %s"
         self.version = f"SELECT version FROM {SCHEMA_TABLE} WHERE table_name = %s"
         # Keyset pagination on the primary key (never OFFSET): one row more than the page.
@@ -455,22 +462,47 @@ class PostgresStore:
                 cursor = conn.execute(self._sql.delete_sessions_of_keeping, (principal, keep))
             return max(cursor.rowcount, 0)
 
-    def purge_expired(self, now: float, batch_size: int = 1000) -> int:
+    def purge_expired(
+        self, now: float, batch_size: int = 1000, on_expired: OnExpired | None = None
+    ) -> int:
         """See :meth:`sojourn.stores.base.SupportsPurge.purge_expired`.
 
         Each batch is one autocommitted statement on a connection of its own, and rows another
-        purger holds are skipped rather than waited for.
+        purger holds are skipped rather than waited for. With ``on_expired`` the statement
+        returns the rows it deleted (``RETURNING``), reported once it committed.
         """
         if batch_size <= 0:
             raise ConfigurationError("batch_size must be positive")
+        query = self._sql.purge if on_expired is None else self._sql.purge_reporting
         total = 0
         while True:
+            rows: list[Any] = []
             with self._connection() as conn:
-                cursor = conn.execute(self._sql.purge, (now, batch_size))
+                cursor = conn.execute(query, (now, batch_size))
                 deleted = max(cursor.rowcount, 0)
+                if on_expired is not None:
+                    rows = cursor.fetchall()
             total += deleted
+            if on_expired is not None:
+                for row in rows:
+                    on_expired(removed_record(row))
             if deleted < batch_size:
                 return total
+
+    def take_expired(self, key: str, now: float) -> Record | None:
+        """See :meth:`sojourn.stores.base.SupportsTakeExpired.take_expired` (one
+        statement)."""
+        return self._take(self._sql.take_expired, (key, now))
+
+    def take(self, key: str) -> Record | None:
+        """See :meth:`sojourn.stores.base.SupportsTake.take` (one statement)."""
+        return self._take(self._sql.take, (key,))
+
+    def _take(self, query: str, params: tuple[object, ...]) -> Record | None:
+        with self._connection() as conn:
+            cursor = conn.execute(query, params)
+            row = cursor.fetchone()
+        return None if row is None else removed_record(row)
 
     def count(self, now: float) -> int:
         """See :meth:`sojourn.stores.base.SupportsCount.count`."""

@@ -2,8 +2,10 @@
 """The Redis / Valkey store: single node, Sentinel-managed clients and Cluster.
 
 One hash per session under a hash tag, change sets applied field by field inside Lua scripts
-that refuse to touch a missing or expired record, expiry by ``PEXPIREAT``, and a sorted-set
-index per principal. Reading a session is one round trip: a plain ``HGETALL`` when the store
+that refuse to touch a missing or expired record, expiry by ``PEXPIREAT`` a *linger* after the
+deadline (the scripts and reads check the deadline themselves; the linger lets an expired
+session be reported once, :meth:`RedisStore.take_expired`), and a sorted-set index per
+principal. Reading a session is one round trip: a plain ``HGETALL`` when the store
 saw the session renewed within the renewal interval, else one ``EVALSHA`` that renews it when
 due. The
 layout and the scripts are shared with the sync twin; see :mod:`sojourn.stores._redis_layout`.
@@ -38,6 +40,10 @@ from .._scan import check_scan
 from .._timeouts import DEFAULT_TIMEOUT, check_timeout
 from ..base import Changes, Record, Renewal
 
+LINGER = 300.0
+"""Seconds a session key outlives its deadline (never live meanwhile), so that a request that
+presents it can be told it expired (the ``expired`` lifecycle event), as Spring Session does."""
+
 Client = redis.Redis | RedisCluster
 
 logger = logging.getLogger("sojourn")
@@ -65,6 +71,9 @@ class RedisStore:
         cross_slot: whether a rotation's old and new keys may be on different nodes. ``None``
             decides by the client type (``True`` for ``RedisCluster``); set it to ``True`` behind
             a Cluster proxy that rejects multi-key scripts.
+        linger: seconds a session key is kept after its deadline (its TTL is the deadline plus
+            this). It is never returned meanwhile; :meth:`take_expired` hands it over once.
+            ``0`` drops it at the deadline (and no ``expired`` event can fire on load).
     """
 
     blocking = True
@@ -77,9 +86,13 @@ class RedisStore:
         index_slack: float = 3600.0,
         cross_slot: bool | None = None,
         timeout: float | None = None,
+        linger: float = LINGER,
     ) -> None:
         if index_slack < 0:
             raise ConfigurationError("index_slack must not be negative")
+        if not (0 <= linger < float("inf")):
+            raise ConfigurationError("linger must be a finite number of seconds, not negative")
+        self.linger = float(linger)
         # The deadline of each call (async store; None: only the client's own timeouts).
         self.timeout = None if timeout is None else check_timeout(timeout)
         self.client = client
@@ -109,6 +122,7 @@ class RedisStore:
         cluster: bool = False,
         index_slack: float = 3600.0,
         timeout: float = DEFAULT_TIMEOUT,
+        linger: float = LINGER,
         **kwargs: Any,
     ) -> RedisStore:
         """A store on a client made from ``url`` (``redis://``, ``rediss://``, ``unix://``).
@@ -146,7 +160,7 @@ class RedisStore:
             kwargs.setdefault("driver_info", None)
             kwargs.setdefault("maint_notifications_config", MaintNotificationsConfig(False))
             client = redis.Redis.from_url(url, **kwargs)
-        store = cls(client, prefix=prefix, index_slack=index_slack, timeout=timeout)
+        store = cls(client, prefix=prefix, index_slack=index_slack, timeout=timeout, linger=linger)
         store._owns_client = True
         return store
 
@@ -189,7 +203,11 @@ class RedisStore:
         idle, lifetime, interval = renewal.idle_timeout, renewal.lifetime, renewal.interval
         if made is None or made[0] != idle or made[1] != lifetime or made[2] != interval:
             script = scripts.load(
-                L.num(idle), L.num(lifetime), L.num(interval), L.num(self.index_slack)
+                L.num(idle),
+                L.num(lifetime),
+                L.num(interval),
+                L.num(self.index_slack),
+                L.num(self.linger),
             )
             made = self._loading = (idle, lifetime, interval, script)
         return made[3]
@@ -259,7 +277,7 @@ class RedisStore:
             1,
             self._key(record.key),
             L.num(record.renewed_at),
-            L.pexpireat(record.expires_at),
+            L.pexpireat(record.expires_at + self.linger),
             *fields,
         )
         if not created:
@@ -297,7 +315,7 @@ class RedisStore:
             self._key(key),
             L.num(now),
             L.num(expires_at),
-            L.pexpireat(expires_at),
+            L.pexpireat(expires_at + self.linger),
             b"0" if login is None else b"1",
             len(items),
             *items,
@@ -338,7 +356,7 @@ class RedisStore:
             raw = L.pairs(taken)
             expires = L.decode(old, raw, with_fields=False).expires_at
             flat = [item for pair in raw.items() for item in pair]
-            self._eval(scripts.PUT, 1, new_key, L.pexpireat(expires), *flat)
+            self._eval(scripts.PUT, 1, new_key, L.pexpireat(expires + self.linger), *flat)
             principal, until = raw.get(L.PRINCIPAL, b""), raw.get(L.INDEXED_UNTIL, b"")
         if principal and until:
             self._index(L.as_bytes(principal).decode(), new, L.as_bytes(until), now, drop=old)
@@ -352,6 +370,34 @@ class RedisStore:
         self._renewed.pop(key, None)
         with L.bounded(self.timeout):
             self.client.delete(self._key(key))
+
+    def take_expired(self, key: str, now: float) -> Record | None:
+        """See :meth:`sojourn.stores.base.SupportsTakeExpired.take_expired`: one script
+        on the session's own key (so one slot on Cluster).
+
+        The principal index is not touched: readers check each entry against its hash.
+        """
+        reply = self._eval(scripts.TAKE_EXPIRED, 1, self._key(key), L.num(now))
+        if not reply or not isinstance(reply, list):
+            return None
+        return self._taken(key, reply)
+
+    def take(self, key: str) -> Record | None:
+        """See :meth:`sojourn.stores.base.SupportsTake.take`: one script on the session's
+        key. The principal index is not touched, as for :meth:`delete`."""
+        reply = self._eval(scripts.TAKE_ANY, 1, self._key(key))
+        if not reply or not isinstance(reply, list):
+            return None
+        return self._taken(key, reply[1] if len(reply) > 1 else [])
+
+    def _taken(self, key: str, flat: Any) -> Record:
+        """The record a take removed, from its ``HGETALL``; a hash that cannot be decoded is
+        reported by its key alone (it is removed either way)."""
+        self._renewed.pop(key, None)
+        try:
+            return L.decode(key, L.pairs(flat), with_fields=False)
+        except CorruptSession:
+            return Record(key, {}, None, 0.0, 0.0, 0.0)
 
     def close(self) -> None:
         """Close the client if this store made it (:meth:`from_url`); idempotent."""
@@ -547,6 +593,7 @@ class RedisStore:
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "LINGER",
     "TRACKED_SESSIONS",
     "RedisStore",
 ]

@@ -47,10 +47,11 @@ from .._sql import (
     group_key,
     record_from_group,
     record_from_row,
+    removed_record,
     validate_table,
 )
 from .._timeouts import DEFAULT_TIMEOUT, check_timeout
-from ..base import Changes, Record, Renewal
+from ..base import Changes, OnExpired, Record, Renewal
 
 T = TypeVar("T")
 
@@ -398,17 +399,39 @@ class SQLiteStore:
             )
             return cursor.rowcount
 
-    def _purge_batch(self, conn: sqlite3.Connection, now: float, batch_size: int) -> int:
+    def _purge_batch(
+        self, conn: sqlite3.Connection, now: float, batch_size: int, report: bool
+    ) -> tuple[int, list[Record]]:
         batch = (
             f"SELECT key FROM {self.table} WHERE expires_at <= ? ORDER BY expires_at, key LIMIT ?"
         )
         with _immediate(conn):
+            removed: list[Record] = []
+            if report:  # read under the write lock: exactly the rows the deletes below remove
+                rows = conn.execute(
+                    f"SELECT {_COLUMNS} FROM {self.table} WHERE key IN ({batch})", (now, batch_size)
+                ).fetchall()
+                removed = [removed_record(row) for row in rows]
             # The fields first, while the batch's session rows still select the same keys.
             conn.execute(f"DELETE FROM {self._fields} WHERE key IN ({batch})", (now, batch_size))
             cursor = conn.execute(
                 f"DELETE FROM {self.table} WHERE key IN ({batch})", (now, batch_size)
             )
-            return cursor.rowcount
+            return cursor.rowcount, removed
+
+    def _take(self, conn: sqlite3.Connection, key: str, now: float | None) -> Record | None:
+        """Remove and return the record under ``key``: only if expired at ``now``, or
+        whatever it is when ``now`` is ``None``."""
+        expired = "" if now is None else " AND expires_at <= ?"
+        with _immediate(conn):
+            row = conn.execute(
+                f"SELECT {_COLUMNS} FROM {self.table} WHERE key = ?{expired}",
+                (key,) if now is None else (key, now),
+            ).fetchone()
+            if row is None:
+                return None
+            self._drop(conn, key)
+            return removed_record(row)
 
     def _scan(
         self, conn: sqlite3.Connection, now: float, after: str, limit: int
@@ -483,7 +506,9 @@ class SQLiteStore:
         """
         return self._run(lambda conn: self._delete_sessions_of(conn, principal, keep))
 
-    def purge_expired(self, now: float, batch_size: int = 1000) -> int:
+    def purge_expired(
+        self, now: float, batch_size: int = 1000, on_expired: OnExpired | None = None
+    ) -> int:
         """See :meth:`sojourn.stores.base.SupportsPurge.purge_expired`.
 
         Each batch takes the lock and the write lock anew, so requests run between batches.
@@ -493,12 +518,25 @@ class SQLiteStore:
         """
         if batch_size <= 0:
             raise ConfigurationError("batch_size must be positive")
-        total = 0
+        total, report = 0, on_expired is not None
         while True:
-            deleted = self._run(lambda conn: self._purge_batch(conn, now, batch_size))
+            deleted, removed = self._run(
+                lambda conn: self._purge_batch(conn, now, batch_size, report)
+            )
             total += deleted
+            if on_expired is not None:  # the batch is committed: report what it removed
+                for record in removed:
+                    on_expired(record)
             if deleted < batch_size:
                 return total
+
+    def take_expired(self, key: str, now: float) -> Record | None:
+        """See :meth:`sojourn.stores.base.SupportsTakeExpired.take_expired`."""
+        return self._run(lambda conn: self._take(conn, key, now))
+
+    def take(self, key: str) -> Record | None:
+        """See :meth:`sojourn.stores.base.SupportsTake.take`."""
+        return self._run(lambda conn: self._take(conn, key, None))
 
     def count(self, now: float) -> int:
         """See :meth:`sojourn.stores.base.SupportsCount.count`."""

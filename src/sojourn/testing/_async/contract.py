@@ -21,6 +21,8 @@ from ...stores.base import (
     AsyncSupportsPrincipals,
     AsyncSupportsPurge,
     AsyncSupportsScan,
+    AsyncSupportsTake,
+    AsyncSupportsTakeExpired,
     Changes,
     Login,
     Record,
@@ -101,6 +103,8 @@ class AsyncStoreContract(AsyncStoreFixtures):
             (AsyncSupportsPurge, AsyncPurgeContract),
             (AsyncSupportsCount, AsyncCountContract),
             (AsyncSupportsScan, AsyncScanContract),
+            (AsyncSupportsTakeExpired, _take_expired_contract()),
+            (AsyncSupportsTake, _take_expired_contract()),
         ]:
             offered = isinstance(store, capability)
             tested = isinstance(self, contract)
@@ -470,6 +474,25 @@ class AsyncPurgeContract(AsyncStoreFixtures):
         assert await store.load(live.key, now + 2) is not None
         assert await store.purge_expired(now + 2) == 0
 
+    @pytest.mark.anyio
+    async def test_purge_reports_each_removed_record_once(
+        self, store: AsyncStore, now: float
+    ) -> None:
+        assert isinstance(store, AsyncSupportsPurge)
+        kept = make_record(now, idle=100, principal="kept")
+        gone = [make_record(now, idle=1, principal=f"u{i}", meta={"n": str(i)}) for i in range(3)]
+        for record in (kept, *gone):
+            await store.create(record)
+        removed: list[Record] = []  # what the lifecycle events' expired/purge are made of
+
+        def facts(records: list[Record]) -> list[tuple[str, str | None, str | None]]:
+            return sorted((r.key, r.principal, r.meta.get("n")) for r in records)
+
+        assert await store.purge_expired(now + 2, batch_size=2, on_expired=removed.append) == 3
+        assert facts(removed) == facts(gone)
+        assert await store.purge_expired(now + 2, on_expired=removed.append) == 0
+        assert len(removed) == 3  # a record is reported by the purge that removed it, once
+
 
 class AsyncCountContract(AsyncStoreFixtures):
     """Counting live records."""
@@ -607,6 +630,12 @@ class AsyncScanContract(AsyncStoreFixtures):
             await store.delete(key)
         rest, _ = await self._walk(store, now, 2, cursor)
         assert not {r.key for r in rest} & set(doomed)
+
+
+def _take_expired_contract() -> type:
+    from .events import AsyncTakeExpiredContract  # it builds on this module
+
+    return AsyncTakeExpiredContract
 
 
 __all__ = [

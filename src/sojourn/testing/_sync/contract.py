@@ -26,6 +26,8 @@ from ...stores.base import (
     SupportsPrincipals,
     SupportsPurge,
     SupportsScan,
+    SupportsTake,
+    SupportsTakeExpired,
 )
 from .._concurrency import sync_concurrently
 
@@ -101,6 +103,8 @@ class StoreContract(StoreFixtures):
             (SupportsPurge, PurgeContract),
             (SupportsCount, CountContract),
             (SupportsScan, ScanContract),
+            (SupportsTakeExpired, _take_expired_contract()),
+            (SupportsTake, _take_expired_contract()),
         ]:
             offered = isinstance(store, capability)
             tested = isinstance(self, contract)
@@ -421,6 +425,22 @@ class PurgeContract(StoreFixtures):
         assert store.load(live.key, now + 2) is not None
         assert store.purge_expired(now + 2) == 0
 
+    def test_purge_reports_each_removed_record_once(self, store: Store, now: float) -> None:
+        assert isinstance(store, SupportsPurge)
+        kept = make_record(now, idle=100, principal="kept")
+        gone = [make_record(now, idle=1, principal=f"u{i}", meta={"n": str(i)}) for i in range(3)]
+        for record in (kept, *gone):
+            store.create(record)
+        removed: list[Record] = []  # what the lifecycle events' expired/purge are made of
+
+        def facts(records: list[Record]) -> list[tuple[str, str | None, str | None]]:
+            return sorted((r.key, r.principal, r.meta.get("n")) for r in records)
+
+        assert store.purge_expired(now + 2, batch_size=2, on_expired=removed.append) == 3
+        assert facts(removed) == facts(gone)
+        assert store.purge_expired(now + 2, on_expired=removed.append) == 0
+        assert len(removed) == 3  # a record is reported by the purge that removed it, once
+
 
 class CountContract(StoreFixtures):
     """Counting live records."""
@@ -550,6 +570,12 @@ class ScanContract(StoreFixtures):
             store.delete(key)
         rest, _ = self._walk(store, now, 2, cursor)
         assert not {r.key for r in rest} & set(doomed)
+
+
+def _take_expired_contract() -> type:
+    from .events import TakeExpiredContract  # it builds on this module
+
+    return TakeExpiredContract
 
 
 __all__ = [

@@ -1,0 +1,72 @@
+"""Which lifecycle events a commit, a load or an admin call produced: pure, built on demand.
+
+The managers call these only when the application registered hooks, and only once the store
+confirmed the transition, so an application without hooks builds no event at all. An event
+names a session by its fingerprint (a digest of its store key), never by its ID, and carries
+the principal and tracked metadata, never the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+
+from .events import CREATED, ROTATED, EventKind, SessionEvent
+from .ids import fingerprint_of_key
+from .plan import Create, Delete, Op, Rename
+from .records import Record
+
+
+def events_of(ops: Sequence[Op], now: float, *, skip: Collection[str] = ()) -> list[SessionEvent]:
+    """The events of a plan whose operations all landed.
+
+    A ``Create`` is ``created``; a ``Rename`` is ``rotated`` (its kind: login, regenerate or
+    periodic); a ``Delete`` is what the engine planned it as (``destroyed`` for a logout or a
+    corrupt record, ``expired`` for a record dead by policy). Successor markers (``Mark``) and
+    change sets (``Apply``) are not transitions.
+
+    Args:
+        skip: keys whose ``Delete`` ended nothing (another request had removed the record, or
+            a login had moved the session away meanwhile): no event for them.
+    """
+    events: list[SessionEvent] = []
+    for op in ops:
+        if isinstance(op, Create):
+            record = op.record
+            events.append(of_record(CREATED, None, record, now))
+        elif isinstance(op, Rename):
+            events.append(
+                SessionEvent(
+                    ROTATED,
+                    fingerprint_of_key(op.old),
+                    op.principal,
+                    op.kind,
+                    now,
+                    successor=fingerprint_of_key(op.new),
+                    meta=dict(op.meta),
+                )
+            )
+        elif isinstance(op, Delete) and op.key not in skip:
+            events.append(
+                SessionEvent(
+                    op.kind, fingerprint_of_key(op.key), op.principal, op.reason, now,
+                    meta=dict(op.meta),
+                )
+            )  # fmt: skip
+    return events
+
+
+def of_record(kind: EventKind, reason: str | None, record: Record, now: float) -> SessionEvent:
+    """The event ``kind`` (with ``reason``) of the session stored as ``record``."""
+    return SessionEvent(
+        kind, fingerprint_of_key(record.key), record.principal, reason, now, meta=dict(record.meta)
+    )
+
+
+def of_records(
+    kind: EventKind, reason: str | None, records: Iterable[Record], now: float
+) -> list[SessionEvent]:
+    """One event ``kind`` (with ``reason``) per record."""
+    return [of_record(kind, reason, record, now) for record in records]
+
+
+__all__ = ["events_of", "of_record", "of_records"]
