@@ -10,11 +10,12 @@ adapter's test module builds that app with its framework's idioms, routes every 
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+from collections.abc import MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any, Protocol
 
 from sojourn import CookieSettings, Session
+from sojourn.testing._clock import FakeClock
 
 SHOP_COOKIE = "__Host-shop"
 ADMIN_COOKIE = "__Host-admin"
@@ -91,104 +92,90 @@ def vary_tokens(response: Any) -> list[str]:
     ]
 
 
-# -- the checks ---------------------------------------------------------------------------------
+class Scenario:
+    """The checks, inherited by each adapter's test class; the module provides the fixtures
+    ``client`` (the browser, on a freshly built app) and ``clock`` (the managers' clock)."""
 
+    def test_both_cookies_in_one_response(self, client: Browser) -> None:
+        """One request touching both sessions gets two ``Set-Cookie`` headers, one ``Vary``."""
+        response = client.post("/both", params={"item": "apple", "user": "root"})
+        assert response.status_code == 200, response.text
+        cookies = set_cookies(response)
+        assert set(cookies) == {SHOP_COOKIE, ADMIN_COOKIE}
+        assert cookies[SHOP_COOKIE] != cookies[ADMIN_COOKIE]
+        assert vary_tokens(response).count("cookie") == 1
+        assert client.cookies[SHOP_COOKIE] == cookies[SHOP_COOKIE]
+        assert client.cookies[ADMIN_COOKIE] == cookies[ADMIN_COOKIE]
 
-def check_both_cookies_in_one_response(client: Browser) -> None:
-    """One request touching both sessions gets two ``Set-Cookie`` headers, one ``Vary``."""
-    response = client.post("/both", params={"item": "apple", "user": "root"})
-    assert response.status_code == 200, response.text
-    cookies = set_cookies(response)
-    assert set(cookies) == {SHOP_COOKIE, ADMIN_COOKIE}
-    assert cookies[SHOP_COOKIE] != cookies[ADMIN_COOKIE]
-    assert vary_tokens(response).count("cookie") == 1
-    assert client.cookies[SHOP_COOKIE] == cookies[SHOP_COOKIE]
-    assert client.cookies[ADMIN_COOKIE] == cookies[ADMIN_COOKIE]
+    def test_kept_apart(self, client: Browser) -> None:
+        """Each session holds only what was put in it; logging into admin leaves the shop alone."""
+        assert client.post("/cart", params={"item": "apple"}).status_code == 200
+        login = client.post("/admin/login", params={"user": "root"})
+        assert set(set_cookies(login)) == {ADMIN_COOKIE}
+        state = client.get("/state").json()
+        assert state["cart"] == ["apple"]
+        assert state["shop_keys"] == ["cart"]
+        assert state["admin"] == "root"
+        assert state["admin_is_session"] is True
+        assert client.cookies[SHOP_COOKIE] != client.cookies[ADMIN_COOKIE]
 
+    def test_own_idle_timeouts(self, client: Browser, clock: FakeClock) -> None:
+        """The admin session ends after 15 idle minutes; the shop's, with 30, keeps the cart."""
+        assert client.post("/both", params={"item": "apple", "user": "root"}).status_code == 200
+        before = client.get("/state").json()
+        clock.advance(ADMIN_IDLE + 60)
+        after = client.get("/state").json()
+        assert before["admin"] == "root"
+        assert after["admin"] is None
+        assert after["cart"] == ["apple"]
 
-def check_kept_apart(client: Browser) -> None:
-    """Each session holds only what was put in it; logging into admin leaves the shop alone."""
-    assert client.post("/cart", params={"item": "apple"}).status_code == 200
-    login = client.post("/admin/login", params={"user": "root"})
-    assert set(set_cookies(login)) == {ADMIN_COOKIE}
-    state = client.get("/state").json()
-    assert state["cart"] == ["apple"]
-    assert state["shop_keys"] == ["cart"]
-    assert state["admin"] == "root"
-    assert state["admin_is_session"] is True
-    assert client.cookies[SHOP_COOKIE] != client.cookies[ADMIN_COOKIE]
+    def test_admin_deadline(self, client: Browser, clock: FakeClock) -> None:
+        """The admin record lives its own 15 minutes, not the shop's 30."""
+        assert client.post("/both", params={"item": "apple", "user": "root"}).status_code == 200
+        state = client.get("/state").json()
+        assert abs(state["admin_expires_at"] - (clock() + ADMIN_IDLE)) < 5
 
+    def test_logout_keeps_cart(self, client: Browser) -> None:
+        """Logging out of admin clears only the admin cookie; the cart stays."""
+        assert client.post("/both", params={"item": "apple", "user": "root"}).status_code == 200
+        shop_before = client.cookies[SHOP_COOKIE]
+        response = client.post("/admin/logout")
+        assert response.status_code == 200
+        assert set_cookies(response) == {ADMIN_COOKIE: ""}
+        assert ADMIN_COOKIE not in client.cookies
+        assert client.cookies[SHOP_COOKIE] == shop_before
+        state = client.get("/state").json()
+        assert state["admin"] is None
+        assert state["cart"] == ["apple"]
 
-def check_own_idle_timeouts(client: Browser, advance: Callable[[float], object]) -> None:
-    """The admin session ends after 15 idle minutes; the shop's, with 30, keeps the cart."""
-    assert client.post("/both", params={"item": "apple", "user": "root"}).status_code == 200
-    before = client.get("/state").json()
-    advance(ADMIN_IDLE + 60)
-    after = client.get("/state").json()
-    assert before["admin"] == "root"
-    assert after["admin"] is None
-    assert after["cart"] == ["apple"]
+    def test_rotation_keeps_other(self, client: Browser) -> None:
+        """Rotating the admin ID sends only the admin cookie; the shop's keeps its value."""
+        assert client.post("/both", params={"item": "apple", "user": "root"}).status_code == 200
+        shop_before, admin_before = client.cookies[SHOP_COOKIE], client.cookies[ADMIN_COOKIE]
+        response = client.post("/admin/regenerate")
+        cookies = set_cookies(response)
+        assert set(cookies) == {ADMIN_COOKIE}
+        assert cookies[ADMIN_COOKIE] not in ("", admin_before)
+        assert client.cookies[SHOP_COOKIE] == shop_before
+        state = client.get("/state").json()
+        assert state["admin"] == "root"
+        assert state["cart"] == ["apple"]
 
+    def test_lost_write_is_clean(self, client: Browser) -> None:
+        """The admin session's lost write answers the usual 409, with no admin cookie; the shop
+        session created by the same request is saved and keeps its cookie."""
+        assert client.post("/admin/login", params={"user": "root"}).status_code == 200
+        admin_before = client.cookies[ADMIN_COOKIE]
+        response = client.post(REVOKED_WRITE, params={"item": "pear"})
+        assert response.status_code == 409
+        assert response.headers["sojourn-session"] == "ended"
+        assert "no-store" in response.headers["cache-control"]
+        assert set(set_cookies(response)) == {SHOP_COOKIE}
+        assert client.cookies[ADMIN_COOKIE] == admin_before  # not touched by the answer
+        state = client.get("/state").json()
+        assert state["cart"] == ["pear"]
+        assert state["admin"] is None
 
-def check_admin_deadline(client: Browser, now: Callable[[], float]) -> None:
-    """The admin record lives its own 15 minutes, not the shop's 30."""
-    assert client.post("/both", params={"item": "apple", "user": "root"}).status_code == 200
-    state = client.get("/state").json()
-    assert abs(state["admin_expires_at"] - (now() + ADMIN_IDLE)) < 5
-
-
-def check_logout_keeps_cart(client: Browser) -> None:
-    """Logging out of admin clears only the admin cookie; the cart stays."""
-    assert client.post("/both", params={"item": "apple", "user": "root"}).status_code == 200
-    shop_before = client.cookies[SHOP_COOKIE]
-    response = client.post("/admin/logout")
-    assert response.status_code == 200
-    assert set_cookies(response) == {ADMIN_COOKIE: ""}
-    assert ADMIN_COOKIE not in client.cookies
-    assert client.cookies[SHOP_COOKIE] == shop_before
-    state = client.get("/state").json()
-    assert state["admin"] is None
-    assert state["cart"] == ["apple"]
-
-
-def check_rotation_keeps_other(client: Browser) -> None:
-    """Rotating the admin ID sends only the admin cookie; the shop's keeps its value."""
-    assert client.post("/both", params={"item": "apple", "user": "root"}).status_code == 200
-    shop_before, admin_before = client.cookies[SHOP_COOKIE], client.cookies[ADMIN_COOKIE]
-    response = client.post("/admin/regenerate")
-    cookies = set_cookies(response)
-    assert set(cookies) == {ADMIN_COOKIE}
-    assert cookies[ADMIN_COOKIE] not in ("", admin_before)
-    assert client.cookies[SHOP_COOKIE] == shop_before
-    state = client.get("/state").json()
-    assert state["admin"] == "root"
-    assert state["cart"] == ["apple"]
-
-
-def check_lost_write_is_clean(client: Browser) -> None:
-    """The admin session's lost write answers the usual 409, with no admin cookie; the shop
-    session created by the same request is saved and keeps its cookie."""
-    assert client.post("/admin/login", params={"user": "root"}).status_code == 200
-    admin_before = client.cookies[ADMIN_COOKIE]
-    response = client.post(REVOKED_WRITE, params={"item": "pear"})
-    assert response.status_code == 409
-    assert response.headers["sojourn-session"] == "ended"
-    assert "no-store" in response.headers["cache-control"]
-    assert set(set_cookies(response)) == {SHOP_COOKIE}
-    assert client.cookies[ADMIN_COOKIE] == admin_before  # not touched by the answer
-    state = client.get("/state").json()
-    assert state["cart"] == ["pear"]
-    assert state["admin"] is None
-
-
-CHECKS: dict[str, Callable[..., None]] = {
-    "both_cookies_in_one_response": check_both_cookies_in_one_response,
-    "kept_apart": check_kept_apart,
-    "logout_keeps_cart": check_logout_keeps_cart,
-    "rotation_keeps_other": check_rotation_keeps_other,
-    "lost_write_is_clean": check_lost_write_is_clean,
-}
-"""The checks that need nothing but the client."""
 
 __all__ = [
     "ADMIN",
@@ -196,13 +183,11 @@ __all__ = [
     "ADMIN_IDLE",
     "ADMIN_NAME",
     "ALL_PATHS",
-    "CHECKS",
     "PATHS",
     "REVOKED_WRITE",
     "SHOP",
     "SHOP_COOKIE",
+    "Scenario",
     "act",
-    "check_admin_deadline",
-    "check_own_idle_timeouts",
     "set_cookies",
 ]

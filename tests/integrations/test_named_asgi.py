@@ -142,23 +142,19 @@ APPS: dict[str, Callable[[Setup], Any]] = {
 }
 
 
+@pytest.fixture
+def clock(setup: Setup) -> FakeClock:
+    return setup.clock
+
+
 @pytest.fixture(params=sorted(APPS))
 def client(request: pytest.FixtureRequest, setup: Setup) -> Iterator[TestClient]:
     with TestClient(APPS[request.param](setup), base_url=BASE) as made:
         yield made
 
 
-@pytest.mark.parametrize("check", sorted(named.CHECKS))
-def test_named_sessions(client: TestClient, check: str) -> None:
-    named.CHECKS[check](client)
-
-
-def test_each_session_keeps_its_own_idle_timeout(client: TestClient, setup: Setup) -> None:
-    named.check_own_idle_timeouts(client, setup.clock.advance)
-
-
-def test_the_admin_record_has_its_own_deadline(client: TestClient, setup: Setup) -> None:
-    named.check_admin_deadline(client, setup.clock)
+class TestASGI(named.Scenario):
+    """The scenario through two stacked ASGI middlewares, in each framework."""
 
 
 # -- refused set-ups ----------------------------------------------------------------------------

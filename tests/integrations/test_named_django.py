@@ -88,17 +88,8 @@ def client(
     admin_store.close()
 
 
-@pytest.mark.parametrize("check", sorted(named.CHECKS))
-def test_named_sessions(client: httpx.Client, check: str) -> None:
-    named.CHECKS[check](client)
-
-
-def test_each_session_keeps_its_own_idle_timeout(client: httpx.Client, clock: FakeClock) -> None:
-    named.check_own_idle_timeouts(client, clock.advance)
-
-
-def test_the_admin_record_has_its_own_deadline(client: httpx.Client, clock: FakeClock) -> None:
-    named.check_admin_deadline(client, clock)
+class TestDjango(named.Scenario):
+    """The scenario through request.session and request.sessions["admin"]."""
 
 
 def never(request: HttpRequest) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
@@ -15,6 +15,8 @@ from .._core.plan import Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, DEFAULT_ROTATION_GRACE, Policy
 from .._core.transport import CookieTransport, Transport
 from .._hooks import check_hooks
+from .._sync.manager import Manager
+from ..stores.base import ClientSideStore, Store
 
 Seconds = float | int | timedelta
 OnStoreError = Literal["fail", "anonymous"]
@@ -100,6 +102,22 @@ def build_options(
     return AdapterOptions(engine, on_store_error, track_metadata, on_lost_write, tuple(hooks))
 
 
+def sync_manager(
+    store: Store | ClientSideStore, options: AdapterOptions, clock: Callable[[], float]
+) -> Manager:
+    """The sync manager an adapter's options describe (the named sessions of Flask and
+    Django build theirs here)."""
+    return Manager(
+        store,
+        options.engine,
+        clock=clock,
+        on_store_error=options.on_store_error,
+        track_metadata=options.track_metadata,
+        on_lost_write=options.on_lost_write,
+        hooks=options.sync_hooks(),
+    )
+
+
 def sync_hooks(hooks: Sequence[AsyncEventHook | EventHook]) -> tuple[EventHook, ...]:
     """``hooks`` checked for a sync manager: plain callables, no coroutine functions.
 
@@ -118,4 +136,5 @@ __all__ = [
     "build_options",
     "seconds",
     "sync_hooks",
+    "sync_manager",
 ]

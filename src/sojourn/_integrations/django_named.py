@@ -44,7 +44,7 @@ from .._core.session import Session
 from .._sync.manager import Manager
 from ..stores._diagnose import cause
 from ._named import check_apart, check_name, cookie_slot, slot
-from ._options import build_options
+from ._options import build_options, sync_manager
 from .django import cookie_lines, unavailable
 from .django_codec import DJANGO_JSON
 from .django_config import _build
@@ -100,15 +100,7 @@ def _managers() -> dict[str, Manager]:
         built = build_options(**options)
         check_apart(name, built.engine.transport, seen)
         seen.append((name, built.engine.transport))
-        managers[name] = Manager(
-            store,
-            built.engine,
-            clock=clock,
-            on_store_error=built.on_store_error,
-            track_metadata=built.track_metadata,
-            on_lost_write=built.on_lost_write,
-            hooks=built.sync_hooks(),
-        )
+        managers[name] = sync_manager(store, built, clock)
     return managers
 
 

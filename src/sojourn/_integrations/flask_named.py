@@ -22,7 +22,6 @@ from flask import Flask, Response, request
 from .._core.errors import ConfigurationError, SessionGone, StoreUnavailable
 from .._core.opening import UNAVAILABLE_BODY, UNAVAILABLE_HEADERS, Outcome
 from .._core.session import Session
-from .._sync.manager import Manager
 from ..stores._diagnose import cause
 from ..stores.base import ClientSideStore, Store
 from ._flask_codec import TaggedJSONCodec
@@ -32,7 +31,7 @@ from ._named import (
     SESSIONS_KEY,
     check_apart,
 )
-from ._options import build_options
+from ._options import build_options, sync_manager
 from .flask import _become_conflict, _become_unavailable, _merge
 from .wsgi import request_headers
 
@@ -67,15 +66,7 @@ class NamedSession:
         options.setdefault("codec", TaggedJSONCodec())
         self.name = name
         built = build_options(**options)
-        self.manager = Manager(
-            store,
-            built.engine,
-            clock=clock,
-            on_store_error=built.on_store_error,
-            track_metadata=built.track_metadata,
-            on_lost_write=built.on_lost_write,
-            hooks=built.sync_hooks(),
-        )
+        self.manager = sync_manager(store, built, clock)
 
     def install(self, app: Flask, primary: str | None) -> None:
         """Register the hooks on ``app``.
