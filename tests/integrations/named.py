@@ -14,6 +14,9 @@ from collections.abc import MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any, Protocol
 
+import httpx
+import pytest
+
 from sojourn import CookieSettings, Session
 from sojourn.testing._clock import FakeClock
 
@@ -92,9 +95,19 @@ def vary_tokens(response: Any) -> list[str]:
     ]
 
 
+def wsgi_browser(app: Any) -> httpx.Client:
+    """A browser for a WSGI app: an httpx cookie jar over ``WSGITransport``, on HTTPS so that
+    ``__Host-`` cookies are kept and sent back."""
+    return httpx.Client(transport=httpx.WSGITransport(app=app), base_url="https://testserver")
+
+
 class Scenario:
-    """The checks, inherited by each adapter's test class; the module provides the fixtures
-    ``client`` (the browser, on a freshly built app) and ``clock`` (the managers' clock)."""
+    """The checks, inherited by each adapter's test class; the module provides the fixture
+    ``client`` (the browser, on a freshly built app whose managers run on ``clock``)."""
+
+    @pytest.fixture
+    def clock(self) -> FakeClock:
+        return FakeClock()
 
     def test_both_cookies_in_one_response(self, client: Browser) -> None:
         """One request touching both sessions gets two ``Set-Cookie`` headers, one ``Vary``."""
@@ -190,4 +203,5 @@ __all__ = [
     "Scenario",
     "act",
     "set_cookies",
+    "wsgi_browser",
 ]

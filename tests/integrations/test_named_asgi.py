@@ -49,8 +49,7 @@ class Setup:
 
 
 @pytest.fixture(params=["admin-outside", "shop-outside"])
-def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
-    clock = FakeClock()
+def setup(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Setup]:
     admin_store = AsyncSQLiteStore(tmp_path / "admin.db")
     shop: dict[str, Any] = {"store": AsyncMemoryStore(), "cookie": SHOP, "clock": clock}
     admin: dict[str, Any] = {
@@ -140,11 +139,6 @@ APPS: dict[str, Callable[[Setup], Any]] = {
     "litestar": litestar_app,
     "quart": quart_app,
 }
-
-
-@pytest.fixture
-def clock(setup: Setup) -> FakeClock:
-    return setup.clock
 
 
 @pytest.fixture(params=sorted(APPS))

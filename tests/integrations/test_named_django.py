@@ -39,33 +39,25 @@ from .named import (
     ADMIN_COOKIE,
     ADMIN_IDLE,
     ADMIN_NAME,
-    ALL_PATHS,
-    REVOKED_WRITE,
     SHOP_COOKIE,
 )
 
-BASE = "https://testserver"
 PRIMARY = "sojourn.django.SessionMiddleware"
 NAMED = "sojourn.django.NamedSessionsMiddleware"
 
 
 def endpoint(request: HttpRequest) -> JsonResponse:
-    if request.path == REVOKED_WRITE:  # ended elsewhere while this request runs
+    if request.path == named.REVOKED_WRITE:  # ended elsewhere while this request runs
         request.sojourn_managers[ADMIN_NAME].delete(request.COOKIES[ADMIN_COOKIE])
     params = request.GET.dict()
     return JsonResponse(named.act(request.path, params, request.session, request.sessions["admin"]))
 
 
-urlpatterns = [path(p.lstrip("/"), endpoint) for p in ALL_PATHS]
+urlpatterns = [path(p.lstrip("/"), endpoint) for p in named.ALL_PATHS]
 
 
 def admin_entry(store: Any) -> dict[str, Any]:
     return {"store": store, "cookie": ADMIN, "idle_timeout": ADMIN_IDLE}
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture(params=["admin-outside", "shop-outside"])
@@ -74,17 +66,18 @@ def client(
 ) -> Iterator[httpx.Client]:
     admin_store = SQLiteStore(tmp_path / "admin.db")
     order = [NAMED, PRIMARY] if request.param == "admin-outside" else [PRIMARY, NAMED]
-    with override_settings(
-        ROOT_URLCONF=__name__,
-        MIDDLEWARE=order,
-        SOJOURN_STORE=MemoryStore(),
-        SOJOURN_CLOCK=clock,
-        SESSION_COOKIE_NAME=SHOP_COOKIE,
-        SOJOURN_SESSIONS={ADMIN_NAME: admin_entry(admin_store)},
+    with (
+        override_settings(
+            ROOT_URLCONF=__name__,
+            MIDDLEWARE=order,
+            SOJOURN_STORE=MemoryStore(),
+            SOJOURN_CLOCK=clock,
+            SESSION_COOKIE_NAME=SHOP_COOKIE,
+            SOJOURN_SESSIONS={ADMIN_NAME: admin_entry(admin_store)},
+        ),
+        named.wsgi_browser(WSGIHandler()) as made,
     ):
-        transport = httpx.WSGITransport(app=WSGIHandler())
-        with httpx.Client(transport=transport, base_url=BASE) as made:
-            yield made
+        yield made
     admin_store.close()
 
 

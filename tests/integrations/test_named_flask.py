@@ -32,7 +32,6 @@ from .named import (
     SHOP_COOKIE,
 )
 
-BASE = "https://testserver"
 SHOP_CONFIG = {"SESSION_COOKIE_NAME": SHOP_COOKIE, "SESSION_COOKIE_SECURE": True}
 
 
@@ -73,18 +72,13 @@ def make_app(clock: FakeClock, admin_store: Any, *, admin_first: bool) -> Flask:
     return app
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 @pytest.fixture(params=["admin-first", "shop-first"])
 def client(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
 ) -> Iterator[httpx.Client]:
     admin_store = SQLiteStore(tmp_path / "admin.db")
     app = make_app(clock, admin_store, admin_first=request.param == "admin-first")
-    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url=BASE) as made:
+    with named.wsgi_browser(app) as made:
         yield made
     admin_store.close()
 
@@ -92,16 +86,15 @@ def client(
 class TestFlask(named.Scenario):
     """The scenario through flask.session and sessions["admin"]."""
 
-
-def test_flask_sessions_lost_write_keeps_the_admin_cookie(client: httpx.Client) -> None:
-    # flask.session is saved after every after_request hook, so after the admin session's
-    # commit: its 409 must still carry the admin cookie, whose record is saved.
-    assert client.post("/cart", params={"item": "apple"}).status_code == 200
-    response = client.post("/shop-revoked")
-    assert response.status_code == 409
-    assert response.headers["sojourn-session"] == "ended"
-    assert set(named.set_cookies(response)) == {ADMIN_COOKIE}
-    assert client.get("/state").json()["admin"] == "root"
+    def test_flask_sessions_lost_write_keeps_the_admin_cookie(self, client: httpx.Client) -> None:
+        # flask.session is saved after every after_request hook, so after the admin session's
+        # commit: its 409 must still carry the admin cookie, whose record is saved.
+        assert client.post("/cart", params={"item": "apple"}).status_code == 200
+        response = client.post("/shop-revoked")
+        assert response.status_code == 409
+        assert response.headers["sojourn-session"] == "ended"
+        assert set(named.set_cookies(response)) == {ADMIN_COOKIE}
+        assert client.get("/state").json()["admin"] == "root"
 
 
 def test_a_named_session_on_flasks_session_cookie_is_refused() -> None:

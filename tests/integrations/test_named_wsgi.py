@@ -23,8 +23,6 @@ from sojourn.wsgi import SessionMiddleware, get_manager, get_session
 from . import named
 from .named import ADMIN, ADMIN_COOKIE, ADMIN_IDLE, ADMIN_NAME, REVOKED_WRITE, SHOP
 
-BASE = "https://testserver"
-
 
 def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
     request = Request(environ)
@@ -53,18 +51,13 @@ def stack(clock: FakeClock, admin_store: Any, admin_outside: bool) -> Any:
     return admin(shop(app)) if admin_outside else shop(admin(app))
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 @pytest.fixture(params=["admin-outside", "shop-outside"])
 def client(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
 ) -> Iterator[httpx.Client]:
     admin_store = SQLiteStore(tmp_path / "admin.db")
     wsgi = stack(clock, admin_store, request.param == "admin-outside")
-    with httpx.Client(transport=httpx.WSGITransport(app=wsgi), base_url=BASE) as made:
+    with named.wsgi_browser(wsgi) as made:
         yield made
     admin_store.close()
 

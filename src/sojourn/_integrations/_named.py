@@ -14,8 +14,8 @@ Nothing here does I/O; the rules of each session stay in its manager.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TypeVar
+from collections.abc import Iterable, MutableMapping
+from typing import Any, TypeVar
 
 from .._core.errors import ConfigurationError
 from .._core.transport import CookieTransport, HeaderTransport, QueryTransport, Transport
@@ -30,6 +30,23 @@ ISSUED_KEY = "sojourn.issued"
 """The ``Set-Cookie`` (or token) headers sessions have already committed on this response, so
 that another session that must replace the response (503, 409) carries them on: their records
 are saved, and dropping their cookies would orphan them."""
+
+
+def place(request: MutableMapping[str, Any], name: str, session: object, manager: object) -> None:
+    """Put a named session and its manager in a request's mapping (a scope, an environ).
+
+    Raises:
+        ConfigurationError: the request already holds a session of that name (two
+            middlewares of one name that the start-up check could not see).
+    """
+    sessions = request.get(SESSIONS_KEY)
+    if sessions is None:
+        sessions = request[SESSIONS_KEY] = {}
+        request[MANAGERS_KEY] = {}
+    elif name in sessions:
+        raise ConfigurationError(f"two Sojourn sessions named {name!r} in one application")
+    sessions[name] = session
+    request[MANAGERS_KEY][name] = manager
 
 
 def check_name(name: str | None) -> str | None:
@@ -124,6 +141,7 @@ __all__ = [
     "check_apart",
     "check_name",
     "cookie_slot",
+    "place",
     "slot",
     "stacked",
 ]

@@ -45,7 +45,7 @@ from ..stores._diagnose import cause
 from ..stores.base import AsyncStore, ClientSideStore, Store
 from ..stores.threaded import ThreadedStore as ThreadedStore
 from ..stores.threaded import as_async_store as as_async_store
-from ._named import ISSUED_KEY, MANAGERS_KEY, SESSIONS_KEY, check_apart, check_name, stacked
+from ._named import ISSUED_KEY, MANAGERS_KEY, SESSIONS_KEY, check_apart, check_name, place, stacked
 from ._options import AdapterOptions, OnLostWrite, OnStoreError, Seconds, build_options
 
 logger = logging.getLogger("sojourn")
@@ -212,23 +212,18 @@ class SessionMiddleware:
         return self.manager.engine.transport
 
     def _place(self, scope: Scope, session: Session) -> None:
-        """Put a named session (and its manager) where :func:`get_session` finds it."""
+        """Put a named session (and its manager) where :func:`get_session` finds it; on the
+        first request, check it against the sessions of the middlewares outside this one."""
         name = self.name
-        sessions = scope.get(SESSIONS_KEY)
-        if sessions is None:
-            sessions = scope[SESSIONS_KEY] = {}
-            scope[MANAGERS_KEY] = {}
+        assert name is not None  # only named middlewares place
         if self._unchecked:
-            outside = [(n, m.engine.transport) for n, m in scope[MANAGERS_KEY].items()]
+            outside = [(n, m.engine.transport) for n, m in scope.get(MANAGERS_KEY, {}).items()]
             primary = scope.get("sojourn.manager")
             if isinstance(primary, AsyncManager):
                 outside.append((None, primary.engine.transport))
             check_apart(name, self.transport, outside)
             self._unchecked = False
-        elif name in sessions:
-            raise ConfigurationError(f"two Sojourn sessions named {name!r} in one application")
-        sessions[name] = session
-        scope[MANAGERS_KEY][name] = self.manager
+        place(scope, name, session, self.manager)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Typed as Any so that every framework's own scope and callable types are accepted.

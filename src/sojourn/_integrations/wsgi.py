@@ -39,7 +39,7 @@ from .._core.session import Session
 from .._sync.manager import Manager
 from ..stores._diagnose import cause
 from ..stores.base import ClientSideStore, Store
-from ._named import ISSUED_KEY, MANAGERS_KEY, SESSIONS_KEY, check_apart, check_name, stacked
+from ._named import ISSUED_KEY, MANAGERS_KEY, SESSIONS_KEY, check_apart, check_name, place, stacked
 from ._options import AdapterOptions, build_options
 
 logger = logging.getLogger("sojourn")
@@ -258,18 +258,6 @@ class SessionMiddleware:
         inside = [(m.name, m.manager.engine.transport) for m in stacked(app, SessionMiddleware)]
         check_apart(name, self.options.engine.transport, inside)
 
-    def _place(self, environ: Environ, session: Session) -> None:
-        """Put a named session (and its manager) where :func:`get_session` finds it."""
-        name = self.name
-        sessions = environ.get(SESSIONS_KEY)
-        if sessions is None:
-            sessions = environ[SESSIONS_KEY] = {}
-            environ[MANAGERS_KEY] = {}
-        elif name in sessions:
-            raise ConfigurationError(f"two Sojourn sessions named {name!r} in one application")
-        sessions[name] = session
-        environ[MANAGERS_KEY][name] = self.manager
-
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         opened = self.manager.open(
             request_headers(environ),
@@ -282,7 +270,7 @@ class SessionMiddleware:
             environ["sojourn.manager"] = self.manager
             environ["sojourn.session"] = session
         else:
-            self._place(environ, session)
+            place(environ, self.name, session, self.manager)
         if opened.refuse:
             return self._refuse(environ, start_response)
         if not opened.save:  # anonymous while the store is down: never committed
