@@ -5,7 +5,9 @@ switches from) and starsessions (``SessionMiddleware`` + ``SessionAutoloadMiddle
 
 Sojourn runs with a server store (memory, SQLite) and with the client-side ``CookieStore``
 (the whole session sealed with AES-256-GCM in the cookie), so the cost of encryption can be
-set beside Starlette's signed-but-readable cookie in the same run.
+set beside Starlette's signed-but-readable cookie in the same run; and on memory once more
+with ``metrics=PrometheusMetrics(...)``, so the row beside plain memory is the cost of the
+metrics (every store call timed, the lifecycle counted).
 
 The ASGI app is called directly (scope, receive, send) by a tiny in-process caller: no network,
 no HTTP client, so the figures are the middleware's cost plus Starlette's routing. Requests use
@@ -41,6 +43,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware as StarletteSessionMiddleware
@@ -53,6 +56,7 @@ from starsessions.stores.memory import InMemoryStore
 
 from sojourn import AsyncMemoryStore
 from sojourn.asgi import SessionMiddleware
+from sojourn.metrics.prometheus import PrometheusMetrics
 from sojourn.stores.base import AsyncStore, ClientSideStore
 from sojourn.stores.cookie import CookieStore, generate_key
 from sojourn.stores.sqlite import AsyncSQLiteStore
@@ -65,6 +69,7 @@ BARE = "bare Starlette"
 COOKIE = "Starlette SessionMiddleware (signed cookie)"
 STARSESSIONS = "starsessions + InMemoryStore"
 SOJOURN_MEMORY = "sojourn + AsyncMemoryStore"
+SOJOURN_METRICS = "sojourn + AsyncMemoryStore + Prometheus metrics"
 TARGET = 1.0
 """Issue 11: sojourn on memory costs at most this times the Starlette cookie's overhead."""
 
@@ -116,8 +121,12 @@ def starsessions_app(store: Any) -> Starlette:
     )
 
 
-def sojourn_app(store: AsyncStore | ClientSideStore) -> Starlette:
-    return Starlette(routes=ROUTES, middleware=[Middleware(SessionMiddleware, store=store)])
+def sojourn_app(store: AsyncStore | ClientSideStore, *, metered: bool = False) -> Starlette:
+    """Sojourn's middleware on ``store``; ``metered``: reporting to Prometheus metrics (in a
+    registry of their own, never scraped: the cost measured is the request path's)."""
+    metrics = PrometheusMetrics(CollectorRegistry()) if metered else None
+    middleware = Middleware(SessionMiddleware, store=store, metrics=metrics)
+    return Starlette(routes=ROUTES, middleware=[middleware])
 
 
 # -- a tiny in-process ASGI caller -----------------------------------------------------------
@@ -237,6 +246,7 @@ async def run(requests: int, rounds: int) -> dict[Cell, list[float]]:
             COOKIE: starlette_sessions(),
             STARSESSIONS: starsessions_app(InMemoryStore()),
             SOJOURN_MEMORY: sojourn_app(memory_store),
+            SOJOURN_METRICS: sojourn_app(memory_store, metered=True),
             "sojourn + AsyncSQLiteStore": sojourn_app(sqlite_store),
             "sojourn + CookieStore (sealed cookie)": sojourn_app(CookieStore([generate_key()])),
         }

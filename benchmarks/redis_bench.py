@@ -9,6 +9,8 @@ apps are called with a scope and ``receive``/``send`` callables, WSGI apps with 
 - floor: one raw redis-py asyncio round trip: ``GET`` of a 100-byte string (issue 11's unit),
   ``HGETALL`` of a small hash, and ``AsyncRedisStore.load`` (the one ``EVALSHA`` a read is);
 - Sojourn: ``sojourn.asgi.SessionMiddleware`` on ``AsyncRedisStore``, around a Starlette app;
+  and the same with ``metrics=PrometheusMetrics(...)`` (the row's difference from Sojourn's is
+  the cost of the metrics);
 - starsessions: its ``SessionMiddleware`` + autoload on its ``RedisStore``, same Starlette app;
 - Flask-Session: its Redis interface on a Flask app (its defaults: the session is saved on
   every request, read-only ones included);
@@ -168,10 +170,11 @@ GET = ("redis-py floor", "GET (100 bytes)")
 STARLETTE = ("Starlette, no sessions", "plain")
 FLASK = ("Flask, no sessions", "plain")
 SOJOURN = "Sojourn (AsyncRedisStore)"
+SOJOURN_METRICS = "Sojourn (AsyncRedisStore) + Prometheus metrics"
 STARSESSIONS = "starsessions (RedisStore)"
 FLASK_SESSION = "Flask-Session (redis)"
 SOJOURN_FLASK = "Sojourn Flask (RedisStore)"
-BASELINES = {SOJOURN: STARLETTE, STARSESSIONS: STARLETTE}
+BASELINES = {SOJOURN: STARLETTE, SOJOURN_METRICS: STARLETTE, STARSESSIONS: STARLETTE}
 BASELINES |= {FLASK_SESSION: FLASK, SOJOURN_FLASK: FLASK}
 # Issue 11's targets: overhead in GETs for Sojourn's ASGI rows, vs Flask-Session for Flask's.
 GET_TARGETS = {(SOJOURN, "read-only"): 1.6, (SOJOURN, "write"): 2.6}
@@ -213,12 +216,14 @@ class Setups:
         self.cells.append(Cell(setup, request, run, is_async, trips))
 
     async def build_async(self) -> None:
+        from prometheus_client import CollectorRegistry
         from starlette.middleware import Middleware
         from starsessions import SessionAutoloadMiddleware
         from starsessions import SessionMiddleware as StarSessionMiddleware
         from starsessions.stores.redis import RedisStore as StarRedisStore
 
         from sojourn.asgi import SessionMiddleware
+        from sojourn.metrics.prometheus import PrometheusMetrics
         from sojourn.stores.base import Record, Renewal
         from sojourn.stores.redis import AsyncRedisStore
 
@@ -247,11 +252,14 @@ class Setups:
         bare = starlette_app([])
         self.add(*STARLETTE, functools.partial(call_asgi, bare, "/plain", None), trips, True)
 
-        sojourn_app = starlette_app([Middleware(SessionMiddleware, store=store)])
-        _, cookies = await call_asgi(sojourn_app, "/write", None)
-        for path, label in (("/read", "read-only"), ("/write", "write")):
-            run = functools.partial(call_asgi, sojourn_app, path, cookies[0])
-            self.add(SOJOURN, label, run, trips, True)
+        metrics = PrometheusMetrics(CollectorRegistry())  # never scraped: the request path
+        for setup, observer in ((SOJOURN, None), (SOJOURN_METRICS, metrics)):
+            middleware = Middleware(SessionMiddleware, store=store, metrics=observer)
+            sojourn_app = starlette_app([middleware])
+            _, cookies = await call_asgi(sojourn_app, "/write", None)
+            for path, label in (("/read", "read-only"), ("/write", "write")):
+                run = functools.partial(call_asgi, sojourn_app, path, cookies[0])
+                self.add(setup, label, run, trips, True)
 
         star_client = redis.asyncio.Redis.from_url(url, connection_class=trips.async_class())
         self.async_closers.append(star_client.aclose)

@@ -47,6 +47,7 @@ from .._core.events import (
 from .._core.ids import fingerprint_of_key, marker_key
 from .._core.lifecycle import events_of, of_record, of_records
 from .._core.markers import is_marker
+from .._core.observe import AMBIGUOUS_COOKIE, CORRUPT_RECORD, AnomalyKind, Observer
 from .._core.opening import Opened, Outcome, metadata
 from .._core.plan import (
     ROTATED_BY_LOGIN,
@@ -71,6 +72,7 @@ from ..stores.base import (
     ClientSideStore,
     Record,
 )
+from ..stores.observed import AsyncObservedStore
 
 logger = logging.getLogger("sojourn.security")
 store_logger = logging.getLogger("sojourn")  # where the adapters have always logged outages
@@ -89,6 +91,16 @@ def store_failed(exc: BaseException) -> StoreUnavailable:
     :func:`~sojourn.stores._diagnose.cause`), so the log line that reports it says why.
     """
     return StoreUnavailable(f"session store failed: {cause(exc)}")
+
+
+def _anomaly(metrics: Observer, kind: AnomalyKind) -> None:
+    """Tell the metrics observer; one that raises is logged, and fails no request."""
+    try:
+        metrics.record_anomaly(kind)
+    except Exception as exc:
+        store_logger.error(
+            "session.metrics_failed: the metrics observer raised %s on %s", type(exc).__name__, kind
+        )
 
 
 P = ParamSpec("P")
@@ -113,6 +125,9 @@ class AsyncManager:
             returns; the sync one takes plain functions only). A hook that raises is logged
             (``session.hook_failed``) and never fails the request or stops the other hooks.
             See ``docs/events.md``.
+        metrics: an observer (:mod:`sojourn.metrics`) told of every store call, timed, of
+            corrupt records and ambiguous cookies, and (as one more hook) of lifecycle
+            events. ``None`` (default): the store is called directly, nothing is measured.
     """
 
     def __init__(
@@ -125,11 +140,16 @@ class AsyncManager:
         track_metadata: bool = False,
         on_lost_write: str = "conflict",
         hooks: Sequence[AsyncEventHook] = (),
+        metrics: Observer | None = None,
     ) -> None:
         if on_store_error not in ("fail", "anonymous"):
             raise ConfigurationError("on_store_error must be 'fail' or 'anonymous'")
         if on_lost_write not in ("conflict", "ignore"):
             raise ConfigurationError("on_lost_write must be 'conflict' or 'ignore'")
+        if metrics is not None and not isinstance(metrics, Observer):
+            raise ConfigurationError(
+                "metrics must be an observer, such as sojourn.metrics.prometheus.PrometheusMetrics"
+            )
         # "ignore": a lost write is only logged and the outcome says gone; no SessionGone.
         self._raise_lost = on_lost_write == "conflict"
         self.store = store
@@ -151,24 +171,34 @@ class AsyncManager:
         self._sealed: ClientSideStore | None = None
         self._server_store: AsyncStore | None = None
         self._cookie_name = ""  # what sealed tokens are bound to
+        self.metrics = metrics
+        # What the manager calls: the store itself, or, with metrics, the store seen through
+        # the observer (a sealed cookie does no I/O, so it is not wrapped).
+        self._store: AsyncStore | ClientSideStore = store
         if isinstance(store, ClientSideStore):
             # Refuse a header or query transport now, not per request.
             self._cookie_name = cookie_context(self.engine)
             self._sealed = store
         else:
-            self._server_store = store
+            server = store if metrics is None else AsyncObservedStore(store, metrics)
+            self._server_store = self._store = server
         # Lifecycle events, decided once: without hooks no event is built and no store call
         # is added (the expired record a load missed is asked for only when someone listens).
         self.hooks: tuple[AsyncEventHook, ...] = tuple(hooks)
         check_hooks(self.hooks, awaits=True)  # unasync: check_hooks(self.hooks, awaits=False)
+        if metrics is not None:  # the lifecycle counters: the observer listens as a hook
+            self.hooks += (metrics.record_event,)
+            metrics.watch(store)
         self._take_expired = (
-            store.take_expired
-            if self.hooks and isinstance(store, AsyncSupportsTakeExpired)
+            self._store.take_expired
+            if self.hooks and isinstance(self._store, AsyncSupportsTakeExpired)
             else None
         )
         # With hooks, a delete that can say what it removed: one ``destroyed`` per session,
         # however many requests end it at once.
-        self._take = store.take if self.hooks and isinstance(store, AsyncSupportsTake) else None
+        self._take = (
+            self._store.take if self.hooks and isinstance(self._store, AsyncSupportsTake) else None
+        )
 
     def open_at_once(
         self, headers: Headers, query: str = "", *, read_only: bool = False
@@ -264,6 +294,8 @@ class AsyncManager:
                 record = await load(key, now, renewal)
             except CorruptSession:
                 logger.warning("session.corrupt: session %s", fingerprint_of_key(key))
+                if self.metrics is not None:
+                    _anomaly(self.metrics, CORRUPT_RECORD)
                 corrupt.append(key)
                 continue
             except SessionError:
@@ -287,6 +319,8 @@ class AsyncManager:
             logger.warning(
                 "session.ambiguous_cookie: %d live session IDs in one request", len(live)
             )
+            if self.metrics is not None:
+                _anomaly(self.metrics, AMBIGUOUS_COOKIE)
             live = []
         if live:
             session = self.engine.open(*live[0], now, read_only=read_only, meta=meta)
@@ -535,14 +569,14 @@ class AsyncManager:
         Raises:
             StoreUnavailable: the store is down.
         """
-        if not isinstance(self.store, AsyncSupportsPurge):
+        if not isinstance(self._store, AsyncSupportsPurge):
             return 0
         now = self.clock()
         if not self.hooks:
-            return await self._call(self.store.purge_expired, now)
+            return await self._call(self._store.purge_expired, now)
         removed: list[Record] = []
         try:
-            return await self._call(self.store.purge_expired, now, on_expired=removed.append)
+            return await self._call(self._store.purge_expired, now, on_expired=removed.append)
         finally:
             sessions = [r for r in removed if not is_marker(r)]  # a marker is no session
             await self._fire(of_records(EXPIRED, PURGED, sessions, now))
@@ -637,9 +671,9 @@ class AsyncManager:
     # -- the principal index ------------------------------------------------------------------
 
     def _index(self) -> AsyncSupportsPrincipals:
-        if not isinstance(self.store, AsyncSupportsPrincipals):
+        if not isinstance(self._store, AsyncSupportsPrincipals):
             raise TypeError(f"{type(self.store).__name__} keeps no per-user index")
-        return self.store
+        return self._store
 
     async def sessions_of(
         self, principal: str, *, current: Session | None = None

@@ -11,6 +11,7 @@ from .._core.codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError
 from .._core.events import AsyncEventHook, EventHook
+from .._core.observe import Observer
 from .._core.plan import Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, DEFAULT_ROTATION_GRACE, Policy
 from .._core.transport import CookieTransport, Transport
@@ -42,6 +43,7 @@ class AdapterOptions:
             rotated or ended meanwhile; ``"ignore"`` serves the application's response.
         hooks: lifecycle-event hooks for the manager (see ``docs/events.md``); an async
             adapter awaits what a hook returns, a sync one takes plain functions only.
+        metrics: an observer (:mod:`sojourn.metrics`) the manager reports to; ``None``: none.
     """
 
     engine: Engine = field(default_factory=Engine)
@@ -49,6 +51,7 @@ class AdapterOptions:
     track_metadata: bool = False
     on_lost_write: OnLostWrite = "conflict"
     hooks: tuple[AsyncEventHook, ...] = ()
+    metrics: Observer | None = None
 
     def sync_hooks(self) -> tuple[EventHook, ...]:
         """The hooks for a sync manager (WSGI, Flask).
@@ -76,6 +79,7 @@ def build_options(
     rotation_grace: Seconds = DEFAULT_ROTATION_GRACE,
     on_lost_write: OnLostWrite = "conflict",
     hooks: Sequence[AsyncEventHook] = (),
+    metrics: Observer | None = None,
 ) -> AdapterOptions:
     """Validate adapter keyword options and build the engine from them.
 
@@ -99,7 +103,9 @@ def build_options(
     if on_lost_write not in ("conflict", "ignore"):
         raise ConfigurationError("on_lost_write must be 'conflict' or 'ignore'")
     check_hooks(hooks, awaits=True)
-    return AdapterOptions(engine, on_store_error, track_metadata, on_lost_write, tuple(hooks))
+    return AdapterOptions(
+        engine, on_store_error, track_metadata, on_lost_write, tuple(hooks), metrics
+    )
 
 
 def sync_manager(
@@ -115,6 +121,7 @@ def sync_manager(
         track_metadata=options.track_metadata,
         on_lost_write=options.on_lost_write,
         hooks=options.sync_hooks(),
+        metrics=options.metrics,
     )
 
 

@@ -28,6 +28,7 @@ from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError, SessionError, SessionGone, StoreUnavailable
 from .._core.events import AsyncEventHook
 from .._core.headers import merge_response_headers
+from .._core.observe import Observer
 from .._core.opening import (
     CONFLICT_BODY,
     CONFLICT_STATUS,
@@ -142,6 +143,8 @@ class SessionMiddleware:
         hooks: lifecycle-event hooks (plain or async functions), each given every
             :class:`~sojourn.SessionEvent`; one that raises is logged and fails nothing
             (see ``docs/events.md``).
+        metrics: an observer to report to, such as
+            :class:`~sojourn.metrics.prometheus.PrometheusMetrics`; see ``docs/metrics.md``.
         name: ``None`` (default) puts the session at ``scope["session"]``; a name puts it at
             ``scope["sojourn.sessions"][name]`` (:func:`get_session` with the name), so that
             several middlewares, each with its own cookie, store and policy, stack.
@@ -171,6 +174,7 @@ class SessionMiddleware:
         engine: Engine | None = None,
         clock: Callable[[], float] = time.time,
         hooks: Sequence[AsyncEventHook] = (),
+        metrics: Observer | None = None,
         name: str | None = None,
     ) -> None:
         self.app = app
@@ -190,6 +194,7 @@ class SessionMiddleware:
             rotation_grace=rotation_grace,
             on_lost_write=on_lost_write,
             hooks=hooks,
+            metrics=metrics,
         )
         self.manager = AsyncManager(
             as_async_store(store),
@@ -199,6 +204,7 @@ class SessionMiddleware:
             track_metadata=self.options.track_metadata,
             on_lost_write=self.options.on_lost_write,
             hooks=self.options.hooks,
+            metrics=self.options.metrics,
         )
         names = self.manager.request_headers
         self._wanted = None if names is None else frozenset(n.encode("latin-1") for n in names)

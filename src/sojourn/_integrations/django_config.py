@@ -12,6 +12,9 @@ exit.
 The manager (store, engine, clock, hooks) is rebuilt when any ``SOJOURN_*`` setting changes,
 so ``override_settings(SOJOURN_IDLE_TIMEOUT=...)`` takes effect in tests. ``SOJOURN_HOOKS`` is
 a list of lifecycle-event hooks: callables, or dotted paths to them (see ``docs/events.md``).
+
+``SOJOURN_METRICS`` is a metrics observer (``sojourn.metrics.prometheus.PrometheusMetrics()``)
+or a dotted path to one; the manager reports to it (see ``docs/metrics.md``).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from django.utils.module_loading import import_string
 
 from .._core.errors import ConfigurationError
 from .._core.events import EventHook
+from .._core.observe import Observer
 from .._core.plan import Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, Policy
 from .._sync.manager import Manager
@@ -186,8 +190,21 @@ def configured_manager() -> Manager:
             # SOJOURN_CLOCK resolved once: the manager is rebuilt when a SOJOURN_* setting
             # changes, and a settings lookup per timestamp showed in profiles.
             configured: Callable[[], float] = getattr(settings, "SOJOURN_CLOCK", None) or time.time
-            _manager = Manager(store, engine, clock=configured, hooks=configured_hooks())
+            _manager = Manager(
+                store,
+                engine,
+                clock=configured,
+                hooks=configured_hooks(),
+                metrics=configured_metrics(),
+            )
         return _manager
+
+
+def configured_metrics() -> Observer | None:
+    """The observer ``SOJOURN_METRICS`` names (an object, or a dotted path to one), if any."""
+    value = getattr(settings, "SOJOURN_METRICS", None)
+    found: Observer | None = import_string(value) if isinstance(value, str) else value
+    return found
 
 
 def reset(*, close: bool) -> None:
@@ -233,6 +250,7 @@ __all__ = [
     "clock",
     "configured_hooks",
     "configured_manager",
+    "configured_metrics",
     "configured_policy",
     "configured_store",
     "reset",

@@ -331,6 +331,7 @@ class SojournSessionInterface(SessionInterface):
             track_metadata=self.options.track_metadata,
             on_lost_write=self.options.on_lost_write,
             hooks=self.options.sync_hooks(),
+            metrics=self.options.metrics,
         )
 
     def _policy(self, flask_lifetime: timedelta) -> Policy:
@@ -631,7 +632,7 @@ class Sojourn:
         **options: ``idle_timeout``, ``lifetime``, ``renew_interval``, ``cookie``,
             ``transport``, ``limits``, ``codec``, ``on_store_error``, ``track_metadata``,
             ``engine``, ``hooks`` (lifecycle-event hooks, plain functions; the same as the
-            middleware), and ``principal_key``; they win over the Flask config.
+            middleware), ``metrics``, and ``principal_key``; they win over the Flask config.
 
     Raises:
         ConfigurationError: another Sojourn session of the app has the same name or cookie.

@@ -227,7 +227,7 @@ class SessionMiddleware:
             ``cookie`` (:class:`~sojourn.CookieSettings`), ``transport``, ``limits``,
             ``on_store_error`` (``"fail"`` or ``"anonymous"``), ``track_metadata``,
             ``rotate_every``, ``rotation_grace``, ``on_lost_write``, ``engine``, ``hooks``
-            (plain functions only), ``name`` — the same as the ASGI middleware.
+            (plain functions only), ``metrics``, ``name`` — the same as the ASGI middleware.
 
     Raises:
         ConfigurationError: invalid options, or another Sojourn middleware inside ``app`` has
@@ -254,6 +254,7 @@ class SessionMiddleware:
             track_metadata=self.options.track_metadata,
             on_lost_write=self.options.on_lost_write,
             hooks=self.options.sync_hooks(),
+            metrics=self.options.metrics,
         )
         inside = [(m.name, m.manager.engine.transport) for m in stacked(app, SessionMiddleware)]
         check_apart(name, self.options.engine.transport, inside)
