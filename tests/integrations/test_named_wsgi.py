@@ -22,6 +22,7 @@ from sojourn.wsgi import SessionMiddleware, get_manager, get_session
 
 from . import named
 from .named import ADMIN, ADMIN_COOKIE, ADMIN_IDLE, ADMIN_NAME, REVOKED_WRITE, SHOP
+from .stores import BrokenStore
 
 
 def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -64,6 +65,24 @@ def client(
 
 class TestWSGI(named.Scenario):
     """The scenario through two stacked WSGI middlewares."""
+
+
+@pytest.mark.parametrize("admin_outside", [True, False], ids=["admin-outside", "shop-outside"])
+def test_a_named_sessions_store_outage_answers_503_and_leaves_the_other(
+    admin_outside: bool,
+) -> None:
+    broken = BrokenStore(MemoryStore())
+    with named.wsgi_browser(stack(FakeClock(), broken, admin_outside)) as client:
+        assert client.post("/cart", params={"item": "apple"}).status_code == 200
+        assert client.post("/admin/login", params={"user": "root"}).status_code == 200
+        broken.fail_on = frozenset({"load"})
+        response = client.post("/cart", params={"item": "pear"})
+        assert response.status_code == 503
+        assert "set-cookie" not in response.headers
+        broken.fail_on = frozenset()
+        state = client.get("/state").json()
+    assert state["cart"] == ["apple"]  # the refused request ran nothing
+    assert state["admin"] == "root"
 
 
 def test_two_middlewares_on_one_cookie_are_refused_at_start_up() -> None:
