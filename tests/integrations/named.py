@@ -5,7 +5,7 @@ over ``WSGITransport`` for WSGI ones) talks to an app with two sessions: the sho
 in the cookie ``__Host-shop`` with the default 30-minute idle timeout, and an admin session
 named ``admin`` in ``__Host-admin`` with a 15-minute idle timeout and a store of its own. Each
 adapter's test module builds that app with its framework's idioms, routes every request to
-:func:`act` with its two sessions, and runs the checks below.
+:func:`act` with its two sessions, and runs the checks of :class:`Scenario` by subclassing it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ SHOP_COOKIE = "__Host-shop"
 ADMIN_COOKIE = "__Host-admin"
 ADMIN_NAME = "admin"
 ADMIN_IDLE = 15 * 60
-SHOP_IDLE = 30 * 60  # Sojourn's default
 
 SHOP = CookieSettings(name=SHOP_COOKIE)
 ADMIN = CookieSettings(name=ADMIN_COOKIE)
