@@ -631,8 +631,9 @@ class Sojourn:
             ``sessions[name]`` (see :mod:`.flask_named`), with the cookie its options name.
         **options: ``idle_timeout``, ``lifetime``, ``renew_interval``, ``cookie``,
             ``transport``, ``limits``, ``codec``, ``on_store_error``, ``track_metadata``,
-            ``engine``, ``hooks`` (lifecycle-event hooks, plain functions; the same as the
-            middleware), ``metrics``, and ``principal_key``; they win over the Flask config.
+            ``shape``, ``migrate``, ``engine``, ``hooks`` (lifecycle-event hooks, plain
+            functions; the same as the middleware), ``metrics``, and ``principal_key``; they
+            win over the Flask config.
 
     Raises:
         ConfigurationError: another Sojourn session of the app has the same name or cookie.
