@@ -121,3 +121,12 @@ def test_an_entry_without_a_store_is_refused() -> None:
         pytest.raises(ConfigurationError, match="'store'"),
     ):
         NamedSessionsMiddleware(never)
+
+
+def test_an_unknown_option_names_the_entry() -> None:
+    entry = {**admin_entry(MemoryStore()), "idle_timout": 60}
+    with (
+        override_settings(SOJOURN_SESSIONS={"admin": entry}),
+        pytest.raises(ConfigurationError, match=r"SOJOURN_SESSIONS\['admin'\].*idle_timout"),
+    ):
+        NamedSessionsMiddleware(never)

@@ -97,7 +97,10 @@ def _managers() -> dict[str, Manager]:
         options = dict(entry)
         store, _ = _build(options.pop("store"), options.pop("store_options", {}))
         options.setdefault("codec", DJANGO_JSON)
-        built = build_options(**options)
+        try:
+            built = build_options(**options)
+        except TypeError as exc:  # a key that is no option (a typo): name the entry
+            raise ConfigurationError(f"SOJOURN_SESSIONS[{name!r}]: {exc}") from None
         check_apart(name, built.engine.transport, seen)
         seen.append((name, built.engine.transport))
         managers[name] = sync_manager(store, built, clock)
