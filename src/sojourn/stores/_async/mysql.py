@@ -50,6 +50,7 @@ from .._sql import (
     record_from_joined_rows,
     record_from_session_row,
     removed_record,
+    renewal_deadline,
     validate_sql_table,
 )
 from .._timeouts import DEFAULT_TIMEOUT, check_timeout
@@ -98,6 +99,14 @@ def schema_sql(table: str = DEFAULT_TABLE) -> str:
     return ";\n\n".join(schema_statements(table)) + ";\n"
 
 
+def _own_term(name: str) -> str:
+    # JSON parsing only for a row whose meta names the entry (most have none).
+    return (
+        f"CASE WHEN LOCATE('\"{name}\"', meta) > 0 THEN "
+        f"CAST(JSON_UNQUOTE(JSON_EXTRACT(meta, '$.\"{name}\"')) AS DOUBLE) END"
+    )
+
+
 class _Queries:
     """The SQL text for one table, built once (the table name is validated first)."""
 
@@ -110,7 +119,7 @@ class _Queries:
             f"s.authenticated_at, s.meta, f.name, f.value FROM {t} s "
             f"LEFT JOIN {f} f ON f.`key` = s.`key` WHERE s.`key` = %s AND s.expires_at > %s"
         )
-        deadline = "LEAST(created_at + %(lifetime)s, %(now)s + %(idle)s)"
+        deadline = renewal_deadline(_own_term)
         self.renew = (
             f"UPDATE {t} SET renewed_at = %(now)s, expires_at = {deadline} "
             "WHERE `key` = %(key)s AND expires_at > %(now)s "
