@@ -129,6 +129,7 @@ class _Queries:
             f"INSERT INTO {t} ({_COLUMNS}) VALUES (%(key)s, %(principal)s, %(created_at)s, "
             "%(renewed_at)s, %(expires_at)s, %(authenticated_at)s, %(meta)s)"
         )
+        self.peek = f"SELECT expires_at FROM {t} WHERE `key` = %s"
         self.lock = f"SELECT expires_at FROM {t} WHERE `key` = %s FOR UPDATE"
         self.lock_live = f"SELECT 1 FROM {t} WHERE `key` = %s AND expires_at > %s FOR UPDATE"
         self.rename = f"UPDATE {t} SET `key` = %s WHERE `key` = %s AND expires_at > %s"
@@ -586,7 +587,15 @@ class AsyncMySQLStore:
             except mysql_errors.IntegrityError as exc:
                 if exc.args[0] != _DUPLICATE_KEY:
                     raise
-                # Rare: the key is taken. Replace it only if it has expired.
+                # Rare: the key is taken. A plain read first: a live holder (another
+                # process creating the same key, as two moves of one session during a
+                # migration do) is answered at once, without the exclusive lock that two such
+                # creators, each holding the shared lock of its failed insert, would deadlock on.
+                await cursor.execute(self._sql.peek, (record.key,))
+                row = await cursor.fetchone()
+                if row is not None and row[0] > record.renewed_at:
+                    raise SessionExists(record.key) from None
+                # Replace it only if it has expired.
                 await cursor.execute(self._sql.lock, (record.key,))
                 row = await cursor.fetchone()
                 if row is not None and row[0] > record.renewed_at:
