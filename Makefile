@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck sync-check unit upstream bench soak fuzz sync clean
+.PHONY: demo test lint typecheck sync-check unit upstream browser bench soak fuzz sync clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,24 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 upstream: $(VENV)/.dev-installed
 	$(BIN)/python -m tests.upstream.suites
 
+PORT ?= 8000
+STORE ?= sqlite:///sojourn-demo.db
 demo: $(VENV)/.demo-installed
-	$(BIN)/sojourn demo
+	$(BIN)/sojourn demo --port '$(PORT)' --store '$(STORE)'
+
+# The browser tests (tests/browser) drive Debian's Chromium through Playwright: installed from
+# Debian's packages when missing (as root, as CI runs), never a browser download.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      chromium chromium-driver; \
+	  else \
+	    echo "$(CHROMIUM) is missing: run 'sudo apt-get install -y chromium chromium-driver'" \
+	      "(without it the browser tests skip, and fail when CI=true)"; \
+	  fi; \
+	fi
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests benchmarks scripts
@@ -34,7 +50,7 @@ typecheck: $(VENV)/.dev-installed
 sync-check: $(VENV)/.dev-installed
 	$(BIN)/python scripts/unasync.py --check
 
-unit: $(VENV)/.dev-installed upstream
+unit: $(VENV)/.dev-installed upstream browser
 	$(BIN)/python -m pytest
 
 test: lint typecheck sync-check unit
