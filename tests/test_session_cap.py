@@ -156,3 +156,18 @@ def test_a_migration_cut_over_cannot_cap_and_says_so() -> None:
     moving = MigratingStore(MemoryStore(), MemoryStore())
     with pytest.raises(ConfigurationError, match="max_sessions_per_user"):
         Manager(moving, Engine(max_sessions_per_user=3))
+
+
+def test_an_eviction_is_in_the_security_trail_without_hooks(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO, logger="sojourn.security")
+    m = Manager(MemoryStore(), Engine(max_sessions_per_user=1), clock=FakeClock())
+    first = login(m, None)
+    assert first is not None
+    login(m, None)
+    trail = [r.getMessage() for r in caplog.records if r.name == "sojourn.security"]
+    assert f"session.destroyed: session {fingerprint(first)} (evicted)" in trail
+    assert all(first not in line for line in trail)  # by fingerprint only, never the ID

@@ -778,13 +778,9 @@ class Manager:
 
     def _evicted(self, records: list[Record], now: float) -> None:
         """Sessions a login's cap pushed out: the store deleted them with the login, so each
-        is ``destroyed`` with reason ``evicted`` now, whatever the rest of the plan does."""
-        for record in records:
-            logger.info(
-                "session.evicted: session %s of a user over max_sessions_per_user was ended",
-                fingerprint_of_key(record.key),
-            )
-        if self.hooks and records:
+        is ``destroyed`` with reason ``evicted`` now (to the hooks and the security log),
+        whatever the rest of the plan does."""
+        if records and (self.hooks or logger.isEnabledFor(logging.INFO)):
             self._fire(of_records(DESTROYED, EVICTED, records, now))
 
     def _server(self) -> Store:
