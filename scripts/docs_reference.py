@@ -1,0 +1,116 @@
+"""The API reference pages, generated from ``__all__`` at every ``mkdocs build``.
+
+An MkDocs hook (``hooks:`` in ``mkdocs.yml``): before the navigation is built it adds one page
+per public module, ``reference/<module>.md``, holding one mkdocstrings directive per name in the
+module's ``__all__``, and an index of the modules. Nothing is written to ``docs/``, so a name
+another branch adds to an ``__all__`` gets its entry on the next build without anyone
+regenerating a file, and a name whose object cannot be documented fails the ``--strict`` build.
+
+Public modules are found without importing anything (``ast`` on the source), so the site builds
+with only the ``docs`` extra installed: every module under ``src/sojourn`` whose dotted path has
+no part starting with ``_``, except the demo application, which is a program rather than an API
+(its page is ``demo.md``).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+__all__ = ["EXCLUDED", "on_files", "public_modules", "reference_pages"]
+
+SOURCE = Path(__file__).resolve().parent.parent / "src"
+EXCLUDED = ("sojourn.demo",)
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(SOURCE).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _dunder_all(path: Path) -> list[str] | None:
+    """The literal ``__all__`` of a module's source, or None when it defines none."""
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        target = None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+        elif isinstance(node, ast.AnnAssign):
+            target = node.target
+        if isinstance(target, ast.Name) and target.id == "__all__" and node.value is not None:
+            names = ast.literal_eval(node.value)
+            return [str(name) for name in names]
+    return None
+
+
+def public_modules(source: Path = SOURCE) -> dict[str, list[str]]:
+    """Each public module's dotted name mapped to its ``__all__``, sorted by module name."""
+    found: dict[str, list[str]] = {}
+    for path in sorted((source / "sojourn").rglob("*.py")):
+        name = _module_name(path)
+        if any(part.startswith("_") for part in name.split(".")):
+            continue
+        if any(name == ex or name.startswith(ex + ".") for ex in EXCLUDED):
+            continue
+        names = _dunder_all(path)
+        if names:
+            found[name] = names
+    return dict(sorted(found.items()))
+
+
+def _module_page(module: str, names: list[str]) -> str:
+    lines = [
+        f"# `{module}`",
+        "",
+        f"::: {module}",
+        "    options:",
+        "      members: false",
+        "      show_root_heading: false",
+        "      show_root_toc_entry: false",
+        "",
+    ]
+    for name in names:
+        lines += [
+            f"::: {module}.{name}",
+            "    options:",
+            "      show_root_heading: true",
+            "      show_root_full_path: false",
+            "      heading_level: 2",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def _index_page(modules: dict[str, list[str]]) -> str:
+    lines = [
+        "# API reference",
+        "",
+        "One page per public module, with an entry for every name in its `__all__`, generated",
+        "from the docstrings at each build. Anything not listed here is private.",
+        "",
+        "| module | names |",
+        "| --- | --- |",
+    ]
+    for module, names in modules.items():
+        lines.append(f"| [`{module}`]({module}.md) | {len(names)} |")
+    return "\n".join(lines) + "\n"
+
+
+def reference_pages(source: Path = SOURCE) -> dict[str, str]:
+    """The generated pages: path under the docs directory mapped to Markdown text."""
+    modules = public_modules(source)
+    pages = {"reference/index.md": _index_page(modules)}
+    for module, names in modules.items():
+        pages[f"reference/{module}.md"] = _module_page(module, names)
+    return pages
+
+
+def on_files(files: Any, config: Any) -> Any:
+    """MkDocs hook: add the generated reference pages to the site's files."""
+    from mkdocs.structure.files import File
+
+    for path, text in reference_pages().items():
+        files.append(File.generated(config, path, content=text))
+    return files
