@@ -10,8 +10,8 @@ client over https (the default ``__Host-`` cookie needs a secure origin). Prints
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
-import runpy
 import sys
 from typing import Any
 
@@ -25,7 +25,7 @@ def _is_asgi(app: Any) -> bool:
 
 def drive(namespace: dict[str, Any]) -> tuple[str, int] | None:
     """Send ``GET /`` to the block's app; its kind and the status, or None without an app."""
-    app = namespace.get("app", namespace.get("application"))
+    app = namespace.get("application", namespace.get("app"))
     django = sys.modules.get("django.conf")
     if django is not None and django.settings.configured and "urlpatterns" in namespace:
         import django as django_package
@@ -51,7 +51,13 @@ def drive(namespace: dict[str, Any]) -> tuple[str, int] | None:
 
 
 def main(argv: list[str]) -> int:
-    namespace = runpy.run_path(argv[0], run_name="__docs__")
+    # a real module in sys.modules, so a block may name itself (Django's ROOT_URLCONF=__name__)
+    spec = importlib.util.spec_from_file_location("__docs__", argv[0])
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["__docs__"] = module
+    spec.loader.exec_module(module)
+    namespace = vars(module)
     driven = drive(namespace)
     if driven is None:
         print("no app")
