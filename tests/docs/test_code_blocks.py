@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from sojourn.stores.cookie import generate_key
+
 from tests.docs.blocks import ROOT, Block, blocks_of, doc_pages
 
 PYTHON_BLOCKS = [b for page in doc_pages() for b in blocks_of(page) if b.lang == "python"]
@@ -55,12 +57,10 @@ def test_python_block_runs(block: Block, tmp_path: Path) -> None:
     args = [sys.executable, "-m", "tests.docs._run_block", str(script)]
     if block.filename == "app.py":  # a complete app: its "/" route must answer
         args.append("--root-200")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "SESSION_KEYS": _KEY, "SESSION_KEY": _KEY}
+    key = generate_key()  # what the CookieStore blocks read from the environment
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SESSION_KEYS": key, "SESSION_KEY": key}
     done = subprocess.run(
         args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, f"{block.name}:\n{block.text}\n{done.stdout}{done.stderr}"
 
-
-# the environment variables the CookieStore blocks read their keys from (a fixed test key)
-_KEY = "ZGVtby1rZXktZm9yLXRoZS1kb2NzLXRlc3RzLW9ubHktMzJieXRlcyE"
