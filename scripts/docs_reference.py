@@ -34,14 +34,14 @@ def _module_name(path: Path) -> str:
 def _dunder_all(path: Path) -> list[str] | None:
     """The literal ``__all__`` of a module's source, or None when it defines none."""
     for node in ast.parse(path.read_text(encoding="utf-8")).body:
-        target = None
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target = node.targets[0]
-        elif isinstance(node, ast.AnnAssign):
-            target = node.target
-        if isinstance(target, ast.Name) and target.id == "__all__" and node.value is not None:
-            names = ast.literal_eval(node.value)
-            return [str(name) for name in names]
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id == "__all__":
+            return [str(name) for name in ast.literal_eval(value)]
     return None
 
 

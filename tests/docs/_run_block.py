@@ -53,7 +53,8 @@ def drive(namespace: dict[str, Any]) -> tuple[str, int] | None:
 def main(argv: list[str]) -> int:
     # a real module in sys.modules, so a block may name itself (Django's ROOT_URLCONF=__name__)
     spec = importlib.util.spec_from_file_location("__docs__", argv[0])
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["__docs__"] = module
     spec.loader.exec_module(module)

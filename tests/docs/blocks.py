@@ -16,7 +16,9 @@ from pathlib import Path
 __all__ = ["ROOT", "Block", "blocks_of", "doc_pages"]
 
 ROOT = Path(__file__).resolve().parents[2]
-FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```", re.M | re.S)
+FENCE = re.compile(
+    r"^(?P<indent> *)```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```", re.M | re.S
+)
 MARKER = re.compile(r"<!--\s*([\w-]+)\s*-->\s*\n\s*$")
 FILE_LINE = re.compile(r"^#\s*([\w./-]+\.py)\s*$")
 

@@ -2,9 +2,10 @@
 
 Each block runs on its own, in a fresh interpreter and an empty directory (so a block that
 leans on an earlier one's names fails), and the app it defines answers ``GET /`` through its
-framework's test client (``_run_block.py``); a block saved as ``app.py`` (its first line says
-``# app.py``) is a page's quickstart, whose ``/`` must answer 200. Blocks marked ``<!-- fragment -->`` are only
-compiled. Server-backed stores in a block are only constructed, which connects to nothing.
+framework's test client (``_run_block.py``); a block saved as ``app.py`` (its first line
+says ``# app.py``) is a page's quickstart, whose ``/`` must answer 200. Blocks marked
+``<!-- fragment -->`` are only compiled. Server-backed stores in a block are only
+constructed, which connects to nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from sojourn.stores.cookie import generate_key
-
 from tests.docs.blocks import ROOT, Block, blocks_of, doc_pages
 
 PYTHON_BLOCKS = [b for page in doc_pages() for b in blocks_of(page) if b.lang == "python"]
@@ -63,4 +63,3 @@ def test_python_block_runs(block: Block, tmp_path: Path) -> None:
         args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, f"{block.name}:\n{block.text}\n{done.stdout}{done.stderr}"
-
