@@ -9,7 +9,8 @@ is the event's timestamp (UTC epoch seconds).
 The events in the code (grep ``logger.`` under ``src/``): ``session.corrupt`` (store, engine,
 cookie store, Django cookie sessions), ``session.ambiguous_cookie``, ``session.ambiguous_token``,
 ``session.revoked``, ``session.revoked_all``, ``session.future_timestamp``,
-``session.rejected``, ``session.lost_write`` and ``session.store_error`` (manager, ASGI,
+``session.rejected``, ``session.lost_write``, ``session.shape_mismatch`` and
+``session.migrated`` (engine, typed sessions), and ``session.store_error`` (manager, ASGI,
 WSGI, Flask).
 """
 
@@ -19,8 +20,9 @@ import logging
 import sqlite3
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict
 
 import pytest
 
@@ -42,9 +44,16 @@ from sojourn.stores.base import Record
 from sojourn.stores.cookie import CookieStore, generate_key
 from sojourn.stores.sqlite import SQLiteStore
 from sojourn.testing import FakeClock
+from sojourn.typed import shape_of
 from tests.integrations.stores import BrokenStore
 
 COOKIE = "sid"
+
+
+class Cart(TypedDict):
+    cart: list[str]
+
+
 ENGINE = Engine(transport=CookieTransport(CookieSettings(name=COOKIE, secure=False)))
 SECURITY = "sojourn.security"
 
@@ -124,6 +133,44 @@ def test_session_corrupt_when_the_store_cannot_decode_a_record(
     assert fingerprint(session_id) in event.message
     assert_clean(log, session_id, store_key(session_id))
     store.close()
+
+
+def shape_event(log: pytest.LogCaptureFixture, name: str, level: int, session_id: str) -> str:
+    """The message of the one typed-session event logged, on the security logger at ``level``
+    and naming the session's fingerprint."""
+    event = only_event(log, name)
+    assert (event.logger, event.level, fingerprint(session_id) in event.message) == (
+        SECURITY,
+        level,
+        True,
+    )
+    return event.message
+
+
+@pytest.mark.sec("SEC-54")
+def test_session_shape_mismatch_when_a_record_no_longer_fits(log: pytest.LogCaptureFixture) -> None:
+    store = MemoryStore()
+    session_id = stored(Manager(store, ENGINE), cart="secret-sku")
+    manager = Manager(store, replace(ENGINE, shape=shape_of(Cart)))
+    log.clear()
+    session = manager.open(cookie(session_id)).session
+    assert session.is_new
+    assert "Cart" in shape_event(log, "session.shape_mismatch", logging.WARNING, session_id)
+    manager.commit(session)
+    assert store.load(store_key(session_id), time.time()) is None  # deleted, as a corrupt one
+    assert_clean(log, session_id, store_key(session_id), "secret-sku")
+
+
+@pytest.mark.sec("SEC-54")
+def test_session_migrated_when_a_migration_made_a_record_fit(log: pytest.LogCaptureFixture) -> None:
+    store = MemoryStore()
+    session_id = stored(Manager(store, ENGINE), cart="secret-sku")
+    typed = replace(ENGINE, shape=shape_of(Cart, migrate=lambda old: {"cart": [old["cart"]]}))
+    log.clear()
+    session = Manager(store, typed).open(cookie(session_id)).session
+    assert session["cart"] == ["secret-sku"]
+    assert "Cart" in shape_event(log, "session.migrated", logging.INFO, session_id)
+    assert_clean(log, session_id, store_key(session_id), "secret-sku")
 
 
 @pytest.mark.sec("SEC-54", "SEC-39")

@@ -34,6 +34,11 @@ class UnencodableValue(SessionError, TypeError):
     """A value put in the session is not plain JSON; the message names the key."""
 
 
+class ShapeError(UnencodableValue):
+    """A value does not fit the session's declared shape; the message names the key and the
+    expected type (never the value)."""
+
+
 class SessionExists(SessionError, KeyError):
     """``create`` found a live record under the same key (an ID collision); the caller retries."""
 
@@ -83,6 +88,7 @@ __all__ = [
     "SessionGone",
     "SessionRotated",
     "SessionTooLarge",
+    "ShapeError",
     "StoreUnavailable",
     "UnencodableValue",
 ]

@@ -27,7 +27,13 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
-from .errors import CorruptSession, SessionTooLarge
+from .errors import (
+    ConfigurationError,
+    CorruptSession,
+    SessionTooLarge,
+    ShapeError,
+    UnencodableValue,
+)
 from .events import CORRUPT, DESTROYED, EXPIRED, LOGOUT, SEEN_ON_LOAD, EventKind
 from .ids import (
     ID_BYTES,
@@ -43,6 +49,7 @@ from .opening import Outcome
 from .policy import Policy
 from .records import Changes, Login, Record, Renewal
 from .session import Session
+from .shape import Shape, ShapedCodec
 from .state import SessionState
 from .transport import CookieTransport, Transport
 
@@ -166,6 +173,9 @@ class Engine:
         transport: where IDs travel (cookie by default).
         limits: size and depth limits for session values.
         codec: how each session value becomes bytes and back (strict JSON by default).
+        shape: what the session holds (:mod:`~.shape`): checked on write, at commit and on
+            load, where a record that does not fit is migrated or treated as corrupt.
+            ``None`` (default): untyped, and none of it runs.
         id_factory: makes new IDs; tests inject a deterministic one.
         id_bytes: how many random bytes an ID carries (validation of incoming IDs).
         no_store: the ``Cache-Control`` value for responses that issue or clear an ID, or
@@ -176,6 +186,7 @@ class Engine:
     transport: Transport = field(default_factory=CookieTransport)
     limits: CodecLimits = DEFAULT_LIMITS
     codec: ValueCodec = JSON
+    shape: Shape | None = None
     id_factory: IdFactory = new_session_id
     id_bytes: int = ID_BYTES
     no_store: str | None = "private, no-store"
@@ -187,6 +198,7 @@ class Engine:
     )
     _vary: str | None = field(default=None, init=False, repr=False, compare=False)
     _used: Outcome = field(default=Outcome(), init=False, repr=False, compare=False)
+    _codec: ValueCodec = field(default=JSON, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Decided once per application: the headers that clear an ID never change for a
@@ -202,6 +214,13 @@ class Engine:
         object.__setattr__(self, "_renewal_terms", terms)
         object.__setattr__(self, "_vary", vary)
         object.__setattr__(self, "_used", Outcome(vary=vary))
+        # A shape checks each value before the codec sees it; without one, the codec alone.
+        if self.shape is not None and not isinstance(self.shape, Shape):
+            raise ConfigurationError(
+                "Engine(shape=...) takes a Shape: sojourn.typed.shape_of(YourClass)"
+            )
+        shaped = self.codec if self.shape is None else ShapedCodec(self.shape, self.codec)
+        object.__setattr__(self, "_codec", shaped)
 
     # -- opening ----------------------------------------------------------------------------
 
@@ -237,7 +256,7 @@ class Engine:
             None, None, {}, None, now, now, now + self.policy.idle_timeout, None, now,
             dict(meta) if meta else {},
         )  # fmt: skip
-        return Session(state, {}, self.limits, read_only, self.codec)
+        return Session(state, {}, self.limits, read_only, self._codec)
 
     def open(
         self,
@@ -251,8 +270,9 @@ class Engine:
         """The session for a request, from the record its ID loaded (or ``None``).
 
         A missing record gives a fresh session (never adopting the ID). A record that is dead
-        by this policy, or whose data cannot be decoded, gives a fresh session too, and the
-        record is deleted at commit.
+        by this policy, whose data cannot be decoded, or that does not fit the shape (and its
+        ``migrate`` could not make it fit) gives a fresh session too, and the record is deleted
+        at commit. A migrated record is served as migrated and written back at commit.
         """
         if session_id is None or record is None:
             return self.new(now, read_only=read_only, meta=meta)
@@ -274,6 +294,15 @@ class Engine:
             corrupt = True
         else:
             corrupt = False
+        migrated = False
+        if alive and self.shape is not None:
+            fitted = self._fitted(self.shape, record.key, data)
+            if fitted is None:  # treated as a corrupt record: destroyed, reason "corrupt"
+                alive = False
+                corrupt = True
+            else:
+                migrated = fitted is not data
+                data = fitted
         if not alive:
             session = self.new(now, read_only=read_only, meta=meta)
             s = session._state
@@ -291,7 +320,43 @@ class Engine:
         )  # fmt: skip
         if self._rotate_every != math.inf:
             state.rotated_at = rotated_at(record)
-        return Session(state, data, self.limits, read_only, self.codec)
+        session = Session(state, data, self.limits, read_only, self._codec)
+        if migrated:
+            # Written back at commit, even by a request that only reads: every key is compared.
+            state.touched.update(data)
+            state.accessed = True
+        return session
+
+    def _fitted(self, shape: Shape, key: str, data: dict[str, Any]) -> dict[str, Any] | None:
+        """``data`` if it fits the shape, else what the shape's ``migrate`` made of it (a new
+        dict), else ``None`` (logged: the session's fingerprint, the shape, which key failed
+        and how, never a value)."""
+        reason = shape.mismatch(data)
+        if reason is None:
+            return data
+        migrate = shape.migrate
+        if migrate is not None:
+            try:
+                migrated = migrate(dict(data))
+                again = _unfit(shape, self.codec, migrated, self.limits)
+            except Exception as exc:  # the user's function: whatever it raises, no 500
+                again = f"migration raised {type(exc).__name__}"
+            if again is None:
+                logger.info(
+                    "session.migrated: session %s migrated to %s (%s)",
+                    fingerprint_of_key(key),
+                    shape.name,
+                    reason,
+                )
+                return migrated
+            reason = f"{reason}; {again}"
+        logger.warning(
+            "session.shape_mismatch: session %s does not fit %s (%s); a fresh session is used",
+            fingerprint_of_key(key),
+            shape.name,
+            reason,
+        )
+        return None
 
     def missed(self, session: Session, key: str) -> None:
         """``session`` stands in for the ID behind ``key``, which the store did not know."""
@@ -344,6 +409,10 @@ class Engine:
         encoded = self._encoded(session, s) if s.accessed else s.loaded
         if not (encoded or s.principal is not None or s.persist):
             return self._close_empty(s, ops)
+        if self.shape is not None and (missing := self.shape.missing(encoded)) is not None:
+            raise ShapeError(
+                f"session key {missing!r} is required by {self.shape.name} and was not set"
+            )
         if s.key is None:
             return self._close_new(s, ops, encoded, now)
         return self._close_stored(s, s.key, ops, encoded, now)
@@ -400,7 +469,7 @@ class Engine:
         if not touched and len(data) == len(loaded):
             encoded = loaded  # nothing set, nothing mutable handed out, nothing removed
         else:
-            encode, limits = self.codec.encode, self.limits
+            encode, limits = self._codec.encode, self.limits
             encoded = {
                 key: stored
                 if key not in touched and (stored := loaded.get(key)) is not None
@@ -646,6 +715,22 @@ class Engine:
         if headers and self.no_store:
             return (*headers, ("cache-control", self.no_store))
         return headers
+
+
+def _unfit(shape: Shape, codec: ValueCodec, data: object, limits: CodecLimits) -> str | None:
+    """Why what a migration returned cannot be served (``None``: it can): not a dict of str
+    keys, not fitting the shape, or a value the codec cannot store."""
+    if not isinstance(data, dict) or not all(isinstance(key, str) for key in data):
+        return "migration returned no dict of str keys"
+    reason = shape.mismatch(data)
+    if reason is not None:
+        return f"migrated data: {reason}"
+    for key, value in data.items():
+        try:
+            codec.check(key, value, limits)
+        except UnencodableValue:
+            return f"migrated key {key!r} cannot be stored"
+    return None
 
 
 def rotated_at(record: Record) -> float:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from .._core.codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .._core.cookies import CookieSettings
@@ -14,8 +14,10 @@ from .._core.events import AsyncEventHook, EventHook
 from .._core.observe import Observer
 from .._core.plan import Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, DEFAULT_ROTATION_GRACE, Policy
+from .._core.shape import Migrate
 from .._core.transport import CookieTransport, Transport
 from .._hooks import check_hooks
+from .._typed.views import shape_of
 
 Seconds = float | int | timedelta
 OnStoreError = Literal["fail", "anonymous"]
@@ -78,8 +80,13 @@ def build_options(
     on_lost_write: OnLostWrite = "conflict",
     hooks: Sequence[AsyncEventHook] = (),
     metrics: Observer | None = None,
+    shape: Any = None,
+    migrate: Migrate | None = None,
 ) -> AdapterOptions:
     """Validate adapter keyword options and build the engine from them.
+
+    ``shape`` (a ``TypedDict``, dataclass, msgspec ``Struct``, pydantic model or
+    :class:`~sojourn.typed.Shape`) and ``migrate`` go into the engine, the one given too.
 
     Raises:
         ConfigurationError: contradictory or invalid options (an unknown ``on_store_error``
@@ -98,6 +105,10 @@ def build_options(
         )
         chosen = transport or CookieTransport(cookie or CookieSettings())
         engine = Engine(policy=policy, transport=chosen, limits=limits, codec=codec)
+    if shape is not None:
+        engine = replace(engine, shape=shape_of(shape, migrate=migrate))
+    elif migrate is not None:
+        raise ConfigurationError("migrate= needs a shape= to migrate to")
     if on_lost_write not in ("conflict", "ignore"):
         raise ConfigurationError("on_lost_write must be 'conflict' or 'ignore'")
     check_hooks(hooks, awaits=True)

@@ -39,6 +39,7 @@ from .._core.opening import (
 from .._core.plan import Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, DEFAULT_ROTATION_GRACE
 from .._core.session import Session
+from .._core.shape import Migrate
 from .._core.transport import Transport
 from ..stores._diagnose import cause
 from ..stores.base import AsyncStore, ClientSideStore, Store
@@ -125,7 +126,13 @@ class SessionMiddleware:
         on_lost_write: ``"conflict"`` answers ``409`` (``Sojourn-Session: rotated|ended``, no
             cookie) when a request's changes did not land because its session was rotated or
             ended meanwhile; ``"ignore"`` serves the application's response.
-        engine: a fully configured :class:`~sojourn.Engine`, instead of the options above.
+        shape: what the session holds (a ``TypedDict``, dataclass, msgspec ``Struct`` or
+            pydantic model; see ``docs/typed-sessions.md``): writes that do not fit raise
+            :class:`~sojourn.typed.ShapeError`; a stored record that does not fit is migrated
+            or replaced by a fresh session, never a 500.
+        migrate: turns a stored record's data that does not fit ``shape`` into data that does.
+        engine: a fully configured :class:`~sojourn.Engine`, instead of the options above
+            (``shape`` and ``migrate`` still apply to it).
         clock: the time source, in epoch seconds; tests inject a fake one.
         hooks: lifecycle-event hooks (plain or async functions), each given every
             :class:`~sojourn.SessionEvent`; one that raises is logged and fails nothing
@@ -151,6 +158,8 @@ class SessionMiddleware:
         rotate_every: Seconds | None = None,
         rotation_grace: Seconds = DEFAULT_ROTATION_GRACE,
         on_lost_write: OnLostWrite = "conflict",
+        shape: Any = None,
+        migrate: Migrate | None = None,
         engine: Engine | None = None,
         clock: Callable[[], float] = time.time,
         hooks: Sequence[AsyncEventHook] = (),
@@ -173,6 +182,8 @@ class SessionMiddleware:
             on_lost_write=on_lost_write,
             hooks=hooks,
             metrics=metrics,
+            shape=shape,
+            migrate=migrate,
         )
         self.manager = AsyncManager(
             as_async_store(store),

@@ -38,7 +38,9 @@ from .._core.events import EventHook
 from .._core.observe import Observer
 from .._core.plan import Engine
 from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, Policy
+from .._core.shape import Shape
 from .._sync.manager import Manager
+from .._typed.views import shape_of
 from ..stores.base import ClientSideStore, Store
 from ._options import sync_hooks
 from .django_codec import DJANGO_JSON
@@ -88,6 +90,27 @@ def configured_policy() -> Policy:
         rotate_every=None if rotate_every is None else _seconds(rotate_every),
         rotation_grace=0.0,
     )
+
+
+def configured_shape() -> Shape | None:
+    """The session's shape from ``SOJOURN_SHAPE`` (a class or a dotted path to one: a
+    ``TypedDict``, dataclass, msgspec ``Struct`` or pydantic model) and ``SOJOURN_MIGRATE``
+    (a function or a dotted path to one), or ``None`` when no shape is set.
+
+    Raises:
+        ConfigurationError: ``SOJOURN_MIGRATE`` without ``SOJOURN_SHAPE``, or no shape.
+    """
+    shape = getattr(settings, "SOJOURN_SHAPE", None)
+    migrate = getattr(settings, "SOJOURN_MIGRATE", None)
+    if isinstance(shape, str):
+        shape = import_string(shape)
+    if isinstance(migrate, str):
+        migrate = import_string(migrate)
+    if shape is None:
+        if migrate is not None:
+            raise ConfigurationError("SOJOURN_MIGRATE needs a SOJOURN_SHAPE to migrate to")
+        return None
+    return shape_of(shape, migrate=migrate)
 
 
 def configured_hooks() -> tuple[EventHook, ...]:
@@ -186,7 +209,7 @@ def configured_manager() -> Manager:
         return manager
     with _lock:
         if _manager is None or _manager.store is not store:
-            engine = Engine(policy=configured_policy(), codec=DJANGO_JSON)
+            engine = Engine(policy=configured_policy(), codec=DJANGO_JSON, shape=configured_shape())
             # SOJOURN_CLOCK resolved once: the manager is rebuilt when a SOJOURN_* setting
             # changes, and a settings lookup per timestamp showed in profiles.
             configured: Callable[[], float] = getattr(settings, "SOJOURN_CLOCK", None) or time.time
@@ -252,6 +275,7 @@ __all__ = [
     "configured_manager",
     "configured_metrics",
     "configured_policy",
+    "configured_shape",
     "configured_store",
     "reset",
 ]

@@ -605,8 +605,9 @@ class Sojourn:
         clock: the time source, in epoch seconds; tests inject a fake one.
         **options: ``idle_timeout``, ``lifetime``, ``renew_interval``, ``cookie``,
             ``transport``, ``limits``, ``codec``, ``on_store_error``, ``track_metadata``,
-            ``engine``, ``hooks`` (lifecycle-event hooks, plain functions; the same as the
-            middleware), ``metrics``, and ``principal_key``; they win over the Flask config.
+            ``shape``, ``migrate``, ``engine``, ``hooks`` (lifecycle-event hooks, plain
+            functions; the same as the middleware), ``metrics``, and ``principal_key``; they
+            win over the Flask config.
     """
 
     def __init__(

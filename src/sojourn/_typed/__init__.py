@@ -1,0 +1,1 @@
+"""Typed sessions outside the core: model libraries' shapes and the typed views."""
