@@ -1,10 +1,14 @@
-"""The API reference pages, generated from ``__all__`` at every ``mkdocs build``.
+"""The API reference pages, generated from ``__all__`` at every ``mkdocs build``, and the nav.
 
 An MkDocs hook (``hooks:`` in ``mkdocs.yml``): before the navigation is built it adds one page
 per public module, ``reference/<module>.md``, holding one mkdocstrings directive per name in the
 module's ``__all__``, and an index of the modules. Nothing is written to ``docs/``, so a name
 another branch adds to an ``__all__`` gets its entry on the next build without anyone
 regenerating a file, and a name whose object cannot be documented fails the ``--strict`` build.
+
+The navigation is built here too (``on_config``): the known pages in a reading order, and every
+other page under ``docs/`` appended to its section by itself, so a page another branch adds is
+listed without an edit to ``mkdocs.yml`` (and ``--strict`` never fails on an omitted file).
 
 Public modules are found without importing anything (``ast`` on the source), so the site builds
 with only the ``docs`` extra installed: every module under ``src/sojourn`` whose dotted path has
@@ -18,7 +22,8 @@ import ast
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EXCLUDED", "on_files", "public_modules", "reference_pages"]
+__all__ = ["EXCLUDED", "SECTIONS", "navigation", "on_config", "on_files", "public_modules"]
+__all__ += ["reference_pages"]
 
 SOURCE = Path(__file__).resolve().parent.parent / "src"
 EXCLUDED = ("sojourn.demo",)
@@ -105,6 +110,56 @@ def reference_pages(source: Path = SOURCE) -> dict[str, str]:
     for module, names in modules.items():
         pages[f"reference/{module}.md"] = _module_page(module, names)
     return pages
+
+
+# (section title, the directory it takes unknown pages from, its known pages in order)
+SECTIONS: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
+    (
+        "Frameworks",
+        "frameworks",
+        tuple(f"frameworks/{name}.md" for name in ("starlette", "fastapi", "litestar", "quart"))
+        + tuple(f"frameworks/{name}.md" for name in ("flask", "django", "wsgi")),
+    ),
+    (
+        "Stores",
+        "stores",
+        ("stores/redis.md", "stores/sql.md", "stores/cookie.md", "stores/urls.md"),
+    ),
+    ("Guides", "", ("security.md", "rotation.md", "typed-sessions.md")),
+    ("Operations", None, ("operations.md", "events.md", "metrics.md", "demo.md", "benchmarks.md")),
+    ("Migrating", None, ("frameworks/migrating.md", "migration.md")),
+)
+
+
+def navigation(docs: Path, generated: list[str]) -> list[Any]:
+    """The nav: Home, each section's known pages that exist, then every page not yet listed."""
+    pages = sorted(p.relative_to(docs).as_posix() for p in docs.rglob("*.md"))
+    listed = {"index.md"}
+    nav: list[Any] = [{"Home": "index.md"}] if "index.md" in pages else []
+    for _, _, known in SECTIONS:
+        listed.update(known)
+    for title, directory, known in SECTIONS:
+        entries = [page for page in known if page in pages]
+        if directory is not None:
+            entries += [
+                page
+                for page in pages
+                if page not in listed and (page.rpartition("/")[0] == directory)
+            ]
+        listed.update(entries)
+        if entries:
+            nav.append({title: entries})
+    rest = [page for page in pages if page not in listed]
+    if rest:
+        nav.append({"More": rest})
+    nav.append({"API reference": generated})
+    return nav
+
+
+def on_config(config: Any) -> Any:
+    """MkDocs hook: the navigation, from the files under docs/ and the generated reference."""
+    config["nav"] = navigation(Path(config["docs_dir"]), list(reference_pages()))
+    return config
 
 
 def on_files(files: Any, config: Any) -> Any:

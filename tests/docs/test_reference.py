@@ -85,3 +85,30 @@ def test_every_public_name_has_an_entry(site: Path, module: str, name: str) -> N
     page = site / "reference" / module / "index.html"
     assert page.is_file(), f"no reference page for {module}"
     assert f'id="{module}.{name}"' in page.read_text(encoding="utf-8"), f"{module}.{name}"
+
+
+def _flatten(nav: list[object]) -> list[str]:
+    out: list[str] = []
+    for entry in nav:
+        if isinstance(entry, str):
+            out.append(entry)
+        elif isinstance(entry, dict):
+            for value in entry.values():
+                out.extend(_flatten(value) if isinstance(value, list) else [value])
+    return out
+
+
+def test_the_nav_lists_every_page_once() -> None:
+    docs = ROOT / "docs"
+    listed = _flatten(HOOK.navigation(docs, ["reference/index.md"]))
+    pages = sorted(p.relative_to(docs).as_posix() for p in docs.rglob("*.md"))
+    assert sorted(listed) == sorted([*pages, "reference/index.md"])
+
+
+def test_a_new_page_joins_its_section(tmp_path: Path) -> None:
+    (tmp_path / "stores").mkdir()
+    for page in ("index.md", "security.md", "stores/redis.md", "stores/dynamo.md", "new.md"):
+        (tmp_path / page).write_text("# x\n")
+    nav = HOOK.navigation(tmp_path, [])
+    assert {"Stores": ["stores/redis.md", "stores/dynamo.md"]} in nav
+    assert {"Guides": ["security.md", "new.md"]} in nav
