@@ -79,9 +79,7 @@ ITEMS: Final[dict[str, Status]] = {
     "SEC-26": TESTED,  # no resurrection
     "SEC-27": TESTED,  # invalidate every session of a user; listing without raw IDs
     "SEC-28": TESTED,  # client-side revocation hook, and the documented limitation
-    "SEC-29": Unimplemented(
-        "no Clear-Site-Data option on logout (docs/security.md, 'What is not done yet')"
-    ),
+    "SEC-29": TESTED,  # Clear-Site-Data on a logout's response, opt-in, directives checked
     # F. Client-side cookies
     "SEC-30": TESTED,  # authenticate before decoding
     "SEC-31": TESTED,  # exact-length parsing
@@ -119,7 +117,7 @@ ITEMS: Final[dict[str, Status]] = {
     "SEC-59": TESTED,  # nothing saved on a 5xx or an exception
     "SEC-60": TESTED,  # Django auth interoperation
     "SEC-61": TESTED,  # Flask SessionInterface
-    "SEC-62": Unimplemented("no binding to a user-agent hash or IP prefix"),
+    "SEC-62": TESTED,  # opt-in binding to a user-agent family and/or IP prefix: ends, logs
     "SEC-63": Unimplemented("no cap on concurrent sessions per user"),
     "SEC-64": Documented("docs/security.md"),  # the security-decisions document
 }

@@ -5,6 +5,7 @@ imported from their own submodules (``sojourn.stores.redis``, ``sojourn.asgi`` â
 ``sojourn`` needs no extra.
 """
 
+from ._core.binding import Binding as Binding
 from ._core.codec import JSON as JSON
 from ._core.codec import CodecLimits as CodecLimits
 from ._core.codec import JSONCodec as JSONCodec
@@ -53,6 +54,7 @@ __all__ = [
     "AsyncManager",
     "AsyncMemoryStore",
     "AsyncStore",
+    "Binding",
     "Changes",
     "CodecLimits",
     "ConfigurationError",

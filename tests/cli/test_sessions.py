@@ -178,3 +178,15 @@ def test_stored_text_is_printed_as_text_not_markup(sqlite: Backend) -> None:
     assert result.exit_code == 0, result.output
     assert "[red]root[/red]" in result.output
     assert "UA [bold]x[/bold]" in result.output
+
+
+def test_show_leaves_a_bindings_marks_out_of_the_metadata(backend: Backend) -> None:
+    meta = {"user_agent": "Firefox/1", "_bound_ua": "Firefox/Windows", "_bound_ip": "10.0.0.0/24"}
+    label = backend.add(unique("grace"), meta=meta)
+    data = as_json(invoke("sessions", "show", label, "--store", backend.url, "--json"))
+    assert data["meta"] == {"user_agent": "Firefox/1"}
+    result = invoke("sessions", "show", label, "--store", backend.url)
+    assert result.exit_code == 0, result.output
+    assert "Firefox/1" in result.output
+    assert "_bound" not in result.output
+    assert "10.0.0.0/24" not in result.output

@@ -17,10 +17,24 @@ import sojourn
 
 CORE = Path(sojourn.__file__).parent / "_core"
 ALLOWED = {
-    "__future__", "base64", "binascii", "collections", "collections.abc", "dataclasses",
-    "email.utils", "functools", "hashlib", "json", "logging", "math", "re", "secrets", "typing",
+    "__future__",
+    "base64",
+    "binascii",
+    "collections",
+    "collections.abc",
+    "dataclasses",
+    "email.utils",
+    "functools",
+    "hashlib",
+    "ipaddress",
+    "json",
+    "logging",
+    "math",
+    "re",
+    "secrets",
+    "typing",
     "urllib.parse",
-}  # fmt: skip
+}  # fmt: skip  (ipaddress: a binding's IP prefix; parsing only, no lookups)
 FORBIDDEN_ANYWHERE = {"pickle", "marshal", "shelve", "dill", "jsonpickle", "yaml", "random"}
 
 

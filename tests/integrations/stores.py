@@ -64,6 +64,23 @@ def redis_store(tmp_path: Path) -> Iterator[Store]:
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
+@contextlib.contextmanager
+def postgres_store(tmp_path: Path) -> Iterator[Store]:
+    """A PostgresStore on 127.0.0.1:5432 in a table of its own, dropped afterwards (not in
+    :func:`available`: the adapter suites stay on the embedded stores and Redis)."""
+    from sojourn.stores.postgres import PostgresStore
+    from tests.conformance.test_postgres import URL, drop, new_table
+
+    table = new_table()
+    drop(table)  # also skips (or fails under CI) when the server is down
+    store = PostgresStore.from_url(URL, table=table, max_size=4)
+    try:
+        yield store
+    finally:
+        store.close()
+        drop(table)
+
+
 def available() -> dict[str, StoreFactory]:
     """The factories whose store modules exist in this checkout."""
     factories: dict[str, StoreFactory] = {"memory": memory_store}

@@ -32,6 +32,7 @@ from django.test import Client, override_settings
 from django.test.client import Client as DjangoClient
 
 from sojourn._core.errors import ConfigurationError, SessionTooLarge, UnencodableValue
+from sojourn.binding import bind
 from sojourn.django_cookies import SessionStore
 from sojourn.stores.base import Record
 from sojourn.stores.cookie import CookieStore, generate_key
@@ -491,3 +492,14 @@ async def test_async_methods() -> None:
     await loaded.aflush()
     assert loaded.session_key is None
     assert await loaded.aget("a") is None
+
+
+@pytest.mark.parametrize(
+    "setting", [{"SOJOURN_BINDING": bind(ip=True)}, {"SOJOURN_CLEAR_SITE_DATA": ("cache",)}]
+)
+def test_server_side_only_settings_are_refused_not_ignored(setting: dict[str, object]) -> None:
+    with (
+        override_settings(**setting),
+        pytest.raises(ConfigurationError, match=r'SESSION_ENGINE = "sojourn\.django"'),
+    ):
+        get(Client(), "/write?user=alice")

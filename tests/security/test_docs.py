@@ -94,3 +94,27 @@ def test_relative_links_in_the_security_pages_resolve(page: Path) -> None:
     assert local, "the page links to other pages"
     missing = [link for link in local if not (page.parent / link).exists()]
     assert missing == []
+
+
+@pytest.mark.sec("SEC-62")
+def test_bindings_trade_offs_are_documented() -> None:
+    binding = section(SECURITY, "Binding a session to its client (optional)")
+    assert "**Mobile networks and roaming**" in binding
+    assert "**Privacy relays and VPNs**" in binding
+    assert "a browser update keeps its sessions" in binding
+    assert "**Browser changes**" in binding
+    assert "`/24` for IPv4 and `/56` for IPv6 by default" in binding
+    assert "detection rather than prevention" in binding
+    assert "pip install 'sojourn[binding]'" in binding
+    for page in ("starlette.md", "wsgi.md", "flask.md", "django.md"):
+        options = text(ROOT / "docs" / "frameworks" / page)
+        assert "binding" in options
+        assert "clear_site_data" in options.lower()
+
+
+@pytest.mark.sec("SEC-29")
+def test_clear_site_data_is_documented_as_opt_in_and_logout_only() -> None:
+    clearing = section(SECURITY, "Logout: clearing the browser's copy (optional)")
+    assert "Off by default" in clearing
+    assert "It goes only on the response of a request that ended its own session" in clearing
+    assert '`"*"` alone' in clearing

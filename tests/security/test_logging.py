@@ -10,8 +10,8 @@ The events in the code (grep ``logger.`` under ``src/``): ``session.corrupt`` (s
 cookie store, Django cookie sessions), ``session.ambiguous_cookie``, ``session.ambiguous_token``,
 ``session.revoked``, ``session.revoked_all``, ``session.future_timestamp``,
 ``session.rejected``, ``session.lost_write``, ``session.shape_mismatch`` and
-``session.migrated`` (engine, typed sessions), and ``session.store_error`` (manager, ASGI,
-WSGI, Flask).
+``session.migrated`` (engine, typed sessions), ``session.binding_mismatch`` (manager, bound
+sessions), and ``session.store_error`` (manager, ASGI, WSGI, Flask).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Any, NamedTuple, TypedDict
 import pytest
 
 from sojourn import (
+    Binding,
     CookieSettings,
     CookieTransport,
     Engine,
@@ -213,6 +214,26 @@ def test_session_ambiguous_token(log: pytest.LogCaptureFixture) -> None:
     assert (event.logger, event.level) == (SECURITY, logging.WARNING)
     assert "x-session-token" in event.message.lower()
     assert_clean(log, first, second)
+
+
+@pytest.mark.sec("SEC-54", "SEC-62")
+def test_session_binding_mismatch(log: pytest.LogCaptureFixture) -> None:
+    manager = Manager(MemoryStore(), replace(ENGINE, binding=Binding(ip=True)))
+    opened = manager.open([], user_agent="ua", client_ip="203.0.113.9")
+    opened.session["k"] = "v"
+    session_id = manager.commit(opened.session).session_id
+    assert session_id is not None
+    log.clear()
+    assert manager.open(cookie(session_id), client_ip="198.51.100.9").session.is_new
+    event = only_event(log, "session.binding_mismatch")
+    assert (event.logger, event.level) == (SECURITY, logging.WARNING)
+    assert event.message == (
+        f"session.binding_mismatch: session {fingerprint(session_id)} presented from another "
+        "IP prefix; it is ended"
+    )
+    assert "203.0.113" not in event.message
+    assert "198.51.100" not in event.message
+    assert_clean(log, session_id, store_key(session_id))
 
 
 @pytest.mark.sec("SEC-54", "SEC-27")

@@ -92,17 +92,10 @@ def redis(tmp: Path) -> Iterator[Store]:
 
 @contextlib.contextmanager
 def postgres(tmp: Path) -> Iterator[Store]:
-    from sojourn.stores.postgres import PostgresStore
-    from tests.conformance.test_postgres import URL, drop, new_table
+    from tests.integrations.stores import postgres_store
 
-    table = new_table()
-    drop(table)
-    store = PostgresStore.from_url(URL, table=table, max_size=4)
-    try:
+    with postgres_store(tmp) as store:
         yield store
-    finally:
-        store.close()
-        drop(table)
 
 
 class SojournSessionTests(SessionTestsMixin, SimpleTestCase):  # type: ignore[misc]

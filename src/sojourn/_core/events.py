@@ -26,6 +26,7 @@ REVOKED = "revoked"  # an administrator or the user ended one session ("your dev
 REVOKED_ALL = "revoked_all"  # "sign out everywhere"
 EVICTED = "evicted"  # pushed out by a cap on sessions per user
 CORRUPT = "corrupt"  # its stored data could not be decoded, and it was discarded
+BINDING = "binding"  # presented from another user-agent family or IP prefix than it is bound to
 
 # How an expired session was found.
 SEEN_ON_LOAD = "load"  # a request presented it after its deadline
@@ -44,7 +45,8 @@ class SessionEvent:
             label of the ID it was rotated away from.
         principal: the user it belongs to, if any (after a login: the new one).
         reason: ``rotated``: ``login``, ``regenerate`` or ``periodic``; ``destroyed``:
-            ``logout``, ``revoked``, ``revoked_all``, ``evicted`` or ``corrupt``; ``expired``:
+            ``logout``, ``revoked``, ``revoked_all``, ``evicted``, ``corrupt`` or ``binding``;
+            ``expired``:
             ``load`` or ``purge``; ``created``: ``None``.
         at: when the manager saw the transition (the request's clock).
         successor: for ``rotated``, the fingerprint of the new ID; otherwise ``None``.
@@ -68,6 +70,7 @@ AsyncEventHook = Callable[[SessionEvent], Awaitable[None] | None]
 
 
 __all__ = [
+    "BINDING",
     "CORRUPT",
     "CREATED",
     "DESTROYED",

@@ -3,13 +3,14 @@
 The managers call these only when the application registered hooks, and only once the store
 confirmed the transition, so an application without hooks builds no event at all. An event
 names a session by its fingerprint (a digest of its store key), never by its ID, and carries
-the principal and tracked metadata, never the data.
+the principal and tracked metadata (Sojourn's reserved entries left out), never the data.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 
+from .binding import visible_meta
 from .events import CREATED, ROTATED, EventKind, SessionEvent
 from .ids import fingerprint_of_key
 from .plan import Create, Delete, Op, Rename
@@ -42,14 +43,14 @@ def events_of(ops: Sequence[Op], now: float, *, skip: Collection[str] = ()) -> l
                     op.kind,
                     now,
                     successor=fingerprint_of_key(op.new),
-                    meta=dict(op.meta),
+                    meta=visible_meta(op.meta),
                 )
             )
         elif isinstance(op, Delete) and op.key not in skip:
             events.append(
                 SessionEvent(
                     op.kind, fingerprint_of_key(op.key), op.principal, op.reason, now,
-                    meta=dict(op.meta),
+                    meta=visible_meta(op.meta),
                 )
             )  # fmt: skip
     return events
@@ -57,9 +58,8 @@ def events_of(ops: Sequence[Op], now: float, *, skip: Collection[str] = ()) -> l
 
 def of_record(kind: EventKind, reason: str | None, record: Record, now: float) -> SessionEvent:
     """The event ``kind`` (with ``reason``) of the session stored as ``record``."""
-    return SessionEvent(
-        kind, fingerprint_of_key(record.key), record.principal, reason, now, meta=dict(record.meta)
-    )
+    label, meta = fingerprint_of_key(record.key), visible_meta(record.meta)
+    return SessionEvent(kind, label, record.principal, reason, now, meta=meta)
 
 
 def of_records(

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from .binding import Binding, carried
+from .clearing import CLEAR_SITE_DATA, directives, header_value
 from .codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .errors import (
     ConfigurationError,
@@ -180,6 +182,11 @@ class Engine:
         id_bytes: how many random bytes an ID carries (validation of incoming IDs).
         no_store: the ``Cache-Control`` value for responses that issue or clear an ID, or
             ``None`` to leave caching headers alone.
+        clear_site_data: ``Clear-Site-Data`` directives (``"cache"``, ``"cookies"``,
+            ``"storage"``, ``"executionContexts"`` or ``"*"``) sent on a logout's response
+            (SEC-29); none by default.
+        binding: what a session is bound to (user-agent family, IP prefix), or ``None``
+            (the default): see :class:`~sojourn._core.binding.Binding`. The managers check it.
     """
 
     policy: Policy = field(default_factory=Policy)
@@ -190,7 +197,10 @@ class Engine:
     id_factory: IdFactory = new_session_id
     id_bytes: int = ID_BYTES
     no_store: str | None = "private, no-store"
+    clear_site_data: str | Iterable[str] = ()
+    binding: Binding | None = None
     _cleared: tuple[tuple[str, str], ...] = field(default=(), init=False, repr=False, compare=False)
+    _logout: tuple[tuple[str, str], ...] = field(default=(), init=False, repr=False, compare=False)
     _vary_only: Commit = field(default=NOTHING, init=False, repr=False, compare=False)
     _rotate_every: float = field(default=math.inf, init=False, repr=False, compare=False)
     _renewal_terms: tuple[float, float, float] = field(
@@ -206,6 +216,10 @@ class Engine:
         cleared = tuple(self.transport.clear())
         vary = self.transport.vary
         object.__setattr__(self, "_cleared", cleared)
+        chosen = directives(self.clear_site_data)
+        object.__setattr__(self, "clear_site_data", chosen)  # checked, as a tuple
+        logout = (*cleared, (CLEAR_SITE_DATA, header_value(chosen))) if chosen else cleared
+        object.__setattr__(self, "_logout", logout)
         object.__setattr__(self, "_vary_only", Commit(vary=vary))  # a read, or an unused new one
         policy = self.policy
         if policy.rotate_every is not None:
@@ -316,7 +330,7 @@ class Engine:
         state = SessionState(
             record.key, session_id, dict(record.fields), record.principal, record.created_at,
             record.renewed_at, record.expires_at, record.authenticated_at, now,
-            dict(record.meta if meta is None else meta),
+            dict(record.meta) if meta is None else carried(record.meta, meta),
         )  # fmt: skip
         if self._rotate_every != math.inf:
             state.rotated_at = rotated_at(record)
@@ -491,10 +505,13 @@ class Engine:
         ID only if one was killed (a new session that stayed empty sends nothing)."""
         if s.key is None and s.doomed_key is None:
             return self._vary_only
+        # A logout (or a stored session emptied) sends Clear-Site-Data too, when configured; a
+        # dead or corrupt record found on load only has the client forget its ID.
+        cleared = self._logout if s.key is not None or _logged_out(s) else self._cleared
         if s.key is not None:
             ops.append(Delete(s.key, DESTROYED, LOGOUT, s.principal, s.meta))
         ends = s.doomed_key if s.key is None else s.key
-        return Commit(tuple(ops), self._cache(self._cleared), vary=self._vary, ends=ends)
+        return Commit(tuple(ops), self._cache(cleared), vary=self._vary, ends=ends)
 
     def _close_new(
         self, s: SessionState, ops: list[Op], encoded: dict[str, bytes], now: float
@@ -506,6 +523,8 @@ class Engine:
         )
         ops.append(Create(record))
         issue = tuple(self.transport.issue(new_id, self._max_age(record, now), now))
+        if _logged_out(s):  # a logout, then a fresh session (a "signed out" message)
+            issue = (*issue, *self.logout_headers)
         return Commit(
             tuple(ops),
             self._cache(issue),
@@ -700,6 +719,12 @@ class Engine:
         s.doomed_key = key
         s.doomed_why = (DESTROYED, CORRUPT, None, {})
 
+    @property
+    def logout_headers(self) -> tuple[tuple[str, str], ...]:
+        """The headers a logout adds besides clearing the ID (``Clear-Site-Data``, when
+        configured): for adapters whose framework clears the cookie itself (Django)."""
+        return self._logout[len(self._cleared) :]
+
     def key_of(self, session: Session) -> str | None:
         """The store key (ID digest) backing ``session``, or ``None`` if nothing is stored."""
         return session._state.key
@@ -715,6 +740,12 @@ class Engine:
         if headers and self.no_store:
             return (*headers, ("cache-control", self.no_store))
         return headers
+
+
+def _logged_out(s: SessionState) -> bool:
+    """The record the commit deletes is there because the application ended the session (a
+    logout), not because the load found it dead or corrupt: the logout's headers go out."""
+    return s.doomed_key is not None and s.doomed_why[1] == LOGOUT
 
 
 def _unfit(shape: Shape, codec: ValueCodec, data: object, limits: CodecLimits) -> str | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
+from .binding import visible_meta
 from .codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .errors import ReadOnlySession, ResponseStarted, UnencodableValue
 from .ids import fingerprint_of_key
@@ -168,8 +169,9 @@ class Session(MutableMapping[str, Any]):
 
     @property
     def meta(self) -> Mapping[str, str]:
-        """Tracked metadata (user agent, IP) when the application enabled tracking."""
-        return dict(self._state.meta)
+        """Tracked metadata (user agent, IP) when the application enabled tracking (Sojourn's
+        reserved entries, such as a binding's marks, left out)."""
+        return visible_meta(self._state.meta)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -304,7 +306,7 @@ class SessionInfo:
         self.last_seen_at = last_seen_at
         self.expires_at = expires_at
         self.authenticated_at = authenticated_at
-        self.meta = dict(meta)
+        self.meta = visible_meta(meta)  # never a binding's marks
         self.current = current
 
     def __repr__(self) -> str:

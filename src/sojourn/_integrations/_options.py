@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, Literal
 
+from .._core.binding import Binding
 from .._core.codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError
@@ -78,6 +79,8 @@ def build_options(
     rotate_every: Seconds | None = None,
     rotation_grace: Seconds = DEFAULT_ROTATION_GRACE,
     on_lost_write: OnLostWrite = "conflict",
+    clear_site_data: str | Iterable[str] = (),
+    binding: Binding | None = None,
     hooks: Sequence[AsyncEventHook] = (),
     metrics: Observer | None = None,
     shape: Any = None,
@@ -104,7 +107,14 @@ def build_options(
             rotation_grace=seconds(rotation_grace),
         )
         chosen = transport or CookieTransport(cookie or CookieSettings())
-        engine = Engine(policy=policy, transport=chosen, limits=limits, codec=codec)
+        engine = Engine(
+            policy=policy,
+            transport=chosen,
+            limits=limits,
+            codec=codec,
+            clear_site_data=clear_site_data,
+            binding=binding,
+        )
     if shape is not None:
         engine = replace(engine, shape=shape_of(shape, migrate=migrate))
     elif migrate is not None:

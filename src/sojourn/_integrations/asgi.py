@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Seque
 from typing import Any, TypeVar
 
 from .._async.manager import AsyncManager
+from .._core.binding import Binding
 from .._core.codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
 from .._core.cookies import CookieSettings
 from .._core.errors import ConfigurationError, SessionError, SessionGone, StoreUnavailable
@@ -126,6 +127,11 @@ class SessionMiddleware:
         on_lost_write: ``"conflict"`` answers ``409`` (``Sojourn-Session: rotated|ended``, no
             cookie) when a request's changes did not land because its session was rotated or
             ended meanwhile; ``"ignore"`` serves the application's response.
+        clear_site_data: ``Clear-Site-Data`` directives to send on a logout's response
+            (``("cache", "storage")``; any of ``"cache"``, ``"cookies"``, ``"storage"``,
+            ``"executionContexts"``, or ``"*"`` alone); none by default.
+        binding: bind each session to its user-agent family and/or IP prefix
+            (:func:`sojourn.binding.bind`); a session presented from elsewhere is ended.
         shape: what the session holds (a ``TypedDict``, dataclass, msgspec ``Struct`` or
             pydantic model; see ``docs/typed-sessions.md``): writes that do not fit raise
             :class:`~sojourn.typed.ShapeError`; a stored record that does not fit is migrated
@@ -158,6 +164,8 @@ class SessionMiddleware:
         rotate_every: Seconds | None = None,
         rotation_grace: Seconds = DEFAULT_ROTATION_GRACE,
         on_lost_write: OnLostWrite = "conflict",
+        clear_site_data: str | Iterable[str] = (),
+        binding: Binding | None = None,
         shape: Any = None,
         migrate: Migrate | None = None,
         engine: Engine | None = None,
@@ -180,6 +188,8 @@ class SessionMiddleware:
             rotate_every=rotate_every,
             rotation_grace=rotation_grace,
             on_lost_write=on_lost_write,
+            clear_site_data=clear_site_data,
+            binding=binding,
             hooks=hooks,
             metrics=metrics,
             shape=shape,
@@ -214,7 +224,7 @@ class SessionMiddleware:
                 if name.lower() in wanted:
                     headers.append((name.decode("latin-1").lower(), value.decode("latin-1")))
         websocket = kind == "websocket"
-        if manager.track_metadata:
+        if manager.needs_client:
             client = scope.get("client")
             user_agent = next((v for k, v in headers if k == "user-agent"), None)
             client_ip = client[0] if client else None

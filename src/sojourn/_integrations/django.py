@@ -61,6 +61,10 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
         moved_away: a ``flush()`` found that a login elsewhere had already moved the session to
             a new key: the client holds that key now, and :class:`SessionMiddleware` does not
             delete its cookie.
+        logged_out: this request ended its own session (``flush()``, ``delete()``): the
+            middleware adds the logout's headers (``SOJOURN_CLEAR_SITE_DATA``).
+        client: the request's user agent and client address, set by the middleware; a
+            ``SOJOURN_BINDING`` compares them with the session's on load.
     """
 
     _session_key: str | None  # a validating property of SessionBase (annotation only)
@@ -74,6 +78,8 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
         self._candidates: list[str] | None = None  # several keys presented, not yet resolved
         self.store_error: StoreUnavailable | None = None
         self.moved_away = False
+        self.logged_out = False
+        self.client: tuple[str | None, str | None] = (None, None)
 
     @classmethod
     def presented(cls, raw: Sequence[str]) -> Self:
@@ -147,13 +153,14 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
         if session is None:
             manager = self._mgr()
             candidates = self._candidates
+            meta = manager.request_meta(*self.client)  # None unless bound: costs nothing
             if candidates is not None:
                 self._candidates = None
-                session = self._call(manager.load, candidates)
+                session = self._call(manager.load, candidates, meta=meta)
                 self._session_key = self._chosen(session, candidates)
             else:
                 key = self.session_key
-                session = self._call(manager.load, [key] if key is not None else [])
+                session = self._call(manager.load, [key] if key is not None else [], meta=meta)
             if session.is_new:
                 # Deletes a corrupt or dead record the load found; costs nothing otherwise.
                 self._call(manager.commit, session, final=False)
@@ -222,7 +229,8 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
 
     def create(self) -> None:
         """Store a new session under a fresh key now; the previous record is left alone."""
-        self._sojourn = self._call(self._mgr().load, [])
+        manager = self._mgr()
+        self._sojourn = self._call(manager.load, [], meta=manager.request_meta(*self.client))
         self._session_key = None
         self._deleted = False
         self._commit(self._sojourn, self._get_session(no_load=True))
@@ -247,8 +255,10 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
                 session.invalidate()
                 outcome = self._call(self._mgr().commit, session, final=False)
                 self.moved_away = outcome.gone
+                self.logged_out = not outcome.gone
             elif self.session_key is not None:
                 self._call(self._mgr().delete, self.session_key)
+                self.logged_out = True
             self._sojourn = None
             self._deleted = self.session_key is not None
         else:
@@ -409,14 +419,21 @@ class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]  # Djang
             value = built.get(name) if isinstance(built, dict) else None
             if isinstance(value, str) and value not in raw:
                 raw = [*raw, value]
-            request.session = self.SessionStore.presented(raw)
+            request.session = self._presented(request, raw)
             return
         headers = [(name.lower(), value) for name, value in request.headers.items()]
         raw = self.transport.extract(headers, request.META.get("QUERY_STRING", ""))
-        session = self.SessionStore.presented(raw)
+        session = self._presented(request, raw)
         # What the client holds, to clear or replace (a transport yields at most one token).
         request.sojourn_presented_key = next((v for v in raw if is_valid_session_id(v)), None)
         request.session = session
+
+    def _presented(self, request: HttpRequest, raw: Sequence[str]) -> SessionStore:
+        """The request's session store, told who the client is (for ``SOJOURN_BINDING``)."""
+        store: SessionStore = self.SessionStore.presented(raw)
+        meta = request.META
+        store.client = (meta.get("HTTP_USER_AGENT"), meta.get("REMOTE_ADDR"))
+        return store
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, StoreUnavailable):
@@ -434,10 +451,15 @@ class SessionMiddleware(DjangoSessionMiddleware):  # type: ignore[misc]  # Djang
                 if self._stale_deletion(request, answered):
                     # The cookie now names the session a rotation moved to: not ours to delete.
                     answered.cookies.pop(settings.SESSION_COOKIE_NAME, None)
-                return answered
-            return self._respond(request, response, self.transport)
+            else:
+                answered = self._respond(request, response, self.transport)
         except StoreUnavailable:
             return unavailable()
+        session = getattr(request, "session", None)
+        if isinstance(session, SessionStore) and session.logged_out and not session.moved_away:
+            for name, value in session._mgr().engine.logout_headers:  # Clear-Site-Data
+                answered[name] = value
+        return answered
 
     @staticmethod
     def _stale_deletion(request: HttpRequest, response: HttpResponseBase) -> bool:

@@ -209,7 +209,12 @@ def configured_manager() -> Manager:
         return manager
     with _lock:
         if _manager is None or _manager.store is not store:
-            engine = Engine(policy=configured_policy(), codec=DJANGO_JSON, shape=configured_shape())
+            engine = Engine(
+                policy=configured_policy(),
+                codec=DJANGO_JSON,
+                shape=configured_shape(),
+                **_client_options(),
+            )
             # SOJOURN_CLOCK resolved once: the manager is rebuilt when a SOJOURN_* setting
             # changes, and a settings lookup per timestamp showed in profiles.
             configured: Callable[[], float] = getattr(settings, "SOJOURN_CLOCK", None) or time.time
@@ -221,6 +226,41 @@ def configured_manager() -> Manager:
                 metrics=configured_metrics(),
             )
         return _manager
+
+
+def _client_options() -> dict[str, Any]:
+    """``SOJOURN_CLEAR_SITE_DATA`` and ``SOJOURN_BINDING`` as engine options.
+
+    Both need Sojourn's middleware: Django's own neither tells the session store who the
+    client is nor sends a logout's extra headers, so with it a binding would bind every
+    session to "no user agent, no address" and pass everyone.
+
+    Raises:
+        ConfigurationError: either is set and ``MIDDLEWARE`` has no
+            ``sojourn.django.SessionMiddleware`` (or a subclass).
+    """
+    clear = getattr(settings, "SOJOURN_CLEAR_SITE_DATA", ())
+    binding = getattr(settings, "SOJOURN_BINDING", None)
+    if (clear or binding is not None) and not _sojourn_middleware():
+        raise ConfigurationError(
+            "SOJOURN_BINDING and SOJOURN_CLEAR_SITE_DATA need 'sojourn.django.SessionMiddleware'"
+            " in MIDDLEWARE, in place of Django's SessionMiddleware"
+        )
+    return {"clear_site_data": clear, "binding": binding}
+
+
+def _sojourn_middleware() -> bool:
+    """Whether ``MIDDLEWARE`` holds Sojourn's session middleware (or a subclass of it)."""
+    from .django import SessionMiddleware  # that module imports this one
+
+    for path in settings.MIDDLEWARE:
+        try:
+            found = import_string(path)
+        except ImportError:
+            continue  # Django reports a broken entry itself
+        if isinstance(found, type) and issubclass(found, SessionMiddleware):
+            return True
+    return False
 
 
 def configured_metrics() -> Observer | None:

@@ -90,9 +90,15 @@ def configured_cookie_store() -> CookieStore:
     Built once per distinct setting values (so ``override_settings`` in tests takes effect).
 
     Raises:
-        ConfigurationError: no keys, a key that is not one, or an accept hook that is not
-            callable.
+        ConfigurationError: no keys, a key that is not one, an accept hook that is not
+            callable, or a setting only the server-side engine honours.
     """
+    for name in ("SOJOURN_BINDING", "SOJOURN_CLEAR_SITE_DATA"):
+        if getattr(settings, name, None):  # refused, never silently ignored
+            raise ConfigurationError(
+                f'{name} needs SESSION_ENGINE = "sojourn.django" (a server-side store); '
+                '"sojourn.django_cookies" does not support it'
+            )
     keys = getattr(settings, "SOJOURN_COOKIE_KEYS", None)
     if not keys:
         raise ConfigurationError(

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from typing import Literal, ParamSpec, TypeVar
 
+from .._core.binding import Binding
 from .._core.client_side import (
     cookie_context,
     finish_sealed,
@@ -33,6 +34,7 @@ from .._core.errors import (
     StoreUnavailable,
 )
 from .._core.events import (
+    BINDING,
     CORRUPT,
     DESTROYED,
     EXPIRED,
@@ -93,6 +95,13 @@ def store_failed(exc: BaseException) -> StoreUnavailable:
     return StoreUnavailable(f"session store failed: {cause(exc)}")
 
 
+_MISMATCHES = {
+    "user_agent": "from another user-agent family",
+    "ip": "from another IP prefix",
+    "unbound": "without the binding it needs (made before binding was on)",
+}
+
+
 def _anomaly(metrics: Observer, kind: AnomalyKind) -> None:
     """Tell the metrics observer; one that raises is logged, and fails no request."""
     try:
@@ -117,6 +126,7 @@ class Manager:
         clock: returns the current time in epoch seconds; tests inject a fake one.
         on_store_error: ``"fail"`` or ``"anonymous"`` (what adapters do when the store is down).
         track_metadata: record user agent and client IP for "your devices" pages.
+            With the engine's ``binding``, the same two reach the manager whatever this says.
         on_lost_write: ``"conflict"`` (default): a commit whose changes did not land raises
             :class:`SessionGone`; ``"ignore"``: it is logged and the outcome says ``gone``.
         hooks: callables given each :class:`~sojourn.SessionEvent` (created, rotated,
@@ -157,11 +167,17 @@ class Manager:
         self.clock = clock
         self.on_store_error = on_store_error
         self.track_metadata = track_metadata
+        # Binding (SEC-62), decided once: None costs the request path one attribute test.
+        self._binding: Binding | None = self.engine.binding
+        self.needs_client = track_metadata or self._binding is not None
+        """Whether :meth:`open` needs the request's user agent and client address."""
         # What an adapter must translate from a request, decided once: only the headers the
-        # transport reads (and the user agent when it is tracked), and the query string only
-        # for a query transport. ``None``: every header.
+        # transport reads (and the user agent when it is tracked or bound), and the query
+        # string only for a query transport. ``None``: every header.
         names, self.reads_query = reads(self.engine.transport)
-        if names is not None and track_metadata:
+        binding = self._binding
+        by_agent = binding is not None and binding.user_agent_family is not None
+        if names is not None and (track_metadata or by_agent):
             names = names | {"user-agent"}
         self.request_headers: frozenset[str] | None = names
         self._fail = on_store_error == "fail"
@@ -210,7 +226,7 @@ class Manager:
         pass to :meth:`open` (tracked metadata excepted: ``None`` whenever the manager tracks
         it).
         """
-        if headers or query or self._sealed is not None or self.track_metadata:
+        if headers or query or self._sealed is not None or self.needs_client:
             return None
         return self.engine.new(self.clock(), read_only=read_only)
 
@@ -238,8 +254,8 @@ class Manager:
             headers: the request headers as ``(lower-case name, value)`` pairs (a cookie
                 transport reads only ``cookie``).
             query: the raw query string (only a query transport reads it).
-            user_agent: the ``User-Agent``, recorded only with ``track_metadata``.
-            client_ip: the client address, recorded only with ``track_metadata``.
+            user_agent: the ``User-Agent``, used only with ``track_metadata`` or a binding.
+            client_ip: the client address, used only with ``track_metadata`` or a binding.
             read_only: the connection cannot save (WebSockets).
 
         Returns:
@@ -248,7 +264,7 @@ class Manager:
         """
         # A request with nothing the transport reads carries no ID: nothing to extract.
         presented = tuple(self.engine.transport.extract(headers, query)) if headers or query else ()
-        meta = metadata(user_agent, client_ip) if self.track_metadata else None
+        meta = self.request_meta(user_agent, client_ip) if self.needs_client else None
         if not presented and self._sealed is None:  # no ID: no store call, nothing can fail
             return Opened(self.engine.new(self.clock(), read_only=read_only, meta=meta))
         try:
@@ -261,6 +277,17 @@ class Manager:
             return Opened(fresh, presented, refuse=self._fail, save=False)
         return Opened(session, presented)
 
+    def request_meta(self, user_agent: str | None, client_ip: str | None) -> dict[str, str] | None:
+        """The metadata a request's session is opened with (pass it to :meth:`load`): the
+        tracked user agent and IP with ``track_metadata``, and the binding's marks; ``None``
+        when the manager needs neither."""
+        if not self.needs_client:
+            return None
+        meta = metadata(user_agent, client_ip) if self.track_metadata else {}
+        if self._binding is not None:
+            meta.update(self._binding.marks(user_agent, client_ip))
+        return meta
+
     def load(
         self,
         raw_ids: Sequence[str],
@@ -271,7 +298,9 @@ class Manager:
         """The session for a request that presented ``raw_ids`` (from the transport).
 
         No store call happens when no candidate is a well-formed ID. Several live candidates
-        (cookie tossing) give no session at all.
+        (cookie tossing) give no session at all. With a binding, a session bound elsewhere
+        than ``meta`` (from :meth:`request_meta`) says is ended: deleted now, and the request
+        gets a fresh one.
 
         Raises:
             StoreUnavailable: the store is down.
@@ -280,6 +309,11 @@ class Manager:
         if self._sealed is not None:
             unseal, name = self._sealed.unseal, self._cookie_name
             unsealed = [unseal(token, name, now) for token in sealed_candidates(raw_ids)]
+            if self._binding is not None:  # a token bound elsewhere opens nothing
+                unsealed = [
+                    None if u is None or self._bound_elsewhere(u.record, meta) else u
+                    for u in unsealed
+                ]
             return open_unsealed(self.engine, unsealed, now, read_only=read_only, meta=meta)
         engine = self.engine
         candidates = engine.candidates(raw_ids)
@@ -304,11 +338,17 @@ class Manager:
                 raise store_failed(exc) from exc
             if record is None and self._forwarding:
                 record = self._through_marker(key, now)
+                if record is not None and self._binding is not None:
+                    record = self._keep_bound(record, meta, now)
                 if record is not None:
                     session = engine.open(session_id, record, now, read_only=read_only, meta=meta)
                     if not session.is_new:
                         engine.follow_marker(session)
                     return session
+            if record is not None and self._binding is not None:
+                record = self._keep_bound(record, meta, now)
+                if record is None and len(candidates) == 1:
+                    return engine.new(now, read_only=read_only, meta=meta)
             if record is None and self._take_expired is not None:
                 self._expired_on_load(key, now)
             if record is not None:
@@ -331,6 +371,45 @@ class Manager:
         if corrupt and not live and not read_only:
             self.engine.discard(session, corrupt[0])
         return session
+
+    def _bound_elsewhere(self, record: Record, meta: Mapping[str, str] | None) -> bool:
+        """True (and logged) if ``record`` is bound to another client than ``meta`` names."""
+        binding = self._binding
+        found = None if binding is None else binding.mismatch(record.meta, meta or {})
+        if found is None:
+            return False
+        logger.warning(
+            "session.binding_mismatch: session %s presented %s; it is ended",
+            fingerprint_of_key(record.key),
+            _MISMATCHES[found],
+        )
+        return True
+
+    def _keep_bound(
+        self, record: Record, meta: Mapping[str, str] | None, now: float
+    ) -> Record | None:
+        """``record``, or ``None`` when it is bound elsewhere: then it is deleted at once,
+        whatever becomes of the request (a WebSocket, a 5xx), and never adopted (SEC-62).
+
+        With hooks it is ``destroyed/binding``: taken where the store can, so that of several
+        requests ending it at once one fires. The client's cookie is left as it is, as after a
+        revocation: it names nothing any more.
+        """
+        if not self._bound_elsewhere(record, meta):
+            return record
+        try:
+            if self._take is not None:
+                taken = self._take(record.key)
+            else:
+                self._server().delete(record.key)
+                taken = record
+        except SessionError:
+            raise
+        except DRIVER_FAILURES as exc:
+            raise store_failed(exc) from exc
+        if self.hooks and taken is not None:
+            self._fire([of_record(DESTROYED, BINDING, taken, now)])
+        return None
 
     def commit(self, session: Session, *, final: bool = True) -> Outcome:
         """Save ``session`` and return the headers the response needs.

@@ -20,6 +20,7 @@ from typing import Any
 import click
 from rich.markup import escape
 
+from .._core.binding import visible_meta
 from .._core.ids import fingerprint_of_key
 from ..stores.base import AsyncStore, AsyncSupportsPrincipals, Record
 from . import _render
@@ -126,7 +127,7 @@ def show(
         where = f" among {principal!r}'s sessions" if principal else ""
         fail(f"no live session with fingerprint {label}{where}")
     data = session_summary(record)
-    data["meta"] = dict(record.meta)
+    data["meta"] = visible_meta(record.meta)  # a binding's marks are not the user's
     data["keys"] = {name: len(value) for name, value in sorted(record.fields.items())}
     if values:
         data["values"] = {
@@ -143,7 +144,7 @@ def show(
             ("last seen", _render.moment(record.renewed_at, now)),
             ("expires", _render.moment(record.expires_at, now)),
         ]
-        pairs += [(f"meta {k}", v) for k, v in sorted(record.meta.items())]
+        pairs += [(f"meta {k}", v) for k, v in sorted(data["meta"].items())]
         out.print(_render.pairs_table([(k, escape(v)) for k, v in pairs]))
         out.print(f"{len(data['keys'])} key(s), {sum(data['keys'].values())} bytes encoded:")
         for name, size in data["keys"].items():
