@@ -10,6 +10,10 @@ The navigation is built here too (``on_config``): the known pages in a reading o
 other page under ``docs/`` appended to its section by itself, so a page another branch adds is
 listed without an edit to ``mkdocs.yml`` (and ``--strict`` never fails on an omitted file).
 
+The docstrings cross-reference in Sphinx's roles (``:class:`~sojourn.Session```), which
+Markdown leaves as text; ``on_page_content`` turns each into an mkdocs-autorefs link (marked
+optional, so a name with no entry stays plain code instead of failing the build).
+
 Public modules are found without importing anything (``ast`` on the source), so the site builds
 with only the ``docs`` extra installed: every module under ``src/sojourn`` whose dotted path has
 no part starting with ``_``, except the demo application, which is a program rather than an API
@@ -19,11 +23,12 @@ no part starting with ``_``, except the demo application, which is a program rat
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 from typing import Any
 
 __all__ = ["EXCLUDED", "SECTIONS", "navigation", "on_config", "on_files", "public_modules"]
-__all__ += ["reference_pages"]
+__all__ += ["on_page_content", "reference_pages", "sphinx_roles_to_links"]
 
 SOURCE = Path(__file__).resolve().parent.parent / "src"
 EXCLUDED = ("sojourn.demo",)
@@ -169,3 +174,24 @@ def on_files(files: Any, config: Any) -> Any:
     for path, text in reference_pages().items():
         files.append(File.generated(config, path, content=text))
     return files
+
+
+SPHINX_ROLE = re.compile(
+    r":(?:py:)?(?:class|func|meth|attr|data|exc|mod|obj|const):<code>(~?)([\w.]+)(\(\))?</code>"
+)
+
+
+def _role_link(match: re.Match[str]) -> str:
+    short, target, call = match.group(1), match.group(2), match.group(3) or ""
+    shown = target.rsplit(".", 1)[-1] if short else target
+    return f'<autoref optional identifier="{target}"><code>{shown}{call}</code></autoref>'
+
+
+def sphinx_roles_to_links(html: str) -> str:
+    """Each ``:class:`X``` left in rendered HTML as a link to X's entry (plain code if none)."""
+    return SPHINX_ROLE.sub(_role_link, html)
+
+
+def on_page_content(html: str, **kwargs: Any) -> str:
+    """MkDocs hook: the Sphinx roles of the docstrings become cross-reference links."""
+    return sphinx_roles_to_links(html)

@@ -112,3 +112,12 @@ def test_a_new_page_joins_its_section(tmp_path: Path) -> None:
     nav = HOOK.navigation(tmp_path, [])
     assert {"Stores": ["stores/redis.md", "stores/dynamo.md"]} in nav
     assert {"Guides": ["security.md", "new.md"]} in nav
+
+
+def test_sphinx_roles_become_optional_links() -> None:
+    html = "see :class:<code>~sojourn.Session</code> and :meth:<code>sojourn.Manager.load()</code>"
+    assert HOOK.sphinx_roles_to_links(html) == (
+        'see <autoref optional identifier="sojourn.Session"><code>Session</code></autoref> and '
+        '<autoref optional identifier="sojourn.Manager.load"><code>sojourn.Manager.load()</code>'
+        "</autoref>"
+    )
