@@ -22,6 +22,7 @@ from ._core.errors import SessionGone as SessionGone
 from ._core.errors import SessionRotated as SessionRotated
 from ._core.errors import SessionTooLarge as SessionTooLarge
 from ._core.errors import StoreUnavailable as StoreUnavailable
+from ._core.errors import TimeoutTooLong as TimeoutTooLong
 from ._core.errors import UnencodableValue as UnencodableValue
 from ._core.events import AsyncEventHook as AsyncEventHook
 from ._core.events import EventHook as EventHook
@@ -84,6 +85,7 @@ __all__ = [
     "SessionTooLarge",
     "Store",
     "StoreUnavailable",
+    "TimeoutTooLong",
     "Transport",
     "UnencodableValue",
     "ValueCodec",

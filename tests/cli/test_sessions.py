@@ -180,6 +180,17 @@ def test_stored_text_is_printed_as_text_not_markup(sqlite: Backend) -> None:
     assert "UA [bold]x[/bold]" in result.output
 
 
+def test_show_keeps_a_sessions_own_timing_apart_from_its_metadata(backend: Backend) -> None:
+    meta = {"user_agent": "Firefox/1", "sojourn:remember": "1", "sojourn:lifetime": "86400.0"}
+    label = backend.add(unique("gina"), meta=meta)
+    data = as_json(invoke("sessions", "show", label, "--store", backend.url, "--json"))
+    assert data["meta"] == {"user_agent": "Firefox/1"}
+    assert data["timing"] == {"sojourn:remember": "1", "sojourn:lifetime": "86400.0"}
+    listed = as_json(invoke("sessions", "list", "--store", backend.url, "--limit", "0", "--json"))
+    row = next(r for r in listed["sessions"] if r["fingerprint"] == label)
+    assert "sojourn:remember" not in json.dumps(row)
+
+
 def test_show_leaves_a_bindings_marks_out_of_the_metadata(backend: Backend) -> None:
     meta = {"user_agent": "Firefox/1", "_bound_ua": "Firefox/Windows", "_bound_ip": "10.0.0.0/24"}
     label = backend.add(unique("grace"), meta=meta)

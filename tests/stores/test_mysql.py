@@ -202,3 +202,28 @@ def test_the_pool_recovers_after_its_connections_are_killed(table: str) -> None:
         assert outcomes[-1] is True
     finally:
         store.close()
+
+
+@pytest.mark.anyio
+async def test_concurrent_creates_of_one_key_answer_session_exists_not_a_deadlock(
+    table: str,
+) -> None:
+    # Two app processes moving one session during a migration both create it: each losing
+    # insert holds a shared lock, and an exclusive lock taken next deadlocked them (1213).
+    import asyncio
+
+    from sojourn import SessionExists
+
+    store = AsyncMySQLStore.from_url(URL, table=table)
+    try:
+        for _ in range(5):
+            record = make_record(time.time())
+            outcomes = await asyncio.gather(
+                *(store.create(record) for _ in range(6)), return_exceptions=True
+            )
+            failures = [o for o in outcomes if o is not None]
+            assert len(failures) == 5, outcomes
+            assert all(isinstance(o, SessionExists) for o in failures), failures
+            assert await store.load(record.key, time.time()) is not None
+    finally:
+        await store.aclose()

@@ -219,3 +219,36 @@ async def test_an_async_scan_of_a_frozen_redis_fails_within_the_timeout() -> Non
             server.process.send_signal(signal.SIGCONT)
         assert len((await store.scan(now))[0]) == 3
         await store.aclose()
+
+
+@pytest.mark.server
+def test_a_redis_walk_misses_no_session_when_the_keyspace_is_resized_under_it() -> None:
+    """Pages that end inside a SCAN step repeat that step on resume; if the table grew or
+    shrank meanwhile (other applications' keys come and go on a shared server) the repeated
+    step covers other buckets, and skipping by the last key used to lose sessions a
+    migration then never copied. Every session is returned at least once."""
+    with start_server() as server:
+        client = redis.Redis(port=server.port)
+        store = RedisStore(client, prefix="app:")
+        now = time.time()
+        records = [make_record(now) for _ in range(300)]
+        for record in records:
+            store.create(record)
+        for _ in range(3):
+            found: list[Record] = []
+            cursor: str | None = None
+            pages = 0
+            while True:
+                page, cursor = store.scan(now, cursor, 7)
+                found += page
+                pages += 1
+                others = [f"other:{i}" for i in range(3000)]
+                if pages % 2:
+                    client.mset(dict.fromkeys(others, 1))  # the table grows ...
+                else:
+                    client.delete(*others)  # ... and shrinks again
+                if cursor is None:
+                    break
+                assert pages < 10_000, "the walk does not end"
+            assert {r.key for r in records} <= {r.key for r in found}
+        client.close()

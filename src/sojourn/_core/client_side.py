@@ -32,6 +32,7 @@ from .errors import ConfigurationError, ResponseStarted, SessionTooLarge
 from .plan import MAX_CANDIDATES, Apply, Commit, Create, Delete, Engine, Rename
 from .records import MIN_TOKEN_CHARS, Record, Unsealed
 from .session import Session
+from .state import SessionState
 
 Headers = tuple[tuple[str, str], ...]
 
@@ -145,7 +146,7 @@ def finish_sealed(
     headers: Headers = sealed.plan.headers
     vary = sealed.plan.vary
     if sealed.record is not None and token is not None:
-        headers = _issue(engine, token, sealed.record, now)
+        headers = _issue(engine, token, session._state, now)
         vary = engine.transport.vary
     engine.committed(session, sealed.plan, now, gone=False, final=final)
     session._state.reseal = False
@@ -198,11 +199,10 @@ def check_sealed_cookie_size(size: int, hint: str = "use a server-side store") -
         )
 
 
-def _issue(engine: Engine, token: str, record: Record, now: float) -> Headers:
-    max_age = engine._max_age_at(record.created_at, now)
+def _issue(engine: Engine, token: str, state: SessionState, now: float) -> Headers:
     # Measure the whole Set-Cookie value (name, value and attributes) before rendering it.
-    check_sealed_cookie_size(len(engine.transport.issue("", max_age, now)[0][1]) + len(token))
-    return engine._cache(tuple(engine.transport.issue(token, max_age, now)))
+    check_sealed_cookie_size(len(engine.issue(state, "", now)[0][1]) + len(token))
+    return engine._cache(engine.issue(state, token, now))
 
 
 __all__ = [

@@ -77,6 +77,11 @@ class ReadOnlySession(SessionError, TypeError):
     """The session was opened read-only (e.g. on a WebSocket) and cannot be changed."""
 
 
+class TimeoutTooLong(SessionError, ValueError):
+    """``Session.set_timeouts`` asked for more than the policy allows the session: its own
+    timeouts may only shorten the configured ones, never extend them."""
+
+
 __all__ = [
     "ConfigurationError",
     "CorruptSession",
@@ -90,5 +95,6 @@ __all__ = [
     "SessionTooLarge",
     "ShapeError",
     "StoreUnavailable",
+    "TimeoutTooLong",
     "UnencodableValue",
 ]

@@ -15,6 +15,7 @@ from .events import CREATED, ROTATED, EventKind, SessionEvent
 from .ids import fingerprint_of_key
 from .plan import Create, Delete, Op, Rename
 from .records import Record
+from .timing import user_meta
 
 
 def events_of(ops: Sequence[Op], now: float, *, skip: Collection[str] = ()) -> list[SessionEvent]:
@@ -43,14 +44,14 @@ def events_of(ops: Sequence[Op], now: float, *, skip: Collection[str] = ()) -> l
                     op.kind,
                     now,
                     successor=fingerprint_of_key(op.new),
-                    meta=visible_meta(op.meta),
+                    meta=user_meta(visible_meta(op.meta)),
                 )
             )
         elif isinstance(op, Delete) and op.key not in skip:
             events.append(
                 SessionEvent(
                     op.kind, fingerprint_of_key(op.key), op.principal, op.reason, now,
-                    meta=visible_meta(op.meta),
+                    meta=user_meta(visible_meta(op.meta)),
                 )
             )  # fmt: skip
     return events
@@ -58,7 +59,8 @@ def events_of(ops: Sequence[Op], now: float, *, skip: Collection[str] = ()) -> l
 
 def of_record(kind: EventKind, reason: str | None, record: Record, now: float) -> SessionEvent:
     """The event ``kind`` (with ``reason``) of the session stored as ``record``."""
-    label, meta = fingerprint_of_key(record.key), visible_meta(record.meta)
+    # Tracked metadata only: never a binding's marks or the session's own timing entries.
+    label, meta = fingerprint_of_key(record.key), user_meta(visible_meta(record.meta))
     return SessionEvent(kind, label, record.principal, reason, now, meta=meta)
 
 

@@ -16,6 +16,11 @@ Rules the plan keeps:
 - A rotation leaves a successor marker under the old key's :func:`~.ids.marker_key`: the
   successor's store key and the kind of rotation, so that stragglers can be told apart from
   logouts (see "Rotation and the races around it" in the design).
+- Each session lives by its own timeouts (:meth:`Policy.terms`: remembered, signed in or
+  anonymous, shortened by ``set_timeouts``), checked on every load and used for every deadline
+  a write gives; when they are not the application's ordinary ones they travel with the record
+  in reserved metadata entries (:mod:`~.timing`), written with the change that made them, so a
+  store's renewal follows them too.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ from .records import Changes, Login, Record, Renewal
 from .session import Session
 from .shape import Shape, ShapedCodec
 from .state import SessionState
+from .timing import CAPS, IDLE, REMEMBER, caps, entries, remembered, user_meta
 from .transport import CookieTransport, Transport
 
 logger = logging.getLogger("sojourn.security")
@@ -208,6 +214,11 @@ class Engine:
     )
     _vary: str | None = field(default=None, init=False, repr=False, compare=False)
     _used: Outcome = field(default=Outcome(), init=False, repr=False, compare=False)
+    _terms: tuple[tuple[float, float], tuple[float, float]] = field(
+        default=((0.0, 0.0), (0.0, 0.0)), init=False, repr=False, compare=False
+    )
+    _persistent: bool = field(default=False, init=False, repr=False, compare=False)
+    _issue_exact: Any = field(default=None, init=False, repr=False, compare=False)
     _codec: ValueCodec = field(default=JSON, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -228,6 +239,12 @@ class Engine:
         object.__setattr__(self, "_renewal_terms", terms)
         object.__setattr__(self, "_vary", vary)
         object.__setattr__(self, "_used", Outcome(vary=vary))
+        # (signed in, anonymous): the timeouts of a session with no timing of its own.
+        object.__setattr__(self, "_terms", (policy.terms(True), policy.terms(False)))
+        cookie = getattr(self.transport, "cookie", None)
+        object.__setattr__(self, "_persistent", bool(getattr(cookie, "persistent", False)))
+        # A transport that can be told per session whether its cookie is persistent.
+        object.__setattr__(self, "_issue_exact", getattr(self.transport, "issue_exact", None))
         # A shape checks each value before the codec sees it; without one, the codec alone.
         if self.shape is not None and not isinstance(self.shape, Shape):
             raise ConfigurationError(
@@ -267,8 +284,8 @@ class Engine:
         # policy.deadline(now, now) is now + idle_timeout: the idle timeout never exceeds the
         # lifetime (Policy refuses it).
         state = SessionState(
-            None, None, {}, None, now, now, now + self.policy.idle_timeout, None, now,
-            dict(meta) if meta else {},
+            None, None, {}, None, now, now, now + self._terms[1][0], None, now,
+            dict(meta) if meta else {}, self.policy,
         )  # fmt: skip
         return Session(state, {}, self.limits, read_only, self._codec)
 
@@ -290,12 +307,17 @@ class Engine:
         """
         if session_id is None or record is None:
             return self.new(now, read_only=read_only, meta=meta)
-        policy = self.policy  # policy.is_alive(...), without the calls
-        alive = now < min(
-            record.expires_at,
-            record.created_at + policy.lifetime,
-            record.renewed_at + policy.idle_timeout,
-        )
+        stored = record.meta
+        timed = bool(stored) and (REMEMBER in stored or IDLE in stored or CAPS in stored)
+        if timed:  # a session with timing of its own (remember-me, set_timeouts)
+            remember = remembered(stored)
+            idle_cap, lifetime_cap = caps(stored)
+            idle, lifetime = self.policy.terms(
+                record.principal is not None, remember, idle_cap, lifetime_cap
+            )
+        else:
+            idle, lifetime = self._terms[record.principal is None]
+        alive = now < min(record.expires_at, record.created_at + lifetime, record.renewed_at + idle)
         try:
             decode, limits = self.codec.decode, self.limits
             data: dict[str, Any] = {k: decode(v, limits) for k, v in record.fields.items()}
@@ -327,11 +349,19 @@ class Engine:
                 else (EXPIRED, SEEN_ON_LOAD, record.principal, record.meta)
             )
             return session
+        # The request's metadata (tracked, with the record's binding marks carried), else the
+        # record's; never the timing entries, which the state holds apart (see below).
+        if meta is None:
+            meta = user_meta(stored) if timed else dict(stored)
+        else:
+            meta = carried(stored, meta)
         state = SessionState(
             record.key, session_id, dict(record.fields), record.principal, record.created_at,
-            record.renewed_at, record.expires_at, record.authenticated_at, now,
-            dict(record.meta) if meta is None else carried(record.meta, meta),
+            record.renewed_at, record.expires_at, record.authenticated_at, now, meta,
+            self.policy,
         )  # fmt: skip
+        if timed:
+            state.remember, state.idle_cap, state.lifetime_cap = remember, idle_cap, lifetime_cap
         if self._rotate_every != math.inf:
             state.rotated_at = rotated_at(record)
         session = Session(state, data, self.limits, read_only, self._codec)
@@ -453,7 +483,7 @@ class Engine:
             not s.touched
             and data  # an empty stored session is deleted (by close)
             and len(data) == len(s.loaded)
-            and not (s.rotate or s.logged_in or s.persist)
+            and not (s.rotate or s.logged_in or s.persist or s.retime)
             and s.expires_cap is None
             and now - s.renewed_at < self.policy._interval
             and (now - s.rotated_at < self._rotate_every or s.via_marker)
@@ -518,11 +548,16 @@ class Engine:
     ) -> Commit:
         """A new session with content: store it under a fresh ID, and hand the client the ID."""
         new_id = self.id_factory()
+        timing = self._timing(s)
         record = s.record(
-            store_key(new_id), encoded, renewed_at=now, expires_at=self.deadline_of(s, now)
+            store_key(new_id),
+            encoded,
+            renewed_at=now,
+            expires_at=self.deadline_of(s, now),
+            meta={**s.meta, **timing} if timing else None,
         )
         ops.append(Create(record))
-        issue = tuple(self.transport.issue(new_id, self._max_age(record, now), now))
+        issue = self.issue(s, new_id, now)
         if _logged_out(s):  # a logout, then a fresh session (a "signed out" message)
             issue = (*issue, *self.logout_headers)
         return Commit(
@@ -547,14 +582,14 @@ class Engine:
             gone = loaded.keys() - encoded.keys()
             if gone:
                 removed = frozenset(gone)
-        policy = self.policy  # renewal is asked only once the interval has passed
-        due = now - s.renewed_at >= policy._interval and policy.renewal_due(
-            s.created_at, s.renewed_at, now
-        )
+        # Renewal is asked only once the interval has passed: is the deadline a write now
+        # gives (by the session's own timeouts) later than the one it has?
+        due = now - s.renewed_at >= self.policy._interval and self._renewal_due(s, now)
         over_cap = s.expires_cap is not None and s.expires_at > s.expires_cap
         periodic = now - s.rotated_at >= self._rotate_every and not s.via_marker
         writes = bool(changed or removed)
-        if not (s.rotate or s.logged_in or ops or periodic):
+        retime = s.retime
+        if not (s.rotate or s.logged_in or ops or periodic or retime):
             if not (writes or due or over_cap):
                 return self._vary_only  # a read: renewal, if due, rode on the load
             # The usual write: one change set, nothing to send but Vary.
@@ -565,7 +600,7 @@ class Engine:
             login = Login(s.principal, s.authenticated_at or now)
         headers: tuple[tuple[str, str], ...] = ()
         issued: str | None = None
-        meta = dict(s.meta) if login else None
+        meta = dict(s.meta) if login or retime else None
         if s.rotate or periodic:
             issued = self.id_factory()
             kind = (
@@ -579,11 +614,18 @@ class Engine:
             ops.append(Rename(key, new_key, now, kind, s.principal, s.meta))
             ops.append(self._marker(key, new_key, kind, now))
             key = new_key
-            max_age = self._max_age_at(s.created_at, now)
-            headers = tuple(self.transport.issue(issued, max_age, now))
+            headers = self.issue(s, issued, now)
             if self._rotate_every != math.inf:  # the new ID's age, for the next rotation
                 meta = {**s.meta, ROTATED_AT: repr(now)}
-        if changed or removed or login or issued or due or over_cap:
+        elif retime and not login:
+            if self._rotate_every != math.inf:  # keep the ID's age (tracked meta lacks it)
+                meta = {**s.meta, ROTATED_AT: repr(s.rotated_at)}
+            if s.session_id is not None and not s.via_marker:
+                # The cookie's persistence and Max-Age follow the new timing.
+                headers = self.issue(s, s.session_id, now)
+        if meta is not None:  # a write of the metadata carries the session's own timing
+            meta.update(self._timing(s))
+        if changed or removed or login or issued or due or over_cap or retime:
             changes = Changes(
                 now=now,
                 expires_at=self.deadline_of(s, now),
@@ -599,7 +641,7 @@ class Engine:
             vary=self._vary,
             issued_id=issued,
             fields=encoded,
-            writes=writes or login is not None,
+            writes=writes or login is not None or retime,
         )
 
     def _marker(self, old: str, new: str, kind: str, now: float) -> Mark:
@@ -675,6 +717,7 @@ class Engine:
         s.rotate = False
         s.logged_in = False
         s.persist = False
+        s.retime = False
         if gone:
             s.forget()
             session._data.clear()
@@ -705,10 +748,10 @@ class Engine:
         return outcome._replace(previous=True) if s.via_marker else outcome
 
     def deadline_of(self, state: SessionState, now: float) -> float:
-        """The deadline a write at ``now`` gives a session: the policy's, shortened (never
-        extended) by the session's :meth:`~Session.cap_expiry`."""
-        policy = self.policy  # policy.deadline(created_at, now), without the call
-        deadline = min(state.created_at + policy.lifetime, now + policy.idle_timeout)
+        """The deadline a write at ``now`` gives a session: its own timeouts' (see
+        :meth:`Policy.terms`), shortened (never extended) by :meth:`~Session.cap_expiry`."""
+        idle, lifetime = self._own_terms(state)
+        deadline = min(state.created_at + lifetime, now + idle)
         cap = state.expires_cap
         return deadline if cap is None else min(deadline, cap)
 
@@ -729,12 +772,45 @@ class Engine:
         """The store key (ID digest) backing ``session``, or ``None`` if nothing is stored."""
         return session._state.key
 
-    def _max_age(self, record: Record, now: float) -> float:
-        return self._max_age_at(record.created_at, now)
+    def _renewal_due(self, s: SessionState, now: float) -> bool:
+        idle, lifetime = self._own_terms(s)
+        end = s.created_at + lifetime
+        return min(end, now + idle) > min(end, s.renewed_at + idle)
 
-    def _max_age_at(self, created_at: float, now: float) -> float:
-        # A persistent cookie lives to the absolute deadline; the server enforces idleness.
-        return created_at + self.policy.lifetime - now
+    def _own_terms(self, s: SessionState) -> tuple[float, float]:
+        """The session's own ``(idle timeout, lifetime)``; the precomputed ones when it has
+        no timing of its own (the usual session)."""
+        if s.remember is None and s.idle_cap is None and s.lifetime_cap is None:
+            return self._terms[s.principal is None]
+        return s.terms()
+
+    def _timing(self, s: SessionState) -> dict[str, str]:
+        """The reserved metadata entries that store the session's own timing (none for a
+        session with the application's default timeouts and no remember-me)."""
+        if (s.remember is None and s.idle_cap is None and s.lifetime_cap is None) and (
+            s.principal is not None or self._terms[1] == self._terms[0]
+        ):
+            return {}
+        default = (self.policy.idle_timeout, self.policy.lifetime)
+        return entries(s.remember, s.idle_cap, s.lifetime_cap, self._own_terms(s), default)
+
+    def persistent(self, session: Session) -> bool:
+        """Whether ``session``'s cookie is persistent: its :meth:`~Session.remember` when it
+        said so, else the cookie settings' ``persistent``."""
+        remember = session._state.remember
+        return self._persistent if remember is None else remember
+
+    def issue(self, s: SessionState, session_id: str, now: float) -> tuple[tuple[str, str], ...]:
+        """The headers that hand the client ``session_id``: a persistent cookie lives to the
+        session's own absolute deadline (the server enforces idleness), a browser-session
+        cookie has no ``Max-Age``."""
+        max_age = s.created_at + self._own_terms(s)[1] - now
+        exact = self._issue_exact
+        if exact is None:
+            return tuple(self.transport.issue(session_id, max_age, now))
+        remember = s.remember
+        persistent = self._persistent if remember is None else remember
+        return tuple(exact(session_id, max_age if persistent else None, now))
 
     def _cache(self, headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
         if headers and self.no_store:

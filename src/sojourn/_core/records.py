@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ConfigurationError
+from .timing import own_terms
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -145,6 +146,11 @@ class Renewal:
     deadline ``min(created_at + lifetime, now + idle_timeout)`` is later than ``expires_at``:
     it then sets ``renewed_at = now`` and ``expires_at`` to that deadline, and returns the
     updated record. Otherwise the record is returned unchanged.
+
+    A record that carries its own timeouts (the reserved ``sojourn:idle`` and
+    ``sojourn:lifetime`` metadata entries, see :mod:`sojourn._core.timing`) is renewed with
+    those instead of ``idle_timeout`` and ``lifetime``: a renewal never slides a session past
+    its own deadline, and a remembered session renews up to its own, longer, lifetime.
     """
 
     now: float
@@ -161,23 +167,34 @@ class Renewal:
         lifetime_(self, lifetime)
         interval_(self, interval)
 
+    def terms(self, record: Record) -> tuple[float, float]:
+        """The ``(idle timeout, lifetime)`` this renewal applies to ``record``: its own when
+        it carries them, else this renewal's."""
+        own = own_terms(record.meta) if record.meta else None
+        return (self.idle_timeout, self.lifetime) if own is None else own
+
+    def deadline_of(self, record: Record) -> float:
+        """The deadline a renewal at ``now`` gives ``record``."""
+        idle, lifetime = self.terms(record)
+        return min(record.created_at + lifetime, self.now + idle)
+
     def deadline(self, created_at: float) -> float:
-        """The deadline a renewal at ``now`` gives a record created at ``created_at``."""
+        """The deadline a renewal at ``now`` gives a record created at ``created_at`` that
+        carries no timeouts of its own."""
         return min(created_at + self.lifetime, self.now + self.idle_timeout)
 
     def due(self, record: Record) -> bool:
         """True if this renewal should be applied to ``record``."""
-        now = self.now
-        if now - record.renewed_at < self.interval:
+        if self.now - record.renewed_at < self.interval:
             return False  # the usual answer: renewed within the interval
-        return min(record.created_at + self.lifetime, now + self.idle_timeout) > record.expires_at
+        return self.deadline_of(record) > record.expires_at
 
     def apply_to(self, record: Record) -> Record:
         """The record after renewal (unchanged when not due): a reference for Python stores."""
         if not self.due(record):
             return record
         r = record
-        deadline = self.deadline(r.created_at)
+        deadline = self.deadline_of(r)
         return Record(
             r.key, r.fields, r.principal, r.created_at, self.now, deadline, r.authenticated_at,
             r.meta,

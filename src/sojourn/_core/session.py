@@ -12,14 +12,19 @@ turned into store operations by :mod:`sojourn._core.plan`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
 from .binding import visible_meta
 from .codec import DEFAULT_LIMITS, JSON, CodecLimits, ValueCodec
-from .errors import ReadOnlySession, ResponseStarted, UnencodableValue
+from .errors import ReadOnlySession, ResponseStarted, TimeoutTooLong, UnencodableValue
 from .ids import fingerprint_of_key
 from .state import SessionState
+
+Duration = Any
+"""Seconds, as a number or anything with ``total_seconds()`` (a ``timedelta``): the core does
+not import :mod:`datetime`, a clock."""
 
 MAX_KEY_LENGTH = 200
 
@@ -173,7 +178,68 @@ class Session(MutableMapping[str, Any]):
         reserved entries, such as a binding's marks, left out)."""
         return visible_meta(self._state.meta)
 
+    @property
+    def remembered(self) -> bool | None:
+        """What :meth:`remember` last said for this session (``None``: never asked)."""
+        return self._state.remember
+
+    @property
+    def timeouts(self) -> tuple[float, float]:
+        """The session's own ``(idle timeout, lifetime)`` in seconds, as of now."""
+        return self._state.terms()
+
+    @property
+    def lifetime_ends_at(self) -> float:
+        """When the session ends whatever its activity: its absolute deadline (epoch s)."""
+        state = self._state
+        return state.created_at + state.terms()[1]
+
     # -- lifecycle --------------------------------------------------------------------------
+
+    def remember(self, remember: bool | None = True) -> None:
+        """Remember-me for this session alone, stored with it.
+
+        ``True``: the cookie becomes persistent up to the session's own absolute deadline, and
+        the session gets the policy's remembered timeouts (``remember_idle_timeout``,
+        ``remember_lifetime``). ``False``: a browser-session cookie and the ordinary timeouts,
+        whatever the cookie settings say. ``None``: back to the cookie settings.
+
+        It survives rotation (a login, :meth:`regenerate`) and ends with :meth:`invalidate`.
+        A new session is still created only if something is written.
+        """
+        if remember is not None and not isinstance(remember, bool):
+            raise TypeError("remember() takes True, False or None")
+        self._timing_change()
+        self._state.request_remember(remember)
+
+    def set_timeouts(
+        self,
+        idle: Duration = None,
+        lifetime: Duration = None,
+    ) -> None:
+        """Shorten this session's own idle timeout and/or absolute lifetime, stored with it.
+
+        ``None`` leaves that timeout at the policy's; each call replaces the previous one's
+        caps. The absolute lifetime counts from the session's creation or last login.
+
+        Raises:
+            TimeoutTooLong: a value exceeds what the policy gives this session (its class's
+                timeouts: remembered, signed in or anonymous); timeouts never extend.
+            ValueError: a value is not a positive number of seconds.
+        """
+        idle_s = _positive_seconds(idle, "idle")
+        lifetime_s = _positive_seconds(lifetime, "lifetime")
+        state = self._state
+        most_idle, most_lifetime = state.policy.terms(state.principal is not None, state.remember)
+        if (idle_s is not None and idle_s > most_idle) or (
+            lifetime_s is not None and lifetime_s > most_lifetime
+        ):
+            raise TimeoutTooLong(
+                f"set_timeouts may only shorten this session's timeouts (idle {most_idle:g} s, "
+                f"lifetime {most_lifetime:g} s), never extend them"
+            )
+        self._timing_change()
+        state.request_timeouts(idle_s, lifetime_s)
 
     def regenerate(self) -> None:
         """Give the session a new ID at commit, keeping its data; the old ID stops working.
@@ -243,6 +309,18 @@ class Session(MutableMapping[str, Any]):
 
     # -- guards -----------------------------------------------------------------------------
 
+    def _timing_change(self) -> None:
+        self._writable()
+        state = self._state
+        state.accessed = True
+        if state.committed and state.key is not None and not state.sealed:
+            # A stored session's timing is stored by a later commit, but the cookie (its
+            # persistence and Max-Age) went out already.
+            raise ResponseStarted(
+                "a session's remember-me and timeouts cannot change after the response "
+                "headers were sent"
+            )
+
     def _writable(self) -> None:
         if self._read_only:
             raise ReadOnlySession("this session is read-only here (WebSocket connections)")
@@ -261,6 +339,19 @@ class Session(MutableMapping[str, Any]):
             raise ResponseStarted(
                 "the session ID cannot change after the response headers were sent"
             )
+
+
+def _positive_seconds(value: Duration, what: str) -> float | None:
+    if value is None:
+        return None
+    if callable(getattr(value, "total_seconds", None)):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{what} must be seconds (a number or a timedelta)")
+    seconds = float(value)
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ValueError(f"{what} must be a positive number of seconds")
+    return seconds
 
 
 class SessionInfo:

@@ -15,7 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .events import DESTROYED, LOGOUT, EventKind
+from .policy import Policy
 from .records import Record
+
+_DEFAULT_POLICY = Policy()
 
 Doomed = tuple[EventKind, str, str | None, Mapping[str, str]]
 """What deleting a session's doomed record means: the lifecycle event's kind and reason, and
@@ -60,6 +63,12 @@ class SessionState:
         via_marker: loaded through the successor marker of an ID rotated periodically, in its
             grace window: the request holds the previous ID, which it keeps (it is never sent
             the new one) and which never rotates again.
+        policy: the application's timeouts, of which the session's own are derived.
+        remember: ``Session.remember``: ``True`` / ``False``, or ``None`` (the cookie
+            settings decide); stored with the session (:mod:`~.timing`).
+        idle_cap: ``Session.set_timeouts``'s idle timeout, if any (stored).
+        lifetime_cap: ``Session.set_timeouts``'s lifetime, if any (stored).
+        retime: the session's own timing changed in this request: the next commit stores it.
     """
 
     __slots__ = (
@@ -71,16 +80,21 @@ class SessionState:
         "doomed_why",
         "expires_at",
         "expires_cap",
+        "idle_cap",
         "key",
+        "lifetime_cap",
         "loaded",
         "logged_in",
         "meta",
         "missed_key",
         "now",
         "persist",
+        "policy",
         "principal",
+        "remember",
         "renewed_at",
         "reseal",
+        "retime",
         "rotate",
         "rotated_at",
         "sealed",
@@ -102,6 +116,7 @@ class SessionState:
         authenticated_at: float | None,
         now: float,
         meta: dict[str, str],
+        policy: Policy = _DEFAULT_POLICY,
     ) -> None:
         self.key = key
         self.session_id = session_id
@@ -128,6 +143,16 @@ class SessionState:
         self.rotated_at = created_at
         self.via_marker = False
         self.missed_key: str | None = None
+        self.policy = policy
+        self.remember: bool | None = None
+        self.idle_cap: float | None = None
+        self.lifetime_cap: float | None = None
+        self.retime = False
+
+    def terms(self) -> tuple[float, float]:
+        """The session's own ``(idle timeout, lifetime)`` (see :meth:`Policy.terms`)."""
+        signed_in = self.principal is not None
+        return self.policy.terms(signed_in, self.remember, self.idle_cap, self.lifetime_cap)
 
     # -- requests recorded by the session's lifecycle methods ---------------------------------
 
@@ -143,12 +168,27 @@ class SessionState:
         self.created_at = self.now
         self.logged_in = True
 
+    def request_remember(self, remember: bool | None) -> None:
+        """Remember-me at the next commit (see ``Session.remember``)."""
+        if remember != self.remember:
+            self.remember = remember
+            self.retime = True
+
+    def request_timeouts(self, idle: float | None, lifetime: float | None) -> None:
+        """Own timeout caps at the next commit (see ``Session.set_timeouts``)."""
+        if (idle, lifetime) != (self.idle_cap, self.lifetime_cap):
+            self.idle_cap, self.lifetime_cap = idle, lifetime
+            self.retime = True
+
     def end(self) -> None:
-        """Logout: the backing record is deleted at commit and the state starts afresh."""
+        """Logout: the backing record is deleted at commit and the state starts afresh (its
+        own timing too: the next session is an ordinary one)."""
         if self.key is not None:
             self.doomed_key = self.key
             self.doomed_why = (DESTROYED, LOGOUT, self.principal, self.meta)
         self.forget()
+        self.remember = self.idle_cap = self.lifetime_cap = None
+        self.retime = False
         self.created_at = self.now
         self.rotate = False
         self.logged_in = False

@@ -96,6 +96,13 @@ class CookieTransport:
         age = max_age if self.cookie.persistent else None
         return [("set-cookie", self.cookie.render(session_id, age, now))]
 
+    def issue_exact(
+        self, session_id: str, max_age: float | None, now: float
+    ) -> list[tuple[str, str]]:
+        """As :meth:`issue`, with ``max_age`` taken as given whatever ``persistent`` says
+        (``None``: a browser-session cookie): the engine decides per session (remember-me)."""
+        return [("set-cookie", self.cookie.render(session_id, max_age, now))]
+
     def clear(self) -> list[tuple[str, str]]:
         return [("set-cookie", self.cookie.render_clear())]
 

@@ -30,6 +30,10 @@ def seconds(value: Seconds) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+def _maybe(value: Seconds | None) -> float | None:
+    return None if value is None else seconds(value)
+
+
 @dataclass(frozen=True, slots=True)
 class AdapterOptions:
     """What an adapter needs besides its store.
@@ -79,6 +83,10 @@ def build_options(
     rotate_every: Seconds | None = None,
     rotation_grace: Seconds = DEFAULT_ROTATION_GRACE,
     on_lost_write: OnLostWrite = "conflict",
+    remember_idle_timeout: Seconds | None = None,
+    remember_lifetime: Seconds | None = None,
+    anonymous_idle_timeout: Seconds | None = None,
+    anonymous_lifetime: Seconds | None = None,
     clear_site_data: str | Iterable[str] = (),
     binding: Binding | None = None,
     hooks: Sequence[AsyncEventHook] = (),
@@ -87,6 +95,9 @@ def build_options(
     migrate: Migrate | None = None,
 ) -> AdapterOptions:
     """Validate adapter keyword options and build the engine from them.
+
+    The ``remember_*`` and ``anonymous_*`` timeouts are those of :class:`Policy`: the
+    timeouts of remembered sessions (``Session.remember``) and of sessions nobody logged in to.
 
     ``shape`` (a ``TypedDict``, dataclass, msgspec ``Struct``, pydantic model or
     :class:`~sojourn.typed.Shape`) and ``migrate`` go into the engine, the one given too.
@@ -105,6 +116,10 @@ def build_options(
             renew_interval=None if renew_interval is None else seconds(renew_interval),
             rotate_every=None if rotate_every is None else seconds(rotate_every),
             rotation_grace=seconds(rotation_grace),
+            remember_idle_timeout=_maybe(remember_idle_timeout),
+            remember_lifetime=_maybe(remember_lifetime),
+            anonymous_idle_timeout=_maybe(anonymous_idle_timeout),
+            anonymous_lifetime=_maybe(anonymous_lifetime),
         )
         chosen = transport or CookieTransport(cookie or CookieSettings())
         engine = Engine(

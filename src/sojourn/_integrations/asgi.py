@@ -127,6 +127,13 @@ class SessionMiddleware:
         on_lost_write: ``"conflict"`` answers ``409`` (``Sojourn-Session: rotated|ended``, no
             cookie) when a request's changes did not land because its session was rotated or
             ended meanwhile; ``"ignore"`` serves the application's response.
+        remember_idle_timeout: the idle timeout of a session marked ``remember(True)``
+            (default: ``idle_timeout``).
+        remember_lifetime: the absolute lifetime of a remembered session, whose cookie is
+            persistent up to it (default: ``lifetime``).
+        anonymous_idle_timeout: the idle timeout of a session nobody logged in to (default:
+            ``idle_timeout``).
+        anonymous_lifetime: the absolute lifetime of such a session (default: ``lifetime``).
         clear_site_data: ``Clear-Site-Data`` directives to send on a logout's response
             (``("cache", "storage")``; any of ``"cache"``, ``"cookies"``, ``"storage"``,
             ``"executionContexts"``, or ``"*"`` alone); none by default.
@@ -164,6 +171,10 @@ class SessionMiddleware:
         rotate_every: Seconds | None = None,
         rotation_grace: Seconds = DEFAULT_ROTATION_GRACE,
         on_lost_write: OnLostWrite = "conflict",
+        remember_idle_timeout: Seconds | None = None,
+        remember_lifetime: Seconds | None = None,
+        anonymous_idle_timeout: Seconds | None = None,
+        anonymous_lifetime: Seconds | None = None,
         clear_site_data: str | Iterable[str] = (),
         binding: Binding | None = None,
         shape: Any = None,
@@ -188,6 +199,10 @@ class SessionMiddleware:
             rotate_every=rotate_every,
             rotation_grace=rotation_grace,
             on_lost_write=on_lost_write,
+            remember_idle_timeout=remember_idle_timeout,
+            remember_lifetime=remember_lifetime,
+            anonymous_idle_timeout=anonymous_idle_timeout,
+            anonymous_lifetime=anonymous_lifetime,
             clear_site_data=clear_site_data,
             binding=binding,
             hooks=hooks,

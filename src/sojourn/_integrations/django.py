@@ -15,9 +15,13 @@ rules are the engine's, as in every other adapter.
   raises ``UpdateError`` and writes nothing.
 - ``cycle_key()``: ``Session.regenerate`` committed at once (the old key is dead on return);
   ``flush()`` and ``delete()``: ``Session.invalidate`` (or ``manager.delete`` by key).
-- ``set_expiry``: a per-session cap on the record's deadline (``Session.cap_expiry``): it
-  shortens the Sojourn timeouts, never extends them; ``get_expiry_age()`` (the cookie's
-  ``Max-Age``) is capped at the time left before the absolute lifetime ends.
+- ``set_expiry`` is remember-me with the session's own timeouts, stored with it:
+  ``set_expiry(n)`` remembers the session with an idle timeout of ``n`` seconds (within
+  ``SOJOURN_REMEMBER_IDLE_TIMEOUT``, never past it); a ``datetime`` or ``timedelta``
+  remembers it until then (a cap on its deadline, ``Session.cap_expiry``, within
+  ``SOJOURN_REMEMBER_LIFETIME``); ``0`` makes it a browser-session one (``remember(False)``);
+  ``None`` goes back to the settings. ``get_expiry_age()`` (the cookie's ``Max-Age``) is
+  capped at the time left before the session's own absolute lifetime ends.
 
 :class:`SessionMiddleware` is Django's, plus the 503 answer on a store outage and the header or
 query transports of ``SOJOURN_TRANSPORT``.
@@ -38,7 +42,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from .._core.cookies import cookie_values
-from .._core.errors import ConfigurationError, SessionGone, StoreUnavailable
+from .._core.errors import ConfigurationError, SessionGone, StoreUnavailable, TimeoutTooLong
 from .._core.ids import fingerprint, is_valid_session_id, new_session_id
 from .._core.opening import UNAVAILABLE_BODY, UNAVAILABLE_HEADERS
 from .._core.session import Session
@@ -50,6 +54,12 @@ EXPIRY_KEY = "_session_expiry"  # where Django's set_expiry keeps its value
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+def _idle_seconds(expiry: object) -> bool:
+    """Whether a ``set_expiry`` value is a positive age in seconds (Django keeps dates as ISO
+    text): the session's idle timeout, as Django's "that many seconds of inactivity"."""
+    return isinstance(expiry, (int, float)) and not isinstance(expiry, bool) and expiry > 0
 
 
 class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type information
@@ -189,7 +199,7 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
         # A new user logs in (rotates); a user key gone without flush() ends the logged-in ID.
         session.follow_principal(principal)
         now = self._mgr().clock()
-        session.cap_expiry(self._expiry_cap(data, now))
+        self._follow_expiry(session, data, now)
         session.persist()
         try:
             outcome = self._call(self._mgr().commit, session, final=False)
@@ -200,10 +210,29 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
             raise UpdateError  # deleted meanwhile (logout elsewhere): nothing resurrected
         self._session_key = outcome.session_id
 
-    def _expiry_cap(self, data: dict[str, Any], now: float) -> float | None:
-        """The deadline Django's ``set_expiry`` asks for, as epoch seconds (``None``: none)."""
+    def _follow_expiry(self, session: Session, data: dict[str, Any], now: float) -> None:
+        """Map Django's ``set_expiry`` value onto the session's own timing (module docstring)."""
         expiry = data.get(EXPIRY_KEY)
-        if not expiry:  # unset, or 0 (a browser-session cookie): the Sojourn timeouts rule
+        if expiry is None or expiry == 0:
+            session.remember(None if expiry is None else False)
+            session.set_timeouts()
+            session.cap_expiry(None)
+            return
+        session.remember(True)
+        if _idle_seconds(expiry):
+            try:
+                session.set_timeouts(idle=expiry)
+            except TimeoutTooLong:  # longer than the settings allow: as long as they do
+                session.set_timeouts()
+        else:
+            session.set_timeouts()
+        session.cap_expiry(self._expiry_cap(data, now))
+
+    def _expiry_cap(self, data: dict[str, Any], now: float) -> float | None:
+        """The deadline Django's ``set_expiry`` asks for, as epoch seconds (``None``: none):
+        a date's (or a negative age's); a positive age is the session's idle timeout."""
+        expiry = data.get(EXPIRY_KEY)
+        if not expiry or _idle_seconds(expiry):
             return None
         modification = datetime.fromtimestamp(now, UTC)
         age: int = SessionBase.get_expiry_age(self, modification=modification, expiry=expiry)
@@ -303,9 +332,25 @@ class SessionStore(SessionBase):  # type: ignore[misc]  # Django ships no type i
         age: int = super().get_expiry_age(**kwargs)
         session = self._sojourn
         if session is not None and not session.is_new:
-            lifetime = self._mgr().engine.policy.lifetime
-            age = min(age, max(0, int(session.created_at + lifetime - self._mgr().clock())))
+            left = session.lifetime_ends_at - self._mgr().clock()  # its own (remembered) lifetime
+            age = min(age, max(0, int(left)))
         return age
+
+    def get_expiry_date(self, **kwargs: Any) -> datetime:
+        """Django's expiry date, never past the session's own absolute deadline."""
+        date: datetime = super().get_expiry_date(**kwargs)
+        session = self._sojourn
+        if session is None or session.is_new:
+            return date
+        if date.tzinfo is None:  # USE_TZ = False: naive local time, as Django's
+            deadline = datetime.fromtimestamp(session.lifetime_ends_at)
+        else:
+            deadline = datetime.fromtimestamp(session.lifetime_ends_at, UTC)
+        return min(date, deadline)
+
+    async def aget_expiry_date(self, **kwargs: Any) -> datetime:
+        await self._aget_session()
+        return self.get_expiry_date(**kwargs)
 
     async def aget_expiry_age(self, **kwargs: Any) -> int:
         await self._aget_session()

@@ -75,7 +75,8 @@ def clock() -> float:
 
 
 def configured_policy() -> Policy:
-    """The timeouts from ``SOJOURN_IDLE_TIMEOUT`` / ``SOJOURN_LIFETIME``, and periodic
+    """The timeouts from ``SOJOURN_IDLE_TIMEOUT`` / ``SOJOURN_LIFETIME`` (and, for remembered
+    and anonymous sessions, ``SOJOURN_REMEMBER_*`` / ``SOJOURN_ANONYMOUS_*``), and periodic
     rotation from ``SOJOURN_ROTATE_EVERY``.
 
     Periodic rotation has no grace window under Django: Django's middleware sends the key it
@@ -89,7 +90,17 @@ def configured_policy() -> Policy:
         lifetime=_seconds(getattr(settings, "SOJOURN_LIFETIME", DEFAULT_LIFETIME)),
         rotate_every=None if rotate_every is None else _seconds(rotate_every),
         rotation_grace=0.0,
+        remember_idle_timeout=_optional("SOJOURN_REMEMBER_IDLE_TIMEOUT"),
+        remember_lifetime=_optional("SOJOURN_REMEMBER_LIFETIME"),
+        anonymous_idle_timeout=_optional("SOJOURN_ANONYMOUS_IDLE_TIMEOUT"),
+        anonymous_lifetime=_optional("SOJOURN_ANONYMOUS_LIFETIME"),
     )
+
+
+def _optional(name: str) -> float | None:
+    """The seconds of an optional timeout setting (``None`` when unset)."""
+    value = getattr(settings, name, None)
+    return None if value is None else _seconds(value)
 
 
 def configured_shape() -> Shape | None:

@@ -397,6 +397,8 @@ class SojournSessionInterface(SessionInterface):
             return
         if session._principal_changed:  # the usual request leaves the principal key alone
             session._follow_principal()
+        if accessed:  # an untouched session's permanent flag cannot have changed
+            _follow_permanent(session.sojourn)
         try:
             outcome = manager.commit(session.sojourn, final=True)
         except StoreUnavailable as exc:
@@ -421,7 +423,7 @@ class SojournSessionInterface(SessionInterface):
             expires = datetime.now(UTC) + app.permanent_session_lifetime
         if expires is None or not isinstance(session, FlaskSession) or session._manager is None:
             return expires
-        deadline = session.sojourn.created_at + session._manager.engine.policy.lifetime
+        deadline = session.sojourn.lifetime_ends_at  # its own (remembered: the longer one)
         return min(expires, datetime.fromtimestamp(deadline, UTC))
 
     def _write_cookie(
@@ -456,6 +458,14 @@ class SojournSessionInterface(SessionInterface):
         if not issued and not self.should_set_cookie(app, session):
             return None
         return cookie.render(session_id, self.get_expiration_time(app, session))
+
+
+def _follow_permanent(session: Session) -> None:
+    """Flask's ``session.permanent`` is remember-me (``Session.remember``): a permanent session
+    gets the remembered timeouts, stored with it; turned off, the ordinary ones."""
+    permanent = bool(session.get("_permanent", False))
+    if permanent != bool(session.remembered):
+        session.remember(True if permanent else None)
 
 
 def _extra_headers(response: Response, outcome: Outcome) -> None:
@@ -606,8 +616,10 @@ class Sojourn:
         **options: ``idle_timeout``, ``lifetime``, ``renew_interval``, ``cookie``,
             ``transport``, ``limits``, ``codec``, ``on_store_error``, ``track_metadata``,
             ``shape``, ``migrate``, ``engine``, ``hooks`` (lifecycle-event hooks, plain
-            functions; the same as the middleware), ``metrics``, and ``principal_key``; they
-            win over the Flask config.
+            functions; the same as the middleware), ``metrics``, the timeouts of permanent
+            (remembered) and anonymous sessions (``remember_idle_timeout``,
+            ``remember_lifetime``, ``anonymous_idle_timeout``, ``anonymous_lifetime``), and
+            ``principal_key``; they win over the Flask config.
     """
 
     def __init__(

@@ -197,9 +197,10 @@ class SessionMiddleware:
         **options: ``idle_timeout``, ``lifetime``, ``renew_interval`` (seconds or timedelta),
             ``cookie`` (:class:`~sojourn.CookieSettings`), ``transport``, ``limits``,
             ``on_store_error`` (``"fail"`` or ``"anonymous"``), ``track_metadata``,
-            ``rotate_every``, ``rotation_grace``, ``on_lost_write``, ``shape``, ``migrate``,
-            ``engine``, ``hooks`` (plain functions only), ``metrics`` — the same as the ASGI
-            middleware.
+            ``rotate_every``, ``rotation_grace``, ``on_lost_write``, ``remember_idle_timeout``,
+            ``remember_lifetime``, ``anonymous_idle_timeout``, ``anonymous_lifetime``,
+            ``shape``, ``migrate``, ``engine``, ``hooks`` (plain functions only), ``metrics`` —
+            the same as the ASGI middleware.
     """
 
     def __init__(

@@ -62,6 +62,7 @@ from .._core.plan import (
     Rename,
 )
 from .._core.session import Session, SessionInfo
+from .._core.timing import user_meta
 from .._core.transport import Headers, reads
 from .._hooks import check_hooks, hook_name
 from ..stores._diagnose import cause
@@ -762,7 +763,7 @@ class Manager:
                 last_seen_at=r.renewed_at,
                 expires_at=r.expires_at,
                 authenticated_at=r.authenticated_at,
-                meta=r.meta,
+                meta=user_meta(r.meta),  # never the reserved timing entries
                 current=r.key == current_key,
             )
             for r in records

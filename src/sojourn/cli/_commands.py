@@ -17,6 +17,7 @@ from ..stores.urls import redact
 from ._admin import EXIT_UNSUPPORTED, emit, fail, json_option, run, store_option
 from ._check import check
 from ._maintenance import purge, schema
+from ._migrate import migrate
 from ._sessions import sessions
 from ._stats import stats
 
@@ -118,6 +119,7 @@ cli.add_command(stats)
 cli.add_command(purge)
 cli.add_command(schema)
 cli.add_command(check)
+cli.add_command(migrate)
 
 
 @cli.command()

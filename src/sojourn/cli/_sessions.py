@@ -22,6 +22,7 @@ from rich.markup import escape
 
 from .._core.binding import visible_meta
 from .._core.ids import fingerprint_of_key
+from .._core.timing import PREFIX, reserved, user_meta
 from ..stores.base import AsyncStore, AsyncSupportsPrincipals, Record
 from . import _render
 from ._admin import (
@@ -127,7 +128,8 @@ def show(
         where = f" among {principal!r}'s sessions" if principal else ""
         fail(f"no live session with fingerprint {label}{where}")
     data = session_summary(record)
-    data["meta"] = visible_meta(record.meta)  # a binding's marks are not the user's
+    data["meta"] = user_meta(visible_meta(record.meta))  # a binding's marks are not the user's
+    data["timing"] = reserved(record.meta)  # remember-me and the session's own timeouts
     data["keys"] = {name: len(value) for name, value in sorted(record.fields.items())}
     if values:
         data["values"] = {
@@ -145,6 +147,7 @@ def show(
             ("expires", _render.moment(record.expires_at, now)),
         ]
         pairs += [(f"meta {k}", v) for k, v in sorted(data["meta"].items())]
+        pairs += [(k.removeprefix(PREFIX), v) for k, v in sorted(data["timing"].items())]
         out.print(_render.pairs_table([(k, escape(v)) for k, v in pairs]))
         out.print(f"{len(data['keys'])} key(s), {sum(data['keys'].values())} bytes encoded:")
         for name, size in data["keys"].items():

@@ -175,26 +175,44 @@ def session_pattern(prefix: str) -> str:
     return escaped + "{*"
 
 
-def scan_cursor(node: int, position: int, after: str) -> str:
-    """A scan's plain-text cursor: the node walked, its ``SCAN`` cursor, the last key returned."""
-    return f"{node}:{position}:{after}"
+def scan_cursor(node: int, position: int, after: str, following: int | None = None) -> str:
+    """A scan's plain-text cursor: the node walked, its ``SCAN`` cursor, the last key returned.
+
+    A page that ends inside a ``SCAN`` step also records the cursor that step answered
+    (``following``): the resumed call repeats the step, and an answer that differs means the
+    keyspace changed shape meanwhile (see :func:`parse_scan_cursor`).
+    """
+    if following is None:
+        return f"{node}:{position}:{after}"
+    return f"{node}:{position}:{following}:{after}"
 
 
-def parse_scan_cursor(cursor: str | None) -> tuple[int, int, str]:
-    """The ``(node, SCAN cursor, last key)`` in a cursor from :func:`scan_cursor`.
+def parse_scan_cursor(cursor: str | None) -> tuple[int, int, int | None, str]:
+    """The ``(node, SCAN cursor, that step's answer or None, last key)`` in a cursor from
+    :func:`scan_cursor`.
 
     Raises:
         ConfigurationError: ``cursor`` is not such a cursor.
     """
     if cursor is None:
-        return 0, 0, ""
-    node, _, rest = cursor.partition(":")
-    position, colon, after = rest.partition(":")
-    if not (colon and node.isdigit() and position.isdigit() and node.isascii()):
+        return 0, 0, None, ""
+    parts = cursor.split(":")
+    if len(parts) not in (3, 4) or not all(p.isascii() and p.isdigit() for p in parts[:-1]):
         raise ConfigurationError("not a scan cursor of the Redis store")
-    if not position.isascii():
-        raise ConfigurationError("not a scan cursor of the Redis store")
-    return int(node), int(position), after
+    following = int(parts[2]) if len(parts) == 4 else None
+    return int(parts[0]), int(parts[1]), following, parts[-1]
+
+
+def scan_order(cursor: int) -> int:
+    """Where a ``SCAN`` cursor stands in the walk, comparable across table sizes.
+
+    ``SCAN`` visits buckets in reverse-binary order, which is why resizing never makes it skip
+    any: a cursor read with its 64 bits reversed is its position in the walk. ``0`` (the walk is
+    over) comes last.
+    """
+    if cursor == 0:
+        return 1 << 64
+    return int(f"{cursor:064b}"[::-1], 2)
 
 
 def digest_of(prefix: str, key: bytes | str) -> str:
@@ -394,6 +412,7 @@ __all__ = [
     "pexpireat",
     "record_fields",
     "scan_cursor",
+    "scan_order",
     "session_key",
     "session_pattern",
     "translate_errors",

@@ -80,17 +80,29 @@ local e, r = tonumber(all[ie]), tonumber(all[ir])
 if not (e and r and e > now and now - r >= INTERVAL) then return {0, all} end
 local c = tonumber(all[ic])
 if not c then return {0, all} end
-local deadline = math.min(c + LIFETIME, now + IDLE)
+-- Past the interval (once per interval per session): the other metadata fields, among them
+-- the session's own timeouts (sojourn:idle / sojourn:lifetime in the meta JSON), which
+-- replace the store's when present, so no renewal slides a session past its own deadline.
+local ip, ix, ij
+for i = 1, #all, 2 do
+  local name = all[i]
+  if name == 'm:p' then ip = i + 1 elseif name == 'm:x' then ix = i + 1
+  elseif name == 'm:j' then ij = i + 1 end
+end
+local idle, lifetime = IDLE, LIFETIME
+if ij and string.find(all[ij], '"sojourn:idle"', 1, true) then
+  local ok, meta = pcall(cjson.decode, all[ij])
+  if ok and type(meta) == 'table' then
+    local oi, ol = tonumber(meta['sojourn:idle']), tonumber(meta['sojourn:lifetime'])
+    if oi and ol and oi > 0 and ol > 0 then idle, lifetime = oi, ol end
+  end
+end
+local deadline = math.min(c + lifetime, now + idle)
 if not (deadline > e) then return {0, all} end
 -- The renewal is due.
 local d = fmt(deadline)
 all[ir] = ARGV[1]
 all[ie] = d
-local ip, ix
-for i = 1, #all, 2 do
-  local name = all[i]
-  if name == 'm:p' then ip = i + 1 elseif name == 'm:x' then ix = i + 1 end
-end
 local due = 0
 if ip and deadline > (tonumber(ix and all[ix]) or 0) then
   -- The deadline passes what the principal index was told: claim the refresh (the caller

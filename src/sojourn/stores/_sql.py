@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 
 from .._core.errors import ConfigurationError, CorruptSession
+from .._core.timing import IDLE, LIFETIME
 from .base import Record
 
 SCHEMA_VERSION = 1
@@ -232,6 +233,22 @@ def validate_sql_table(name: object) -> str:
     return table
 
 
+def renewal_deadline(own: Callable[[str], str]) -> str:
+    """The SQL deadline a renewal gives a row: ``LEAST(created_at + lifetime, now + idle)``
+    with the row's own timeouts (the reserved ``sojourn:idle`` / ``sojourn:lifetime`` meta
+    entries, see :mod:`sojourn._core.timing`) where it has them, else the renewal's
+    (``%(idle)s``, ``%(lifetime)s``).
+
+    Args:
+        own: the dialect's expression for one reserved entry's number, ``NULL`` when absent
+            (it should look for the name in the text before parsing any JSON: most rows have
+            none).
+    """
+    lifetime = f"COALESCE({own(LIFETIME)}, %(lifetime)s)"
+    idle = f"COALESCE({own(IDLE)}, %(idle)s)"
+    return f"LEAST(created_at + {lifetime}, %(now)s + {idle})"
+
+
 def _text(value: object) -> object:
     # MySQL keeps keys, names and principals in binary columns (exact, case- and
     # trailing-space-sensitive matching); they come back as bytes.
@@ -311,6 +328,7 @@ __all__ = [
     "record_from_row",
     "record_from_session_row",
     "removed_record",
+    "renewal_deadline",
     "validate_sql_table",
     "validate_table",
 ]

@@ -50,6 +50,7 @@ from .._sql import (
     record_from_joined_rows,
     record_from_session_row,
     removed_record,
+    renewal_deadline,
     validate_sql_table,
 )
 from .._timeouts import DEFAULT_TIMEOUT, check_timeout
@@ -98,6 +99,14 @@ def schema_sql(table: str = DEFAULT_TABLE) -> str:
     return ";\n\n".join(schema_statements(table)) + ";\n"
 
 
+def _own_term(name: str) -> str:
+    # JSON parsing only for a row whose meta names the entry (most have none).
+    return (
+        f"CASE WHEN LOCATE('\"{name}\"', meta) > 0 THEN "
+        f"CAST(JSON_UNQUOTE(JSON_EXTRACT(meta, '$.\"{name}\"')) AS DOUBLE) END"
+    )
+
+
 class _Queries:
     """The SQL text for one table, built once (the table name is validated first)."""
 
@@ -110,7 +119,7 @@ class _Queries:
             f"s.authenticated_at, s.meta, f.name, f.value FROM {t} s "
             f"LEFT JOIN {f} f ON f.`key` = s.`key` WHERE s.`key` = %s AND s.expires_at > %s"
         )
-        deadline = "LEAST(created_at + %(lifetime)s, %(now)s + %(idle)s)"
+        deadline = renewal_deadline(_own_term)
         self.renew = (
             f"UPDATE {t} SET renewed_at = %(now)s, expires_at = {deadline} "
             "WHERE `key` = %(key)s AND expires_at > %(now)s "
@@ -120,6 +129,7 @@ class _Queries:
             f"INSERT INTO {t} ({_COLUMNS}) VALUES (%(key)s, %(principal)s, %(created_at)s, "
             "%(renewed_at)s, %(expires_at)s, %(authenticated_at)s, %(meta)s)"
         )
+        self.peek = f"SELECT expires_at FROM {t} WHERE `key` = %s"
         self.lock = f"SELECT expires_at FROM {t} WHERE `key` = %s FOR UPDATE"
         self.lock_live = f"SELECT 1 FROM {t} WHERE `key` = %s AND expires_at > %s FOR UPDATE"
         self.rename = f"UPDATE {t} SET `key` = %s WHERE `key` = %s AND expires_at > %s"
@@ -577,7 +587,15 @@ class AsyncMySQLStore:
             except mysql_errors.IntegrityError as exc:
                 if exc.args[0] != _DUPLICATE_KEY:
                     raise
-                # Rare: the key is taken. Replace it only if it has expired.
+                # Rare: the key is taken. A plain read first: a live holder (another
+                # process creating the same key, as two moves of one session during a
+                # migration do) is answered at once, without the exclusive lock that two such
+                # creators, each holding the shared lock of its failed insert, would deadlock on.
+                await cursor.execute(self._sql.peek, (record.key,))
+                row = await cursor.fetchone()
+                if row is not None and row[0] > record.renewed_at:
+                    raise SessionExists(record.key) from None
+                # Replace it only if it has expired.
                 await cursor.execute(self._sql.lock, (record.key,))
                 row = await cursor.fetchone()
                 if row is not None and row[0] > record.renewed_at:

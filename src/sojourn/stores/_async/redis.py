@@ -500,7 +500,7 @@ class AsyncRedisStore:
                 returned.
         """
         check_scan(cursor, limit)
-        node, position, after = L.parse_scan_cursor(cursor)
+        node, position, answered, after = L.parse_scan_cursor(cursor)
         budget = (self.timeout or DEFAULT_TIMEOUT) / 2
         started = time.monotonic()
         async with L.bounded(self.timeout):
@@ -511,6 +511,13 @@ class AsyncRedisStore:
         while True:
             async with L.bounded(self.timeout):
                 following, keys = await self._scan_step(nodes[node], position, limit)
+            if after and answered is not None and following != answered:
+                # The repeated step covers other buckets than when the page was cut inside it
+                # (the table was resized, or its buckets filled or emptied). Go on from the
+                # earlier of the two answers: buckets only one of the two steps covered are
+                # walked again, so nothing sorted before the last key is skipped for good (a
+                # record may come twice; none is missed, as SCAN promises).
+                following = min(following, answered, key=L.scan_order)
             digests = sorted(d for k in keys if (d := L.digest_of(self.prefix, k)) > after)
             for start in range(0, len(digests), limit):
                 chunk = digests[start : start + limit]
@@ -519,10 +526,10 @@ class AsyncRedisStore:
                         continue
                     found.append(record)
                     if len(found) == limit and digest != digests[-1]:
-                        return found, L.scan_cursor(node, position, digest)
+                        return found, L.scan_cursor(node, position, digest, following)
                 if len(found) == limit:
                     break
-            after = ""
+            after, answered = "", None
             position = following
             if position == 0:
                 node += 1

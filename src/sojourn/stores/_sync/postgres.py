@@ -61,6 +61,7 @@ from .._sql import (
     record_from_row,
     record_from_session_row,
     removed_record,
+    renewal_deadline,
     validate_sql_table,
 )
 from .._timeouts import DEFAULT_TIMEOUT, check_timeout
@@ -124,6 +125,13 @@ def _record(row: Sequence[object]) -> Record:
     return record_from_row(row[:-1], _decode_fields(row[-1]))
 
 
+def _own_term(name: str) -> str:
+    # jsonb parsing only for a row whose meta names the entry (most have none).
+    return (
+        f"CASE WHEN position('\"{name}\"' IN meta) > 0 THEN (meta::jsonb ->> '{name}')::float8 END"
+    )
+
+
 class _Queries:
     """The SQL text for one table, built once (the table name is validated first)."""
 
@@ -133,7 +141,7 @@ class _Queries:
         self.load = (
             f"SELECT {_COLUMNS}, fields FROM {t} WHERE key = %(key)s AND expires_at > %(now)s"
         )
-        deadline = "LEAST(created_at + %(lifetime)s, %(now)s + %(idle)s)"
+        deadline = renewal_deadline(_own_term)
         self.load_renewing = (
             f"WITH renewed AS (UPDATE {t} SET renewed_at = %(now)s, expires_at = {deadline} "
             "WHERE key = %(key)s AND expires_at > %(now)s "

@@ -88,6 +88,12 @@ class StoreFixtures:
         return time.time()
 
 
+def own_timing(idle: float, lifetime: float) -> dict[str, str]:
+    """Metadata carrying a session's own timeouts (see :mod:`sojourn._core.timing`), beside a
+    tracked user agent."""
+    return {"user_agent": "Firefox", "sojourn:idle": repr(idle), "sojourn:lifetime": repr(lifetime)}
+
+
 class StoreContract(StoreFixtures):
     """Every contract a store keeps, as tests. Subclass and implement ``make_store``.
 
@@ -214,6 +220,52 @@ class StoreContract(StoreFixtures):
         renewal = Renewal(now=now + 6, idle_timeout=100, lifetime=LIFETIME, interval=0)
         assert store.load(record.key, now + 6, renewal) is None
         assert store.load(record.key, now + 6) is None
+
+    # -- a session's own timeouts (remember-me, set_timeouts) --------------------------------
+
+    def test_renewal_follows_the_records_own_idle_timeout(self, store: Store, now: float) -> None:
+        record = make_record(now, idle=20, meta=own_timing(20, LIFETIME))
+        store.create(record)
+        renewal = Renewal(now=now + 15, idle_timeout=100, lifetime=LIFETIME, interval=0)
+        loaded = store.load(record.key, now + 15, renewal)
+        assert loaded is not None
+        assert loaded.expires_at == pytest.approx(now + 35, abs=0.002)  # not now + 115
+        assert loaded.meta["user_agent"] == "Firefox"
+        assert store.load(record.key, now + 35) is None
+
+    def test_renewal_never_passes_the_records_own_lifetime(self, store: Store, now: float) -> None:
+        record = make_record(now, idle=60, meta=own_timing(100, 60))
+        store.create(record)
+        renewal = Renewal(now=now + 30, idle_timeout=100, lifetime=LIFETIME, interval=0)
+        loaded = store.load(record.key, now + 30, renewal)
+        assert loaded is not None
+        assert loaded.expires_at == pytest.approx(now + 60, abs=0.002)
+        assert store.load(record.key, now + 60) is None
+
+    def test_renewal_lets_a_record_live_to_its_own_longer_lifetime(
+        self, store: Store, now: float
+    ) -> None:
+        record = make_record(now, idle=100, meta=own_timing(100, 7200))
+        store.create(record)
+        # The renewal's own lifetime (50 s) is over; the record's (two hours) is not.
+        renewal = Renewal(now=now + 60, idle_timeout=100, lifetime=50, interval=0)
+        loaded = store.load(record.key, now + 60, renewal)
+        assert loaded is not None
+        assert loaded.renewed_at == pytest.approx(now + 60, abs=0.002)
+        assert loaded.expires_at == pytest.approx(now + 160, abs=0.002)
+        again = store.load(record.key, now + 150)
+        assert again is not None
+        assert again.expires_at == pytest.approx(now + 160, abs=0.002)
+
+    def test_a_record_without_own_timeouts_renews_by_the_renewal(
+        self, store: Store, now: float
+    ) -> None:
+        record = make_record(now, idle=20, meta={"user_agent": "Firefox", "sojourn:remember": "1"})
+        store.create(record)
+        renewal = Renewal(now=now + 15, idle_timeout=100, lifetime=LIFETIME, interval=0)
+        loaded = store.load(record.key, now + 15, renewal)
+        assert loaded is not None
+        assert loaded.expires_at == pytest.approx(now + 115, abs=0.002)
 
     # -- apply --------------------------------------------------------------------------------
 
