@@ -130,7 +130,7 @@ SECTIONS: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
         "stores",
         ("stores/redis.md", "stores/sql.md", "stores/cookie.md", "stores/urls.md"),
     ),
-    ("Guides", "", ("security.md", "rotation.md", "typed-sessions.md")),
+    ("Guides", "", ("security.md", "rotation.md", "lifecycle.md", "typed-sessions.md")),
     ("Operations", None, ("operations.md", "events.md", "metrics.md", "demo.md", "benchmarks.md")),
     ("Migrating", None, ("frameworks/migrating.md", "migration.md")),
 )
