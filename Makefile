@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck sync-check docs unit upstream bench soak fuzz sync clean
+.PHONY: demo test lint typecheck sync-check docs unit upstream browser bench soak fuzz sync clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,24 @@ $(VENV)/.docs-installed: pyproject.toml | $(BIN)/python
 upstream: $(VENV)/.dev-installed
 	$(BIN)/python -m tests.upstream.suites
 
+PORT ?= 8000
+STORE ?= sqlite:///sojourn-demo.db
 demo: $(VENV)/.demo-installed
-	$(BIN)/sojourn demo
+	$(BIN)/sojourn demo --port '$(PORT)' --store '$(STORE)'
+
+# The browser tests (tests/browser) drive Debian's Chromium through Playwright: installed from
+# Debian's packages when missing (as root, as CI runs), never a browser download.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      chromium chromium-driver; \
+	  else \
+	    echo "$(CHROMIUM) is missing: run 'sudo apt-get install -y chromium chromium-driver'" \
+	      "(without it the browser tests skip, and fail when CI=true)"; \
+	  fi; \
+	fi
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests benchmarks scripts
@@ -43,7 +59,7 @@ sync-check: $(VENV)/.dev-installed
 docs: $(VENV)/.docs-installed
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
-unit: $(VENV)/.dev-installed upstream
+unit: $(VENV)/.dev-installed upstream browser
 	$(BIN)/python -m pytest
 
 test: export SOJOURN_DOCS_SITE := $(CURDIR)/site

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -179,7 +180,16 @@ def test_sojourn_demo_really_serves(tmp_path: Path) -> None:
         assert response is not None, "the demo did not answer within 15 s"
         assert response.status_code == 200
         assert "Sojourn demo" in response.text
-        assert response.headers["set-cookie"].startswith("sid=")
+        assert "set-cookie" not in response.headers  # reading stores no session
+        token = re.search(r"name='csrf' value='([^']+)'", response.text)
+        assert token is not None
+        acted = httpx.post(
+            f"http://127.0.0.1:{port}/cart/add",
+            data={"item": "apple", "csrf": token.group(1)},
+            timeout=5,
+        )
+        assert acted.status_code == 303
+        assert acted.headers["set-cookie"].startswith("sid=")
         assert db.exists()
     finally:
         process.terminate()

@@ -1,4 +1,8 @@
-"""Flask integration: ``from sojourn.flask import Sojourn``; ``Sojourn(app, store=...)``."""
+"""Flask integration: ``from sojourn.flask import Sojourn``; ``Sojourn(app, store=...)``.
+
+Sessions beside ``flask.session``: ``Sojourn(app, store=..., name="admin", cookie=...)``, then
+``sessions["admin"]`` in a view.
+"""
 
 from ._integrations.flask import FlaskSession as FlaskSession
 from ._integrations.flask import Sojourn as Sojourn
@@ -6,12 +10,18 @@ from ._integrations.flask import SojournSessionInterface as SojournSessionInterf
 from ._integrations.flask import TaggedJSONCodec as TaggedJSONCodec
 from ._integrations.flask import current_session as current_session
 from ._integrations.flask import get_manager as get_manager
+from ._integrations.flask_named import NamedSession as NamedSession
+from ._integrations.flask_named import named_session as named_session
+from ._integrations.flask_named import sessions as sessions
 
 __all__ = [
     "FlaskSession",
+    "NamedSession",
     "Sojourn",
     "SojournSessionInterface",
     "TaggedJSONCodec",
     "current_session",
     "get_manager",
+    "named_session",
+    "sessions",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, Literal
@@ -18,7 +18,9 @@ from .._core.policy import DEFAULT_IDLE_TIMEOUT, DEFAULT_LIFETIME, DEFAULT_ROTAT
 from .._core.shape import Migrate
 from .._core.transport import CookieTransport, Transport
 from .._hooks import check_hooks
+from .._sync.manager import Manager
 from .._typed.views import shape_of
+from ..stores.base import ClientSideStore, Store
 
 Seconds = float | int | timedelta
 OnStoreError = Literal["fail", "anonymous"]
@@ -142,6 +144,23 @@ def build_options(
     )
 
 
+def sync_manager(
+    store: Store | ClientSideStore, options: AdapterOptions, clock: Callable[[], float]
+) -> Manager:
+    """The sync manager an adapter's options describe (the named sessions of Flask and
+    Django build theirs here)."""
+    return Manager(
+        store,
+        options.engine,
+        clock=clock,
+        on_store_error=options.on_store_error,
+        track_metadata=options.track_metadata,
+        on_lost_write=options.on_lost_write,
+        hooks=options.sync_hooks(),
+        metrics=options.metrics,
+    )
+
+
 def sync_hooks(hooks: Sequence[AsyncEventHook | EventHook]) -> tuple[EventHook, ...]:
     """``hooks`` checked for a sync manager: plain callables, no coroutine functions.
 
@@ -160,4 +179,5 @@ __all__ = [
     "build_options",
     "seconds",
     "sync_hooks",
+    "sync_manager",
 ]

@@ -2,9 +2,11 @@
 
 The session is loaded before the application runs (one store round trip, none when the request
 carries no well-formed ID), placed at ``scope["session"]`` so that Starlette's and FastAPI's
-``request.session`` work unchanged, and committed when the response starts, because headers
-cannot be added later. A commit writes only what changed; ``Set-Cookie`` is sent only when an
-ID is issued or cleared; ``Vary`` is added whenever the session was used.
+``request.session`` work unchanged (a middleware given a ``name`` places its session at
+``scope["sojourn.sessions"][name]`` instead, so several stack: see :mod:`._named`), and
+committed when the response starts, because headers cannot be added later. A commit writes
+only what changed; ``Set-Cookie`` is sent only when an ID is issued or cleared; ``Vary`` is
+added whenever the session was used.
 
 Failure policy (SEC-48): a store that is down answers ``503`` with a short body, before the
 application runs (on load) or instead of its response (on commit), so no cookie ever points at
@@ -46,6 +48,7 @@ from ..stores._diagnose import cause
 from ..stores.base import AsyncStore, ClientSideStore, Store
 from ..stores.threaded import ThreadedStore as ThreadedStore
 from ..stores.threaded import as_async_store as as_async_store
+from ._named import ISSUED_KEY, MANAGERS_KEY, SESSIONS_KEY, check_apart, check_name, place, stacked
 from ._options import AdapterOptions, OnLostWrite, OnStoreError, Seconds, build_options
 
 logger = logging.getLogger("sojourn")
@@ -61,25 +64,35 @@ differently (a dict, TypedDicts), and the middleware must wrap all of them witho
 T = TypeVar("T")
 
 
-def get_session(request: Any) -> Session:
+def get_session(request: Any, name: str | None = None) -> Session:
     """The typed session of a request (a Starlette ``Request``/``WebSocket``, or a scope).
 
-    ``request.session`` works too; this spelling tells a type checker it is a
-    :class:`~sojourn.Session`, with ``login``, ``regenerate`` and ``invalidate``.
+    ``request.session`` works too for the unnamed session; this spelling tells a type checker
+    it is a :class:`~sojourn.Session`, with ``login``, ``regenerate`` and ``invalidate``.
+
+    Args:
+        request: the request, the WebSocket or the scope.
+        name: the ``name`` its middleware was given; ``None`` for the unnamed session.
+
+    Raises:
+        ConfigurationError: no middleware (of that name) wraps the application.
     """
     scope = getattr(request, "scope", request)
     try:
-        session: Session = scope["session"]
+        session: Session = scope["session"] if name is None else scope[SESSIONS_KEY][name]
     except KeyError:
+        named = "" if name is None else f"(..., name={name!r})"
         raise ConfigurationError(
-            "no session on this request: wrap the application in sojourn.asgi.SessionMiddleware"
+            "no session on this request: wrap the application in "
+            f"sojourn.asgi.SessionMiddleware{named}"
         ) from None
     return session
 
 
-def get_manager(scope: Scope) -> AsyncManager:
-    """The manager the middleware installed, for "your sessions" pages and revocation."""
-    manager: AsyncManager = scope["sojourn.manager"]
+def get_manager(scope: Scope, name: str | None = None) -> AsyncManager:
+    """The manager the middleware (named ``name``) installed, for "your sessions" pages and
+    revocation."""
+    manager: AsyncManager = scope["sojourn.manager"] if name is None else scope[MANAGERS_KEY][name]
     return manager
 
 
@@ -152,6 +165,13 @@ class SessionMiddleware:
             (see ``docs/events.md``).
         metrics: an observer to report to, such as
             :class:`~sojourn.metrics.prometheus.PrometheusMetrics`; see ``docs/metrics.md``.
+        name: ``None`` (default) puts the session at ``scope["session"]``; a name puts it at
+            ``scope["sojourn.sessions"][name]`` (:func:`get_session` with the name), so that
+            several middlewares, each with its own cookie, store and policy, stack.
+
+    Raises:
+        ConfigurationError: invalid options, or another Sojourn middleware inside ``app`` has
+            the same name or reads the same cookie.
     """
 
     def __init__(
@@ -183,8 +203,10 @@ class SessionMiddleware:
         clock: Callable[[], float] = time.time,
         hooks: Sequence[AsyncEventHook] = (),
         metrics: Observer | None = None,
+        name: str | None = None,
     ) -> None:
         self.app = app
+        self.name = check_name(name)
         self.options: AdapterOptions = build_options(
             idle_timeout=idle_timeout,
             lifetime=lifetime,
@@ -222,6 +244,28 @@ class SessionMiddleware:
         )
         names = self.manager.request_headers
         self._wanted = None if names is None else frozenset(n.encode("latin-1") for n in names)
+        inside = stacked(app, SessionMiddleware)
+        check_apart(name, self.options.engine.transport, ((m.name, m.transport) for m in inside))
+        self._unchecked = True  # the first request checks the sessions outside this one
+
+    @property
+    def transport(self) -> Transport:
+        """Where this middleware's session ID travels."""
+        return self.manager.engine.transport
+
+    def _place(self, scope: Scope, session: Session) -> None:
+        """Put a named session (and its manager) where :func:`get_session` finds it; on the
+        first request, check it against the sessions of the middlewares outside this one."""
+        name = self.name
+        assert name is not None  # only named middlewares place
+        if self._unchecked:
+            outside = [(n, m.engine.transport) for n, m in scope.get(MANAGERS_KEY, {}).items()]
+            primary = scope.get("sojourn.manager")
+            if isinstance(primary, AsyncManager):
+                outside.append((None, primary.engine.transport))
+            check_apart(name, self.transport, outside)
+            self._unchecked = False
+        place(scope, name, session, self.manager)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Typed as Any so that every framework's own scope and callable types are accepted.
@@ -246,7 +290,9 @@ class SessionMiddleware:
         else:
             user_agent = client_ip = None
         query = scope.get("query_string", b"").decode("latin-1") if manager.reads_query else ""
-        scope["sojourn.manager"] = manager
+        named = self.name is not None
+        if not named:
+            scope["sojourn.manager"] = manager
         session = manager.open_at_once(headers, query, read_only=websocket)
         if session is None:
             opened = await manager.open(
@@ -254,14 +300,21 @@ class SessionMiddleware:
             )
             session = opened.session
             if opened.refuse:
-                scope["session"] = session
+                if not named:
+                    scope["session"] = session
                 await self._refuse(scope, send)
                 return
             if not opened.save:  # anonymous while the store is down: nothing is saved
-                scope["session"] = session
+                if named:
+                    self._place(scope, session)
+                else:
+                    scope["session"] = session
                 await self.app(scope, receive, send)
                 return
-        scope["session"] = session
+        if named:
+            self._place(scope, session)
+        else:
+            scope["session"] = session
         if websocket:  # read-only
             await self.app(scope, receive, send)
             return
@@ -286,8 +339,10 @@ class SessionMiddleware:
                     return
                 except SessionGone as exc:  # the changes did not land: say so, send no cookie
                     refused = True
-                    await _conflict(send, exc.reason)
+                    await _conflict(scope, send, exc.reason)
                     return
+                if outcome.headers:  # rare: an ID issued or cleared; a sibling may need them
+                    scope.setdefault(ISSUED_KEY, []).extend(outcome.headers)
                 if outcome.headers or outcome.vary:
                     # A copy: an application may send the same message for every response,
                     # and one user's Set-Cookie must never stay in it for the next.
@@ -314,24 +369,26 @@ class SessionMiddleware:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1011})
             return
+        headers = _encoded(scope, UNAVAILABLE_HEADERS)
         await send(
-            {
-                "type": "http.response.start",
-                "status": UNAVAILABLE_STATUS,
-                "headers": [
-                    (name.lower().encode("latin-1"), value.encode("latin-1"))
-                    for name, value in UNAVAILABLE_HEADERS
-                ],
-            }
+            {"type": "http.response.start", "status": UNAVAILABLE_STATUS, "headers": headers}
         )
         await send({"type": "http.response.body", "body": UNAVAILABLE_BODY})
 
 
-async def _conflict(send: Send, reason: str) -> None:
+def _encoded(scope: Scope, headers: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    """A refusal's headers, plus the ``Set-Cookie`` of any other session already committed on
+    this response (named sessions): its record is saved, so its cookie must still go out."""
+    pairs = [(k.lower(), v) for k, v in headers]
+    issued = scope.get(ISSUED_KEY)
+    if issued:
+        pairs += [(k, v) for k, v in issued if k != "cache-control"]
+    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in pairs]
+
+
+async def _conflict(scope: Scope, send: Send, reason: str) -> None:
     """The ``409`` a lost write answers instead of the application's response."""
-    headers = [
-        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in conflict_headers(reason)
-    ]
+    headers = _encoded(scope, conflict_headers(reason))
     await send({"type": "http.response.start", "status": CONFLICT_STATUS, "headers": headers})
     await send({"type": "http.response.body", "body": CONFLICT_BODY})
 

@@ -14,6 +14,7 @@ holds something else, such as the dict of Starlette's own signed-cookie ``Sessio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends
@@ -22,6 +23,7 @@ from fastapi.requests import HTTPConnection
 from .._async.manager import AsyncManager
 from .._core.errors import ConfigurationError
 from .._core.session import Session
+from ._named import MANAGERS_KEY, SESSIONS_KEY, check_name
 
 MISSING_MIDDLEWARE = (
     "no Sojourn session on this request: add "
@@ -53,10 +55,59 @@ def manager_dependency(connection: HTTPConnection) -> AsyncManager:
     return manager
 
 
+def named_session(name: str) -> Callable[[HTTPConnection], Session]:
+    """A dependency giving the session of the middleware added with ``name=name``.
+
+    ``admin: Annotated[Session, Depends(named_session("admin"))]`` in a handler receives the
+    admin session beside the unnamed one (:data:`SessionDep`), each with its own cookie.
+
+    Raises:
+        ConfigurationError: ``name`` is empty (at once); no middleware of that name wraps the
+            app (when a request asks).
+    """
+    check_name(name)
+    missing = (
+        f"no Sojourn session named {name!r} on this request: add "
+        f"app.add_middleware(sojourn.asgi.SessionMiddleware, store=..., name={name!r})"
+    )
+
+    def dependency(connection: HTTPConnection) -> Session:
+        session = connection.scope.get(SESSIONS_KEY, {}).get(name)
+        if not isinstance(session, Session):
+            raise ConfigurationError(missing)
+        return session
+
+    return dependency
+
+
+def named_manager(name: str) -> Callable[[HTTPConnection], AsyncManager]:
+    """A dependency giving the manager of the middleware added with ``name=name``.
+
+    Raises:
+        ConfigurationError: ``name`` is empty; no middleware of that name wraps the app.
+    """
+    check_name(name)
+
+    def dependency(connection: HTTPConnection) -> AsyncManager:
+        manager = connection.scope.get(MANAGERS_KEY, {}).get(name)
+        if not isinstance(manager, AsyncManager):
+            raise ConfigurationError(f"no Sojourn session named {name!r} on this request")
+        return manager
+
+    return dependency
+
+
 SessionDep = Annotated[Session, Depends(session_dependency)]
 """A handler parameter annotated ``SessionDep`` receives the :class:`~sojourn.Session`."""
 
 ManagerDep = Annotated[AsyncManager, Depends(manager_dependency)]
 """A handler parameter annotated ``ManagerDep`` receives the :class:`~sojourn.AsyncManager`."""
 
-__all__ = ["ManagerDep", "SessionDep", "manager_dependency", "session_dependency"]
+__all__ = [
+    "ManagerDep",
+    "SessionDep",
+    "manager_dependency",
+    "named_manager",
+    "named_session",
+    "session_dependency",
+]

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from inspect import getattr_static
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Request, Response, request
 from flask import session as flask_session
@@ -68,8 +68,12 @@ from ._flask_cookie import (
     helpers_are_flasks,
     plain_config_key,
 )
+from ._named import ISSUED_KEY, check_name, cookie_slot, slot
 from ._options import AdapterOptions, build_options, seconds
 from .wsgi import request_headers
+
+if TYPE_CHECKING:
+    from .flask_named import NamedSession
 
 logger = logging.getLogger("sojourn")
 
@@ -353,6 +357,16 @@ class SojournSessionInterface(SessionInterface):
             renew_interval=None if renew is None else seconds(renew),
         )
 
+    def slot(self, app: Flask) -> str | None:
+        """Where this interface keeps the ID for ``app`` as now configured (a
+        :func:`~._named.slot` label), to keep named sessions off its cookie."""
+        if not self._follow_config:
+            return slot(self.options.engine.transport)
+        explicit = self._explicit_cookie
+        if explicit is not None and "name" in explicit.given:
+            return cookie_slot(explicit.cookie_name)
+        return cookie_slot(str(app.config["SESSION_COOKIE_NAME"]))
+
     # -- Flask's SessionInterface -------------------------------------------------------------
 
     def open_session(self, app: Flask, request: Request) -> FlaskSession:
@@ -527,6 +541,7 @@ def _become_conflict(response: Response, reason: str) -> None:
     response.headers.clear()
     response.set_data(CONFLICT_BODY)
     response.headers.extend(conflict_headers(reason))
+    _keep_issued(response)
 
 
 def _become_unavailable(response: Response) -> None:
@@ -535,6 +550,15 @@ def _become_unavailable(response: Response) -> None:
     response.headers.clear()
     response.set_data(UNAVAILABLE_BODY)
     response.headers.extend(UNAVAILABLE_HEADERS)
+    _keep_issued(response)
+
+
+def _keep_issued(response: Response) -> None:
+    """Carry over the ``Set-Cookie`` of a named session already committed on this response:
+    its record is saved, so its cookie must still go out."""
+    for name, value in request.environ.get(ISSUED_KEY, ()):
+        if name != "cache-control":
+            response.headers.add(name, value)
 
 
 class _Refusals:
@@ -613,6 +637,8 @@ class Sojourn:
         store: a sync store shared by every request; if omitted, ``app.config["SOJOURN_STORE"]``
             (a store URL for :func:`~sojourn.stores.urls.open_store`, or a store object).
         clock: the time source, in epoch seconds; tests inject a fake one.
+        name: ``None`` (default) makes this ``flask.session``; a name adds a session beside it,
+            ``sessions[name]`` (see :mod:`.flask_named`), with the cookie its options name.
         **options: ``idle_timeout``, ``lifetime``, ``renew_interval``, ``cookie``,
             ``transport``, ``limits``, ``codec``, ``on_store_error``, ``track_metadata``,
             ``shape``, ``migrate``, ``engine``, ``hooks`` (lifecycle-event hooks, plain
@@ -620,6 +646,9 @@ class Sojourn:
             (remembered) and anonymous sessions (``remember_idle_timeout``,
             ``remember_lifetime``, ``anonymous_idle_timeout``, ``anonymous_lifetime``), and
             ``principal_key``; they win over the Flask config.
+
+    Raises:
+        ConfigurationError: another Sojourn session of the app has the same name or cookie.
     """
 
     def __init__(
@@ -632,18 +661,28 @@ class Sojourn:
     ) -> None:
         self.store = store
         self.clock = clock
+        # One of the options, not a parameter: callers pass option dicts typed loosely.
+        self.name = check_name(options.pop("name", None))
         self.options = options
         if app is not None:
             self.init_app(app)
 
-    def init_app(self, app: Flask) -> SojournSessionInterface:
-        """Install the session interface on ``app``."""
+    def init_app(self, app: Flask) -> SojournSessionInterface | NamedSession:
+        """Install the session interface (or, given a name, the named session) on ``app``."""
+        from .flask_named import NamedSession, check_apart_from_named  # it builds on this module
+
         store = self.store
         if store is None:
             store, built = store_from_config(app.config)
             if built:
                 atexit.register(store.close)  # type: ignore[union-attr]
+        current = app.extensions.get("sojourn")
+        if self.name is not None:
+            named = NamedSession(self.name, store, clock=self.clock, **self.options)
+            named.install(app, None if current is None else current.slot(app))
+            return named
         interface = SojournSessionInterface(store, clock=self.clock, **self.options)
+        check_apart_from_named(app, interface.slot(app))
         app.session_interface = interface
         app.extensions["sojourn"] = interface
         app.before_request_funcs.setdefault(None, []).insert(0, _refuse_when_store_is_down)
@@ -662,8 +701,14 @@ def current_session() -> FlaskSession:
     return current
 
 
-def get_manager(app: Flask) -> Manager:
-    """The manager of ``app`` as currently configured, for "your sessions" pages and revocation."""
+def get_manager(app: Flask, name: str | None = None) -> Manager:
+    """The manager of ``app`` as currently configured (of its session named ``name``, if
+    given), for "your sessions" pages and revocation."""
+    if name is not None:
+        from .flask_named import NAMED_KEY
+
+        named: NamedSession = app.extensions[NAMED_KEY][name]
+        return named.manager
     interface: SojournSessionInterface = app.extensions["sojourn"]
     return interface._resolve(app)[0]
 

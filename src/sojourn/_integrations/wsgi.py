@@ -5,7 +5,9 @@ the application runs (no store call when the request carries no well-formed ID) 
 ``environ["sojourn.session"]``; the manager at ``environ["sojourn.manager"]``. The commit runs
 inside ``start_response``, because headers can only be added before the response starts: the
 application's own ``start_response`` call saves the session and adds ``Set-Cookie`` (when an ID
-is issued or cleared) and ``Vary`` (when the session was used).
+is issued or cleared) and ``Vary`` (when the session was used). A middleware given a ``name``
+puts its session at ``environ["sojourn.sessions"][name]`` instead, so that several stack, each
+with its own cookie, store and policy (see :mod:`._named`).
 
 Failure policy (SEC-48): a store that is down answers ``503`` with a short text body, before the
 application runs (on load) or instead of its response (on commit), so no cookie ever points at
@@ -25,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any, Protocol
 
-from .._core.errors import SessionError, SessionGone, StoreUnavailable
+from .._core.errors import ConfigurationError, SessionError, SessionGone, StoreUnavailable
 from .._core.headers import merge_response_headers
 from .._core.opening import (
     CONFLICT_BODY,
@@ -37,6 +39,7 @@ from .._core.session import Session
 from .._sync.manager import Manager
 from ..stores._diagnose import cause
 from ..stores.base import ClientSideStore, Store
+from ._named import ISSUED_KEY, MANAGERS_KEY, SESSIONS_KEY, check_apart, check_name, place, stacked
 from ._options import AdapterOptions, build_options
 
 logger = logging.getLogger("sojourn")
@@ -69,25 +72,41 @@ def request_headers(environ: Environ) -> list[tuple[str, str]]:
     return headers
 
 
-def get_session(environ: Environ) -> Session:
-    """The session the middleware installed for this request."""
-    session: Session = environ["sojourn.session"]
+def get_session(environ: Environ, name: str | None = None) -> Session:
+    """The session the middleware (given ``name``, if any) installed for this request.
+
+    Raises:
+        ConfigurationError: no middleware of that name wraps the application.
+    """
+    try:
+        session: Session = (
+            environ["sojourn.session"] if name is None else environ[SESSIONS_KEY][name]
+        )
+    except KeyError:
+        named = "" if name is None else f"(..., name={name!r})"
+        raise ConfigurationError(
+            f"no session on this request: wrap the application in "
+            f"sojourn.wsgi.SessionMiddleware{named}"
+        ) from None
     return session
 
 
-def get_manager(environ: Environ) -> Manager:
-    """The manager the middleware installed, for "your sessions" pages and revocation."""
-    manager: Manager = environ["sojourn.manager"]
+def get_manager(environ: Environ, name: str | None = None) -> Manager:
+    """The manager the middleware (given ``name``, if any) installed, for "your sessions"
+    pages and revocation."""
+    manager: Manager = environ["sojourn.manager"] if name is None else environ[MANAGERS_KEY][name]
     return manager
 
 
 class _CommitFailed(Exception):
     """Raised through the application when the commit in ``start_response`` failed: the
     store was down (``reason`` empty: 503), or the changes did not land (``reason`` names
-    why: 409)."""
+    why: 409). ``owner`` is the request whose commit failed: with several middlewares
+    stacked, only its own middleware answers it."""
 
-    def __init__(self, reason: str = "") -> None:
+    def __init__(self, owner: object, reason: str = "") -> None:
         super().__init__(reason)
+        self.owner = owner
         self.reason = reason
 
 
@@ -96,6 +115,7 @@ class _Request:
 
     __slots__ = (
         "committed",
+        "environ",
         "failed",
         "headers",
         "manager",
@@ -104,8 +124,15 @@ class _Request:
         "vary",
     )
 
-    def __init__(self, manager: Manager, session: Session, start_response: StartResponse) -> None:
+    def __init__(
+        self,
+        manager: Manager,
+        session: Session,
+        start_response: StartResponse,
+        environ: Environ,
+    ) -> None:
         self.manager = manager
+        self.environ = environ
         self.session = session
         self.start_response = start_response
         self.committed = False
@@ -129,12 +156,14 @@ class _Request:
                     "session.store_error: the session store failed on commit: %s", cause(exc)
                 )
                 self.failed = True
-                raise _CommitFailed from exc
+                raise _CommitFailed(self) from exc
             except SessionGone as exc:
                 self.failed = True
-                raise _CommitFailed(exc.reason) from exc
+                raise _CommitFailed(self, exc.reason) from exc
             self.committed = True
             self.headers, self.vary = outcome.headers, outcome.vary
+            if outcome.headers:  # rare: an ID issued or cleared; a sibling may need them
+                self.environ.setdefault(ISSUED_KEY, []).extend(outcome.headers)
         elif self.session.accessed:
             # not saved (5xx, SEC-59), but the response still depended on the session
             self.vary = self.vary or self.manager.engine.transport.vary
@@ -199,8 +228,12 @@ class SessionMiddleware:
             ``on_store_error`` (``"fail"`` or ``"anonymous"``), ``track_metadata``,
             ``rotate_every``, ``rotation_grace``, ``on_lost_write``, ``remember_idle_timeout``,
             ``remember_lifetime``, ``anonymous_idle_timeout``, ``anonymous_lifetime``,
-            ``shape``, ``migrate``, ``engine``, ``hooks`` (plain functions only), ``metrics`` —
-            the same as the ASGI middleware.
+            ``shape``, ``migrate``, ``engine``, ``hooks`` (plain functions only), ``metrics``,
+            ``name`` — the same as the ASGI middleware.
+
+    Raises:
+        ConfigurationError: invalid options, or another Sojourn middleware inside ``app`` has
+            the same name or reads the same cookie.
     """
 
     def __init__(
@@ -209,9 +242,11 @@ class SessionMiddleware:
         store: Store | ClientSideStore,
         *,
         clock: Callable[[], float] = time.time,
+        name: str | None = None,
         **options: Any,
     ) -> None:
         self.app = app
+        self.name = check_name(name)
         self.options: AdapterOptions = build_options(**options)
         self.manager = Manager(
             store,
@@ -223,6 +258,8 @@ class SessionMiddleware:
             hooks=self.options.sync_hooks(),
             metrics=self.options.metrics,
         )
+        inside = [(m.name, m.manager.engine.transport) for m in stacked(app, SessionMiddleware)]
+        check_apart(name, self.options.engine.transport, inside)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         opened = self.manager.open(
@@ -231,17 +268,23 @@ class SessionMiddleware:
             user_agent=environ.get("HTTP_USER_AGENT"),
             client_ip=environ.get("REMOTE_ADDR"),
         )
-        environ["sojourn.manager"] = self.manager
-        environ["sojourn.session"] = session = opened.session
+        session = opened.session
+        if self.name is None:
+            environ["sojourn.manager"] = self.manager
+            environ["sojourn.session"] = session
+        else:
+            place(environ, self.name, session, self.manager)
         if opened.refuse:
-            return self._refuse(start_response)
+            return self._refuse(environ, start_response)
         if not opened.save:  # anonymous while the store is down: never committed
             return self.app(environ, start_response)
-        request = _Request(self.manager, session, start_response)
+        request = _Request(self.manager, session, start_response, environ)
         try:
             result = self.app(environ, request)
         except _CommitFailed as failed:
-            return self._refuse(start_response, failed.reason)
+            if failed.owner is not request:  # another session's, for its own middleware
+                raise
+            return self._refuse(environ, start_response, failed.reason)
         # An application may call start_response lazily, on the first iteration of its body;
         # pull that first chunk here so a commit failure can still become a clean 503.
         if request.committed:
@@ -254,19 +297,25 @@ class SessionMiddleware:
                 break
         except _CommitFailed as failed:
             _close(result)
-            return self._refuse(start_response, failed.reason)
+            if failed.owner is not request:
+                raise
+            return self._refuse(environ, start_response, failed.reason)
         except BaseException:
             _close(result)
             raise
         return _Body(result, _chain(first, iterator), request)
 
     @staticmethod
-    def _refuse(start_response: StartResponse, lost: str = "") -> list[bytes]:
-        """503 when the store is down; 409 naming ``lost`` when the changes did not land."""
+    def _refuse(environ: Environ, start_response: StartResponse, lost: str = "") -> list[bytes]:
+        """503 when the store is down; 409 naming ``lost`` when the changes did not land.
+
+        Either carries the ``Set-Cookie`` of another session already committed on this
+        response (named sessions): its record is saved, so its cookie must still go out."""
+        issued = [(k, v) for k, v in environ.get(ISSUED_KEY, ()) if k != "cache-control"]
         if lost:
-            start_response("409 Conflict", list(conflict_headers(lost)))
+            start_response("409 Conflict", [*conflict_headers(lost), *issued])
             return [CONFLICT_BODY]
-        start_response("503 Service Unavailable", list(UNAVAILABLE_HEADERS))
+        start_response("503 Service Unavailable", [*UNAVAILABLE_HEADERS, *issued])
         return [UNAVAILABLE_BODY]
 
 
