@@ -75,8 +75,9 @@ def serve(app: Any, host: str, port: int) -> None:
     "--insecure-cookies/--secure-cookies",
     default=True,
     show_default=True,
-    help="Send the cookie without Secure, named 'sid' (for plain HTTP on a host other than "
-    "localhost or 127.0.0.1, where browsers send Secure cookies over plain HTTP too).",
+    help="Send the cookie without Secure, named 'sid'. Only plain HTTP on a host other than "
+    "localhost and 127.0.0.1 needs it: Chromium sends Secure cookies to http://localhost and "
+    "http://127.0.0.1.",
 )
 def demo(host: str, port: int, store_url: str, insecure_cookies: bool) -> None:
     """Serve the demo web application (plain HTTP, for your machine only)."""
