@@ -47,7 +47,7 @@ from .._core.events import (
     SessionEvent,
 )
 from .._core.ids import fingerprint_of_key, marker_key
-from .._core.lifecycle import events_of, of_record, of_records
+from .._core.lifecycle import events_of, log_event, of_record, of_records
 from .._core.markers import is_marker
 from .._core.observe import AMBIGUOUS_COOKIE, CORRUPT_RECORD, AnomalyKind, Observer
 from .._core.opening import Opened, Outcome, metadata
@@ -315,6 +315,12 @@ class AsyncManager:
                     None if u is None or self._bound_elsewhere(u.record, meta) else u
                     for u in unsealed
                 ]
+            if unsealed and not any(unsealed):
+                logger.info(
+                    "session.bad_token: %d sealed token(s) did not open "
+                    "(forged, damaged, expired or revoked)",
+                    len(unsealed),
+                )
             return open_unsealed(self.engine, unsealed, now, read_only=read_only, meta=meta)
         engine = self.engine
         candidates = engine.candidates(raw_ids)
@@ -356,7 +362,8 @@ class AsyncManager:
                 if len(candidates) == 1:  # the usual request: one cookie, live
                     return engine.open(session_id, record, now, read_only=read_only, meta=meta)
                 live.append((session_id, record))
-        if len(live) > 1:
+        ambiguous = len(live) > 1
+        if ambiguous:
             logger.warning(
                 "session.ambiguous_cookie: %d live session IDs in one request", len(live)
             )
@@ -369,6 +376,12 @@ class AsyncManager:
             session = self.engine.new(now, read_only=read_only, meta=meta)
             if len(candidates) == 1 and not corrupt:
                 self.engine.missed(session, candidates[0][1])
+            if not corrupt and not ambiguous:
+                logger.info(
+                    "session.unknown_id: no live session for %d presented ID(s) "
+                    "(unknown, expired or ended)",
+                    len(candidates),
+                )
         if corrupt and not live and not read_only:
             self.engine.discard(session, corrupt[0])
         return session
@@ -437,7 +450,7 @@ class AsyncManager:
             if sealed.record is not None:
                 token = self._sealed.seal(sealed.record, self._cookie_name)
             headers, vary = finish_sealed(self.engine, session, sealed, token, now, final=final)
-            if self.hooks:  # what the manager sees: creation, rotation, logout
+            if self.hooks or logger.isEnabledFor(logging.INFO):  # creation, rotation, logout
                 await self._fire(events_of(sealed.plan.ops, now))
             return Outcome(headers, vary)  # the token is the cookie: there is no ID to hand on
         engine = self.engine
@@ -481,7 +494,7 @@ class AsyncManager:
         ``missed``: the keys whose delete removed nothing (known only with hooks, from a store
         that can take): no event for them."""
         moved = plan.ends is not None and not await self._ending(plan.ends, now, missed)
-        if self.hooks:
+        if self.hooks or logger.isEnabledFor(logging.INFO):
             skip = [*(missed or ()), *((plan.ends,) if moved and plan.ends else ())]
             await self._fire(events_of(plan.ops, now, skip=skip))
         if moved:
@@ -681,6 +694,7 @@ class AsyncManager:
         an event is news about a transition that already happened, never a reason to fail
         the request that made it."""
         for event in events:
+            log_event(event)
             for hook in self.hooks:
                 try:
                     result = hook(event)  # unasync: hook(event)

@@ -8,6 +8,7 @@ the principal and tracked metadata (Sojourn's reserved entries left out), never 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Iterable, Sequence
 
 from .binding import visible_meta
@@ -16,6 +17,8 @@ from .ids import fingerprint_of_key
 from .plan import Create, Delete, Op, Rename
 from .records import Record
 from .timing import user_meta
+
+security_logger = logging.getLogger("sojourn.security")
 
 
 def events_of(ops: Sequence[Op], now: float, *, skip: Collection[str] = ()) -> list[SessionEvent]:
@@ -71,4 +74,17 @@ def of_records(
     return [of_record(kind, reason, record, now) for record in records]
 
 
-__all__ = ["events_of", "of_record", "of_records"]
+def log_event(event: SessionEvent) -> None:
+    """Log ``event`` on ``sojourn.security`` at INFO (SEC-54: created, rotated, destroyed,
+    expired), by fingerprint only. Off unless the application enables INFO for that logger; the
+    managers then build events for it even without hooks."""
+    security_logger.info(
+        "session.%s: session %s%s%s",
+        event.kind,
+        event.fingerprint,
+        "" if event.reason is None else f" ({event.reason})",
+        "" if event.successor is None else f" -> {event.successor}",
+    )
+
+
+__all__ = ["events_of", "log_event", "of_record", "of_records"]
