@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck sync-check unit upstream browser bench soak fuzz sync clean
+.PHONY: demo test lint typecheck sync-check docs unit upstream browser bench soak fuzz sync clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(VENV)/.docs-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
 	touch $@
 
 # Flask's and Django's own test suites (from their sdists), run against our adapters.
@@ -50,10 +54,16 @@ typecheck: $(VENV)/.dev-installed
 sync-check: $(VENV)/.dev-installed
 	$(BIN)/python scripts/unasync.py --check
 
+# The documentation site (MkDocs + Material, the API reference generated from __all__) into
+# site/, warnings as errors. make test builds it once and hands it to tests/docs/test_reference.py.
+docs: $(VENV)/.docs-installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
 unit: $(VENV)/.dev-installed upstream browser
 	$(BIN)/python -m pytest
 
-test: lint typecheck sync-check unit
+test: export SOJOURN_DOCS_SITE := $(CURDIR)/site
+test: lint typecheck sync-check docs unit
 
 # Long runs on demand (README, "Long runs"): mixed load through uvicorn on SQLite and Redis,
 # and hostile inputs through the parsers, transports and every adapter.

@@ -75,7 +75,9 @@ def serve(app: Any, host: str, port: int) -> None:
     "--insecure-cookies/--secure-cookies",
     default=True,
     show_default=True,
-    help="Send the cookie without Secure, as plain HTTP on localhost needs.",
+    help="Send the cookie without Secure, named 'sid'. Only plain HTTP on a host other than "
+    "localhost and 127.0.0.1 needs it: Chromium sends Secure cookies to http://localhost and "
+    "http://127.0.0.1.",
 )
 def demo(host: str, port: int, store_url: str, insecure_cookies: bool) -> None:
     """Serve the demo web application (plain HTTP, for your machine only)."""
@@ -88,8 +90,8 @@ def demo(host: str, port: int, store_url: str, insecure_cookies: bool) -> None:
         )
     else:
         click.echo(
-            "Secure cookies: browsers send the '__Host-sid' cookie back only over HTTPS "
-            "(or to localhost, in some browsers)."
+            "Secure cookies: the '__Host-sid' cookie is sent back over HTTPS, and over plain "
+            "HTTP to localhost and 127.0.0.1 (Chromium does; other host names need HTTPS)."
         )
     serve(app, host, port)
 

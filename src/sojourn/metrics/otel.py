@@ -32,9 +32,11 @@ class OpenTelemetryMetrics(MetricsObserver):
     Args:
         meter: where the instruments are created; ``get_meter("sojourn")`` of the global
             meter provider when ``None``.
-        count_every, count_store: how the live-sessions gauge counts, as for
+        count_every: seconds a count of live sessions is reused, as for
             :class:`~sojourn.metrics.MetricsObserver` (raises ``ConfigurationError`` for an
             interval that is not a positive number of seconds).
+        count_store: the store the live-sessions gauge counts, as for
+            :class:`~sojourn.metrics.MetricsObserver`.
     """
 
     def __init__(

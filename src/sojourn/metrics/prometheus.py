@@ -36,9 +36,11 @@ class PrometheusMetrics(MetricsObserver):
             ``None``. One ``PrometheusMetrics`` per registry (a second one would register the
             same names twice, which prometheus-client refuses).
         namespace: the prefix of every metric name (``sojourn_sessions_created_total``).
-        count_every, count_store: how the live-sessions gauge counts, as for
+        count_every: seconds a count of live sessions is reused, as for
             :class:`~sojourn.metrics.MetricsObserver` (raises ``ConfigurationError`` for an
             interval that is not a positive number of seconds).
+        count_store: the store the live-sessions gauge counts, as for
+            :class:`~sojourn.metrics.MetricsObserver`.
     """
 
     def __init__(

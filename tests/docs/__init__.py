@@ -1,0 +1,1 @@
+"""The documentation: every code block runs, every public name has a reference entry."""
