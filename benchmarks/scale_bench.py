@@ -111,13 +111,15 @@ def redis_fill(client: Any, prefix: str, size: int, now: float, batch: int = 500
     """``size`` sessions in the store's layout: pipelined HSET + PEXPIREAT, ``batch`` at a time.
 
     The hash is :func:`record_fields` of :func:`template` and the expiry the ``PEXPIREAT`` the
-    create script sets (``ceil(expires_at * 1000)`` ms), so each key is what ``create`` writes.
+    create script sets (``ceil((expires_at + linger) * 1000)`` ms: keys outlive their deadline
+    by the store's linger), so each key is what ``create`` writes.
     """
     from sojourn.stores import _redis_layout as L
+    from sojourn.stores.redis import LINGER
 
     flat = L.record_fields(template("", now), index_slack=3600.0)
     mapping = dict(zip(flat[::2], flat[1::2], strict=True))
-    at_ms = math.ceil((now + IDLE_TIMEOUT) * 1000)
+    at_ms = math.ceil((now + IDLE_TIMEOUT + LINGER) * 1000)
     for start in range(0, size, batch):
         pipe = client.pipeline(transaction=False)
         for i in range(start, min(size, start + batch)):
