@@ -83,7 +83,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AsyncStore
 
 
 def session_id(client: TestClient) -> str | None:
-    return client.cookies.get(COOKIE)
+    value: str | None = client.cookies.get(COOKIE)
+    return value
 
 
 def test_login_write_read_logout(store: AsyncStore) -> None:
