@@ -20,7 +20,7 @@ SCRIPT = """"use strict";
   function tick() {
     var now = Date.now() / 1000;
     document.querySelectorAll(".countdown").forEach(function (el) {
-      el.textContent = show(Math.floor(Number(el.getAttribute("data-deadline")) - now));
+      el.textContent = show(Math.ceil(Number(el.getAttribute("data-deadline")) - now));
     });
   }
   document.addEventListener("DOMContentLoaded", function () { tick(); setInterval(tick, 1000); });
