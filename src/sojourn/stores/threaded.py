@@ -12,10 +12,10 @@ the middle of a request.
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ._capabilities import composed
 from .base import (
     AsyncStore,
     Cap,
@@ -52,7 +52,7 @@ class ThreadedStore:
 
     def __new__(cls, store: Store) -> ThreadedStore:
         if cls is ThreadedStore:
-            cls = _with_capabilities(*(isinstance(store, kind) for kind, _ in _CAPABILITIES))
+            cls = composed(cls, tuple(m for kind, m in _CAPABILITIES if isinstance(store, kind)))
         return super().__new__(cls)
 
     def __init__(self, store: Store) -> None:
@@ -159,16 +159,6 @@ class _SessionCap(ThreadedStore):
         return await self._run(capping.create_capped, record, cap)
 
 
-@functools.cache
-def _with_capabilities(*wanted: bool) -> type[ThreadedStore]:
-    """The ThreadedStore subclass with exactly these capabilities (one class per combination),
-    flagged in the order of :data:`_CAPABILITIES`."""
-    chosen = [mixin for (_, mixin), offered in zip(_CAPABILITIES, wanted, strict=True) if offered]
-    if not chosen:
-        return type("ThreadedStore", (ThreadedStore,), {"__new__": _plain_new})
-    return type("ThreadedStore", (*chosen,), {"__new__": _plain_new})
-
-
 # Each sync capability, and the mixin that offers its async twin.
 _CAPABILITIES: tuple[tuple[type, type[ThreadedStore]], ...] = (
     (SupportsPrincipals, _Principals),
@@ -181,10 +171,6 @@ _CAPABILITIES: tuple[tuple[type, type[ThreadedStore]], ...] = (
     (SupportsTakeExpired, _TakeExpired),
     (SupportsTake, _Take),
 )
-
-
-def _plain_new(cls: type[ThreadedStore], store: Store) -> ThreadedStore:
-    return object.__new__(cls)
 
 
 def as_async_store(store: AsyncStore | Store | ClientSideStore) -> AsyncStore | ClientSideStore:

@@ -34,11 +34,11 @@ the same instant may fire ``destroyed`` twice, and ``expired`` is reported by pu
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable
 
 from ..._core.errors import SessionExists
+from .._capabilities import composed
 from ..base import (
     AsyncStore,
     AsyncSupportsCount,
@@ -74,13 +74,14 @@ class AsyncMigratingStore:
         cls, new: AsyncStore, old: AsyncStore, *, clock: Callable[[], float] = time.time
     ) -> AsyncMigratingStore:
         if cls is AsyncMigratingStore:
-            cls = _with_capabilities(
-                isinstance(new, AsyncSupportsPrincipals)
-                and isinstance(old, AsyncSupportsPrincipals),
-                isinstance(new, AsyncSupportsPurge) or isinstance(old, AsyncSupportsPurge),
-                isinstance(new, AsyncSupportsScan) and isinstance(old, AsyncSupportsScan),
-                isinstance(new, AsyncSupportsCount) and isinstance(old, AsyncSupportsScan),
+            scans = (isinstance(new, AsyncSupportsScan), isinstance(old, AsyncSupportsScan))
+            offered = (
+                (_Principals, all(isinstance(s, AsyncSupportsPrincipals) for s in (new, old))),
+                (_Purge, any(isinstance(s, AsyncSupportsPurge) for s in (new, old))),
+                (_Scan, all(scans)),
+                (_Count, isinstance(new, AsyncSupportsCount) and scans[1]),
             )
+            cls = composed(cls, tuple(mixin for mixin, yes in offered if yes))
         return super().__new__(cls)
 
     def __init__(
@@ -253,21 +254,6 @@ class _Count(AsyncMigratingStore):
             total += sum([await self.new.load(r.key, now) is None for r in records])
             if cursor is None:
                 return total
-
-
-@functools.cache
-def _with_capabilities(
-    principals: bool, purge: bool, scan: bool, count: bool
-) -> type[AsyncMigratingStore]:
-    """The subclass with exactly these capabilities (one class per combination)."""
-    wanted = ((_Principals, principals), (_Purge, purge), (_Scan, scan), (_Count, count))
-    chosen: list[type[AsyncMigratingStore]] = [mixin for mixin, offered in wanted if offered]
-    chosen = chosen or [AsyncMigratingStore]
-    return type("AsyncMigratingStore", tuple(chosen), {"__new__": _plain_new})
-
-
-def _plain_new(cls: type[AsyncMigratingStore], *args: object, **kwargs: object) -> object:
-    return object.__new__(cls)
 
 
 __all__ = ["AsyncMigratingStore"]

@@ -16,7 +16,6 @@ call cancelled mid-way is not reported. An observer that raises is logged
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Awaitable, Callable
 from time import perf_counter
@@ -24,6 +23,7 @@ from typing import Any, TypeVar
 
 from ..._core.errors import SessionExists
 from ..._core.observe import Observer, error_kind
+from .._capabilities import composed
 from ..base import (
     AsyncStore,
     AsyncSupportsClock,
@@ -58,7 +58,7 @@ class AsyncObservedStore:
 
     def __new__(cls, store: AsyncStore, observer: Observer) -> AsyncObservedStore:
         if cls is AsyncObservedStore:
-            cls = _with_capabilities(*(isinstance(store, p) for p, _ in _CAPABILITIES))
+            cls = composed(cls, tuple(m for kind, m in _CAPABILITIES if isinstance(store, kind)))
         return super().__new__(cls)
 
     def __init__(self, store: AsyncStore, observer: Observer) -> None:
@@ -198,14 +198,6 @@ class _Schema(AsyncObservedStore):
         return await self._timed("schema_version", schema.schema_version)
 
 
-@functools.cache
-def _with_capabilities(*wanted: bool) -> type[AsyncObservedStore]:
-    """The subclass with exactly these capabilities (one class per combination), flagged in
-    the order of :data:`_CAPABILITIES`."""
-    chosen = [mixin for (_, mixin), offered in zip(_CAPABILITIES, wanted, strict=True) if offered]
-    return type("AsyncObservedStore", (*(chosen or [AsyncObservedStore]),), {"__new__": _plain_new})
-
-
 # Each capability, and the mixin that offers it, timed.
 _CAPABILITIES: tuple[tuple[type, type[AsyncObservedStore]], ...] = (
     (AsyncSupportsPrincipals, _Principals),
@@ -218,10 +210,6 @@ _CAPABILITIES: tuple[tuple[type, type[AsyncObservedStore]], ...] = (
     (AsyncSupportsTake, _Take),
     (AsyncSupportsSessionCap, _SessionCap),
 )
-
-
-def _plain_new(cls: type[AsyncObservedStore], *args: object) -> AsyncObservedStore:
-    return object.__new__(cls)
 
 
 __all__ = ["AsyncObservedStore"]

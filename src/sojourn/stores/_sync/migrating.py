@@ -35,11 +35,11 @@ the same instant may fire ``destroyed`` twice, and ``expired`` is reported by pu
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable
 
 from ..._core.errors import SessionExists
+from .._capabilities import composed
 from ..base import (
     Changes,
     OnExpired,
@@ -75,12 +75,14 @@ class MigratingStore:
         cls, new: Store, old: Store, *, clock: Callable[[], float] = time.time
     ) -> MigratingStore:
         if cls is MigratingStore:
-            cls = _with_capabilities(
-                isinstance(new, SupportsPrincipals) and isinstance(old, SupportsPrincipals),
-                isinstance(new, SupportsPurge) or isinstance(old, SupportsPurge),
-                isinstance(new, SupportsScan) and isinstance(old, SupportsScan),
-                isinstance(new, SupportsCount) and isinstance(old, SupportsScan),
+            scans = (isinstance(new, SupportsScan), isinstance(old, SupportsScan))
+            offered = (
+                (_Principals, all(isinstance(s, SupportsPrincipals) for s in (new, old))),
+                (_Purge, any(isinstance(s, SupportsPurge) for s in (new, old))),
+                (_Scan, all(scans)),
+                (_Count, isinstance(new, SupportsCount) and scans[1]),
             )
+            cls = composed(cls, tuple(mixin for mixin, yes in offered if yes))
         return super().__new__(cls)
 
     def __init__(self, new: Store, old: Store, *, clock: Callable[[], float] = time.time) -> None:
@@ -249,21 +251,6 @@ class _Count(MigratingStore):
             total += sum([self.new.load(r.key, now) is None for r in records])
             if cursor is None:
                 return total
-
-
-@functools.cache
-def _with_capabilities(
-    principals: bool, purge: bool, scan: bool, count: bool
-) -> type[MigratingStore]:
-    """The subclass with exactly these capabilities (one class per combination)."""
-    wanted = ((_Principals, principals), (_Purge, purge), (_Scan, scan), (_Count, count))
-    chosen: list[type[MigratingStore]] = [mixin for mixin, offered in wanted if offered]
-    chosen = chosen or [MigratingStore]
-    return type("MigratingStore", tuple(chosen), {"__new__": _plain_new})
-
-
-def _plain_new(cls: type[MigratingStore], *args: object, **kwargs: object) -> object:
-    return object.__new__(cls)
 
 
 __all__ = ["MigratingStore"]

@@ -17,7 +17,6 @@ call cancelled mid-way is not reported. An observer that raises is logged
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from time import perf_counter
@@ -25,6 +24,7 @@ from typing import Any, TypeVar
 
 from ..._core.errors import SessionExists
 from ..._core.observe import Observer, error_kind
+from .._capabilities import composed
 from ..base import (
     Cap,
     Changes,
@@ -59,7 +59,7 @@ class ObservedStore:
 
     def __new__(cls, store: Store, observer: Observer) -> ObservedStore:
         if cls is ObservedStore:
-            cls = _with_capabilities(*(isinstance(store, p) for p, _ in _CAPABILITIES))
+            cls = composed(cls, tuple(m for kind, m in _CAPABILITIES if isinstance(store, kind)))
         return super().__new__(cls)
 
     def __init__(self, store: Store, observer: Observer) -> None:
@@ -199,14 +199,6 @@ class _Schema(ObservedStore):
         return self._timed("schema_version", schema.schema_version)
 
 
-@functools.cache
-def _with_capabilities(*wanted: bool) -> type[ObservedStore]:
-    """The subclass with exactly these capabilities (one class per combination), flagged in
-    the order of :data:`_CAPABILITIES`."""
-    chosen = [mixin for (_, mixin), offered in zip(_CAPABILITIES, wanted, strict=True) if offered]
-    return type("ObservedStore", (*(chosen or [ObservedStore]),), {"__new__": _plain_new})
-
-
 # Each capability, and the mixin that offers it, timed.
 _CAPABILITIES: tuple[tuple[type, type[ObservedStore]], ...] = (
     (SupportsPrincipals, _Principals),
@@ -219,10 +211,6 @@ _CAPABILITIES: tuple[tuple[type, type[ObservedStore]], ...] = (
     (SupportsTake, _Take),
     (SupportsSessionCap, _SessionCap),
 )
-
-
-def _plain_new(cls: type[ObservedStore], *args: object) -> ObservedStore:
-    return object.__new__(cls)
 
 
 __all__ = ["ObservedStore"]
