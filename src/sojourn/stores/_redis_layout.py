@@ -28,6 +28,7 @@ from redis import exceptions as redis_errors
 from redis.connection import URL_QUERY_ARGUMENT_PARSERS
 
 from .._core.errors import ConfigurationError, CorruptSession, StoreUnavailable
+from ._loop_deadline import within as within
 from .base import Record
 
 _isfinite = math.isfinite
@@ -108,13 +109,6 @@ class bounded:  # a context manager named for how it reads: ``with bounded(timeo
         except UNAVAILABLE as missed:
             raise unavailable(missed) from missed
         self.__exit__(kind, exc, tb)
-
-
-async def within(seconds: float | None, call: Any) -> Any:
-    """Await ``call`` with a deadline ``seconds`` away (``None``: none); a missed deadline is a
-    ``TimeoutError``, which the callers translate with the driver's other failures."""
-    async with asyncio.timeout(seconds):
-        return await call
 
 
 # What redis-py reads from a URL's query and hands to its connections: the options it parses
