@@ -517,6 +517,35 @@ class Engine:
         :meth:`settled`): the session follows it as after :meth:`committed`, whose outcome
         is returned. ``None``: nothing was done; plan with :meth:`close` and run the plan.
         """
+        s = session._state
+        if s.doomed_key is None and not (s.rotate or s.logged_in):
+            # The commonest requests, finished here as committed() would finish them: one that
+            # never used its session, a new session used but left empty (an anonymous request
+            # that only looked), and a read.
+            if not s.accessed:
+                s.committed = s.committed or final
+                s.persist = False
+                if s.session_id is None and not s.via_marker:
+                    return _UNUSED
+                return self._told(NOTHING, s)
+            if (
+                s.key is None
+                and s.session_id is None
+                and not session._data
+                and s.principal is None
+                and not s.persist
+            ):
+                s.committed = s.committed or final
+                s.accessed = False
+                return self._used if not s.via_marker else self._told(self._vary_only, s)
+            plan = self.settled(session, now)
+            if plan is None:
+                return None
+            # A read: as committed() finishes a plan with no operation and nothing to move.
+            s.committed = s.committed or final
+            s.accessed = False
+            s.persist = False
+            return self._told(plan, s)
         plan = self.settled(session, now)
         return None if plan is None else self.committed(session, plan, now, gone=False, final=final)
 
