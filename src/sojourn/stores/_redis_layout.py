@@ -77,8 +77,9 @@ class bounded:  # a context manager named for how it reads: ``with bounded(timeo
     """Driver failures inside the block become :class:`~sojourn.StoreUnavailable`; in an
     ``async with``, so does the block outlasting ``timeout`` seconds (``None``: no deadline).
 
-    The async store bounds each call with one deadline (``asyncio.timeout``) instead of
-    redis-py's per-socket timeouts; the sync store keeps those, and only translates here.
+    The async store bounds each call with one deadline (here ``asyncio.timeout``, for the
+    administrative calls; the request path's use :func:`within`) instead of redis-py's
+    per-socket timeouts; the sync store keeps those, and only translates here.
     """
 
     __slots__ = ("_deadline", "timeout")
