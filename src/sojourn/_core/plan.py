@@ -238,6 +238,7 @@ class Engine:
     _persistent: bool = field(default=False, init=False, repr=False, compare=False)
     _issue_exact: Any = field(default=None, init=False, repr=False, compare=False)
     _codec: ValueCodec = field(default=JSON, init=False, repr=False, compare=False)
+    _valid: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         cap = self.max_sessions_per_user
@@ -275,6 +276,8 @@ class Engine:
             )
         shaped = self.codec if self.shape is None else ShapedCodec(self.shape, self.codec)
         object.__setattr__(self, "_codec", shaped)
+        # is_valid_session_id for this ID size, held: looked up once, not per request.
+        object.__setattr__(self, "_valid", id_pattern(self.id_bytes).fullmatch)
 
     # -- opening ----------------------------------------------------------------------------
 
@@ -283,7 +286,7 @@ class Engine:
 
         Malformed values are dropped here, before any store call (SEC-43).
         """
-        valid = id_pattern(self.id_bytes).fullmatch  # is_valid_session_id, held
+        valid = self._valid
         if len(raw) == 1:  # the usual request: one cookie
             value = raw[0]
             return [(value, store_key(value))] if valid(value) else []

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
+from logging import INFO
 from typing import Literal, ParamSpec, TypeVar
 
 from .._core.binding import Binding
@@ -476,12 +477,25 @@ class Manager:
             if not plan.ops:  # a read, or a session untouched or left empty: no store call
                 return engine.committed(session, plan, now, gone=False, final=final)
             try:
-                rotated = self._creates_for_rotated_id(session, plan, now)
-                if rotated is not None:  # its own session would replace the rotation's cookie
-                    return self._lost(session, plan, now, rotated, SessionRotated, final=final)
+                if engine.missed_key_of(session) is not None:  # rare: the ID presented missed
+                    rotated = self._creates_for_rotated_id(session, plan, now)
+                    if rotated is not None:  # its own session would replace the rotation's
+                        return self._lost(session, plan, now, rotated, SessionRotated, final=final)
                 missed: list[str] | None = None if self._take is None else []
-                failed = self._run(plan, missed)
+                ops = plan.ops
+                first = ops[0]
+                failed: Apply | Rename | None
+                if len(ops) == 1 and type(first) is Apply and first.cap is None:
+                    # The usual write, one change set, run here (failures are translated
+                    # below, as _run translates them).
+                    landed = self._server().apply(first.key, first.changes)
+                    failed = None if landed else first
+                else:
+                    failed = self._run(plan, missed)
                 if failed is None:
+                    if plan.ends is None and not self.hooks and not logger.isEnabledFor(INFO):
+                        # The usual write: no logout to check, no event to fire.
+                        return engine.committed(session, plan, now, gone=False, final=final)
                     return self._landed(session, plan, now, missed, final=final)
                 if isinstance(failed, Rename) and engine.restart_login(session, plan):
                     continue  # a login never fails silently: a fresh authenticated session
