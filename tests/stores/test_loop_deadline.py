@@ -100,3 +100,57 @@ def test_each_event_loop_keeps_its_own_deadlines() -> None:
             return "ok"
 
         assert run(main()) == "cut"
+
+
+def test_a_cut_call_that_ends_in_another_error_still_takes_its_cancellation_back() -> None:
+    # A driver may turn the cancellation into a connection error; the task must not keep a
+    # pending cancellation for its later TaskGroups and timeouts.
+    async def driver() -> None:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            raise ConnectionResetError("dropped by the driver") from None
+
+    async def main() -> tuple[str, int]:
+        try:
+            await within(0.05, driver())
+        except ConnectionResetError:
+            outcome = "driver error"
+        task = asyncio.current_task()
+        assert task is not None
+        return outcome, task.cancelling()
+
+    assert run(main()) == ("driver error", 0)
+
+
+def test_each_thread_with_its_own_loop_keeps_one_deadline_table() -> None:
+    # Two loops in two threads at once: each keeps reusing its own table (and its one timer)
+    # instead of replacing the other's on every call, and cuts its own late calls.
+    import threading
+
+    from sojourn.stores import _loop_deadline
+
+    results: dict[int, tuple[int, int]] = {}
+
+    def worker(number: int) -> None:
+        async def main() -> tuple[int, int]:
+            tables = set()
+            cut = 0
+            for i in range(200):
+                try:
+                    await within(
+                        0.05 if i % 50 else 0.01, asyncio.sleep(0.02 if i % 50 == 0 else 0)
+                    )
+                except TimeoutError:
+                    cut += 1
+                tables.add(id(_loop_deadline._current.deadlines))
+            return len(tables), cut
+
+        results[number] = asyncio.run(main())
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert results == {0: (1, 4), 1: (1, 4)}

@@ -17,6 +17,7 @@ it would under ``asyncio.timeout``: redis-py drops that connection.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable
 from typing import TypeVar
 
@@ -67,8 +68,10 @@ class _LoopDeadlines:
     def _sweep(self) -> None:
         """Cut every call past its deadline; re-arm at the earliest deadline left."""
         self._timer = None
-        now = self._loop.time()
-        late = [call for call in self._calls if call.deadline <= now]
+        # A timer may run a hair before its time (the loop's clock resolution): whatever it
+        # was armed for is due, so a sweep never re-arms for the same instant.
+        due = max(self._loop.time(), self._armed_at)
+        late = [call for call in self._calls if call.deadline <= due]
         for call in late:
             del self._calls[call]
             call.cut = True
@@ -77,9 +80,13 @@ class _LoopDeadlines:
             self._arm(min(call.deadline for call in self._calls))
 
 
-_current: list[_LoopDeadlines] = []
-"""The deadlines of the loop that made the latest call: the usual single loop. Another loop
-(a test's next one, or a second thread's) gets its own; a call always registers with the
+class _PerThread(threading.local):
+    deadlines: _LoopDeadlines | None = None
+
+
+_current = _PerThread()
+"""Each thread's deadlines for the loop that made its latest call: the usual single loop. A
+loop after another (a test's next one) gets its own; a call always registers with the
 deadlines of the loop it runs on, whose timer runs on that loop."""
 
 
@@ -89,23 +96,28 @@ async def within(seconds: float | None, call: Awaitable[T]) -> T:
     if seconds is None:
         return await call
     loop = asyncio.get_running_loop()
-    current = _current
-    deadlines = current[0] if current and current[0]._loop is loop else None
-    if deadlines is None:
-        deadlines = _LoopDeadlines(loop)
-        current[:] = [deadlines]
+    deadlines = _current.deadlines
+    if deadlines is None or deadlines._loop is not loop:
+        deadlines = _current.deadlines = _LoopDeadlines(loop)
     task = asyncio.current_task()
-    if task is None:  # a coroutine driven by hand, outside any task: nothing to cancel
-        return await call
+    if task is None:  # a coroutine driven by hand, outside any task: nothing to cancel, so
+        return await call  # no deadline (asyncio.timeout would refuse to run at all)
     watched = deadlines.watch(task, seconds)
     try:
         return await call
     except asyncio.CancelledError:
-        if watched.cut and task.uncancel() <= watched.cancelling:
-            raise TimeoutError("the store did not answer within its timeout") from None
+        if watched.cut:
+            watched.cut = False
+            if task.uncancel() <= watched.cancelling:
+                raise TimeoutError("the store did not answer within its timeout") from None
         raise
     finally:
         deadlines.done(watched)
+        if watched.cut:
+            # Cut, but the call ended otherwise (a driver that turns the cancellation into a
+            # connection error): take the cancellation back all the same, as asyncio.timeout
+            # does, so that the task's later TaskGroups and timeouts count right.
+            task.uncancel()
 
 
 __all__ = ["within"]
