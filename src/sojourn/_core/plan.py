@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -238,7 +238,9 @@ class Engine:
     _persistent: bool = field(default=False, init=False, repr=False, compare=False)
     _issue_exact: Any = field(default=None, init=False, repr=False, compare=False)
     _codec: ValueCodec = field(default=JSON, init=False, repr=False, compare=False)
-    _valid: Any = field(default=None, init=False, repr=False, compare=False)
+    _valid: Callable[[str], object] = field(
+        default=lambda value: None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         cap = self.max_sessions_per_user
@@ -523,36 +525,35 @@ class Engine:
         is returned. ``None``: nothing was done; plan with :meth:`close` and run the plan.
         """
         s = session._state
-        if s.doomed_key is None and not (s.rotate or s.logged_in):
-            # The commonest requests, finished here as committed() would finish them: one that
-            # never used its session, a new session used but left empty (an anonymous request
-            # that only looked), and a read.
-            if not s.accessed:
-                s.committed = s.committed or final
-                s.persist = False
-                if s.session_id is None and not s.via_marker:
-                    return _UNUSED
-                return self._told(NOTHING, s)
-            if (
-                s.key is None
-                and s.session_id is None
-                and not session._data
-                and s.principal is None
-                and not s.persist
-            ):
-                s.committed = s.committed or final
-                s.accessed = False
-                return self._used if not s.via_marker else self._told(self._vary_only, s)
+        if s.doomed_key is not None or s.rotate or s.logged_in:
             plan = self.settled(session, now)
-            if plan is None:
+            return (
+                None
+                if plan is None
+                else self.committed(session, plan, now, gone=False, final=final)
+            )
+        # The commonest requests, decided here without settled() where the answer is plain: a
+        # session never used, a new one used but left empty (an anonymous request that only
+        # looked); then a read. None of them moves the session.
+        if not s.accessed:
+            plan = NOTHING
+        elif s.key is None and not session._data and s.principal is None and not s.persist:
+            plan = self._vary_only
+        else:
+            found = self.settled(session, now)
+            if found is None:
                 return None
-            # A read: as committed() finishes a plan with no operation and nothing to move.
-            s.committed = s.committed or final
-            s.accessed = False
-            s.persist = False
-            return self._told(plan, s)
-        plan = self.settled(session, now)
-        return None if plan is None else self.committed(session, plan, now, gone=False, final=final)
+            plan = found
+        return self._finish_unmoved(s, plan, final)
+
+    def _finish_unmoved(self, s: SessionState, plan: Commit, final: bool) -> Outcome:
+        """Finish a commit with no operation and nothing to move (see :meth:`committed`)."""
+        s.committed = s.committed or final
+        s.accessed = False
+        s.persist = False
+        if s.session_id is None and not s.via_marker and not plan.headers:
+            return self._used if plan.vary else _UNUSED  # as _outcome: constants
+        return self._told(plan, s)
 
     def _outcome(self, plan: Commit, session_id: str | None) -> Outcome:
         """What a commit that ran ``plan`` (the session not found gone) tells the adapter."""
@@ -772,11 +773,10 @@ class Engine:
             session was gone) and the ID now backing the session, ``None`` if nothing does.
         """
         s = session._state
+        if not commit.ops and s.doomed_key is None and not (s.rotate or s.logged_in):
+            return self._finish_unmoved(s, commit, final)  # a read, or an empty new one
         s.committed = s.committed or final
         s.accessed = False
-        if not commit.ops and s.doomed_key is None and not (s.rotate or s.logged_in):
-            s.persist = False
-            return self._told(commit, s)  # a read, or an empty new one: no move
         s.doomed_key = None
         s.rotate = False
         s.logged_in = False
