@@ -96,17 +96,6 @@ def get_manager(scope: Scope, name: str | None = None) -> AsyncManager:
     return manager
 
 
-_VARY_HEADERS: dict[str, tuple[bytes, bytes]] = {}
-"""Each ``Vary`` value a transport names, as the header pair it encodes to: made once."""
-
-
-def _vary_header(vary: str) -> tuple[bytes, bytes]:
-    pair = _VARY_HEADERS.get(vary)
-    if pair is None:
-        pair = _VARY_HEADERS[vary] = (b"vary", vary.encode("latin-1"))
-    return pair
-
-
 def _merged(raw: Iterable[tuple[bytes, bytes]], outcome: Outcome) -> list[tuple[bytes, bytes]]:
     if not isinstance(raw, list):
         raw = list(raw)  # ASGI allows any iterable, which may be read only once
@@ -118,7 +107,7 @@ def _merged(raw: Iterable[tuple[bytes, bytes]], outcome: Outcome) -> list[tuple[
             if name.lower() == b"vary":
                 break
         else:
-            return [*raw, _VARY_HEADERS.get(vary) or _vary_header(vary)]
+            return [*raw, (b"vary", vary.encode("latin-1"))]
     existing = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
     merged = merge_response_headers(existing, outcome.headers, vary)
     return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in merged]
