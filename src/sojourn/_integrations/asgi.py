@@ -102,9 +102,10 @@ def _merged(raw: Iterable[tuple[bytes, bytes]], outcome: Outcome) -> list[tuple[
     vary = outcome.vary
     if not outcome.headers and vary is not None:
         # The common case, a session used and nothing issued: add ``Vary`` unless the
-        # application set one, without translating every header both ways.
+        # application set one, without translating every header both ways (the length test
+        # spares a lower-cased copy of every other name).
         for name, _ in raw:
-            if name.lower() == b"vary":
+            if len(name) == 4 and name.lower() == b"vary":
                 break
         else:
             return [*raw, (b"vary", vary.encode("latin-1"))]
@@ -257,6 +258,8 @@ class SessionMiddleware:
         inside = stacked(app, SessionMiddleware)
         check_apart(name, self.options.engine.transport, ((m.name, m.transport) for m in inside))
         self._unchecked = True  # the first request checks the sessions outside this one
+        # Bound once: a bound method made per request is an allocation it does not need.
+        self._commit, self._commit_at_once = self.manager.commit, self.manager.commit_at_once
 
     @property
     def transport(self) -> Transport:
@@ -287,10 +290,11 @@ class SessionMiddleware:
         wanted = self._wanted
         if wanted is None:
             headers = _request_headers(scope["headers"])
-        else:  # the usual: only the headers the transport reads (ASGI does not promise case)
+        else:  # the usual: only the headers the transport reads (ASGI does not promise case,
+            # but servers send lower case: a name already lower is not copied to be compared)
             headers = []
             for name, value in scope["headers"]:
-                if name.lower() in wanted:
+                if name in wanted or (not name.islower() and name.lower() in wanted):
                     headers.append((name.decode("latin-1").lower(), value.decode("latin-1")))
         websocket = kind == "websocket"
         if manager.needs_client:
@@ -329,7 +333,7 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
         committed = refused = False
-        commit, commit_at_once = manager.commit, manager.commit_at_once
+        commit, commit_at_once = self._commit, self._commit_at_once
 
         async def send_with_session(message: Message) -> None:
             nonlocal committed, refused
