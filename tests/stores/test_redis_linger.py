@@ -14,6 +14,7 @@ import pytest
 import redis
 
 from sojourn import ConfigurationError
+from sojourn.stores.base import Cap, Changes, Login
 from sojourn.stores.redis import LINGER, RedisStore
 from sojourn.stores.urls import open_sync_store
 from sojourn.testing._async.contract import make_record
@@ -75,3 +76,22 @@ def test_the_linger_option_of_a_store_url(prefix: str) -> None:
 def test_a_bad_linger_is_refused(bad: str) -> None:
     with pytest.raises(ConfigurationError, match="linger"):
         open_sync_store(f"{URL}?linger={bad}")
+
+
+def test_a_capped_login_keeps_the_linger(prefix: str) -> None:
+    """The cap's scripts set the key's TTL like every other write: the deadline plus the
+    linger, so a session that logged in under a cap can still be reported expired."""
+    store = RedisStore.from_url(URL, prefix=prefix)
+    now = time.time()
+    created = make_record(now, idle=60, principal="ida")
+    store.create_capped(created, Cap(limit=3))
+    key = f"{store.prefix}{{{created.key}}}"
+    assert store.client.pttl(key) / 1000 - 60 == pytest.approx(LINGER, abs=1)
+
+    other = make_record(now, idle=60)
+    store.create(other)
+    changes = Changes(now, now + 120, login=Login("ida", now))
+    assert store.apply_capped(other.key, changes, Cap(limit=3)) == []
+    other_key = f"{store.prefix}{{{other.key}}}"
+    assert store.client.pttl(other_key) / 1000 - 120 == pytest.approx(LINGER, abs=1)
+    store.close()

@@ -400,7 +400,7 @@ class RedisStore:
         args += [
             L.num(changes.now),
             L.num(changes.expires_at),
-            L.pexpireat(changes.expires_at),
+            L.pexpireat(changes.expires_at + self.linger),  # as every write: past the deadline
             b"1",
             len(items),
             *items,
@@ -419,7 +419,7 @@ class RedisStore:
             ConfigurationError: the store is on Cluster (see :attr:`supports_session_cap`).
         """
         args = self._cap_args(record.key, principal_of(record), cap, record.expires_at)
-        args += [L.num(record.renewed_at), L.pexpireat(record.expires_at)]
+        args += [L.num(record.renewed_at), L.pexpireat(record.expires_at + self.linger)]
         args += L.record_fields(record, self.index_slack)
         evicted: list[Record] | None = self._capped(
             scripts.CAPPED_CREATE, args, cap, record.renewed_at
