@@ -173,6 +173,12 @@ class AsyncRedisStore:
     def _key(self, digest: str) -> str:
         return L.session_key(self.prefix, digest)
 
+    def _expiry(self, deadline: float) -> str:
+        """The ``PEXPIREAT`` milliseconds of a session key whose record lives until
+        ``deadline``: the deadline plus the linger, for every write that sets one (one place,
+        so no write can forget the linger)."""
+        return L.pexpireat(deadline + self.linger)
+
     def _saw_renewal(self, key: str, renewed_at: float) -> None:
         """Remember when ``key`` was last renewed or written, as far as this store saw.
 
@@ -301,7 +307,7 @@ class AsyncRedisStore:
             1,
             self._key(record.key),
             L.num(record.renewed_at),
-            L.pexpireat(record.expires_at + self.linger),
+            self._expiry(record.expires_at),
             *fields,
         )
         if not created:
@@ -327,7 +333,7 @@ class AsyncRedisStore:
             self._key(key),
             L.num(now),
             L.num(expires_at),
-            L.pexpireat(expires_at + self.linger),
+            self._expiry(expires_at),
             b"0" if login is None else b"1",
             len(items),
             *items,
@@ -400,7 +406,7 @@ class AsyncRedisStore:
         args += [
             L.num(changes.now),
             L.num(changes.expires_at),
-            L.pexpireat(changes.expires_at + self.linger),  # as every write: past the deadline
+            self._expiry(changes.expires_at),
             b"1",
             len(items),
             *items,
@@ -421,7 +427,7 @@ class AsyncRedisStore:
             ConfigurationError: the store is on Cluster (see :attr:`supports_session_cap`).
         """
         args = self._cap_args(record.key, principal_of(record), cap, record.expires_at)
-        args += [L.num(record.renewed_at), L.pexpireat(record.expires_at + self.linger)]
+        args += [L.num(record.renewed_at), self._expiry(record.expires_at)]
         args += L.record_fields(record, self.index_slack)
         evicted: list[Record] | None = await self._capped(
             scripts.CAPPED_CREATE, args, cap, record.renewed_at
@@ -454,7 +460,7 @@ class AsyncRedisStore:
             raw = L.pairs(taken)
             expires = L.decode(old, raw, with_fields=False).expires_at
             flat = [item for pair in raw.items() for item in pair]
-            await self._eval(scripts.PUT, 1, new_key, L.pexpireat(expires + self.linger), *flat)
+            await self._eval(scripts.PUT, 1, new_key, self._expiry(expires), *flat)
             principal, until = raw.get(L.PRINCIPAL, b""), raw.get(L.INDEXED_UNTIL, b"")
         if principal and until:
             await self._index(L.as_bytes(principal).decode(), new, L.as_bytes(until), now, drop=old)
