@@ -107,6 +107,15 @@ class TestAsyncRedisStore(
         await store.client.aclose()
 
 
+class TestAsyncRedisStoreFromUrl(TestAsyncRedisStore):
+    """The whole suite again on the client ``from_url`` makes, which packs its commands with
+    hiredis (``stores/_redis_packing``) where a client handed to the store packs in Python."""
+
+    async def make_store(self) -> AsyncStore:
+        _require_redis()
+        return AsyncRedisStore.from_url(URL, prefix=_prefix())
+
+
 @pytest.fixture(scope="session")
 def redis_cluster() -> Iterator[RedisClusterHarness]:
     with start_cluster(masters=3) as harness:

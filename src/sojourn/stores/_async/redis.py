@@ -39,6 +39,7 @@ from ..._core.errors import ConfigurationError, CorruptSession, SessionExists, T
 from .. import _redis_layout as L
 from .. import _redis_scripts as scripts
 from .._cap import login_of, principal_of
+from .._redis_packing import pack_in_c  # unasync: delete
 from .._scan import check_scan
 from .._timeouts import DEFAULT_TIMEOUT, check_timeout
 from ..base import Cap, Changes, Record, Renewal
@@ -164,6 +165,7 @@ class AsyncRedisStore:
             kwargs.setdefault("driver_info", None)
             kwargs.setdefault("maint_notifications_config", MaintNotificationsConfig(False))
             client = redis.asyncio.Redis.from_url(url, **kwargs)
+            pack_in_c(client.connection_pool)  # unasync: delete
         store = cls(client, prefix=prefix, index_slack=index_slack, timeout=timeout, linger=linger)
         store._owns_client = True
         return store
