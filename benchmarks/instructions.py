@@ -8,8 +8,16 @@ difference divided by the difference in requests is the cost of one request, sta
 warm-up cancelled out. The table gives each overhead over bare Starlette and its ratio to the
 cookie middleware's (issue 11's memory target: at most 1.0x).
 
-Run: ``python -m benchmarks.instructions`` (needs valgrind; about two minutes). Not part of
-``make bench``, which times.
+``--redis`` counts the rows of ``redis_bench`` the same way, against one private
+``redis-server`` (or ``--url``): one raw redis-py asyncio ``GET``, Sojourn's ASGI and Flask
+reads and writes on Redis and their peers (starsessions, Flask-Session), each over its bare
+framework, in ``GET``s and as a ratio to the peer. Only the client process is counted: the
+server's work (the Lua of a script) and the kernel's are not, so these rows say how much
+Python each setup runs per request, which the timed rows of ``redis_bench`` multiply by the
+state of the machine.
+
+Run: ``python -m benchmarks.instructions [--redis]`` (needs valgrind; about two minutes, ten
+with ``--redis``). Not part of ``make bench``, which times.
 """
 
 from __future__ import annotations
@@ -53,12 +61,88 @@ async def drive(app_name: str, scenario: str, requests: int) -> None:
 
 def count(app_name: str, scenario: str, requests: int) -> int:
     """Instructions callgrind collects for one process running ``requests`` requests."""
+    return _collected(["--drive", app_name, scenario, str(requests)])
+
+
+def per_request(app_name: str, scenario: str, small: int, large: int) -> float:
+    """Instructions of one request: the difference of two runs over their difference in size."""
+    return (count(app_name, scenario, large) - count(app_name, scenario, small)) / (large - small)
+
+
+REDIS_CELLS = (
+    ("redis-py floor", "GET (100 bytes)"),
+    ("Starlette, no sessions", "plain"),
+    ("Sojourn (AsyncRedisStore)", "read-only"),
+    ("Sojourn (AsyncRedisStore)", "write"),
+    ("starsessions (RedisStore)", "read-only"),
+    ("starsessions (RedisStore)", "write"),
+    ("Flask, no sessions", "plain"),
+    ("Sojourn Flask (RedisStore)", "read-only"),
+    ("Sojourn Flask (RedisStore)", "write"),
+    ("Flask-Session (redis)", "read-only"),
+    ("Flask-Session (redis)", "write"),
+)
+
+
+async def drive_redis(url: str, setup: str, request: str, requests: int) -> None:
+    """Run ``requests`` requests of one ``redis_bench`` cell (the process callgrind counts)."""
+    from . import redis_bench
+
+    setups = redis_bench.Setups(url)
+    try:
+        await setups.build_async()
+        setups.build_flask()
+        cell = next(c for c in setups.cells if c.key == (setup, request))
+        for _ in range(50 + requests):  # 50 to warm up (scripts loaded, connections open)
+            if cell.is_async:
+                await cell.run()
+            else:
+                cell.run()
+    finally:
+        await setups.close()
+
+
+def count_redis(url: str, setup: str, request: str, requests: int) -> int:
+    """Instructions callgrind collects for one process running ``requests`` of a Redis cell."""
+    return _collected(["--drive-redis", url, setup, request, str(requests)])
+
+
+def redis_table(url: str, small: int, large: int) -> list[str]:
+    """The Redis rows: k instructions over the bare framework, in GETs, and against the peer."""
+    from . import redis_bench as rb
+
+    cost = {
+        cell: (count_redis(url, *cell, large) - count_redis(url, *cell, small)) / (large - small)
+        for cell in REDIS_CELLS
+    }
+    get = cost[rb.GET]
+    lines = [
+        "| setup | request | k instr/request | overhead k instr | in GETs | vs the peer |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+        f"| {rb.GET[0]} | {rb.GET[1]} | {get / 1000:.1f} |  | 1.00x |  |",
+    ]
+    for setup, request in REDIS_CELLS:
+        baseline = rb.BASELINES.get(setup)
+        if baseline is None:
+            continue
+        over = cost[(setup, request)] - cost[baseline]
+        peer_name = rb.FLASK_SESSION if baseline == rb.FLASK else rb.STARSESSIONS
+        peer = ""
+        if setup != peer_name:
+            peer = f"{over / (cost[(peer_name, request)] - cost[baseline]):.2f}x"
+        lines.append(
+            f"| {setup} | {request} | {cost[(setup, request)] / 1000:.1f} | "
+            f"+{over / 1000:.1f} | {over / get:.2f}x | {peer} |"
+        )
+    return lines
+
+
+def _collected(drive_args: list[str]) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         out = os.path.join(scratch, "callgrind.out")
         command = [
             "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-            sys.executable, "-m", "benchmarks.instructions",
-            "--drive", app_name, scenario, str(requests),
+            sys.executable, "-m", "benchmarks.instructions", *drive_args,
         ]  # fmt: skip
         done = subprocess.run(command, capture_output=True, check=True)
     found = COLLECTED.search(done.stderr)
@@ -67,18 +151,20 @@ def count(app_name: str, scenario: str, requests: int) -> int:
     return int(found.group(1))
 
 
-def per_request(app_name: str, scenario: str, small: int, large: int) -> float:
-    """Instructions of one request: the difference of two runs over their difference in size."""
-    return (count(app_name, scenario, large) - count(app_name, scenario, small)) / (large - small)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Print the table; ``--drive`` is the inner process callgrind runs."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--small", type=int, default=100)
     parser.add_argument("--large", type=int, default=600)
     parser.add_argument("--drive", nargs=3, metavar=("APP", "SCENARIO", "REQUESTS"))
+    parser.add_argument("--redis", action="store_true", help="count the redis_bench rows")
+    parser.add_argument("--url", help="an existing Redis for --redis (default: a private one)")
+    parser.add_argument("--drive-redis", nargs=4, metavar=("URL", "SETUP", "REQUEST", "N"))
     args = parser.parse_args(argv)
+    if args.drive_redis:
+        url, setup, request, requests = args.drive_redis
+        asyncio.run(drive_redis(url, setup, request, int(requests)))
+        return 0
     if args.drive:
         warnings.simplefilter("ignore")  # the memory store's one-process warning
         app_name, scenario, requests = args.drive
@@ -87,6 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("valgrind") is None:
         print("valgrind not found: apt-get install -y valgrind", file=sys.stderr)
         return 1
+    if args.redis:
+        from .redis_bench import redis_url
+
+        with redis_url(args.url) as url:
+            print("\n".join(redis_table(url, args.small, args.large)))
+        return 0
     cost = {(a, s): per_request(a, s, args.small, args.large) for a in APPS for s in SCENARIOS}
     print("| app | " + " | ".join(f"{s} +k instr | x cookie" for s in SCENARIOS) + " |")
     print("| --- |" + " ---: | ---: |" * len(SCENARIOS))
