@@ -140,7 +140,9 @@ class AsyncRedisStore:
         the notifications would raise the timeout to 10 s while the server is upgraded.
         ``kwargs`` go to redis-py and override all of this (``socket_timeout``,
         ``socket_connect_timeout``, ``driver_info``, ``maint_notifications_config``). No
-        connection is made until the first command.
+        connection is made until the first command. A single-server client packs its commands
+        with hiredis: redis-py's sync client does so itself, and for its asyncio client the
+        store sees to it (:mod:`sojourn.stores._redis_packing`).
 
         Raises:
             StoreUnavailable: ``cluster`` is true and no node answers (the sync client asks
