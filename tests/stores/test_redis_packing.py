@@ -132,7 +132,8 @@ async def test_the_store_works_through_the_c_packer_after_a_script_flush() -> No
     and then the ``EVALSHA`` (hiredis); non-ASCII names and values make the round trip."""
     store = AsyncRedisStore.from_url(URL, prefix=f"sojourn-pack-{secrets.token_hex(4)}:")
     try:
-        assert issubclass(_pool(store).connection_class, redis.asyncio.Connection)
+        chosen = _pool(store).connection_class
+        assert chosen is _redis_packing.packing(redis.asyncio.Connection)
         now = time.time()
         key = secrets.token_hex(32)
         record = Record(key, {"café": b"\xe2\x98\x95"}, None, now, now, now + 60, None, {})

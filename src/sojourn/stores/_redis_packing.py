@@ -37,12 +37,12 @@ _made: dict[type[AbstractConnection], type[AbstractConnection]] = {}
 
 def pack_in_c(pool: redis.asyncio.ConnectionPool) -> None:
     """Have ``pool``'s new connections pack commands with hiredis (no-op without hiredis)."""
-    if _pack is not None:
-        pool.connection_class = packing(pool.connection_class)
+    pool.connection_class = packing(pool.connection_class)
 
 
 def packing(base: type[AbstractConnection]) -> type[AbstractConnection]:
-    """``base``, packing in C where that gives the bytes redis-py's packer gives."""
+    """``base``, packing in C where that gives the bytes redis-py's packer gives (``base``
+    itself without hiredis)."""
     made = _made.get(base)
     if made is None:
         made = _made[base] = _subclass(base)
@@ -57,12 +57,17 @@ def _subclass(base: type[AbstractConnection]) -> type[AbstractConnection]:
     class PackingInC(base):  # type: ignore[valid-type,misc]
         __doc__ = f"{base.__name__} packing its commands with hiredis (see {__name__})."
 
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            # A connection's encoding is fixed when it is made: decide here, not per command.
+            encoder = self.encoder
+            self._utf8 = encoder.encoding == "utf-8" and encoder.encoding_errors == "strict"
+
         def pack_command(self, *args: Any) -> list[bytes]:
-            encoder, name = self.encoder, args[0]
+            name = args[0]
             name_type: Any = type(name)
             if (
-                encoder.encoding == "utf-8"
-                and encoder.encoding_errors == "strict"
+                self._utf8
                 and (name_type is str or name_type is bytes)
                 and (" " if name_type is str else b" ") not in name
             ):
