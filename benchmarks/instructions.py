@@ -59,14 +59,10 @@ async def drive(app_name: str, scenario: str, requests: int) -> None:
     await bench.timed(app, scenario, cookie, requests)
 
 
-def count(app_name: str, scenario: str, requests: int) -> int:
-    """Instructions callgrind collects for one process running ``requests`` requests."""
-    return _collected(["--drive", app_name, scenario, str(requests)])
-
-
-def per_request(app_name: str, scenario: str, small: int, large: int) -> float:
-    """Instructions of one request: the difference of two runs over their difference in size."""
-    return (count(app_name, scenario, large) - count(app_name, scenario, small)) / (large - small)
+def per_request(drive: list[str], small: int, large: int) -> float:
+    """Instructions of one request: the difference of two runs of the inner process ``drive``
+    (its arguments but the number of requests) over their difference in size."""
+    return (_collected([*drive, str(large)]) - _collected([*drive, str(small)])) / (large - small)
 
 
 REDIS_CELLS = (
@@ -102,19 +98,11 @@ async def drive_redis(url: str, setup: str, request: str, requests: int) -> None
         await setups.close()
 
 
-def count_redis(url: str, setup: str, request: str, requests: int) -> int:
-    """Instructions callgrind collects for one process running ``requests`` of a Redis cell."""
-    return _collected(["--drive-redis", url, setup, request, str(requests)])
-
-
 def redis_table(url: str, small: int, large: int) -> list[str]:
     """The Redis rows: k instructions over the bare framework, in GETs, and against the peer."""
     from . import redis_bench as rb
 
-    cost = {
-        cell: (count_redis(url, *cell, large) - count_redis(url, *cell, small)) / (large - small)
-        for cell in REDIS_CELLS
-    }
+    cost = {cell: per_request(["--drive-redis", url, *cell], small, large) for cell in REDIS_CELLS}
     get = cost[rb.GET]
     lines = [
         "| setup | request | k instr/request | overhead k instr | in GETs | vs the peer |",
@@ -126,7 +114,7 @@ def redis_table(url: str, small: int, large: int) -> list[str]:
         if baseline is None:
             continue
         over = cost[(setup, request)] - cost[baseline]
-        peer_name = rb.FLASK_SESSION if baseline == rb.FLASK else rb.STARSESSIONS
+        peer_name = rb.peer_of(baseline)
         peer = ""
         if setup != peer_name:
             peer = f"{over / (cost[(peer_name, request)] - cost[baseline]):.2f}x"
@@ -138,6 +126,7 @@ def redis_table(url: str, small: int, large: int) -> list[str]:
 
 
 def _collected(drive_args: list[str]) -> int:
+    """Instructions callgrind collects for one inner process run with ``drive_args``."""
     with tempfile.TemporaryDirectory() as scratch:
         out = os.path.join(scratch, "callgrind.out")
         command = [
@@ -179,7 +168,11 @@ def main(argv: list[str] | None = None) -> int:
         with redis_url(args.url) as url:
             print("\n".join(redis_table(url, args.small, args.large)))
         return 0
-    cost = {(a, s): per_request(a, s, args.small, args.large) for a in APPS for s in SCENARIOS}
+    cost = {
+        (a, s): per_request(["--drive", a, s], args.small, args.large)
+        for a in APPS
+        for s in SCENARIOS
+    }
     print("| app | " + " | ".join(f"{s} +k instr | x cookie" for s in SCENARIOS) + " |")
     print("| --- |" + " ---: | ---: |" * len(SCENARIOS))
     for app_name in APPS[1:]:

@@ -184,6 +184,13 @@ PEER_TARGETS = {(SOJOURN_FLASK, "read-only"): 0.8, (SOJOURN_FLASK, "write"): 1.0
 PEER_TARGETS[(SOJOURN, "write")] = 1.0  # "no slower than starsessions' blind GET+SET"
 
 
+def peer_of(baseline: tuple[str, str]) -> str:
+    """The nearest peer on a setup's framework (its ``baseline``): Flask-Session for Flask's
+    rows, and starsessions' GET+SET for the ASGI ones (issue 11's "no slower than
+    starsessions' blind GET+SET", the form its write target takes)."""
+    return FLASK_SESSION if baseline == FLASK else STARSESSIONS
+
+
 def starlette_app(middleware: list[Any]) -> Any:
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -389,10 +396,7 @@ def table(cells: list[Cell]) -> str:
             over = f"+{statistics.median(overs):.1f}"
             in_gets = _ratio([overs[i] / get[i] for i in rounds], GET_TARGETS.get(c.key))
             peer = ""
-            # The nearest peer on the same framework: Flask-Session for Flask's rows, and
-            # starsessions' GET+SET for the ASGI ones (issue 11's "no slower than
-            # starsessions' blind GET+SET", the form its write target takes).
-            other = FLASK_SESSION if baseline == FLASK else STARSESSIONS
+            other = peer_of(baseline)
             if c.setup != other:
                 theirs = by[(other, c.request)].us
                 vs = [overs[i] / (theirs[i] - bare[i]) for i in rounds]
